@@ -1,0 +1,5 @@
+import sys
+
+from gridpilot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,123 @@
+"""The exception tree of gridpilot.
+
+Every error that crosses a public boundary is one of these, so callers (the CLI, the scheduler loop)
+can tell bad input from a device fault from a bug without catching bare ``Exception``.
+
+    GridpilotError
+    ├── PolicyError            a policy file (or a file it names) is invalid; carries located issues
+    ├── DataError              a recorded-data file is malformed; names the row and column
+    ├── CommandError           a command is outside the device's or site's limits
+    ├── StrategyError          a strategy plugin could not be loaded or configured
+    └── DeviceError            anything that went wrong talking to a device; names the device
+        ├── DeviceUnreachable      connect failures, timeouts, connection resets
+        ├── DeviceAuthError        the device refused the credentials (never retried in a loop)
+        ├── DevicePermissionError  the account lacks the rights (e.g. needs a technician login)
+        ├── DeviceRejected         the device answered but refused the request (4xx with a reason)
+        └── DeviceProtocolError    the device answered something we cannot understand (5xx, bad JSON)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CommandError",
+    "DataError",
+    "DeviceAuthError",
+    "DeviceError",
+    "DevicePermissionError",
+    "DeviceProtocolError",
+    "DeviceRejected",
+    "DeviceUnreachable",
+    "GridpilotError",
+    "Issue",
+    "PolicyError",
+    "StrategyError",
+]
+
+
+class GridpilotError(Exception):
+    """Base class of every error gridpilot raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One located problem in an input file.
+
+    ``line`` and ``column`` are 1-based; 0 means "unknown" (e.g. the file could not be read at all).
+    ``path`` is the dotted location inside the document (``rules[2].when.time``).
+    """
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    hint: str = ""
+
+    def format(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class PolicyError(GridpilotError):
+    """A policy is invalid. ``issues`` lists every problem found, each with its file position."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = list(issues)
+        super().__init__("\n".join(i.format() for i in self.issues))
+
+
+class DataError(GridpilotError):
+    """A data file is malformed; the message names the file, row and column."""
+
+
+class CommandError(GridpilotError):
+    """A command would leave the device's or the site's limits."""
+
+
+class StrategyError(GridpilotError):
+    """A strategy plugin failed to load or its settings are invalid; the message names the plugin."""
+
+
+class DeviceError(GridpilotError):
+    """Talking to a device failed. ``device`` names the device (its policy name or type)."""
+
+    def __init__(self, device: str, message: str) -> None:
+        self.device = device
+        super().__init__(f"device {device!r}: {message}")
+
+
+class DeviceUnreachable(DeviceError):
+    """Connect failure, timeout or reset: worth retrying later."""
+
+
+class DeviceAuthError(DeviceError):
+    """Credentials were refused. Never retried automatically: repeated sign-ins can lock accounts."""
+
+
+class DevicePermissionError(DeviceError):
+    """The account is not allowed to do this (for example it needs a technician login)."""
+
+
+class DeviceRejected(DeviceError):
+    """The device understood the request and refused it (a 4xx with a reason)."""
+
+
+class DeviceProtocolError(DeviceError):
+    """The device answered something unexpected: a 5xx, malformed JSON, a missing field."""

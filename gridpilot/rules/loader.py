@@ -1,0 +1,36 @@
+"""Load a policy document from YAML and validate it, collecting every error with its position."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gridpilot.errors import PolicyError
+from gridpilot.rules.schema import PolicyDoc
+from gridpilot.rules.validation import issues_from_validation_error
+from gridpilot.rules.yamlsource import SourceMap, load_yaml
+
+__all__ = ["load_policy_doc", "validate_policy_data"]
+
+
+def validate_policy_data(data: Any, smap: SourceMap) -> PolicyDoc:
+    """Validate plain policy data (as produced by :func:`load_yaml`) into a :class:`PolicyDoc`."""
+    try:
+        return PolicyDoc.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(issues_from_validation_error(exc, smap, data, PolicyDoc)) from None
+
+
+def load_policy_doc(
+    path: str | Path, *, environ: Mapping[str, str] | None = None
+) -> tuple[PolicyDoc, SourceMap, dict[str, Any]]:
+    """Read and validate the policy at ``path``.
+
+    Returns the document, its source map and the plain data it was validated from. Raises
+    :class:`PolicyError` listing every problem found.
+    """
+    data, smap = load_yaml(Path(path), environ=environ)
+    return validate_policy_data(data, smap), smap, data

@@ -1,0 +1,208 @@
+"""Read YAML while keeping where every node came from.
+
+ruamel.yaml's round-trip loader records the line and column of every key and item. We turn the
+document into plain Python values (what pydantic validates) plus a :class:`SourceMap` from each
+node's path to its position, so any later stage can point an error back into the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from gridpilot.errors import Issue, PolicyError
+
+__all__ = ["NodePath", "SourceMap", "format_path", "load_yaml", "substitute_env"]
+
+NodePath = tuple[str | int, ...]
+MAX_FILE_BYTES = 10 * 1024 * 1024
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def format_path(path: NodePath) -> str:
+    """``("rules", 2, "when", "time")`` -> ``rules[2].when.time``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+@dataclass
+class SourceMap:
+    """Positions (1-based line and column) of the nodes of one file."""
+
+    file: str
+    positions: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: NodePath) -> tuple[int, int]:
+        """The position of ``path``, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            if p in self.positions:
+                return self.positions[p]
+            p = p[:-1]
+        return self.positions.get((), (1, 1))
+
+    def issue(self, path: NodePath, message: str, hint: str = "") -> Issue:
+        line, col = self.locate(path)
+        return Issue(self.file, line, col, format_path(path), message, hint)
+
+
+def _plain(node: Any, path: NodePath, smap: SourceMap, issues: list[Issue]) -> Any:
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key in node:
+            kpath = (*path, str(key))
+            try:
+                line, col = node.lc.key(key)
+                smap.positions[kpath] = (line + 1, col + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            if not isinstance(key, str):
+                issues.append(smap.issue(kpath, f"keys must be text, got {type(key).__name__}"))
+                continue
+            out[key] = _plain(node[key], kpath, smap, issues)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, item in enumerate(node):
+            ipath = (*path, i)
+            try:
+                line, col = node.lc.item(i)
+                smap.positions[ipath] = (line + 1, col + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            items.append(_plain(item, ipath, smap, issues))
+        return items
+    if isinstance(node, float) and not math.isfinite(node):
+        issues.append(
+            smap.issue(path, f"{node!r} is not allowed here; give a finite number")
+        )
+        return None
+    if isinstance(node, int) and not isinstance(node, bool) and abs(node) > 10**15:
+        issues.append(smap.issue(path, "number is too large; give a value below 1e15"))
+        return None
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def substitute_env(
+    value: Any,
+    smap: SourceMap,
+    issues: list[Issue],
+    environ: Mapping[str, str] | None = None,
+    path: NodePath = (),
+) -> Any:
+    """Replace ``${NAME}`` in every string with the environment variable ``NAME``.
+
+    A missing variable is reported by name only; the values never appear in any message.
+    """
+    env = os.environ if environ is None else environ
+    if isinstance(value, dict):
+        return {k: substitute_env(v, smap, issues, env, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, smap, issues, env, (*path, i)) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in env:
+                issues.append(
+                    smap.issue(
+                        path,
+                        f"environment variable {name} is not set",
+                        f"export {name}=... before running gridpilot",
+                    )
+                )
+                return ""
+            return env[name]
+
+        return _ENV_RE.sub(repl, value)
+    return value
+
+
+def load_yaml(
+    path: Path, *, environ: Mapping[str, str] | None = None
+) -> tuple[Any, SourceMap]:
+    """Load one YAML file into plain values and its source map.
+
+    Raises :class:`PolicyError` (never anything else) for a missing, unreadable, binary, empty or
+    malformed file, duplicate keys, non-finite or huge numbers, and unset ``${VARS}``.
+    """
+    name = str(path)
+    smap = SourceMap(name)
+
+    def fail(message: str, line: int = 0, col: int = 0, hint: str = "") -> PolicyError:
+        return PolicyError([Issue(name, line, col, "", message, hint)])
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail("file not found", hint="check the path") from None
+    except IsADirectoryError:
+        raise fail("is a directory, not a policy file") from None
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise fail(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    if b"\x00" in raw:
+        raise fail("this is a binary file, not YAML")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not valid UTF-8 text (byte {exc.start})") from None
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        doc = yaml.load(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = (exc.problem or "duplicate key").splitlines()[0]
+        raise fail(problem, line, col, "each key may appear once per mapping") from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise fail(f"not valid YAML: {problem}", line, col) from None
+    except YAMLError as exc:
+        raise fail(f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise fail("not valid YAML: nesting is too deep") from None
+
+    if doc is None:
+        raise fail("the file is empty", hint="a policy starts with 'version: 1'")
+    if not isinstance(doc, CommentedMap):
+        raise fail(
+            f"the top level must be a mapping of sections, not a {_kind(doc)}", 1, 1,
+            "a policy starts with 'version: 1' followed by 'site:', 'tariff:', ...",
+        )
+    smap.positions[()] = (1, 1)
+    issues: list[Issue] = []
+    plain = _plain(doc, (), smap, issues)
+    plain = substitute_env(plain, smap, issues, environ)
+    if issues:
+        raise PolicyError(issues)
+    return plain, smap
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__

@@ -1,0 +1,1 @@
+"""pytest plugin (entry point ``pytest11``) that collects gridpilot policy test files."""
