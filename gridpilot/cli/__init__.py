@@ -24,6 +24,7 @@ EXIT_USAGE = 2
 # Subcommand modules, in the order they are listed in --help.
 _COMMAND_MODULES = (
     "gridpilot.cli.check",
+    "gridpilot.cli.schema",
 )
 
 

@@ -16,11 +16,21 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from gridpilot.engine.commands import CommandKind
+from gridpilot.rules.calendar import (
+    parse_clock_min,
+    parse_dates,
+    parse_days,
+    parse_duration_s,
+    parse_months,
+    parse_time_range,
+    validate_cron,
+)
 
 __all__ = [
     "Action",
@@ -119,13 +129,32 @@ class DeviceSpec(BaseModel):
     name: str = ""
 
 
+def _check_calendar(field_name: str | None, value: StrList | None) -> StrList | None:
+    """Parse a calendar field only to refuse bad text early; the text itself is kept."""
+    if value is None:
+        return None
+    if field_name == "time":
+        if not isinstance(value, str):
+            raise ValueError("time must be text like \"16:00-19:00\"")
+        parse_time_range(value)
+    elif field_name == "days":
+        parse_days(value)
+    elif field_name == "months":
+        parse_months(value)
+    elif field_name == "dates":
+        parse_dates(value)
+    return value
+
+
 class When(StrictModel):
     """A time window and/or conditions. Every given part must hold for the window to match.
 
     Times are wall-clock times in the site's timezone.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
     time: str | None = None
     """``"HH:MM-HH:MM"``; the end is exclusive and may be before the start (crosses midnight)."""
     days: StrList | None = None
@@ -144,6 +173,23 @@ class When(StrictModel):
     soc_below_pct: Pct | None = None
     soc_above_pct: Pct | None = None
 
+    @field_validator("time", "days", "months", "dates")
+    @classmethod
+    def _calendar_ok(cls, value: StrList | None, info: ValidationInfo) -> StrList | None:
+        return _check_calendar(info.field_name, value)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_ok(cls, value: str | None) -> str | None:
+        return None if value is None else validate_cron(value)
+
+    @field_validator("for_")
+    @classmethod
+    def _for_ok(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration_s(value)
+        return value
+
     @model_validator(mode="after")
     def _cron_needs_for(self) -> When:
         if self.cron is not None and self.for_ is None:
@@ -151,6 +197,9 @@ class When(StrictModel):
         if self.for_ is not None and self.cron is None:
             raise ValueError("'for' only goes with 'cron'")
         return self
+
+
+_ACTION_FIELDS = ("power_w", "target_soc_pct", "floor_soc_pct", "max_import_w", "max_export_w")
 
 
 class Action(StrictModel):
@@ -174,7 +223,7 @@ class Action(StrictModel):
         }
         given = {
             name
-            for name in ("power_w", "target_soc_pct", "floor_soc_pct", "max_import_w", "max_export_w")
+            for name in _ACTION_FIELDS
             if getattr(self, name) is not None
         }
         extra = given - allowed.get(self.kind, set())
@@ -232,6 +281,9 @@ class ManualOverride(StrictModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> ManualOverride:
+        # With one time naive and one not, the order is checked once both are in the site's zone.
+        if (self.start.tzinfo is None) != (self.until.tzinfo is None):
+            return self
         if self.until <= self.start:
             raise ValueError("'until' must be after 'start'")
         return self
@@ -285,9 +337,15 @@ class TariffPeriod(StrictModel):
     price: Price
     """Price [currency/kWh] while the period applies."""
     time: str | None = None
+    """``"HH:MM-HH:MM"`` local time, end exclusive, may cross midnight."""
     days: StrList | None = None
     months: StrList | None = None
     dates: StrList | None = None
+
+    @field_validator("time", "days", "months", "dates")
+    @classmethod
+    def _calendar_ok(cls, value: StrList | None, info: ValidationInfo) -> StrList | None:
+        return _check_calendar(info.field_name, value)
 
 
 class DynamicPrices(StrictModel):
@@ -301,7 +359,20 @@ class DynamicPrices(StrictModel):
     """CSV column holding the price."""
     timestamp_column: str = "timestamp"
     unit: Literal["per_kwh", "per_100_kwh"] = "per_kwh"
-    """``per_100_kwh`` for prices in pence or cents per kWh (Octopus's ``value_inc_vat``)."""
+    """CSV only: ``per_100_kwh`` for prices in pence or cents per kWh. Octopus JSON is always
+    read as p/kWh (``value_inc_vat``) and divided by 100."""
+    published_at: str = "16:00"
+    """Local time of day at which the next day's prices are published (day-ahead)."""
+    covers_until: str = "23:00"
+    """Local time of day on the *next* day up to which a publication covers. At time ``t`` the
+    series is known up to ``covers_until`` on the day after the latest publication at or before
+    ``t`` (and never past the end of the file), so a backtest only sees what was known."""
+
+    @field_validator("published_at", "covers_until")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        parse_clock_min(value)
+        return value
 
 
 class PriceSchedule(StrictModel):
@@ -319,7 +390,9 @@ class TariffSpec(StrictModel):
     demand_charge_per_kw: Annotated[float, Field(ge=0, le=10_000)] = 0.0
     """Charged per kW of the highest grid import of each calendar month (site time)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
 
 
 class ControlSpec(StrictModel):

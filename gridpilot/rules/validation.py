@@ -84,7 +84,7 @@ def issues_from_validation_error(
     exc: ValidationError,
     smap: SourceMap,
     data: Any,
-    model: type[BaseModel],
+    model: type[BaseModel] | None,
     prefix: NodePath = (),
 ) -> list[Issue]:
     """One :class:`Issue` per pydantic error, located in the file. Input values are never echoed
@@ -98,7 +98,7 @@ def issues_from_validation_error(
         hint = ""
         if etype == "extra_forbidden":
             key = str(path[-1]) if path else ""
-            allowed = _allowed_keys(model, tuple(p for p in loc[:-1]))
+            allowed = _allowed_keys(model, tuple(loc[:-1])) if model is not None else []
             message = f"unknown key {key!r}"
             hint = suggest(key, allowed)
             if not hint and allowed:
@@ -110,10 +110,10 @@ def issues_from_validation_error(
             message = _strip(err.get("msg", "invalid value"))
         else:
             message = _strip(err.get("msg", "invalid value"))
-        key = (path, message)
-        if key in seen:
+        seen_key = (path, message)
+        if seen_key in seen:
             continue
-        seen.add(key)
+        seen.add(seen_key)
         line, col = smap.locate(path)
         issues.append(Issue(smap.file, line, col, format_path(path), message, hint))
     return issues

@@ -1,0 +1,87 @@
+"""``gridpilot check FILE|DIR... [--json]``: validate policies and report every problem.
+
+A directory stands for the ``*.yaml`` and ``*.yml`` files in it (not its subdirectories). Every
+error of every file is reported, each as ``FILE:LINE:COL: section.path: message (hint: ...)``.
+Exit status 0 when every file passes, 1 when any has an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gridpilot.errors import Issue, PolicyError
+
+__all__ = ["check_file", "expand_paths", "register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate policy files and report every problem",
+        description="Validate policy files (or every *.yaml in a directory) and report every "
+        "problem with its file position. Exit status 1 when any file has an error.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="policy files or directories")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.set_defaults(handler=run)
+
+
+def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
+    """Files to check, and issues for directories that hold no policy."""
+    files: list[Path] = []
+    issues: list[Issue] = []
+    for text in paths:
+        p = Path(text)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()
+            )
+            if not found:
+                issues.append(Issue(text, 0, 0, "", "no *.yaml or *.yml files in this directory"))
+            files.extend(found)
+        else:
+            files.append(p)
+    return files, issues
+
+
+def check_file(path: Path) -> list[Issue]:
+    """Every problem of the policy at ``path`` (an empty list when it is valid)."""
+    from gridpilot.rules.policy import load_policy
+
+    try:
+        load_policy(path)
+    except PolicyError as exc:
+        return exc.issues
+    return []
+
+
+def run(args: argparse.Namespace) -> int:
+    files, dir_issues = expand_paths(list(args.paths))
+    results: list[tuple[str, list[Issue]]] = [(i.file, [i]) for i in dir_issues]
+    results.extend((str(f), check_file(f)) for f in files)
+    n_errors = sum(len(issues) for _, issues in results)
+    if args.json:
+        out = {
+            "ok": n_errors == 0,
+            "files": [
+                {"file": name, "ok": not issues, "issues": [i.as_dict() for i in issues]}
+                for name, issues in results
+            ],
+            "error_count": n_errors,
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        for name, issues in results:
+            if issues:
+                for issue in issues:
+                    print(issue.format())
+            else:
+                print(f"{name}: ok")
+        n_bad = sum(1 for _, issues in results if issues)
+        summary = f"{len(results)} file(s) checked, {n_errors} error(s) in {n_bad} file(s)"
+        print(summary, file=sys.stderr)
+    return 1 if n_errors else 0

@@ -1,0 +1,163 @@
+"""Cross-field checks: problems pydantic cannot see one field at a time.
+
+Each check returns located :class:`Issue` objects with a hint saying what to do:
+
+- the battery's ``min_soc_pct`` must be below its ``max_soc_pct``;
+- a ``backup_reserve`` guard below the battery's floor has no effect;
+- a rule or guard that can never fire: an empty time range (``"10:00-10:00"``), an impossible
+  date (``02-30``), a date range that ends before it starts, ``soc_below_pct`` at or under
+  ``soc_above_pct``, ``price_below`` at or under ``price_above``, or a rule placed after an
+  always-on rule of the same layer (within a layer the first matching rule wins);
+- a tariff period whose end equals its start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gridpilot.errors import Issue
+from gridpilot.rules.calendar import (
+    CalendarSpec,
+    impossible_annual_dates,
+    parse_dates,
+    parse_time_range,
+)
+from gridpilot.rules.schema import PolicyDoc, PriceSchedule, ReserveGuard, When
+from gridpilot.rules.yamlsource import NodePath, SourceMap
+
+__all__ = ["check_policy", "never_fires"]
+
+
+def never_fires(when: When) -> list[tuple[str, str, str]]:
+    """Why ``when`` can never match: ``(field, message, hint)`` for each reason found."""
+    out: list[tuple[str, str, str]] = []
+    if when.time is not None and parse_time_range(when.time).empty:
+        out.append((
+            "time",
+            f"the time range {when.time!r} starts where it ends, so it never matches",
+            "use \"00:00-24:00\" for a whole day, or give a later end",
+        ))
+    if when.dates is not None:
+        ranges = parse_dates(when.dates)
+        for bad in impossible_annual_dates(ranges):
+            out.append((
+                "dates",
+                f"{bad} does not exist in any year, so this never matches",
+                "check the month and day",
+            ))
+        for r in ranges:
+            if not r.annual and r.start > r.end:
+                out.append((
+                    "dates",
+                    "a date range ends before it starts, so it never matches",
+                    "write the earlier date first: START..END",
+                ))
+    if (
+        when.soc_below_pct is not None
+        and when.soc_above_pct is not None
+        and when.soc_below_pct <= when.soc_above_pct
+    ):
+        out.append((
+            "soc_below_pct",
+            f"soc_below_pct {when.soc_below_pct:g} is not above soc_above_pct "
+            f"{when.soc_above_pct:g}, so no SOC satisfies both",
+            "soc_above_pct is the lower bound and soc_below_pct the upper one",
+        ))
+    if (
+        when.price_below is not None
+        and when.price_above is not None
+        and when.price_below <= when.price_above
+    ):
+        out.append((
+            "price_below",
+            f"price_below {when.price_below:g} is not above price_above {when.price_above:g}, "
+            "so no price satisfies both",
+            "price_above is the lower bound and price_below the upper one",
+        ))
+    return out
+
+
+def _always(when: When | None) -> bool:
+    if when is None:
+        return True
+    if when.cron is not None or any(
+        v is not None
+        for v in (when.price_below, when.price_above, when.soc_below_pct, when.soc_above_pct)
+    ):
+        return False
+    return CalendarSpec.parse(when.time, when.days, when.months, when.dates).always
+
+
+def _battery(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
+    b = doc.site.battery
+    if b.min_soc_pct >= b.max_soc_pct:
+        yield smap.issue(
+            ("site", "battery", "min_soc_pct"),
+            f"min_soc_pct {b.min_soc_pct:g} must be below max_soc_pct {b.max_soc_pct:g}",
+            "min_soc_pct is the floor and max_soc_pct the ceiling of the usable range",
+        )
+
+
+def _guards(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
+    floor = doc.site.battery.min_soc_pct
+    for i, guard in enumerate(doc.guards):
+        if isinstance(guard, ReserveGuard) and guard.min_soc_pct < floor:
+            yield smap.issue(
+                ("guards", i, "min_soc_pct"),
+                f"the backup reserve {guard.min_soc_pct:g} % is below the battery floor "
+                f"{floor:g} % (site.battery.min_soc_pct), so it has no effect",
+                f"raise the reserve to at least {floor:g} % or lower the battery floor",
+            )
+        if guard.when is not None:
+            for key, message, hint in never_fires(guard.when):
+                yield smap.issue(("guards", i, "when", key), f"guard {message}", hint)
+
+
+def _rules(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
+    always_on: dict[str, tuple[int, str]] = {}
+    for i, rule in enumerate(doc.rules):
+        if not rule.enabled:
+            continue
+        if rule.when is not None:
+            for key, message, hint in never_fires(rule.when):
+                yield smap.issue(("rules", i, "when", key), f"rule {rule.name!r}: {message}", hint)
+        layer = rule.layer.value
+        if layer in always_on:
+            j, name = always_on[layer]
+            yield smap.issue(
+                ("rules", i),
+                f"rule {rule.name!r} can never fire: the always-on rule {name!r} (rules[{j}]) "
+                f"comes first in the {layer} layer",
+                f"give {name!r} a 'when', or move {rule.name!r} above it",
+            )
+        elif _always(rule.when):
+            always_on[layer] = (i, rule.name)
+
+
+def _periods(schedule: PriceSchedule, path: NodePath, smap: SourceMap) -> Iterator[Issue]:
+    for i, period in enumerate(schedule.periods):
+        ppath: NodePath = (*path, "periods", i)
+        if period.time is not None and parse_time_range(period.time).empty:
+            yield smap.issue(
+                (*ppath, "time"),
+                f"tariff period {period.time!r} ends where it starts, so it never applies",
+                "use \"00:00-24:00\" for a whole day, or give a later end",
+            )
+        if period.dates is not None:
+            for bad in impossible_annual_dates(parse_dates(period.dates)):
+                yield smap.issue(
+                    (*ppath, "dates"),
+                    f"{bad} does not exist in any year, so this period never applies",
+                    "check the month and day",
+                )
+
+
+def check_policy(doc: PolicyDoc, smap: SourceMap) -> list[Issue]:
+    """Every cross-field problem of ``doc``, located through ``smap``."""
+    issues: list[Issue] = []
+    issues.extend(_battery(doc, smap))
+    issues.extend(_guards(doc, smap))
+    issues.extend(_rules(doc, smap))
+    issues.extend(_periods(doc.tariff.import_, ("tariff", "import"), smap))
+    issues.extend(_periods(doc.tariff.export, ("tariff", "export"), smap))
+    return issues

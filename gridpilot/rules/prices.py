@@ -1,0 +1,237 @@
+"""Read a published price series from a file: CSV (``timestamp,price``) or Octopus Agile JSON.
+
+A series is a list of slots, each ``[start, end)`` in UNIX seconds with one price per kWh. Slots of
+5, 15, 30 or 60 minutes are accepted; where consecutive slots leave a hole, the tariff's fixed
+schedule applies there. Negative prices are valid.
+
+Timestamps must carry their UTC offset (``2018-01-01T00:00:00Z`` or ``+01:00``): a local time
+without one is ambiguous in the repeated hour of an autumn clock change.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gridpilot.rules.schema import DynamicPrices
+
+__all__ = ["RESOLUTIONS_S", "PriceFileError", "PriceSeries", "load_price_file"]
+
+RESOLUTIONS_S = (300, 900, 1800, 3600)
+MAX_PRICE_FILE_BYTES = 200 * 1024 * 1024
+IntArray = npt.NDArray[np.int64]
+Row = tuple[int, int | None, float, str]
+"""start [UNIX s], end (None: one resolution later), price per kWh, where (for messages)."""
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class PriceFileError(ValueError):
+    """A price file cannot be used. The message names the file and, where it can, the row."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSeries:
+    """Slots ``[start_s[i], end_s[i])`` [UNIX s], ascending and not overlapping."""
+
+    start_s: IntArray
+    end_s: IntArray
+    price_per_kwh: FloatArray
+    resolution_s: int
+    source: str = ""
+
+    def __len__(self) -> int:
+        return int(self.start_s.shape[0])
+
+    @property
+    def first_s(self) -> int:
+        return int(self.start_s[0])
+
+    @property
+    def last_end_s(self) -> int:
+        return int(self.end_s[-1])
+
+    def lookup(self, t_s: IntArray) -> tuple[FloatArray, BoolArray]:
+        """Price at each instant and whether a slot covers it (False in gaps and outside)."""
+        idx = np.searchsorted(self.start_s, t_s, side="right") - 1
+        safe = np.clip(idx, 0, None)
+        found = (idx >= 0) & (t_s < self.end_s[safe])
+        return self.price_per_kwh[safe], found
+
+    def price_at_s(self, t_s: int) -> float | None:
+        idx = int(np.searchsorted(self.start_s, t_s, side="right")) - 1
+        if idx < 0 or t_s >= int(self.end_s[idx]):
+            return None
+        return float(self.price_per_kwh[idx])
+
+
+def _parse_instant(text: str, where: str) -> int:
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise PriceFileError(
+            f"{where}: {text.strip()[:40]!r} is not an ISO 8601 timestamp "
+            "(e.g. 2018-01-01T00:00:00Z)"
+        ) from None
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise PriceFileError(
+            f"{where}: timestamp {text.strip()[:40]!r} has no UTC offset; write it as UTC "
+            "(…Z) or with its offset (…+01:00)"
+        )
+    return int(t.timestamp())
+
+
+def _parse_price(value: Any, where: str, scale: float) -> float:
+    if isinstance(value, bool):
+        raise PriceFileError(f"{where}: price must be a number, not {value!r}")
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        raise PriceFileError(f"{where}: price {str(value)[:40]!r} is not a number") from None
+    if not math.isfinite(price) or abs(price) > 1e6:
+        raise PriceFileError(f"{where}: price {str(value)[:40]!r} is not a finite number")
+    return price * scale
+
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PriceFileError(f"{shown}: price file not found") from None
+    except IsADirectoryError:
+        raise PriceFileError(f"{shown}: is a directory, not a price file") from None
+    except OSError as exc:
+        raise PriceFileError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PRICE_FILE_BYTES:
+        raise PriceFileError(f"{shown}: larger than {MAX_PRICE_FILE_BYTES // 2**20} MiB")
+    if b"\x00" in raw:
+        raise PriceFileError(f"{shown}: a binary file, not a price file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PriceFileError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_csv(text: str, spec: DynamicPrices, shown: str) -> list[Row]:
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        raise PriceFileError(f"{shown}: the file is empty")
+    names = [h.strip() for h in header]
+    missing = [c for c in (spec.timestamp_column, spec.column) if c not in names]
+    if missing:
+        raise PriceFileError(
+            f"{shown}: row 1: no column {missing[0]!r}; the columns are {', '.join(names)}"
+        )
+    ti, pi = names.index(spec.timestamp_column), names.index(spec.column)
+    scale = 0.01 if spec.unit == "per_100_kwh" else 1.0
+    rows: list[Row] = []
+    for n, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        where = f"{shown}: row {n}"
+        if len(row) <= max(ti, pi):
+            raise PriceFileError(f"{where}: has {len(row)} columns, expected {len(names)}")
+        rows.append((_parse_instant(row[ti], where), None, _parse_price(row[pi], where, scale),
+                     where))
+    return rows
+
+
+def _read_octopus(text: str, shown: str) -> list[Row]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PriceFileError(
+            f"{shown}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise PriceFileError(f"{shown}: not valid JSON: nesting is too deep") from None
+    results = doc.get("results") if isinstance(doc, dict) else None
+    if not isinstance(results, list):
+        raise PriceFileError(
+            f"{shown}: expected the Octopus shape {{\"results\": [...]}} at the top level"
+        )
+    rows: list[Row] = []
+    for i, item in enumerate(results):
+        where = f"{shown}: results[{i}]"
+        if not isinstance(item, dict):
+            raise PriceFileError(f"{where}: expected an object with valid_from, valid_to, "
+                                 "value_inc_vat")
+        for key in ("valid_from", "valid_to", "value_inc_vat"):
+            if key not in item:
+                raise PriceFileError(f"{where}: missing {key!r}")
+        if not isinstance(item["valid_from"], str) or not isinstance(item["valid_to"], str):
+            raise PriceFileError(f"{where}: valid_from and valid_to must be timestamps")
+        start = _parse_instant(item["valid_from"], f"{where}.valid_from")
+        end = _parse_instant(item["valid_to"], f"{where}.valid_to")
+        # value_inc_vat is in pence per kWh.
+        rows.append((start, end, _parse_price(item["value_inc_vat"], where, 0.01), where))
+    return rows
+
+
+def load_price_file(spec: DynamicPrices, base_dir: Path) -> PriceSeries:
+    """Load the file ``spec`` names (relative to ``base_dir``). Raises :class:`PriceFileError`."""
+    path = Path(spec.file)
+    if not path.is_absolute():
+        path = base_dir / path
+    shown = spec.file
+    text = _read_text(path, shown)
+    rows = _read_csv(text, spec, shown) if spec.format == "csv" else _read_octopus(text, shown)
+    if not rows:
+        raise PriceFileError(f"{shown}: holds no prices")
+    rows.sort(key=lambda r: r[0])
+    starts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    prices = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    if any(r[1] is not None for r in rows):
+        ends = np.fromiter(
+            (r[1] if r[1] is not None else 0 for r in rows), dtype=np.int64, count=len(rows)
+        )
+        lengths = ends - starts
+        resolution = _resolution(lengths, rows, shown, explicit=True)
+    else:
+        if len(rows) < 2:
+            raise PriceFileError(f"{shown}: needs at least two rows to tell the slot length")
+        diffs = np.diff(starts)
+        resolution = _resolution(diffs, rows, shown, explicit=False)
+        ends = starts + resolution
+    _check_order(starts, ends, rows)
+    return PriceSeries(starts, ends, prices, resolution, shown)
+
+
+def _resolution(lengths: IntArray, rows: list[Row], shown: str,
+                *, explicit: bool) -> int:
+    positive = lengths[lengths > 0]
+    if positive.shape[0] == 0:
+        i = int(np.argmin(lengths))
+        raise PriceFileError(f"{rows[i][3]}: two prices for the same time")
+    values, counts = np.unique(positive, return_counts=True)
+    # The commonest spacing is the slot length; larger spacings between rows are gaps.
+    res = int(values[int(np.argmax(counts))])
+    if res not in RESOLUTIONS_S:
+        raise PriceFileError(
+            f"{shown}: slots are {res} s long; use 5, 15, 30 or 60-minute prices"
+        )
+    bad = np.nonzero(lengths != res)[0] if explicit else np.nonzero(lengths % res != 0)[0]
+    if bad.shape[0]:
+        i = int(bad[0]) + (0 if explicit else 1)
+        raise PriceFileError(
+            f"{rows[i][3]}: does not fit the series' {res // 60}-minute slots "
+            f"(a {int(lengths[bad[0]])} s step)"
+        )
+    return res
+
+
+def _check_order(starts: IntArray, ends: IntArray,
+                 rows: list[Row]) -> None:
+    overlap = np.nonzero(starts[1:] < ends[:-1])[0]
+    if overlap.shape[0]:
+        i = int(overlap[0]) + 1
+        raise PriceFileError(f"{rows[i][3]}: overlaps the slot before it (a duplicate time?)")
