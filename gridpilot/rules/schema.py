@@ -414,6 +414,39 @@ class RunSpec(StrictModel):
     """Hand control back to the device's default mode when gridpilot stops."""
     state_dir: str = ".gridpilot"
     """Where the audit log, overrides and dwell timers are kept (relative to the policy file)."""
+    read_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+    """How long one tick waits for the device's state before it counts as missing."""
+    command_valid_s: Annotated[float, Field(ge=60, le=43_200)] = 3600.0
+    """How long a sent command stays in force on the device if gridpilot goes quiet."""
+    refresh_before_s: Annotated[float, Field(ge=0, le=43_200)] | None = None
+    """Resend an unchanged command this long before it expires (default: two intervals)."""
+    backoff_initial_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    backoff_max_s: Annotated[float, Field(gt=0, le=86_400)] = 600.0
+    control_enabled: bool = True
+    control_host: str = "127.0.0.1"
+    """The control API listens here; only loopback addresses are accepted."""
+    control_port: Annotated[int, Field(ge=0, le=65_535)] = 8787
+    """0 picks a free port (written to ``control.json`` in the state directory)."""
+    control_socket: str | None = None
+    """Listen on this unix socket instead of TCP (relative to the state directory)."""
+    token_file: str = "control.token"
+    """The control API's bearer token (relative to the state directory); created 0600 if
+    missing, refused if others can read it."""
+    audit_max_bytes: Annotated[int, Field(ge=1024, le=10**10)] = 10 * 1024 * 1024
+    """Rotate the audit log when it grows past this size."""
+    audit_keep: Annotated[int, Field(ge=1, le=1000)] = 5
+    """How many rotated audit files are kept."""
+    sync_device_schedule: bool = False
+    """Write the static time-window rules into the device's own schedule (xStorage)."""
+
+    @field_validator("control_host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        import ipaddress
+
+        host = value.strip()
+        if host == "localhost":
+            return host
 
 
 class PolicyDoc(StrictModel):

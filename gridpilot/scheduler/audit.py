@@ -1,0 +1,148 @@
+"""The append-only audit log: one JSON object per line, rotated by size.
+
+Every decision (with a summary of its trace), every command attempt, every device response and
+every error of the live scheduler goes here, so an owner can reconstruct what gridpilot did and
+why. Records are flushed line by line: a crash loses at most the line being written.
+
+Files: ``audit.jsonl`` is the current one; ``audit.jsonl.1`` the newest rotated, up to
+``audit.jsonl.<keep>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from gridpilot.engine.decision import Decision
+
+__all__ = ["AUDIT_FILE", "AuditLog", "audit_files", "decision_summary", "read_audit"]
+
+AUDIT_FILE = "audit.jsonl"
+
+
+def decision_summary(decision: Decision) -> dict[str, Any]:
+    """The trace in a size fit for a line per tick: the winner, the binding limits, notes and
+    only the candidates that mattered (the winner and those outranked by it)."""
+    return {
+        "command": decision.command.as_dict(),
+        "describe": decision.command.describe(),
+        "winner": decision.winner,
+        "layer": decision.layer,
+        "reason": decision.reason,
+        "limits": [h.as_dict() for h in decision.limits],
+        "notes": list(decision.notes),
+        "candidates": [
+            {"source": c.source, "outcome": c.outcome, "reason": c.reason}
+            for c in decision.candidates
+            if c.outcome in ("won", "outranked", "held")
+        ],
+    }
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+class AuditLog:
+    """Appends records to ``<directory>/audit.jsonl`` and rotates it past ``max_bytes``."""
+
+    def __init__(self, directory: Path, *, max_bytes: int = 10 * 1024 * 1024, keep: int = 5):
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self.keep = keep
+        self.path = self.directory / AUDIT_FILE
+        self._fh: IO[str] | None = None
+        self.records_written = 0
+
+    def _open(self) -> IO[str]:
+        if self._fh is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fh = os.fdopen(fd, "a", encoding="utf-8")
+        return self._fh
+
+    def write(self, kind: str, time: datetime, **fields: Any) -> dict[str, Any]:
+        """Append one record ``{"ts", "kind", **fields}`` and return it."""
+        record: dict[str, Any] = {"ts": time.isoformat(), "kind": kind, **fields}
+        line = json.dumps(record, default=_default, separators=(",", ":"), allow_nan=False)
+        fh = self._open()
+        fh.write(line + "\n")
+        fh.flush()
+        self.records_written += 1
+        if fh.tell() >= self.max_bytes:
+            self._rotate()
+        return record
+
+    def _rotate(self) -> None:
+        self.close()
+        oldest = self.directory / f"{AUDIT_FILE}.{self.keep}"
+        if oldest.exists():
+            oldest.unlink()
+        for n in range(self.keep - 1, 0, -1):
+            src = self.directory / f"{AUDIT_FILE}.{n}"
+            if src.exists():
+                src.rename(self.directory / f"{AUDIT_FILE}.{n + 1}")
+        if self.path.exists():
+            self.path.rename(self.directory / f"{AUDIT_FILE}.1")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def audit_files(directory: Path) -> list[Path]:
+    """The audit files of ``directory``, oldest first."""
+    rotated = []
+    for p in Path(directory).glob(f"{AUDIT_FILE}.*"):
+        suffix = p.name[len(AUDIT_FILE) + 1 :]
+        if suffix.isdigit():
+            rotated.append((int(suffix), p))
+    files = [p for _, p in sorted(rotated, reverse=True)]
+    current = Path(directory) / AUDIT_FILE
+    if current.exists():
+        files.append(current)
+    return files
+
+
+def read_audit(
+    directory: Path, *, since: datetime | None = None, kinds: Mapping[str, bool] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The records of the audit log in ``directory``, oldest first.
+
+    A line that is not valid JSON (a crash mid-write) is yielded as ``{"kind": "corrupt", ...}``
+    naming the file and line rather than stopping the read.
+    """
+    for path in audit_files(directory):
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                text = line.strip()
+                if not text:
+                    continue
+                try:
+                    record = json.loads(text)
+                except json.JSONDecodeError:
+                    yield {"ts": "", "kind": "corrupt", "file": str(path), "line": lineno}
+                    continue
+                if not isinstance(record, dict):
+                    continue
+                if since is not None:
+                    try:
+                        ts = datetime.fromisoformat(str(record.get("ts", "")))
+                    except ValueError:
+                        continue
+                    if ts < since:
+                        continue
+                if kinds is not None and not kinds.get(str(record.get("kind")), False):
+                    continue
+                yield record

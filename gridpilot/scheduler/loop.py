@@ -1,0 +1,470 @@
+"""The tick loop of ``gridpilot run``.
+
+Every tick, aligned to the clock's wall time: notice policy edits, read the device's state (with
+a timeout), call ``decide()``, hand the command to the dispatcher and write one audit record. An
+exception inside a tick is logged and audited with its context; the next tick comes as usual.
+
+Fail-safe: when the last fresh state is older than ``run.max_state_age_s`` (or there never was
+one), the configured safe action is sent once; after that nothing is commanded until fresh data
+returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import signal
+import time as _time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from gridpilot.clock import Clock
+from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
+from gridpilot.engine.decision import Decision
+from gridpilot.engine.state import DeviceMode, PriceOutlook, SiteState
+from gridpilot.errors import DeviceError
+from gridpilot.rules.policy import CompiledOverride
+from gridpilot.rules.schema import Action
+from gridpilot.scheduler.audit import AuditLog, decision_summary
+from gridpilot.scheduler.device import AdapterLike, Snapshot, snapshot_from_reading
+from gridpilot.scheduler.dispatcher import Dispatcher, DispatchOutcome
+from gridpilot.scheduler.metrics import Metrics
+from gridpilot.scheduler.overrides import OverrideStore
+from gridpilot.scheduler.persist import load_memory, save_memory
+from gridpilot.scheduler.reload import PolicyWatcher
+
+__all__ = ["Scheduler", "TickReport", "action_to_command", "next_tick_at"]
+
+log = logging.getLogger("gridpilot.scheduler")
+
+DecideFn = Callable[[Any, SiteState, Sequence[CompiledOverride]], Decision]
+
+
+def next_tick_at(now: datetime, interval_s: float) -> datetime:
+    """The next instant after ``now`` that is a whole multiple of ``interval_s`` since the epoch."""
+    ts = now.timestamp()
+    nxt = (math.floor(ts / interval_s + 1e-9) + 1) * interval_s
+    return datetime.fromtimestamp(nxt, UTC)
+
+
+def action_to_command(action: Action, limits: DeviceLimits, *, floor_soc_pct: float) -> Command:
+    """The command a policy action stands for, inside the battery's SOC range.
+
+    Omitted powers mean the battery's maximum; the floor is ``floor_soc_pct`` (the battery's
+    minimum raised by always-on reserve guards).
+    """
+    floor = max(limits.min_soc_pct, floor_soc_pct)
+    if action.kind is CommandKind.CHARGE:
+        power: float | None = min(action.power_w or limits.max_charge_w, limits.max_charge_w)
+    elif action.kind is CommandKind.DISCHARGE:
+        power = min(action.power_w or limits.max_discharge_w, limits.max_discharge_w)
+    else:
+        power = None
+    target = action.target_soc_pct if action.target_soc_pct is not None else limits.max_soc_pct
+    target = min(max(target, floor), limits.max_soc_pct)
+    if action.floor_soc_pct is not None:
+        floor = min(max(floor, action.floor_soc_pct), target)
+    return Command(
+        kind=action.kind,
+        power_w=power,
+        target_soc_pct=target,
+        floor_soc_pct=floor,
+        max_import_w=action.max_import_w,
+        max_export_w=action.max_export_w,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    """What one tick saw and did (printed as one line by ``gridpilot run``)."""
+
+    tick: int
+    time: datetime
+    status: str
+    """``ok``, ``no_state`` (read failed, last state still fresh), ``failsafe`` or ``error``."""
+    snapshot: Snapshot | None = None
+    decision: Decision | None = None
+    outcome: DispatchOutcome | None = None
+    message: str = ""
+
+    def line(self) -> str:
+        head = f"{self.time.strftime('%Y-%m-%d %H:%M:%S')}Z #{self.tick}"
+        parts = [head]
+        s = self.snapshot
+        if s is not None:
+            parts.append(f"SOC {s.soc_pct:5.1f} %  load {s.load_w:6.0f} W  pv {s.pv_w:6.0f} W  "
+                         f"grid {s.grid_w:+7.0f} W")
+        if self.decision is not None:
+            parts.append(f"-> {self.decision.command.describe()} ({self.decision.winner})")
+        if self.outcome is not None:
+            detail = self.outcome.detail if self.outcome.status != "unchanged" else ""
+            parts.append(f"[{self.outcome.status}{': ' + detail if detail else ''}]")
+        if self.status != "ok":
+            parts.append(f"{self.status.upper()}: {self.message}")
+        return "  ".join(parts)
+
+
+def _default_decide() -> DecideFn:
+    module = importlib.import_module("gridpilot.engine.decide")
+    return cast(DecideFn, module.decide)
+
+
+def _default_loader() -> Callable[[Path], Any]:
+    from gridpilot.rules.policy import load_policy
+
+    return load_policy
+
+
+class Scheduler:
+    """Runs ticks against one device until stopped.
+
+    Args:
+        policy: the compiled policy (``load_policy``); replaced atomically on a valid edit.
+        device: the adapter (``gridpilot.devices.registry.create_device``).
+        clock: the only source of time.
+        state_dir: audit log, overrides and memory.
+        decide_fn / policy_loader: injected for tests; default to the engine's.
+        watch_policy: reload the policy when ``policy.path`` changes.
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        device: AdapterLike,
+        *,
+        clock: Clock,
+        state_dir: Path,
+        dry_run: bool = False,
+        interval_s: float | None = None,
+        decide_fn: DecideFn | None = None,
+        policy_loader: Callable[[Path], Any] | None = None,
+        watch_policy: bool = True,
+        on_tick: Callable[[TickReport], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.device = device
+        self.clock = clock
+        self.state_dir = Path(state_dir)
+        self.dry_run = dry_run
+        run = policy.doc.run
+        self.interval_s = float(interval_s or run.interval_s)
+        self.decide_fn = decide_fn or _default_decide()
+        self.on_tick = on_tick
+        self.metrics = Metrics()
+        self.audit = AuditLog(self.state_dir, max_bytes=run.audit_max_bytes, keep=run.audit_keep)
+        self.overrides = OverrideStore(self.state_dir)
+        self.memory, memory_error = load_memory(self.state_dir)
+        refresh_s = (
+            run.refresh_before_s if run.refresh_before_s is not None else 2 * self.interval_s
+        )
+        self.dispatcher = Dispatcher(
+            device,
+            audit=self.audit,
+            metrics=self.metrics,
+            memory=self.memory,
+            valid_for_s=max(run.command_valid_s, refresh_s + self.interval_s),
+            refresh_before_s=refresh_s,
+            backoff_initial_s=run.backoff_initial_s,
+            backoff_max_s=run.backoff_max_s,
+            call_timeout_s=run.read_timeout_s,
+            dry_run=dry_run,
+        )
+        path = getattr(policy, "path", None)
+        self.watcher = (
+            PolicyWatcher(Path(path), policy_loader or _default_loader())
+            if watch_policy and path is not None
+            else None
+        )
+        self.tick_count = 0
+        self.last_fresh: datetime | None = None
+        self.last_mode: DeviceMode | None = None
+        self.failsafe_active = False
+        self.failsafe_sent = False
+        self.person_mode = False
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.started = self.clock.now()
+        for problem in (memory_error, self.overrides.load_error):
+            if problem:
+                log.warning("%s", problem)
+                self.audit.write("error", self.started, error_kind="state_file", error=problem)
+
+    # -- control -----------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Finish the current tick, then stop (what SIGTERM and SIGINT do)."""
+        self._stop.set()
+
+    def wake(self) -> None:
+        """Run a tick now (after an override changed) instead of at the next aligned time."""
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- one tick ----------------------------------------------------------------------------
+    async def tick(self) -> TickReport:
+        """Run one tick; never raises (except cancellation)."""
+        self.tick_count += 1
+        n = self.tick_count
+        now = self.clock.now()
+        started = _time.perf_counter()
+        try:
+            report = await self._tick(n, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            context = f"{where.filename}:{where.lineno} in {where.name}" if where else ""
+            log.exception("tick %d at %s failed: %s", n, now.isoformat(), exc)
+            self.metrics.error(type(exc).__name__)
+            self.audit.write("tick", now, tick=n, status="error", error_kind=type(exc).__name__,
+                             error=str(exc), where=context)
+            report = TickReport(n, now, "error", message=f"{type(exc).__name__}: {exc}")
+        duration_s = _time.perf_counter() - started
+        m = self.metrics
+        m.ticks_total += 1
+        m.last_tick_duration_s = duration_s
+        m.tick_duration_sum_s += duration_s
+        m.last_tick_unix_s = now.timestamp()
+        m.failsafe_active = self.failsafe_active
+        m.person_mode_active = self.person_mode
+        if self.on_tick is not None:
+            try:
+                self.on_tick(report)
+            except Exception:
+                log.exception("printing tick %d failed", n)
+        return report
+
+    async def _tick(self, n: int, now: datetime) -> TickReport:
+        await self._check_reload(now)
+        policy = self.policy
+        run = policy.doc.run
+        snapshot, read_error = await self._read(now, n)
+        fresh = snapshot is not None and _fresh(snapshot, run.max_state_age_s)
+        if snapshot is not None:
+            self.last_mode = snapshot.device_mode
+            self.metrics.soc_pct = snapshot.soc_pct
+        if fresh:
+            self.last_fresh = now
+            if self.failsafe_active:
+                self.failsafe_active = self.failsafe_sent = False
+                log.info("fresh state is back; gridpilot commands again")
+                self.audit.write("failsafe_cleared", now, tick=n)
+        age_s = None if self.last_fresh is None else (now - self.last_fresh).total_seconds()
+        self.metrics.state_age_s = math.nan if age_s is None else age_s
+        self.metrics.last_state_unix_s = (
+            math.nan if self.last_fresh is None else self.last_fresh.timestamp()
+        )
+        if not fresh:
+            why = read_error or "the state is older than run.max_state_age_s or incomplete"
+            if age_s is not None and age_s <= run.max_state_age_s:
+                self.audit.write("tick", now, tick=n, status="no_state", error=why,
+                                 state_age_s=age_s)
+                return TickReport(n, now, "no_state", snapshot, message=why)
+            return await self._failsafe(n, now, snapshot, why, age_s)
+
+        assert snapshot is not None
+        self._track_person_mode(snapshot.device_mode, now, n)
+        overrides = [o.compiled() for o in self.overrides.active(now)]
+        state = self._site_state(policy, snapshot, now, n)
+        decision = self.decide_fn(policy, state, overrides)
+        mem = self.memory
+        if mem.active_command is None or mem.active_command.kind != decision.command.kind:
+            mem.active_since = now
+        mem.active_command = decision.command
+        outcome = await self.dispatcher.dispatch(
+            decision.command, policy.limits, snapshot.device_mode, now, tick=n
+        )
+        if outcome.status == "yielded":
+            log.info("tick %d: %s; not overwriting it", n, outcome.detail)
+        self.audit.write(
+            "tick", now, tick=n, status="ok", state=snapshot.as_dict(),
+            overrides=[o.name for o in overrides], decision=decision_summary(decision),
+            dispatch={"status": outcome.status, "detail": outcome.detail},
+        )
+        save_memory(self.state_dir, mem)
+        return TickReport(n, now, "ok", snapshot, decision, outcome)
+
+    async def _read(self, now: datetime, n: int) -> tuple[Snapshot | None, str]:
+        timeout_s = self.policy.doc.run.read_timeout_s
+        try:
+            reading = await asyncio.wait_for(self.device.read_state(), timeout_s)
+        except (DeviceError, TimeoutError, OSError) as exc:
+            kind = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+            text = f"reading the device failed ({kind}): {exc}" if str(exc) else (
+                f"reading the device failed ({kind})")
+            self.metrics.error(kind)
+            self.audit.write("error", now, tick=n, stage="read_state", error_kind=kind,
+                             error=str(exc))
+            log.warning("tick %d: %s", n, text)
+            return None, text
+        return snapshot_from_reading(reading, now), ""
+
+    async def _failsafe(
+        self, n: int, now: datetime, snapshot: Snapshot | None, why: str, age_s: float | None
+    ) -> TickReport:
+        if not self.failsafe_active:
+            self.failsafe_active = True
+            log.warning("no fresh state (%s); falling back to the safe action", why)
+            self.audit.write("failsafe_entered", now, tick=n, reason=why, state_age_s=age_s)
+        outcome: DispatchOutcome | None = None
+        if not self.failsafe_sent:
+            safe = self.safe_command()
+            mode = snapshot.device_mode if snapshot is not None else self.last_mode
+            self._track_person_mode(mode, now, n)
+            outcome = await self.dispatcher.dispatch(
+                safe, self.policy.limits, mode, now, tick=n, force_send=True
+            )
+            if outcome.status in ("sent", "dry_run", "yielded"):
+                self.failsafe_sent = True
+        self.audit.write(
+            "tick", now, tick=n, status="failsafe", error=why, state_age_s=age_s,
+            state=None if snapshot is None else snapshot.as_dict(),
+            dispatch=None if outcome is None else {"status": outcome.status,
+                                                   "detail": outcome.detail},
+        )
+        save_memory(self.state_dir, self.memory)
+        return TickReport(n, now, "failsafe", snapshot, outcome=outcome, message=why)
+
+    def safe_command(self) -> Command:
+        policy = self.policy
+        floor = max(
+            [g.min_soc_pct for g in policy.guards
+             if g.kind == "backup_reserve" and g.window is None and g.min_soc_pct is not None],
+            default=policy.limits.min_soc_pct,
+        )
+        return action_to_command(policy.doc.run.safe_action, policy.limits, floor_soc_pct=floor)
+
+    def _site_state(self, policy: Any, snap: Snapshot, now: datetime, n: int) -> SiteState:
+        mem = self.memory
+        month = now.astimezone(policy.tz).strftime("%Y-%m")
+        if mem.peak_month != month:
+            mem.peak_month, mem.month_peak_import_w = month, 0.0
+        mem.month_peak_import_w = max(mem.month_peak_import_w, snap.grid_w)
+        try:
+            prices = policy.tariff.outlook(now)
+        except Exception as exc:
+            # A broken price source must not stop the battery being run by the other rules.
+            self.metrics.error("prices")
+            self.audit.write("error", now, tick=n, stage="prices", error_kind=type(exc).__name__,
+                             error=str(exc))
+            prices = PriceOutlook.empty()
+        return SiteState(
+            time=now,
+            soc_pct=snap.soc_pct,
+            load_w=snap.load_w,
+            pv_w=snap.pv_w,
+            grid_w=snap.grid_w,
+            battery_w=snap.battery_w,
+            prices=prices,
+            ages=snap.ages,
+            device_mode=snap.device_mode,
+            active_command=mem.active_command,
+            active_since=mem.active_since,
+            month_peak_import_w=mem.month_peak_import_w,
+        )
+
+    def _track_person_mode(self, mode: DeviceMode | None, now: datetime, n: int) -> None:
+        from gridpilot.engine.state import ModeSource
+
+        person = mode is not None and mode.source is ModeSource.PERSON
+        if person and not self.person_mode:
+            assert mode is not None
+            log.warning("a person set %s on the device; gridpilot will not overwrite it while "
+                        "it lasts", mode.native or "a manual mode")
+            self.audit.write("person_mode", now, tick=n, native=mode.native,
+                             expires=None if mode.expires is None else mode.expires.isoformat())
+            # Whatever we sent is no longer what runs: resend once the person's mode ends.
+            self.memory.sent_command = None
+        elif not person and self.person_mode:
+            log.info("the person's manual mode on the device has ended; gridpilot resumes")
+            self.audit.write("person_mode_ended", now, tick=n)
+        self.person_mode = person
+
+    async def _check_reload(self, now: datetime) -> None:
+        if self.watcher is None:
+            return
+        result = await self.watcher.check()
+        if result is None:
+            return
+        if result.policy is not None:
+            self.policy = result.policy
+            self.metrics.policy_reloads += 1
+            log.info("policy reloaded from %s", self.watcher.path)
+            self.audit.write("policy_reloaded", now, path=str(self.watcher.path))
+        else:
+            self.metrics.error("policy_invalid")
+            log.error("the edited policy is invalid; keeping the running one:\n%s", result.error)
+            self.audit.write("policy_invalid", now, path=str(self.watcher.path),
+                             error=result.error, issues=list(result.issues))
+
+    # -- the loop ----------------------------------------------------------------------------
+    async def run(self, *, once: bool = False, max_ticks: int | None = None) -> int:
+        """Tick until stopped; returns the process exit code (0)."""
+        installed = self._install_signals()
+        self.audit.write("started", self.clock.now(), interval_s=self.interval_s,
+                         dry_run=self.dry_run, policy=str(getattr(self.policy, "path", "")))
+        try:
+            while True:
+                await self.tick()
+                done = max_ticks is not None and self.tick_count >= max_ticks
+                if once or self.stopping or done:
+                    break
+                await self._wait_next()
+                if self.stopping:
+                    break
+        finally:
+            await self.shutdown()
+            for sig in installed:
+                with contextlib.suppress(Exception):
+                    asyncio.get_running_loop().remove_signal_handler(sig)
+        return 0
+
+    async def _wait_next(self) -> None:
+        now = self.clock.now()
+        delay_s = (next_tick_at(now, self.interval_s) - now).total_seconds()
+        self._wake.clear()
+        sleeper = asyncio.ensure_future(self.clock.sleep(delay_s))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, stopper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, stopper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, stopper, waker, return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        now = self.clock.now()
+        run = self.policy.doc.run
+        if run.release_on_exit and not self.dry_run:
+            await self.dispatcher.release(now)
+        save_memory(self.state_dir, self.memory)
+        self.audit.write("stopped", now, ticks=self.tick_count)
+        self.audit.close()
+        with contextlib.suppress(Exception):
+            await self.device.aclose()
+
+    def _install_signals(self) -> list[int]:
+        loop = asyncio.get_running_loop()
+        installed: list[int] = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.request_stop)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        return installed
+
+
+def _fresh(snapshot: Snapshot, max_age_s: float) -> bool:
+    age_s = snapshot.state_age_s()
+    return age_s is not None and age_s <= max_age_s

@@ -1,0 +1,112 @@
+"""What the scheduler remembers across restarts: the last command and its dwell timer, when the
+device's copy of it expires, and the month's import peak.
+
+Written atomically (temporary file, fsync, rename) so a crash never leaves half a file. A file that
+cannot be read is reported and replaced by a fresh memory: losing dwell timers is safe, refusing to
+start is not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gridpilot.engine.commands import Command
+
+__all__ = ["RunMemory", "atomic_write_json", "load_memory", "save_memory"]
+
+STATE_FILE = "state.json"
+
+
+def atomic_write_json(path: Path, data: Any, *, mode: int = 0o600) -> None:
+    """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class RunMemory:
+    """The scheduler's memory between ticks and restarts."""
+
+    active_command: Command | None = None
+    """The command gridpilot last decided (anti-flap input of ``decide``)."""
+    active_since: datetime | None = None
+    """When ``active_command``'s kind started (the dwell timer)."""
+    sent_command: Command | None = None
+    """The command the device last confirmed from gridpilot."""
+    sent_expires: datetime | None = None
+    """When the device drops ``sent_command`` unless it is refreshed."""
+    peak_month: str = ""
+    """``YYYY-MM`` (site time) that ``month_peak_import_w`` belongs to."""
+    month_peak_import_w: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        active, sent = self.active_command, self.sent_command
+        return {
+            "active_command": None if active is None else active.as_dict(),
+            "active_since": _iso(self.active_since),
+            "sent_command": None if sent is None else sent.as_dict(),
+            "sent_expires": _iso(self.sent_expires),
+            "peak_month": self.peak_month,
+            "month_peak_import_w": self.month_peak_import_w,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunMemory:
+        def cmd(value: Any) -> Command | None:
+            return None if not value else Command.from_dict(value)
+
+        return cls(
+            active_command=cmd(data.get("active_command")),
+            active_since=_parse(data.get("active_since")),
+            sent_command=cmd(data.get("sent_command")),
+            sent_expires=_parse(data.get("sent_expires")),
+            peak_month=str(data.get("peak_month", "")),
+            month_peak_import_w=float(data.get("month_peak_import_w", 0.0)),
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ValueError(f"time {value!r} has no UTC offset")
+    return parsed
+
+
+def load_memory(directory: Path) -> tuple[RunMemory, str | None]:
+    """The memory kept in ``directory`` and, if the file was unusable, why (it is then ignored)."""
+    path = Path(directory) / STATE_FILE
+    if not path.exists():
+        return RunMemory(), None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return RunMemory.from_dict(data), None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return RunMemory(), f"{path}: unreadable, starting with no memory ({exc})"
+
+
+def save_memory(directory: Path, memory: RunMemory) -> None:
+    atomic_write_json(Path(directory) / STATE_FILE, memory.as_dict())
