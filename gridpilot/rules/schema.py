@@ -447,6 +447,16 @@ class RunSpec(StrictModel):
         host = value.strip()
         if host == "localhost":
             return host
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"control_host {value!r} is not a loopback address; the control API only "
+                "listens on 127.0.0.1, ::1 or localhost"
+            )
+        return host
 
 
 class PolicyDoc(StrictModel):
