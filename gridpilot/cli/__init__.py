@@ -25,6 +25,7 @@ EXIT_USAGE = 2
 _COMMAND_MODULES = (
     "gridpilot.cli.check",
     "gridpilot.cli.schema",
+    "gridpilot.cli.test",
 )
 
 

@@ -31,6 +31,7 @@ from gridpilot.rules.calendar import (
     parse_time_range,
     validate_cron,
 )
+from gridpilot.testing.model import ScenarioCase
 
 __all__ = [
     "Action",
@@ -474,5 +475,5 @@ class PolicyDoc(StrictModel):
     manual: list[ManualOverride] = []
     control: ControlSpec = ControlSpec()
     run: RunSpec = RunSpec()
-    tests: list[dict[str, Any]] = []
-    """Scenario tests; see :mod:`gridpilot.testing`."""
+    tests: list[ScenarioCase] = []
+    """Scenario tests run by ``gridpilot test`` and the pytest plugin; see docs/testing.md."""

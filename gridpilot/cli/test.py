@@ -1,0 +1,75 @@
+"""``gridpilot test PATH...``: run the scenario tests of policies and ``*.gridpilot-test.yaml``
+files, print one line per case and a diff for each failure, end with ``N passed, N failed``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "test",
+        help="run the scenario tests of policies",
+        description=(
+            "Run scenario tests: the 'tests:' section of each policy file and every "
+            "*.gridpilot-test.yaml file. Directories are searched recursively. Exit 0 when every "
+            "case passes, 1 otherwise."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="policy or test files, or dirs")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")
+    parser.add_argument(
+        "-k", dest="keyword", metavar="TEXT", help="only run cases whose name contains TEXT"
+    )
+    parser.add_argument(
+        "--no-trace", action="store_true", help="leave the decision trace out of failure reports"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gridpilot.testing.junit import write_junit
+    from gridpilot.testing.report import (
+        format_failure,
+        format_load_error,
+        format_status_line,
+        format_summary,
+    )
+    from gridpilot.testing.session import run_paths
+
+    try:
+        results = run_paths(args.paths, keyword=args.keyword)
+    except FileNotFoundError as exc:
+        print(f"gridpilot test: {exc}: no such file or directory", file=sys.stderr)
+        return 1
+    details: list[str] = []
+    for sr in results:
+        if sr.suite.error is not None:
+            print(f"ERROR {sr.suite.file}  (cannot load)")
+            details.append(format_load_error(sr.suite))
+        tz = sr.suite.policy.tz if sr.suite.policy is not None else None
+        for r in sr.results:
+            print(format_status_line(r))
+            if r.outcome in ("failed", "error"):
+                details.append(format_failure(r, tz=tz, with_trace=not args.no_trace))
+    if details:
+        print()
+        for text in details:
+            print(text)
+            print()
+    passed = sum(sr.passed for sr in results)
+    failed = sum(sr.failed for sr in results)
+    skipped = sum(sr.skipped for sr in results)
+    if args.junit:
+        write_junit(results, args.junit)
+    if passed + failed + skipped == 0:
+        print("gridpilot test: no scenario tests found in " + ", ".join(args.paths),
+              file=sys.stderr)
+    if skipped:
+        print(f"({skipped} skipped)")
+    print(format_summary(passed, failed))
+    return 0 if failed == 0 and passed + skipped > 0 else 1

@@ -1,0 +1,232 @@
+"""Running scenario cases against a policy.
+
+The engine is injected (:class:`Engine`): the real one is ``decide()`` and the simulator's battery
+model, the same code the live scheduler and the backtester run. A single case asks for one
+decision; a sequence case ticks from ``at`` to ``until``, feeding each decision through the
+battery model and the previous command back in as the anti-flap memory.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from gridpilot.engine.commands import Command
+from gridpilot.engine.decision import Decision
+from gridpilot.engine.state import SiteState
+from gridpilot.errors import GridpilotError
+from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.testing.expect import Failure, check_decision
+from gridpilot.testing.model import ScenarioCase
+from gridpilot.testing.scenario_state import (
+    active_from_spec,
+    build_overrides,
+    build_state,
+    price_source,
+)
+from gridpilot.testing.sequence_checks import Tick, evaluate_check
+from gridpilot.testing.times import resolve_time
+
+__all__ = [
+    "CaseResult",
+    "Engine",
+    "Failure",
+    "Outcome",
+    "default_engine",
+    "run_case",
+]
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+MAX_TICKS = 50_000
+
+
+class StepResultLike(Protocol):
+    @property
+    def battery_w(self) -> float: ...
+    @property
+    def grid_w(self) -> float: ...
+    @property
+    def soc_pct(self) -> float: ...
+
+
+DecideFn = Callable[[Policy, SiteState, Sequence[CompiledOverride]], Decision]
+StepFn = Callable[[Command, float, float, float, float, Any], StepResultLike]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The decision function and the battery model a case runs through."""
+
+    decide: DecideFn
+    step: StepFn
+    battery_params: Callable[[Policy], Any]
+
+
+def default_engine() -> Engine:
+    """The real ``decide()`` and the simulator's battery model."""
+    from gridpilot.engine.decide import decide
+    from gridpilot.simulator.battery import BatteryParams, step
+
+    def _decide(
+        policy: Policy, state: SiteState, overrides: Sequence[CompiledOverride]
+    ) -> Decision:
+        return decide(policy, state, overrides)
+
+    return Engine(decide=_decide, step=step, battery_params=BatteryParams.from_policy)
+
+
+@dataclass
+class CaseResult:
+    name: str
+    file: str
+    line: int
+    outcome: Outcome
+    failures: list[Failure] = field(default_factory=list)
+    decision: Decision | None = None
+    """The (first) decision, for a single case."""
+    ticks: list[Tick] = field(default_factory=list)
+    """Every tick of a sequence case."""
+    message: str = ""
+    """For ``error`` and ``skipped``: what went wrong, or why it was skipped."""
+    at: datetime | None = None
+    duration_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+def run_case(
+    policy: Policy,
+    case: ScenarioCase,
+    *,
+    file: str = "",
+    line: int = 0,
+    check_lines: Sequence[int] = (),
+    engine: Engine | None = None,
+) -> CaseResult:
+    """Run one case; never raises for a problem in the case or the policy (that is an ``error``
+    result naming it)."""
+    result = CaseResult(case.name, file, line, "passed")
+    if case.skip is not None:
+        result.outcome = "skipped"
+        result.message = case.skip
+        return result
+    started = _time.perf_counter()
+    try:
+        eng = engine or default_engine()
+        if case.is_sequence:
+            _run_sequence(policy, case, eng, result, list(check_lines))
+        else:
+            _run_single(policy, case, eng, result)
+    except (ValueError, GridpilotError) as exc:
+        result.outcome = "error"
+        result.message = str(exc)
+    except Exception as exc:  # a bug in a strategy or the engine: report it, keep running
+        result.outcome = "error"
+        result.message = f"{type(exc).__name__}: {exc}"
+    result.duration_s = _time.perf_counter() - started
+    if result.outcome == "passed" and result.failures:
+        result.outcome = "failed"
+    return result
+
+
+def _run_single(policy: Policy, case: ScenarioCase, eng: Engine, result: CaseResult) -> None:
+    tz = policy.tz
+    at = resolve_time(case.at, tz)
+    result.at = at
+    active, since = active_from_spec(case.state.active_command, at, tz)
+    state = build_state(
+        case,
+        at,
+        prices=price_source(policy, case, at),
+        soc_pct=case.state.soc_pct,
+        load_w=case.state.load_w,
+        pv_w=case.state.pv_w,
+        battery_w=case.state.battery_w,
+        grid_w=case.state.grid_w,
+        active=active,
+        active_since=since,
+        month_peak_import_w=case.state.month_peak_import_w,
+    )
+    decision = eng.decide(policy, state, build_overrides(case.overrides, at, tz))
+    result.decision = decision
+    result.failures.extend(
+        check_decision(case.expect, case.expect_nots, decision, "expect", result.line, at)
+    )
+
+
+def _profile(policy: Policy, case: ScenarioCase, start: datetime) -> list[tuple[datetime, Any]]:
+    points = []
+    after = start
+    for point in case.profile:
+        t = resolve_time(point.at, policy.tz, after=after)
+        points.append((t, point))
+        after = t
+    return points
+
+
+def _run_sequence(
+    policy: Policy,
+    case: ScenarioCase,
+    eng: Engine,
+    result: CaseResult,
+    check_lines: list[int],
+) -> None:
+    tz = policy.tz
+    start = resolve_time(case.at, tz)
+    assert case.until is not None
+    until = resolve_time(case.until, tz, after=start)
+    result.at = start
+    step_s = case.step_s
+    if until <= start:
+        raise ValueError("'until' must be after 'at'")
+    n_ticks = int(-(-(until - start).total_seconds() // step_s))
+    if n_ticks > MAX_TICKS:
+        raise ValueError(
+            f"{n_ticks} ticks from 'at' to 'until'; at most {MAX_TICKS} (use a longer 'step')"
+        )
+    params = eng.battery_params(policy)
+    prices = price_source(policy, case, start)
+    overrides = build_overrides(case.overrides, start, tz)
+    profile = _profile(policy, case, start)
+    active, since = active_from_spec(case.state.active_command, start, tz)
+    initial_active = (active, since)
+    spec = case.state
+    soc, load, pv = spec.soc_pct, spec.load_w, spec.pv_w
+    battery_w, grid_w = spec.battery_w, spec.grid_w
+    peak = spec.month_peak_import_w
+    ticks: list[Tick] = []
+    for i in range(n_ticks):
+        t = start + timedelta(seconds=i * step_s)
+        for when, point in profile:
+            if when <= t:
+                load = point.load_w if point.load_w is not None else load
+                pv = point.pv_w if point.pv_w is not None else pv
+        state = build_state(
+            case, t, prices=prices, soc_pct=soc, load_w=load, pv_w=pv,
+            battery_w=battery_w, grid_w=grid_w, active=active, active_since=since,
+            month_peak_import_w=peak,
+        )
+        decision = eng.decide(policy, state, overrides)
+        dt_s = min(step_s, (until - t).total_seconds())
+        out = eng.step(decision.command, soc, load, pv, dt_s, params)
+        ticks.append(Tick(t, dt_s, soc, load, pv, decision, out.battery_w, out.grid_w, out.soc_pct))
+        if active is None or decision.command.kind is not active.kind:
+            since = t
+        active = decision.command
+        soc, battery_w, grid_w = out.soc_pct, out.battery_w, out.grid_w
+        peak = max(peak, grid_w)
+    result.ticks = ticks
+    result.decision = ticks[0].decision if ticks else None
+    for j, check in enumerate(case.checks):
+        line = check_lines[j] if j < len(check_lines) else result.line
+        result.failures.extend(
+            evaluate_check(
+                tz, check, ticks, start, until, initial_active, index=j, line=line
+            )
+        )
+

@@ -1,0 +1,213 @@
+"""Turning a case's partial description into the engine's inputs: the site state, the known
+prices and the manual overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+import numpy as np
+
+from gridpilot.engine.commands import Command
+from gridpilot.engine.state import DeviceMode, PriceOutlook, ReadingAges, SiteState
+from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.testing.model import (
+    ActiveCommandSpec,
+    OverrideSpec,
+    PricesSpec,
+    ScenarioCase,
+    StateSpec,
+    parse_duration_s,
+)
+from gridpilot.testing.times import resolve_time
+
+__all__ = [
+    "PriceSource",
+    "active_from_spec",
+    "build_overrides",
+    "build_state",
+    "price_source",
+]
+
+DEFAULT_ACTIVE_FOR_S = 86_400.0
+DEFAULT_OVERRIDE_S = 3600.0
+MAX_PRICE_SLOTS = 10_000
+
+PriceSource = Callable[[datetime], tuple[PriceOutlook, int]]
+"""``t -> (prices known at t, index of t's slot in the case's own price list)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class _FixedPrices:
+    start_s: int
+    slot_s: int
+    import_per_kwh: np.ndarray
+    export_per_kwh: np.ndarray
+
+    def __call__(self, t: datetime) -> tuple[PriceOutlook, int]:
+        n = len(self.import_per_kwh)
+        first = int((int(t.timestamp()) - self.start_s) // self.slot_s)
+        if first < 0 or first >= n:
+            return PriceOutlook.empty(), 0
+        starts = self.start_s + self.slot_s * np.arange(first, n, dtype=np.int64)
+        outlook = PriceOutlook(
+            start_s=starts,
+            end_s=self.start_s + self.slot_s * n,
+            import_per_kwh=self.import_per_kwh[first:].copy(),
+            export_per_kwh=self.export_per_kwh[first:].copy(),
+        )
+        return outlook, first
+
+
+def _fixed_prices(spec: PricesSpec, at: datetime, tz: tzinfo) -> _FixedPrices:
+    slot_s = int(parse_duration_s(spec.slot))
+    if spec.start is not None:
+        start_s = int(resolve_time(spec.start, tz, after=at).timestamp())
+    else:
+        start_s = int(at.timestamp()) // slot_s * slot_s
+    if isinstance(spec.import_, list):
+        imports = np.asarray(spec.import_, dtype=np.float64)
+    else:
+        n = max(1, int(spec.hours * 3600 // slot_s))
+        imports = np.full(n, float(spec.import_), dtype=np.float64)
+    if len(imports) > MAX_PRICE_SLOTS:
+        raise ValueError(f"prices: at most {MAX_PRICE_SLOTS} slots")
+    if isinstance(spec.export, list):
+        exports = np.asarray(spec.export, dtype=np.float64)
+    else:
+        exports = np.full(len(imports), float(spec.export), dtype=np.float64)
+    if len(exports) != len(imports):
+        raise ValueError(
+            f"prices: 'export' has {len(exports)} slots but 'import' has {len(imports)}"
+        )
+    return _FixedPrices(start_s, slot_s, imports, exports)
+
+
+def price_source(policy: Policy, case: ScenarioCase, at: datetime) -> PriceSource:
+    """The case's own prices, or what the policy's tariff had published at each tick."""
+    if case.prices is not None:
+        return _fixed_prices(case.prices, at, policy.tz)
+
+    def from_tariff(t: datetime) -> tuple[PriceOutlook, int]:
+        return policy.tariff.outlook(t), 0
+
+    return from_tariff
+
+
+def active_from_spec(
+    spec: ActiveCommandSpec | None, at: datetime, tz: tzinfo
+) -> tuple[Command | None, datetime | None]:
+    if spec is None:
+        return None, None
+    command = Command(
+        kind=spec.kind,
+        power_w=spec.power_w,
+        target_soc_pct=spec.target_soc_pct,
+        floor_soc_pct=spec.floor_soc_pct,
+        max_import_w=spec.max_import_w,
+        max_export_w=spec.max_export_w,
+    )
+    if spec.since is not None:
+        since = resolve_time(spec.since, tz)
+        if since > at:
+            raise ValueError("state.active_command.since is after 'at'")
+    else:
+        duration_s = (
+            DEFAULT_ACTIVE_FOR_S if spec.for_ is None else parse_duration_s(spec.for_)
+        )
+        since = at - timedelta(seconds=duration_s)
+    return command, since
+
+
+def _forecast(
+    spec: StateSpec, outlook: PriceOutlook, offset: int, has_own_prices: bool
+) -> np.ndarray | None:
+    value = spec.forecast_net_load_w
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return np.full(len(outlook), float(value), dtype=np.float64)
+    if not has_own_prices:
+        raise ValueError(
+            "state.forecast_net_load_w as a list needs the case's own 'prices' to align with; "
+            "give a single number to use a flat forecast"
+        )
+    arr = np.asarray(value, dtype=np.float64)[offset:]
+    if len(arr) != len(outlook):
+        raise ValueError(
+            f"state.forecast_net_load_w has {len(value)} values but 'prices' has "
+            f"{len(outlook) + offset} slots"
+        )
+    return arr
+
+
+def build_state(
+    case: ScenarioCase,
+    t: datetime,
+    *,
+    prices: PriceSource,
+    soc_pct: float,
+    load_w: float,
+    pv_w: float,
+    battery_w: float,
+    grid_w: float | None,
+    active: Command | None,
+    active_since: datetime | None,
+    month_peak_import_w: float,
+) -> SiteState:
+    spec = case.state
+    outlook, offset = prices(t)
+    mode = None
+    if spec.device_mode is not None:
+        dm = spec.device_mode
+        mode = DeviceMode(kind=dm.kind, source=dm.source, native=dm.native)
+    ages = ReadingAges(
+        soc_s=spec.ages.soc_s,
+        load_s=spec.ages.load_s,
+        pv_s=spec.ages.pv_s,
+        grid_s=spec.ages.grid_s,
+        battery_s=spec.ages.battery_s,
+    )
+    return SiteState(
+        time=t,
+        soc_pct=soc_pct,
+        load_w=load_w,
+        pv_w=pv_w,
+        grid_w=load_w - pv_w - battery_w if grid_w is None else grid_w,
+        battery_w=battery_w,
+        prices=outlook,
+        ages=ages,
+        device_mode=mode,
+        active_command=active,
+        active_since=active_since,
+        month_peak_import_w=month_peak_import_w,
+        forecast_net_load_w=_forecast(spec, outlook, offset, case.prices is not None),
+    )
+
+
+def build_overrides(
+    specs: list[OverrideSpec], at: datetime, tz: tzinfo
+) -> tuple[CompiledOverride, ...]:
+    from gridpilot.rules.schema import Action
+
+    out = []
+    for spec in specs:
+        start = at if spec.start is None else resolve_time(spec.start, tz, after=at)
+        if spec.until is not None:
+            until = resolve_time(spec.until, tz, after=start)
+        else:
+            duration_s = DEFAULT_OVERRIDE_S if spec.for_ is None else parse_duration_s(spec.for_)
+            until = start + timedelta(seconds=duration_s)
+        if until <= start:
+            raise ValueError(f"override {spec.name!r}: 'until' must be after 'start'")
+        out.append(
+            CompiledOverride(
+                name=spec.name,
+                action=Action.model_validate(spec.action),
+                start_s=start.timestamp(),
+                until_s=until.timestamp(),
+                force=spec.force,
+            )
+        )
+    return tuple(out)

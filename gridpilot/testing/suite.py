@@ -1,0 +1,162 @@
+"""Finding and loading scenario tests: a policy's own ``tests:`` section, or a
+``*.gridpilot-test.yaml`` file that names the policy it tests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gridpilot.errors import GridpilotError, Issue, PolicyError
+from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.validation import issues_from_validation_error
+from gridpilot.rules.yamlsource import NodePath, SourceMap, load_yaml
+from gridpilot.testing.model import ScenarioCase, TestFileDoc
+
+__all__ = [
+    "TEST_FILE_SUFFIXES",
+    "CaseSource",
+    "PolicyCache",
+    "Suite",
+    "discover",
+    "is_test_file",
+    "load_suite",
+    "looks_like_policy_with_tests",
+]
+
+TEST_FILE_SUFFIXES = (".gridpilot-test.yaml", ".gridpilot-test.yml")
+_TESTS_KEY = re.compile(r"^tests\s*:", re.MULTILINE)
+_SITE_KEY = re.compile(r"^site\s*:", re.MULTILINE)
+_SNIFF_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CaseSource:
+    """A case and where it is written."""
+
+    case: ScenarioCase
+    file: str
+    line: int
+    column: int
+    check_lines: tuple[int, ...] = ()
+
+
+@dataclass
+class Suite:
+    """The cases of one file and the policy they run against. ``error`` is set when the file or
+    its policy could not be loaded; ``cases`` is then empty."""
+
+    file: str
+    policy_file: str = ""
+    policy: Policy | None = None
+    cases: list[CaseSource] = field(default_factory=list)
+    error: GridpilotError | None = None
+
+
+PolicyCache = dict[Path, Policy | PolicyError]
+
+
+def is_test_file(path: Path) -> bool:
+    return path.name.endswith(TEST_FILE_SUFFIXES)
+
+
+def looks_like_policy_with_tests(path: Path) -> bool:
+    """A cheap look (no YAML parse) for a policy file with a ``tests:`` section."""
+    if path.suffix not in (".yaml", ".yml") or is_test_file(path):
+        return False
+    try:
+        with path.open("rb") as fh:
+            text = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(_TESTS_KEY.search(text) and _SITE_KEY.search(text))
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to test: every file given, and in each directory given (recursively) the test files
+    and the policies that carry tests. Raises :class:`FileNotFoundError` for a missing path."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(str(raw))
+        if path.is_dir():
+            candidates = sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and (is_test_file(p) or looks_like_policy_with_tests(p))
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            candidates = [path]
+        for p in candidates:
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(p)
+    return found
+
+
+def _cases(
+    tests: list[ScenarioCase], smap: SourceMap, prefix: NodePath
+) -> list[CaseSource]:
+    out = []
+    for i, case in enumerate(tests):
+        line, col = smap.locate((*prefix, i))
+        checks = tuple(
+            smap.locate((*prefix, i, "checks", j))[0] for j in range(len(case.checks))
+        )
+        out.append(CaseSource(case, smap.file, line, col, checks))
+    return out
+
+
+def _policy(path: Path, cache: PolicyCache) -> Policy:
+    key = path.resolve()
+    if key not in cache:
+        try:
+            cache[key] = load_policy(path)
+        except PolicyError as exc:
+            cache[key] = exc
+    hit = cache[key]
+    if isinstance(hit, PolicyError):
+        raise hit
+    return hit
+
+
+def load_suite(path: str | Path, cache: PolicyCache | None = None) -> Suite:
+    """Load the cases in ``path`` and the policy they test. Never raises for bad input: the
+    problem is in :attr:`Suite.error` with its file position."""
+    path = Path(path)
+    cache = {} if cache is None else cache
+    suite = Suite(file=str(path))
+    try:
+        if is_test_file(path):
+            data, smap = load_yaml(path)
+            try:
+                doc = TestFileDoc.model_validate(data)
+            except ValidationError as exc:
+                raise PolicyError(
+                    issues_from_validation_error(exc, smap, data, TestFileDoc)
+                ) from None
+            policy_path = path.parent / doc.policy
+            suite.policy_file = str(policy_path)
+            if not policy_path.is_file():
+                line, col = smap.locate(("policy",))
+                raise PolicyError([
+                    Issue(smap.file, line, col, "policy", f"policy file {doc.policy!r} not found",
+                          "the path is relative to this test file")
+                ])
+            suite.policy = _policy(policy_path, cache)
+            suite.cases = _cases(doc.tests, smap, ("tests",))
+        else:
+            suite.policy_file = str(path)
+            policy = _policy(path, cache)
+            suite.policy = policy
+            suite.cases = _cases(list(policy.doc.tests), policy.source, ("tests",))
+    except GridpilotError as exc:
+        suite.error = exc
+        suite.cases = []
+    return suite
