@@ -4,6 +4,7 @@ hot reload and clock alignment."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,7 +66,7 @@ async def test_ticks_are_aligned_to_the_clock_and_each_is_audited(tmp_path: Path
     times = [datetime.fromisoformat(r["ts"]) for r in ticks]
     assert times[0] == T0 + timedelta(seconds=17)
     assert all(t.second == 0 for t in times[1:])
-    assert all((b - a) == timedelta(seconds=60) for a, b in zip(times[1:], times[2:], strict=False))
+    assert all((b - a) == timedelta(seconds=60) for a, b in itertools.pairwise(times[1:]))
     # Sent once, then unchanged: the device already runs it.
     assert len(device.applied) == 1
     assert [r["dispatch"]["status"] for r in ticks] == ["sent"] + ["unchanged"] * 4
@@ -199,7 +200,7 @@ async def test_overrides_win_while_they_last_and_survive_a_restart(tmp_path: Pat
 
 async def test_unchanged_command_is_refreshed_before_it_expires(tmp_path: Path) -> None:
     yaml = POLICY_YAML + "  command_valid_s: 600\n  refresh_before_s: 120\n"
-    sched, device, clock = make(tmp_path, yaml)
+    sched, _device, clock = make(tmp_path, yaml)
     for _ in range(18):
         await sched.tick()
         clock.advance(60)
