@@ -1,0 +1,219 @@
+"""What every device adapter offers: the async :class:`DeviceAdapter` protocol and its values.
+
+Sign convention (as everywhere in gridpilot): battery power positive = discharging, grid power
+positive = importing. An adapter translates its vendor's signs and units at the boundary, so
+nothing above it sees vendor conventions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.state import DeviceMode, ReadingAges, SiteState
+
+__all__ = [
+    "AppliedCommand",
+    "Capabilities",
+    "DeviceAdapter",
+    "DeviceReading",
+    "ExportResult",
+    "Exporter",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a device can do.
+
+    Attributes:
+        power_rating_w: the inverter's rated power [W] (``None`` when not known yet).
+        capacity_kwh: the battery's capacity [kWh] (``None`` when not known yet).
+        kinds: the command kinds the adapter can carry out (empty for a read-only source).
+        native: for each kind, the vendor mode it maps to (``SET_PEAK_SHAVING``...).
+        read_only: the adapter reads state but cannot actuate.
+        notes: short human remarks (approximations, known reading errors).
+    """
+
+    power_rating_w: float | None
+    capacity_kwh: float | None
+    kinds: frozenset[CommandKind]
+    native: Mapping[CommandKind, str] = field(default_factory=dict)
+    read_only: bool = False
+    notes: tuple[str, ...] = ()
+
+    def supports(self, kind: CommandKind) -> bool:
+        return kind in self.kinds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "power_rating_w": self.power_rating_w,
+            "capacity_kwh": self.capacity_kwh,
+            "kinds": sorted(k.value for k in self.kinds),
+            "native": {k.value: v for k, v in sorted(self.native.items())},
+            "read_only": self.read_only,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceReading:
+    """One read of a device: the parts of a :class:`SiteState` it knows, each with its own time.
+
+    A field is ``None`` when this device does not measure it (an xBattery pack knows no PV).
+    ``measured_at`` maps a field name (``soc_pct``, ``load_w``, ``pv_w``, ``grid_w``,
+    ``battery_w``) to when the device measured it; fields missing there were measured at ``time``.
+    ``extra`` carries device-specific readings (temperatures, pack voltage) with units in names.
+    """
+
+    time: datetime
+    soc_pct: float | None = None
+    load_w: float | None = None
+    pv_w: float | None = None
+    grid_w: float | None = None
+    battery_w: float | None = None
+    device_mode: DeviceMode | None = None
+    measured_at: Mapping[str, datetime] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError("DeviceReading.time must be timezone-aware")
+
+    def age_s(self, name: str, at: datetime) -> float | None:
+        """Age [s] of reading ``name`` at ``at``; ``None`` when the device has no such reading."""
+        if getattr(self, name) is None:
+            return None
+        when = self.measured_at.get(name, self.time)
+        return max(0.0, (at - when).total_seconds())
+
+    def ages_at(self, at: datetime) -> ReadingAges:
+        return ReadingAges(
+            soc_s=self.age_s("soc_pct", at),
+            load_s=self.age_s("load_w", at),
+            pv_s=self.age_s("pv_w", at),
+            grid_s=self.age_s("grid_w", at),
+            battery_s=self.age_s("battery_w", at),
+        )
+
+    def merged_over(self, base: DeviceReading) -> DeviceReading:
+        """This reading's known fields laid over ``base`` (used to combine a state source with
+        an actuator); ``base`` keeps the device mode unless this reading has one."""
+        values: dict[str, Any] = {}
+        measured = dict(base.measured_at)
+        for name in ("soc_pct", "load_w", "pv_w", "grid_w", "battery_w"):
+            mine = getattr(self, name)
+            if mine is not None:
+                values[name] = mine
+                measured[name] = self.measured_at.get(name, self.time)
+            elif getattr(base, name) is not None:
+                measured.setdefault(name, base.measured_at.get(name, base.time))
+        return replace(
+            base,
+            time=max(self.time, base.time),
+            device_mode=self.device_mode or base.device_mode,
+            measured_at=measured,
+            extra={**base.extra, **self.extra},
+            **values,
+        )
+
+    def site_state(self, at: datetime, **more: Any) -> SiteState:
+        """A :class:`SiteState` at ``at`` from this reading; missing powers are 0 with a ``None``
+        age, so the engine sees they are unknown. ``more`` sets the other fields (prices...)."""
+        soc = self.soc_pct if self.soc_pct is not None else math.nan
+        return SiteState(
+            time=at,
+            soc_pct=soc,
+            load_w=self.load_w or 0.0,
+            pv_w=self.pv_w or 0.0,
+            grid_w=self.grid_w or 0.0,
+            battery_w=self.battery_w or 0.0,
+            ages=self.ages_at(at),
+            device_mode=self.device_mode,
+            **more,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedCommand:
+    """What the device confirmed after :meth:`DeviceAdapter.apply`.
+
+    Attributes:
+        command: the command gridpilot asked for.
+        sent_at: when it was sent.
+        expires_at: when the device drops it by itself (``None`` = it runs until replaced).
+        native: the vendor payload sent (never holds secrets).
+        confirmed: the device acknowledged the command (and, where it can, read it back).
+        effective_power_w: the power the device will actually use [W] after rounding to its
+            steps (``None`` for kinds without a power setpoint).
+        notes: adjustments made to fit the device (rounded power, approximated kind).
+        record: what the device returned (its stored mode record), as given.
+    """
+
+    command: Command
+    sent_at: datetime
+    expires_at: datetime | None
+    native: Mapping[str, Any]
+    confirmed: bool
+    effective_power_w: float | None = None
+    notes: tuple[str, ...] = ()
+    record: Mapping[str, Any] | None = None
+
+    def refresh_due(self, now: datetime, *, lead_s: float = 600.0) -> bool:
+        """True when the command should be sent again so it does not lapse."""
+        if self.expires_at is None:
+            return False
+        return now >= self.expires_at - timedelta(seconds=lead_s)
+
+
+@runtime_checkable
+class DeviceAdapter(Protocol):
+    """An async device adapter.
+
+    ``capabilities`` holds what is known so far: adapters that learn the rating from the device
+    fill it in on first contact (any ``read_state`` or ``apply``).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def read_state(self) -> DeviceReading:
+        """Read the device now. Raises a :class:`gridpilot.errors.DeviceError` on failure."""
+        ...
+
+    async def apply(self, command: Command, *, valid_for_s: float) -> AppliedCommand:
+        """Send ``command`` so it runs at least ``valid_for_s`` seconds (until the next decision).
+
+        Raises :class:`gridpilot.errors.CommandError` before sending anything when the command
+        does not fit the device, a :class:`gridpilot.errors.DeviceError` when the device fails.
+        """
+        ...
+
+    async def release(self) -> None:
+        """Hand control back to the device's own default behaviour."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    path: Path
+    records: int
+    """Rows or records written."""
+    format: str
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """An adapter that can download its recorded history to a file the simulator loads."""
+
+    async def export(self, start: datetime, end: datetime, out: Path) -> ExportResult: ...

@@ -1,0 +1,171 @@
+"""``GET /api/device/status`` to a :class:`DeviceReading`. Pure functions.
+
+Units report some enum values their documents never listed (``PRODUCER``, ``CONSUMER``,
+``BASIC``, ``DEFAULT_EVENT``); an unknown value is kept in ``extra["unknown_enums"]`` and the
+reading falls back to the numeric sign instead of failing. Timestamps come in seconds on some
+endpoints and milliseconds on others, with nothing but the digit count to tell them apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gridpilot.devices.base import DeviceReading
+from gridpilot.engine.commands import CommandKind
+from gridpilot.engine.state import DeviceMode, ModeSource
+from gridpilot.errors import DeviceProtocolError
+
+__all__ = ["epoch_to_datetime", "mode_from_record", "reading_from_status"]
+
+# Above this an epoch value can only be milliseconds (1e11 s is the year 5138).
+_MS_THRESHOLD = 100_000_000_000
+
+_IMPORT_ROLES = frozenset({"CONSUMER", "CONSUMING"})
+_EXPORT_ROLES = frozenset({"PRODUCER", "SUPPLYING"})
+_IDLE_ROLES = frozenset({"NONE", "DISCONNECTED"})
+_BATTERY_STATES = frozenset({"BAT_CHARGING", "BAT_DISCHARGING", "BAT_IDLE"})
+_MODE_TYPES = {
+    "MANUAL": ModeSource.PERSON,
+    "SCHEDULE": ModeSource.SCHEDULE,
+    "DEFAULT": ModeSource.DEFAULT,
+}
+
+
+def epoch_to_datetime(value: Any) -> datetime | None:
+    """A UTC datetime from epoch seconds or milliseconds; ``None`` for missing or zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    seconds = value / 1000.0 if value >= _MS_THRESHOLD else float(value)
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def kind_of(command: Any, parameters: Any) -> CommandKind | None:
+    action = parameters.get("action") if isinstance(parameters, Mapping) else None
+    if command in ("SET_CHARGE", "SET_DISCHARGE"):
+        # Older firmware sends discharges as SET_CHARGE with ACTION_DISCHARGE.
+        if action == "ACTION_DISCHARGE" or (command == "SET_DISCHARGE" and action is None):
+            return CommandKind.DISCHARGE
+        return CommandKind.CHARGE
+    return {
+        "SET_BASIC_MODE": CommandKind.IDLE,
+        "SET_MAXIMIZE_AUTO_CONSUMPTION": CommandKind.SELF_CONSUMPTION,
+        "SET_PEAK_SHAVING": CommandKind.PEAK_SHAVE,
+        "SET_VARIABLE_GRID_INJECTION": CommandKind.LIMIT_EXPORT,
+    }.get(command) if isinstance(command, str) else None
+
+
+def mode_from_record(
+    record: Any, *, own_ids: Collection[str] = (), unknown: list[str] | None = None
+) -> DeviceMode | None:
+    """The running mode. A MANUAL record whose id gridpilot did not create is a person's."""
+    if not isinstance(record, Mapping):
+        return None
+    command = record.get("command")
+    mode_type = record.get("type")
+    source = _MODE_TYPES.get(mode_type, ModeSource.UNKNOWN) if isinstance(mode_type, str) else (
+        ModeSource.UNKNOWN
+    )
+    if source is ModeSource.UNKNOWN and unknown is not None:
+        unknown.append(f"currentMode.type={mode_type!r}")
+    record_id = record.get("id")
+    if source is ModeSource.PERSON and isinstance(record_id, str) and record_id in own_ids:
+        source = ModeSource.GRIDPILOT
+    expires = None
+    created = epoch_to_datetime(record.get("createdAt"))
+    duration = _num(record.get("duration"))
+    if created is not None and duration is not None and duration > 0:
+        expires = created + timedelta(hours=duration)
+    return DeviceMode(
+        kind=kind_of(command, record.get("parameters")),
+        source=source,
+        native=command if isinstance(command, str) else "",
+        expires=expires,
+    )
+
+
+def _signed_battery(value: float | None, status: Any, unknown: list[str]) -> float | None:
+    if value is None:
+        return None
+    if status == "BAT_CHARGING":
+        return -abs(value)
+    if status == "BAT_DISCHARGING":
+        return abs(value)
+    if status not in _BATTERY_STATES and status is not None:
+        unknown.append(f"energyFlow.batteryStatus={status!r}")
+    return value
+
+
+def _signed_grid(value: float | None, role: Any, unknown: list[str]) -> float | None:
+    if value is None:
+        return None
+    if role in _IMPORT_ROLES:
+        return abs(value)
+    if role in _EXPORT_ROLES:
+        return -abs(value)
+    if role not in _IDLE_ROLES and role is not None:
+        unknown.append(f"energyFlow.gridRole={role!r}")
+    return value
+
+
+def _sum(*values: float | None) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def reading_from_status(
+    device: str, result: Any, *, now: datetime, own_ids: Collection[str] = ()
+) -> DeviceReading:
+    """Map the ``result`` of ``GET /api/device/status``.
+
+    Battery power is signed by ``batteryStatus`` when it says charging or discharging (units
+    have been seen reporting a positive flow while charging), else taken as + discharge.
+    """
+    if not isinstance(result, Mapping):
+        raise DeviceProtocolError(device, "GET /api/device/status: result is not an object")
+    flow = result.get("energyFlow")
+    if not isinstance(flow, Mapping):
+        raise DeviceProtocolError(device, "GET /api/device/status: no energyFlow in the answer")
+    unknown: list[str] = []
+    soc = _num(flow.get("stateOfCharge"))
+    if soc is not None and not 0 <= soc <= 100:
+        unknown.append(f"energyFlow.stateOfCharge={soc!r} outside 0..100")
+        soc = None
+    battery_w = _signed_battery(_num(flow.get("batteryEnergyFlow")), flow.get("batteryStatus"),
+                                unknown)
+    grid_w = _signed_grid(_num(flow.get("gridValue")), flow.get("gridRole"), unknown)
+    load_w = _sum(_num(flow.get("criticalLoadValue")), _num(flow.get("nonCriticalLoadValue")))
+    pv_w = _sum(_num(flow.get("acPvValue")), _num(flow.get("dcPvValue")))
+    mode = mode_from_record(result.get("currentMode"), own_ids=own_ids, unknown=unknown)
+    extra: dict[str, Any] = {
+        "battery_status": flow.get("batteryStatus"),
+        "operation_mode": flow.get("operationMode") or result.get("operationMode"),
+        "backup_level_pct": _num(flow.get("batteryBackupLevel")),
+    }
+    for key, name in (("today", "today_wh"), ("last30daysEnergyFlow", "last_30_days_wh")):
+        block = result.get(key)
+        if isinstance(block, Mapping):
+            extra[name] = {k: v for k, v in block.items() if _num(v) is not None}
+    if unknown:
+        extra["unknown_enums"] = tuple(unknown)
+    return DeviceReading(
+        time=now,
+        soc_pct=soc,
+        load_w=load_w,
+        pv_w=pv_w,
+        grid_w=grid_w,
+        battery_w=battery_w,
+        device_mode=mode,
+        extra=extra,
+    )
