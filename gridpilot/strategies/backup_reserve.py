@@ -1,0 +1,201 @@
+"""``backup_reserve``: keep energy for outages.
+
+- **Reserve.** When the SOC falls ``force_charge_margin_pct`` below ``reserve_soc_pct`` the battery
+  charges from the grid back up to the reserve (and keeps charging until it is reached, so the
+  margin acts as hysteresis). Above the reserve the strategy has nothing to say and the next rule
+  decides; pair it with a ``backup_reserve`` guard so no other rule discharges below the reserve.
+- **Risk windows** (a storm warning, a planned grid outage): each gives a calendar window (``time``,
+  ``days``, ``months``, ``dates`` or ``cron`` + ``for``, read in the site's timezone) and a
+  ``target_soc_pct``. Ahead of a window that starts within the known prices, the battery charges in
+  the cheapest slots before the window start so the target is met when it opens, and holds once the
+  target is reached; inside the window it holds.
+
+Window edges are located on a 5-minute grid over the price outlook.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, ClassVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.rules.schema import When
+from gridpilot.strategies.base import Proposal, StrategyContext, StrategySettings
+
+if TYPE_CHECKING:
+    from gridpilot.engine.state import SiteState
+    from gridpilot.rules.windows import Window
+
+__all__ = ["BackupReserve", "BackupReserveSettings", "RiskPlan", "RiskWindow"]
+
+_GRID_S = 300
+
+
+class RiskWindow(When):
+    """A calendar window (the fields of a rule's ``when``, without price or SOC conditions)."""
+
+    name: str = ""
+    target_soc_pct: Annotated[float, Field(ge=0, le=100)] = 100.0
+
+    @model_validator(mode="after")
+    def _calendar_only(self) -> RiskWindow:
+        conditions = (self.price_below, self.price_above, self.soc_below_pct, self.soc_above_pct)
+        if any(c is not None for c in conditions):
+            raise ValueError("a risk window is a calendar window: no price or SOC conditions")
+        if all(v is None for v in (self.time, self.days, self.months, self.dates, self.cron)):
+            raise ValueError("a risk window needs time, days, months, dates or cron")
+        return self
+
+
+class BackupReserveSettings(StrategySettings):
+    reserve_soc_pct: Annotated[float, Field(ge=0, le=100)] = 20.0
+    force_charge_margin_pct: Annotated[float, Field(ge=0, le=50)] = 2.0
+    charge_power_w: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
+    """Grid charging power; default the battery's maximum."""
+    risk_windows: tuple[RiskWindow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RiskPlan:
+    """The next risk window over one price outlook, with the charging capacity before it.
+
+    Capacities are stored kWh at full charging power. ``start_s`` is ``None`` when no window opens
+    within the outlook; ``inside_until_idx`` marks the grid points that lie inside a window.
+    """
+
+    grid_start_s: int
+    inside: np.ndarray
+    start_s: int | None
+    target_soc_pct: float
+    name: str
+    cheaper_capacity_kwh: float
+    now_capacity_kwh: float
+
+
+class BackupReserve:
+    type_name: ClassVar[str] = "backup_reserve"
+    settings_model: ClassVar[type[StrategySettings]] = BackupReserveSettings
+
+    __slots__ = ("_cache_key", "_cache_plan", "_tz", "_windows", "name", "settings")
+
+    def __init__(self, name: str, settings: BackupReserveSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self._tz: ZoneInfo | None = None
+        self._windows: list[tuple[RiskWindow, Window]] = []
+        self._cache_key: tuple[object, ...] | None = None
+        self._cache_plan: RiskPlan | None = None
+
+    def _compiled(self, tz: ZoneInfo) -> list[tuple[RiskWindow, Window]]:
+        if self._tz != tz:
+            from gridpilot.rules.windows import Window
+
+            self._windows = [
+                (rw, Window(When.model_validate(rw.model_dump(
+                    by_alias=True, exclude={"name", "target_soc_pct"})), tz))
+                for rw in self.settings.risk_windows
+            ]
+            self._tz = tz
+        return self._windows
+
+    def risk_plan(self, state: SiteState, ctx: StrategyContext, charge_w: float) -> RiskPlan | None:
+        """The next risk window within ``state.prices`` (cached per outlook)."""
+        prices = state.prices
+        if not self.settings.risk_windows or len(prices) == 0:
+            return None
+        key = (
+            prices.start_s.tobytes(),
+            prices.end_s,
+            prices.import_per_kwh.tobytes(),
+            charge_w,
+            ctx.charge_efficiency,
+            ctx.tz.key,
+        )
+        if key == self._cache_key:
+            return self._cache_plan
+        plan = self._plan(prices.start_s, prices.end_s, prices.import_per_kwh, ctx, charge_w)
+        self._cache_key = key
+        self._cache_plan = plan
+        return plan
+
+    def _plan(
+        self,
+        start_s: np.ndarray,
+        end_s: int,
+        price: np.ndarray,
+        ctx: StrategyContext,
+        charge_w: float,
+    ) -> RiskPlan:
+        g0 = int(start_s[0])
+        grid = np.arange(g0, end_s, _GRID_S, dtype=np.int64)
+        inside = np.zeros(grid.shape[0], dtype=bool)
+        best: tuple[int, float, str] | None = None
+        for rw, window in self._compiled(ctx.tz):
+            mask = window.calendar_mask(grid)
+            inside |= mask
+            opens = np.flatnonzero(mask[1:] & ~mask[:-1]) + 1
+            if opens.shape[0]:
+                ws = int(grid[opens[0]])
+                if best is None or ws < best[0]:
+                    best = (ws, rw.target_soc_pct, rw.name)
+        if best is None:
+            return RiskPlan(g0, inside, None, 0.0, "", 0.0, 0.0)
+        ws = best[0]
+        ends = np.append(start_s[1:], end_s)
+        usable_s = np.clip(np.minimum(ends, ws) - start_s, 0, None).astype(np.float64)
+        cap = charge_w * usable_s / 3.6e6 * ctx.charge_efficiency
+        before = (np.arange(start_s.shape[0]) > 0) & (price < price[0]) & (cap > 0)
+        return RiskPlan(
+            g0, inside, ws, best[1], best[2], float(cap[before].sum()), float(cap[0])
+        )
+
+    def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
+        limits = ctx.limits
+        soc = state.soc_pct
+        reserve = min(max(self.settings.reserve_soc_pct, limits.min_soc_pct), limits.max_soc_pct)
+        charge_w = min(self.settings.charge_power_w or limits.max_charge_w, limits.max_charge_w)
+        active = state.active_command
+        recharging = active is not None and active.kind is CommandKind.CHARGE
+        if soc < reserve - self.settings.force_charge_margin_pct or (recharging and soc < reserve):
+            return Proposal(
+                Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=reserve),
+                f"SOC {soc:.1f} % is below the reserve {reserve:g} %: force-charge",
+            )
+        plan = self.risk_plan(state, ctx, charge_w)
+        if plan is None:
+            return Proposal(None, f"SOC {soc:.1f} % at or above the reserve {reserve:g} %")
+        t_s = state.time.timestamp()
+        i = int((t_s - plan.grid_start_s) // _GRID_S)
+        if 0 <= i < plan.inside.shape[0] and plan.inside[i]:
+            return Proposal(Command(CommandKind.HOLD), "inside a risk window: hold the charge")
+        if plan.start_s is None or plan.start_s <= t_s:
+            return Proposal(None, "no risk window opens within the known prices")
+        target = min(max(plan.target_soc_pct, reserve), limits.max_soc_pct)
+        label = plan.name or "risk window"
+        need_kwh = (target - soc) / 100.0 * limits.capacity_kwh
+        if need_kwh <= 1e-6:
+            return Proposal(
+                Command(CommandKind.HOLD),
+                f"{label} opens in {(plan.start_s - t_s) / 3600:.1f} h: target {target:g} % "
+                "reached, hold",
+            )
+        if need_kwh > plan.cheaper_capacity_kwh + 1e-6:
+            target_now = min(target, math.ceil(target * 10.0) / 10.0)
+            return Proposal(
+                Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=target_now),
+                f"{label} opens in {(plan.start_s - t_s) / 3600:.1f} h: pre-charge to "
+                f"{target:g} % (now is among the cheapest slots before it)",
+            )
+        return Proposal(
+            None,
+            f"{label} opens in {(plan.start_s - t_s) / 3600:.1f} h: pre-charge to {target:g} % "
+            "planned in cheaper slots",
+        )
+
+    def __repr__(self) -> str:
+        return f"BackupReserve({self.name!r}, reserve_soc_pct={self.settings.reserve_soc_pct:g})"
