@@ -70,6 +70,9 @@ class Decision:
     limits: tuple[LimitHit, ...] = ()
     notes: tuple[str, ...] = field(default=())
     """Anything else worth telling (yielding to a person's mode, forced through a guard, ...)."""
+    yielded: bool = False
+    """True when a person set the device's mode by hand: gridpilot yields and sends nothing.
+    ``command`` then only describes the device's current mode (``winner`` is ``device``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,4 +83,5 @@ class Decision:
             "candidates": [c.as_dict() for c in self.candidates],
             "limits": [h.as_dict() for h in self.limits],
             "notes": list(self.notes),
+            "yielded": self.yielded,
         }

@@ -137,6 +137,9 @@ class SiteState:
     active_since: datetime | None = None
     month_peak_import_w: float = 0.0
     forecast_net_load_w: FloatArray | None = None
+    active_layer: str | None = None
+    """The layer (``manual``, ``schedule``, ``default``) of the decision that produced
+    ``active_command``; lets a higher layer skip the minimum dwell. ``None`` if unknown."""
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None or self.time.utcoffset() is None:
