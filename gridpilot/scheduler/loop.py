@@ -209,6 +209,30 @@ class Scheduler:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """The ``/healthz`` answer: healthy while ticks come on time and the state is fresh."""
+        now = self.clock.now()
+        last = self.metrics.last_tick_unix_s
+        since_tick_s = now.timestamp() - last if self.tick_count else None
+        if self.failsafe_active:
+            status = "failsafe"
+        elif since_tick_s is None:
+            status = "starting"
+        elif since_tick_s > 3 * self.interval_s:
+            status = "stalled"
+        else:
+            status = "ok"
+        age = self.metrics.state_age_s
+        return status == "ok", {
+            "status": status,
+            "ticks": self.tick_count,
+            "seconds_since_tick": since_tick_s,
+            "state_age_s": None if math.isnan(age) else age,
+            "person_mode": self.person_mode,
+            "dry_run": self.dry_run,
+            "current_command": self.metrics.current_kind,
+        }
+
     # -- one tick ----------------------------------------------------------------------------
     async def tick(self) -> TickReport:
         """Run one tick; never raises (except cancellation)."""

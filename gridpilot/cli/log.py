@@ -1,0 +1,107 @@
+"""``gridpilot log [--since 2h|ISO] [--json] [--kind KIND]``: read the scheduler's audit log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gridpilot.errors import GridpilotError
+
+__all__ = ["format_record", "register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "log",
+        help="show what the scheduler decided, sent and heard back",
+        description="Read the audit log of `gridpilot run`: every tick's decision, every command "
+        "attempt, every device response and error.",
+    )
+    parser.add_argument("--state-dir", metavar="DIR", help="the scheduler's state directory")
+    parser.add_argument("--policy", metavar="POLICY", help="find the state dir from this policy")
+    parser.add_argument("--since", metavar="WHEN",
+                        help="only records from this time on: a duration back from now (2h, "
+                        "30m) or an ISO time")
+    parser.add_argument("--kind", action="append", metavar="KIND",
+                        help="only these record kinds (tick, command_attempt, command_failed, "
+                        "error, ...); repeatable")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON lines")
+    parser.set_defaults(handler=handle)
+
+
+def _since(text: str | None, now: datetime) -> datetime | None:
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+        return t if t.tzinfo else t.astimezone()
+    except ValueError:
+        pass
+    from gridpilot.rules.calendar import parse_duration_s
+
+    try:
+        return now - timedelta(seconds=parse_duration_s(text))
+    except ValueError:
+        raise GridpilotError(f"--since {text!r}: use a duration (2h, 30m) or an ISO time") from None
+
+
+def _cmd(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "-"
+    kind = str(c.get("kind"))
+    if kind in ("charge", "discharge") and c.get("power_w") is not None:
+        return f"{kind} {c['power_w']:g} W"
+    return kind
+
+
+def format_record(r: dict[str, Any]) -> str:
+    """One readable line for an audit record."""
+    kind = str(r.get("kind"))
+    head = f"{r.get('ts', '')[:19]} {kind:<17}"
+    if kind == "tick":
+        text = f"#{r.get('tick')} {r.get('status')}"
+        state = r.get("state")
+        if state:
+            text += f" SOC {state['soc_pct']:.1f} % grid {state['grid_w']:+.0f} W"
+        dec = r.get("decision")
+        if dec:
+            text += f" -> {dec.get('describe')} ({dec.get('winner')})"
+        disp = r.get("dispatch")
+        if disp:
+            text += f" [{disp.get('status')}]"
+        if r.get("error"):
+            text += f" {r['error']}"
+        return head + text
+    if kind in ("command_attempt", "command_dry_run", "command_invalid", "command_failed"):
+        text = _cmd(r.get("command"))
+        for key in ("why", "stage", "error"):
+            if r.get(key):
+                text += f" {key}={r[key]}"
+        return head + text
+    if kind == "policy_invalid":
+        return head + str(r.get("error", "")).replace("\n", " | ")
+    skip = {"ts", "kind"}
+    rest = " ".join(f"{k}={v}" for k, v in r.items() if k not in skip and v not in (None, ""))
+    return head + rest
+
+
+def handle(args: argparse.Namespace) -> int:
+    from gridpilot.clock import SystemClock
+    from gridpilot.scheduler.audit import audit_files, read_audit
+    from gridpilot.scheduler.locate import resolve_state_dir
+
+    state_dir = resolve_state_dir(args.state_dir, args.policy)
+    if not audit_files(Path(state_dir)):
+        raise GridpilotError(f"no audit log in {state_dir}; has `gridpilot run` run there? "
+                             "(use --policy or --state-dir)")
+    since = _since(args.since, SystemClock().now())
+    kinds = dict.fromkeys(args.kind, True) if args.kind else None
+    for record in read_audit(Path(state_dir), since=since, kinds=kinds):
+        if args.json:
+            print(json.dumps(record, separators=(",", ":")))
+        else:
+            print(format_record(record))
+    return 0

@@ -1,0 +1,174 @@
+"""``gridpilot run POLICY [--once] [--dry-run] [--interval 60s] [--speed N]``: the scheduler.
+
+Runs until SIGTERM or SIGINT (then finishes the tick, optionally hands the device back to its
+default mode, and exits 0). With the default simulated device it replays the bundled data on an
+accelerated clock, printing one line per tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gridpilot.clock import AcceleratedClock, Clock, SystemClock
+from gridpilot.errors import GridpilotError
+
+__all__ = ["register"]
+
+SIMULATED_DEFAULT_SPEED = 120.0
+"""One real second is two simulated minutes: with 60 s ticks a new user sees two ticks a second."""
+
+log = logging.getLogger("gridpilot.scheduler")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the policy against the device, tick after tick",
+        description="Run the scheduler: read the device, decide, send, audit, every interval. "
+        "Stops cleanly on SIGTERM or Ctrl-C.",
+    )
+    parser.add_argument("policy", metavar="POLICY", help="the policy file")
+    parser.add_argument("--once", action="store_true", help="run a single tick and exit")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="decide and audit, but send nothing to the device")
+    parser.add_argument("--interval", metavar="DURATION",
+                        help="time between ticks, e.g. 60s, 5m (default: run.interval_s)")
+    parser.add_argument("--speed", type=float, metavar="N",
+                        help="run the clock N times faster (simulated device only; default "
+                        f"{SIMULATED_DEFAULT_SPEED:g} for it, 1 otherwise)")
+    parser.add_argument("--start", metavar="ISO-TIME",
+                        help="with an accelerated clock: the simulated time to start at")
+    parser.add_argument("--max-ticks", type=int, metavar="N", help="stop after N ticks")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="audit log, overrides and memory (default: run.state_dir)")
+    parser.add_argument("--quiet", action="store_true", help="print no line per tick")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.set_defaults(handler=handle)
+
+
+def _parse_interval(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from gridpilot.rules.calendar import parse_duration_s
+
+    try:
+        seconds = parse_duration_s(text)
+    except ValueError as exc:
+        raise GridpilotError(f"--interval {text!r}: {exc} (e.g. 60s, 5m)") from None
+    if not 1 <= seconds <= 3600:
+        raise GridpilotError(f"--interval {text!r}: must be between 1 s and 1 h")
+    return seconds
+
+
+def _start_time(text: str | None, device_type: str) -> datetime:
+    if text:
+        try:
+            t = datetime.fromisoformat(text)
+        except ValueError:
+            raise GridpilotError(f"--start {text!r}: not an ISO 8601 time") from None
+        return t if t.tzinfo else t.replace(tzinfo=UTC)
+    if device_type == "simulated":
+        try:
+            simulated = importlib.import_module("gridpilot.devices.simulated")
+            start = getattr(simulated, "DEFAULT_START", None)
+            if isinstance(start, datetime):
+                return start
+        except ImportError:
+            pass
+    return SystemClock().now()
+
+
+def make_clock(args: argparse.Namespace, device_type: str) -> tuple[Clock, float]:
+    speed = args.speed
+    if speed is None:
+        speed = SIMULATED_DEFAULT_SPEED if device_type == "simulated" else 1.0
+    if speed <= 0:
+        raise GridpilotError("--speed must be positive")
+    if speed != 1.0 and device_type != "simulated":
+        raise GridpilotError(
+            f"--speed {speed:g} needs the simulated device; a real {device_type!r} device "
+            "runs in real time"
+        )
+    if speed == 1.0 and not args.start:
+        return SystemClock(), 1.0
+    return AcceleratedClock(_start_time(args.start, device_type), speed), speed
+
+
+def _create_device(policy: Any, clock: Clock) -> Any:
+    try:
+        registry = importlib.import_module("gridpilot.devices.registry")
+    except ImportError as exc:
+        raise GridpilotError(f"device support is not installed ({exc})") from None
+    return registry.create_device(policy, clock=clock)
+
+
+def handle(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from gridpilot.rules.policy import load_policy
+
+    path = Path(args.policy)
+    policy = load_policy(path)
+    interval_s = _parse_interval(args.interval)
+    device_type = policy.doc.device.type
+    clock, speed = make_clock(args, device_type)
+    return asyncio.run(_run(args, policy, clock, speed, interval_s))
+
+
+async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float,
+               interval_s: float | None) -> int:
+    from gridpilot.scheduler.control import ControlServer, ensure_token
+    from gridpilot.scheduler.locate import state_dir_for_policy
+    from gridpilot.scheduler.loop import Scheduler, TickReport
+
+    run = policy.doc.run
+    state_dir = (Path(args.state_dir) if args.state_dir
+                 else state_dir_for_policy(Path(args.policy), run.state_dir))
+    device = _create_device(policy, clock)
+
+    def show(report: TickReport) -> None:
+        if not args.quiet:
+            print(report.line(), flush=True)
+
+    scheduler = Scheduler(policy, device, clock=clock, state_dir=state_dir, dry_run=args.dry_run,
+                          interval_s=interval_s, on_tick=show)
+    control: ControlServer | None = None
+    where = "off"
+    try:
+        if run.control_enabled and not args.once:
+            token_file = state_dir / run.token_file
+            control = ControlServer(
+                token=ensure_token(token_file), overrides=scheduler.overrides,
+                metrics=scheduler.metrics, audit=scheduler.audit, clock=clock,
+                health=scheduler.health, on_change=scheduler.wake,
+            )
+            if run.control_socket:
+                address = await control.start_unix(state_dir / run.control_socket)
+            else:
+                address = await control.start_tcp(run.control_host, run.control_port)
+            control.publish(state_dir, token_file)
+            where = f"{address.get('url') or address.get('socket')} (token in {token_file})"
+        print(
+            f"gridpilot run: {policy.name} | device {getattr(device, 'name', device_type(policy))}"
+            f" | every {scheduler.interval_s:g} s{f' at {speed:g}x speed' if speed != 1 else ''}"
+            f"{' | DRY RUN: nothing is sent' if args.dry_run else ''} | control API {where}"
+            f" | state in {state_dir}",
+            flush=True,
+        )
+        return await scheduler.run(once=args.once, max_ticks=args.max_ticks)
+    finally:
+        if control is not None:
+            await control.close()
+            (state_dir / "control.json").unlink(missing_ok=True)
+
+
+def device_type(policy: Any) -> str:
+    return str(policy.doc.device.type)
