@@ -28,6 +28,7 @@ from typing import Any, cast
 from gridpilot.clock import Clock
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.forecast import ForecastProvider, TimeOfWeekAverage
 from gridpilot.engine.state import DeviceMode, PriceOutlook, SiteState
 from gridpilot.errors import DeviceError
 from gridpilot.rules.policy import CompiledOverride
@@ -131,6 +132,7 @@ class Scheduler:
         clock: the only source of time.
         state_dir: audit log, overrides and memory.
         decide_fn / policy_loader: injected for tests; default to the engine's.
+        forecast: the load/PV forecast fed every fresh tick (default: time-of-week average).
         watch_policy: reload the policy when ``policy.path`` changes.
     """
 
@@ -147,6 +149,7 @@ class Scheduler:
         policy_loader: Callable[[Path], Any] | None = None,
         watch_policy: bool = True,
         on_tick: Callable[[TickReport], None] | None = None,
+        forecast: ForecastProvider | None = None,
     ) -> None:
         self.policy = policy
         self.device = device
@@ -157,6 +160,7 @@ class Scheduler:
         self.interval_s = float(interval_s or run.interval_s)
         self.decide_fn = decide_fn or _default_decide()
         self.on_tick = on_tick
+        self.forecast: ForecastProvider | None = forecast or TimeOfWeekAverage(policy.tz)
         self.metrics = Metrics()
         self.audit = AuditLog(self.state_dir, max_bytes=run.audit_max_bytes, keep=run.audit_keep)
         self.overrides = OverrideStore(self.state_dir)
@@ -301,9 +305,12 @@ class Scheduler:
         state = self._site_state(policy, snapshot, now, n)
         decision = self.decide_fn(policy, state, overrides)
         mem = self.memory
-        if mem.active_command is None or mem.active_command.kind != decision.command.kind:
-            mem.active_since = now
-        mem.active_command = decision.command
+        if not getattr(decision, "yielded", False):
+            # A yielding decision only mirrors the person's mode: it is not ours to dwell on.
+            if mem.active_command is None or mem.active_command.kind != decision.command.kind:
+                mem.active_since = now
+            mem.active_command = decision.command
+            mem.active_layer = decision.layer
         outcome = await self.dispatcher.dispatch(
             decision.command, policy.limits, snapshot.device_mode, now, tick=n
         )
@@ -381,6 +388,11 @@ class Scheduler:
             self.audit.write("error", now, tick=n, stage="prices", error_kind=type(exc).__name__,
                              error=str(exc))
             prices = PriceOutlook.empty()
+        forecast = None
+        if self.forecast is not None:
+            self.forecast.observe(now, snap.load_w, snap.pv_w)
+            if len(prices):
+                forecast = self.forecast.forecast(prices.start_s)
         return SiteState(
             time=now,
             soc_pct=snap.soc_pct,
@@ -394,6 +406,8 @@ class Scheduler:
             active_command=mem.active_command,
             active_since=mem.active_since,
             month_peak_import_w=mem.month_peak_import_w,
+            forecast_net_load_w=forecast,
+            active_layer=mem.active_layer,
         )
 
     def _track_person_mode(self, mode: DeviceMode | None, now: datetime, n: int) -> None:

@@ -51,6 +51,8 @@ class RunMemory:
     """The command the device last confirmed from gridpilot."""
     sent_expires: datetime | None = None
     """When the device drops ``sent_command`` unless it is refreshed."""
+    active_layer: str | None = None
+    """The layer of the decision that produced ``active_command``."""
     peak_month: str = ""
     """``YYYY-MM`` (site time) that ``month_peak_import_w`` belongs to."""
     month_peak_import_w: float = 0.0
@@ -60,6 +62,7 @@ class RunMemory:
         return {
             "active_command": None if active is None else active.as_dict(),
             "active_since": _iso(self.active_since),
+            "active_layer": self.active_layer,
             "sent_command": None if sent is None else sent.as_dict(),
             "sent_expires": _iso(self.sent_expires),
             "peak_month": self.peak_month,
@@ -74,6 +77,7 @@ class RunMemory:
         return cls(
             active_command=cmd(data.get("active_command")),
             active_since=_parse(data.get("active_since")),
+            active_layer=data.get("active_layer") or None,
             sent_command=cmd(data.get("sent_command")),
             sent_expires=_parse(data.get("sent_expires")),
             peak_month=str(data.get("peak_month", "")),
