@@ -1,0 +1,270 @@
+"""``gridpilot decide POLICY [--state STATE.json] [--at ISO-TIME] [--json]``: explain one tick.
+
+Prints the command the engine decides for the given state and the trace behind it: every rule,
+override and strategy considered with what it proposed, the winner, and every limit that changed
+the command. ``--json`` prints the :class:`~gridpilot.engine.decision.Decision` as JSON instead.
+
+STATE.json is an object; every field is optional and takes the default below.
+
+=======================  ============================================================
+field                    default
+=======================  ============================================================
+``time``                 ``--at`` if given, else now (ISO 8601 with an offset)
+``soc_pct``              50
+``load_w``, ``pv_w``     0
+``battery_w``            0
+``grid_w``               ``load_w - pv_w - battery_w``
+``prices``               the policy's tariff as known at ``time`` (``{"start": [...],
+                         "end": ISO, "import_per_kwh": [...], "export_per_kwh": [...]}``)
+``forecast_net_load_w``  none (strategies use their own flat default)
+``month_peak_import_w``  0
+``device_mode``          none (``{"kind": "charge", "source": "person", "native": "..."}``)
+``active_command``       none (``{"kind": "hold", ...}`` as in the JSON output)
+``active_since``         none (ISO 8601)
+``active_layer``         none (``manual``, ``schedule`` or ``default``)
+=======================  ============================================================
+
+``--at`` overrides the state's ``time``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.decision import Decision
+from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
+from gridpilot.errors import DataError
+
+__all__ = ["format_decision", "load_state", "register"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class _Prices(_Strict):
+    start: list[datetime]
+    end: datetime
+    import_per_kwh: list[float]
+    export_per_kwh: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _aligned(self) -> _Prices:
+        n = len(self.start)
+        if n == 0:
+            raise ValueError("prices.start needs at least one slot")
+        if len(self.import_per_kwh) != n or (
+            self.export_per_kwh is not None and len(self.export_per_kwh) != n
+        ):
+            raise ValueError("prices lists must have one value per slot in 'start'")
+        return self
+
+
+class _Mode(_Strict):
+    kind: CommandKind | None = None
+    source: ModeSource = ModeSource.UNKNOWN
+    native: str = ""
+
+
+class _Active(_Strict):
+    kind: CommandKind
+    power_w: float | None = None
+    target_soc_pct: float = 100.0
+    floor_soc_pct: float = 0.0
+    max_import_w: float | None = None
+    max_export_w: float | None = None
+
+
+class _StateFile(_Strict):
+    time: datetime | None = None
+    soc_pct: Annotated[float, Field(ge=0, le=100)] = 50.0
+    load_w: float = 0.0
+    pv_w: float = 0.0
+    battery_w: float = 0.0
+    grid_w: float | None = None
+    prices: _Prices | None = None
+    forecast_net_load_w: list[float] | None = None
+    month_peak_import_w: Annotated[float, Field(ge=0)] = 0.0
+    device_mode: _Mode | None = None
+    active_command: _Active | None = None
+    active_since: datetime | None = None
+    active_layer: Literal["manual", "schedule", "default"] | None = None
+
+
+def _aware(t: datetime, what: str) -> datetime:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise DataError(f"{what}: {t.isoformat()} needs a UTC offset, e.g. 2018-01-10T17:00:00Z")
+    return t
+
+
+def load_state(path: Path | None, at: datetime | None, policy: Any) -> SiteState:
+    """Read STATE.json (or nothing) into a :class:`SiteState`, filling the documented defaults."""
+    raw: Any = {}
+    name = str(path) if path is not None else "state"
+    if path is not None:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise DataError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    try:
+        doc = _StateFile.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"{name}: {loc}: {err['msg']}")
+        raise DataError("\n".join(lines)) from None
+    if at is not None:
+        t = _aware(at, "--at")
+    elif doc.time is not None:
+        t = _aware(doc.time, f"{name}: time")
+    else:
+        from gridpilot.clock import SystemClock
+
+        t = SystemClock().now()
+    if doc.prices is not None:
+        p = doc.prices
+        starts = np.array([int(_aware(s, f"{name}: prices.start").timestamp()) for s in p.start],
+                          dtype=np.int64)
+        imp = np.array(p.import_per_kwh, dtype=np.float64)
+        exp = np.array(p.export_per_kwh if p.export_per_kwh is not None else [0.0] * len(imp),
+                       dtype=np.float64)
+        prices = PriceOutlook(starts, int(_aware(p.end, f"{name}: prices.end").timestamp()),
+                              imp, exp)
+    else:
+        prices = policy.tariff.outlook(t)
+    forecast = None
+    if doc.forecast_net_load_w is not None:
+        if len(doc.forecast_net_load_w) != len(prices):
+            raise DataError(
+                f"{name}: forecast_net_load_w has {len(doc.forecast_net_load_w)} values but the "
+                f"prices have {len(prices)} slots; give one value per price slot"
+            )
+        forecast = np.array(doc.forecast_net_load_w, dtype=np.float64)
+    mode = None
+    if doc.device_mode is not None:
+        mode = DeviceMode(doc.device_mode.kind, doc.device_mode.source, doc.device_mode.native)
+    active = None
+    if doc.active_command is not None:
+        active = Command.from_dict(doc.active_command.model_dump(mode="json"))
+    grid_w = doc.grid_w if doc.grid_w is not None else doc.load_w - doc.pv_w - doc.battery_w
+    return SiteState(
+        time=t,
+        soc_pct=doc.soc_pct,
+        load_w=doc.load_w,
+        pv_w=doc.pv_w,
+        grid_w=grid_w,
+        battery_w=doc.battery_w,
+        prices=prices,
+        device_mode=mode,
+        active_command=active,
+        active_since=None if doc.active_since is None
+        else _aware(doc.active_since, f"{name}: active_since"),
+        month_peak_import_w=doc.month_peak_import_w,
+        forecast_net_load_w=forecast,
+        active_layer=doc.active_layer,
+    )
+
+
+def _command_text(c: Command) -> str:
+    parts = [c.describe()]
+    extras = []
+    if c.kind is not CommandKind.CHARGE and c.kind is not CommandKind.DISCHARGE \
+            and c.power_w is not None:
+        extras.append(f"battery power <= {c.power_w:g} W")
+    extras.append(f"SOC {c.floor_soc_pct:g}..{c.target_soc_pct:g} %")
+    if c.max_import_w is not None and c.kind is not CommandKind.PEAK_SHAVE:
+        extras.append(f"import <= {c.max_import_w:g} W")
+    if c.max_export_w is not None and c.kind is not CommandKind.LIMIT_EXPORT:
+        extras.append(f"export <= {c.max_export_w:g} W")
+    return parts[0] + " (" + ", ".join(extras) + ")"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:g}"
+
+
+def format_decision(decision: Decision, state: SiteState, policy_name: str, tz: Any) -> str:
+    """The human-readable trace."""
+    local = state.time.astimezone(tz)
+    lines = [
+        f"policy   {policy_name}",
+        f"time     {state.time.isoformat()} (site time {local:%Y-%m-%d %H:%M %Z})",
+        f"state    SOC {state.soc_pct:g} %, load {state.load_w:g} W, PV {state.pv_w:g} W, "
+        f"{len(state.prices)} price slots known",
+        "",
+        f"command  {_command_text(decision.command)}",
+        f"winner   {decision.winner} [{decision.layer}]",
+        f"why      {decision.reason}",
+    ]
+    if decision.yielded:
+        lines.append("         gridpilot yields: nothing will be sent")
+    lines += ["", "considered (in arbitration order):"]
+    width = max((len(c.source) for c in decision.candidates), default=0)
+    for c in decision.candidates:
+        mark = {"won": "*", "held": "=", "no_proposal": "-", "not_active": ".",
+                "outranked": " "}.get(c.outcome, "?")
+        prop = f" -> {c.proposal.describe()}" if c.proposal is not None else ""
+        lines.append(f"  {mark} {c.source:<{width}}  [{c.layer}] {c.outcome}{prop}: {c.reason}")
+    if decision.limits:
+        lines += ["", "limits that changed the command:"]
+        for h in decision.limits:
+            note = f" ({h.note})" if h.note else ""
+            if h.field == "kind":
+                lines.append(f"  {h.limit}: {h.note}")
+            else:
+                lines.append(f"  {h.limit}: {h.field} {_num(h.before)} -> {_num(h.after)}{note}")
+    else:
+        lines += ["", "no limit changed the command"]
+    if decision.notes:
+        lines += ["", "notes:"] + [f"  {n}" for n in decision.notes]
+    return "\n".join(lines)
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, e.g. 2018-01-10T17:00:00Z"
+        ) from None
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "decide",
+        help="show the command the policy decides for a state, and why",
+        description="Decide one tick: print the command and a readable trace (every rule and "
+        "strategy considered, the winner, the limits that bound it). Missing state fields take "
+        "documented defaults (see the README).",
+    )
+    parser.add_argument("policy", metavar="POLICY", help="the policy file")
+    parser.add_argument("--state", metavar="STATE.json", help="the site state (JSON object)")
+    parser.add_argument("--at", metavar="ISO-TIME", type=_parse_at,
+                        help="decide at this time (overrides the state's time)")
+    parser.add_argument("--json", action="store_true", help="print the Decision as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gridpilot.engine.decide import decide
+    from gridpilot.rules.policy import load_policy
+
+    policy = load_policy(args.policy)
+    state = load_state(Path(args.state) if args.state else None, args.at, policy)
+    decision = decide(policy, state)
+    if args.json:
+        print(json.dumps(decision.as_dict(), indent=2))
+    else:
+        print(format_decision(decision, state, policy.name, policy.tz))
+    return 0

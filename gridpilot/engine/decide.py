@@ -1,0 +1,202 @@
+"""``decide(policy, state)``: one command per tick, with the trace that explains it.
+
+Pure and deterministic: no clock, no I/O; the same policy and state always give the same decision.
+The steps:
+
+1. **A person's mode on the device** (``state.person_override``) counts as manual: the engine
+   yields. The decision has ``yielded=True``, ``winner="device"`` and a command that only describes
+   the device's mode; the scheduler sends nothing while it yields.
+2. **Intents, by layer.** Active manual overrides (the policy's ``manual`` section, then the
+   run-time ``overrides``, each while ``start_s <= t < until_s``), then the manual rules, the
+   schedule rules and the ``default``, in that order; within a layer the first matching rule in file
+   order wins. A strategy rule that proposes nothing lets the next rule decide. If even the
+   default has nothing to say, the engine falls back to ``self_consumption`` and says so.
+3. **Anti-flap.** If the winning kind differs from ``state.active_command``'s and that kind has run
+   for less than ``control.min_dwell_s`` (since ``state.active_since``), the previous command is
+   kept, unless the winner is manual or from a higher layer than ``state.active_layer``. Guards
+   still apply to the kept command, so a guard can always force the change.
+4. **Limits.** The device's hard limits, then the active guards in priority order, narrow the
+   command (see :mod:`gridpilot.engine.guards`). A forced manual intent skips the guards, never the
+   device limits, and the trace names the guards it broke through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gridpilot.engine.actions import command_from_action, mirror_device_mode
+from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.decision import Candidate, Decision
+from gridpilot.engine.guards import effective_reserve, narrow
+from gridpilot.engine.model import LAYER_RANK, EngineModel, RuleEntry, engine_model
+
+if TYPE_CHECKING:
+    from gridpilot.engine.state import SiteState
+    from gridpilot.rules.policy import CompiledOverride, Policy
+
+__all__ = ["decide"]
+
+_MANUAL = "manual"
+_FALLBACK = Command(CommandKind.SELF_CONSUMPTION)
+
+
+def _price_now(model: EngineModel, state: SiteState, t_s: float) -> float | None:
+    prices = state.prices
+    if len(prices) and prices.start_s[0] <= t_s:
+        return float(prices.import_per_kwh[0])
+    if not model.needs_price:
+        return None
+    try:
+        return model.tariff.import_price_at(state.time)
+    except Exception:
+        # An unknown price makes price conditions false; it must not stop the tick.
+        return None
+
+
+def _yield(model: EngineModel, state: SiteState) -> Decision:
+    mode = state.device_mode
+    assert mode is not None
+    command = mirror_device_mode(mode.kind, model.limits)
+    native = f" ({mode.native})" if mode.native else ""
+    reason = f"a person set the device to {command.kind.value}{native} by hand: gridpilot yields"
+    cands = (
+        Candidate("device", _MANUAL, command, "won", reason),
+        *(e.outranked for e in model.entries),
+    )
+    return Decision(
+        command=command,
+        winner="device",
+        layer=_MANUAL,
+        reason=reason,
+        candidates=cands,
+        notes=("yielding to the mode set on the device; nothing will be sent",),
+        yielded=True,
+    )
+
+
+def decide(
+    policy: Policy,
+    state: SiteState,
+    overrides: Sequence[CompiledOverride] = (),
+) -> Decision:
+    """Decide the command for ``state`` under ``policy`` (see the module text)."""
+    model = engine_model(policy)
+    if state.person_override:
+        return _yield(model, state)
+    t_s = state.time.timestamp()
+    soc = state.soc_pct
+    limits = model.limits
+    price = _price_now(model, state, t_s)
+    guards = model.guards
+    if guards:
+        active_guards = tuple(
+            g for g in guards if g.probe is None or g.probe.open(t_s, soc, price)
+        )
+        reserve = effective_reserve(limits, active_guards)
+    else:
+        active_guards = ()
+        reserve = limits.min_soc_pct
+    prev = state.active_command
+    prev_kind = None if prev is None else prev.kind
+    cands: list[Candidate] = []
+    notes: list[str] = []
+    command: Command | None = None
+    winner = ""
+    layer = ""
+    reason = ""
+    force = False
+    rank = -1
+
+    for ov in (*policy.overrides, *overrides):
+        if not ov.start_s <= t_s < ov.until_s:
+            continue
+        src = f"override:{ov.name}"
+        if command is not None:
+            cands.append(Candidate(src, _MANUAL, None, "outranked", "an earlier override won"))
+            continue
+        command = command_from_action(ov.action, limits)
+        winner, layer, force, rank = src, _MANUAL, ov.force, 2
+        reason = f"manual override until {ov.until_s:.0f} (UNIX s): {command.describe()}"
+        cands.append(Candidate(src, _MANUAL, command, "won", reason))
+
+    hyst_pct = model.hysteresis_pct
+    ctx = None
+    e: RuleEntry
+    for e in model.entries:
+        if command is not None:
+            cands.append(e.outranked)
+            continue
+        probe = e.probe
+        if probe is not None:
+            kind = e.hysteresis_kind
+            h = hyst_pct if kind is not None and kind is prev_kind else 0.0
+            if not probe.open(t_s, soc, price, h):
+                cands.append(e.not_active)
+                continue
+        if e.command is not None:
+            command = e.command
+            won = e.won
+            assert won is not None
+            cands.append(won)
+            reason = won.reason
+        else:
+            strategy = e.strategy
+            assert strategy is not None
+            if ctx is None:
+                ctx = model.ctx_for(reserve)
+            try:
+                proposal = strategy.propose(state, ctx)
+            except Exception as exc:
+                # A faulty plugin is reported and skipped; it must never stop the tick.
+                msg = f"strategy {strategy.name!r} failed: {type(exc).__name__}: {exc}"
+                cands.append(Candidate(e.source, e.layer, None, "no_proposal", msg))
+                notes.append(msg)
+                continue
+            if proposal.command is None:
+                cands.append(Candidate(e.source, e.layer, None, "no_proposal", proposal.reason))
+                continue
+            command = proposal.command
+            reason = f"{strategy.name}: {proposal.reason}"
+            cands.append(Candidate(e.source, e.layer, command, "won", reason))
+        winner, layer, force, rank = e.source, e.layer, e.force, e.rank
+
+    if command is None:
+        command = _FALLBACK
+        winner, layer, rank = "fallback", "default", 0
+        reason = "no rule or strategy proposed anything: self_consumption"
+        cands.append(Candidate("fallback", "default", command, "won", reason))
+        notes.append(reason)
+
+    if (
+        prev is not None
+        and prev.kind is not command.kind
+        and state.active_since is not None
+        and rank < 2
+        and model.min_dwell_s > 0
+    ):
+        prev_layer = state.active_layer
+        if prev_layer is None or rank <= LAYER_RANK.get(prev_layer, 0):
+            elapsed_s = t_s - state.active_since.timestamp()
+            if 0 <= elapsed_s < model.min_dwell_s:
+                why = (
+                    f"{prev.kind.value} has run {elapsed_s:.0f} s of the minimum "
+                    f"{model.min_dwell_s:g} s; {command.kind.value} waits"
+                )
+                cands.append(Candidate("anti-flap", layer, prev, "held", why))
+                reason = f"held: {why}"
+                command = prev
+
+    if force and active_guards:
+        names = ", ".join(g.label for g in active_guards)
+        notes.append(f"forced through guards ({names}); device limits still apply")
+    final, hits = narrow(command, soc, limits, active_guards, force=force)
+    return Decision(
+        command=final,
+        winner=winner,
+        layer=layer,
+        reason=reason,
+        candidates=tuple(cands),
+        limits=hits,
+        notes=tuple(notes),
+    )

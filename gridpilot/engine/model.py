@@ -1,0 +1,172 @@
+"""The engine's view of a policy, built once per :class:`Policy` and reused on every tick.
+
+Everything that does not depend on the state is prepared here: the rules in arbitration order
+(manual, schedule, default; file order within a layer), their static commands, the trace entries
+that do not change (``not_active``, ``outranked``), window probes, compiled guards and the strategy
+context. ``decide()`` then only does comparisons and a few allocations per tick.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gridpilot.engine.actions import command_from_action
+from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.conditions import WindowProbe
+from gridpilot.engine.decision import Candidate
+from gridpilot.engine.guards import GuardLimit
+from gridpilot.strategies.base import StrategyContext
+
+if TYPE_CHECKING:
+    from gridpilot.engine.commands import DeviceLimits
+    from gridpilot.rules.policy import CompiledRule, Policy
+    from gridpilot.rules.tariff import Tariff
+    from gridpilot.strategies.base import Strategy
+
+__all__ = ["EngineModel", "RuleEntry", "engine_model"]
+
+LAYER_RANK = {"manual": 2, "schedule": 1, "default": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEntry:
+    source: str
+    layer: str
+    rank: int
+    probe: WindowProbe | None
+    command: Command | None
+    strategy: Strategy | None
+    force: bool
+    hysteresis_kind: CommandKind | None
+    """The rule's action kind: its SOC conditions get hysteresis while that kind is active."""
+    won: Candidate | None
+    not_active: Candidate
+    outranked: Candidate
+
+
+@dataclass(slots=True)
+class EngineModel:
+    limits: DeviceLimits
+    entries: tuple[RuleEntry, ...]
+    guards: tuple[GuardLimit, ...]
+    min_dwell_s: float
+    hysteresis_pct: float
+    needs_price: bool
+    tariff: Tariff
+    base_ctx: StrategyContext
+    _ctx: dict[float, StrategyContext] = field(default_factory=dict)
+
+    def ctx_for(self, reserve_soc_pct: float) -> StrategyContext:
+        ctx = self._ctx.get(reserve_soc_pct)
+        if ctx is None:
+            if len(self._ctx) > 256:
+                self._ctx.clear()
+            ctx = self.base_ctx.with_reserve(reserve_soc_pct)
+            self._ctx[reserve_soc_pct] = ctx
+        return ctx
+
+
+def _describe_when(rule: CompiledRule) -> str:
+    if rule.window is None:
+        return "always applies"
+    parts = rule.window.spec.model_dump(exclude_none=True, by_alias=True)
+    return "when " + ", ".join(f"{k}={v}" for k, v in parts.items())
+
+
+def _entry(rule: CompiledRule, limits: DeviceLimits) -> RuleEntry:
+    layer = rule.layer.value
+    source = "default" if rule.index < 0 else f"rule:{rule.name}"
+    window = rule.window
+    probe = None
+    if window is not None and not getattr(window, "always", False):
+        probe = WindowProbe(window)
+    command = None if rule.action is None else command_from_action(rule.action, limits)
+    when = _describe_when(rule)
+    won = None
+    if command is not None:
+        won = Candidate(source, layer, command, "won", f"{when}: {command.describe()}")
+    return RuleEntry(
+        source=source,
+        layer=layer,
+        rank=LAYER_RANK[layer],
+        probe=probe,
+        command=command,
+        strategy=rule.strategy,
+        force=rule.force,
+        hysteresis_kind=None if command is None else command.kind,
+        won=won,
+        not_active=Candidate(source, layer, None, "not_active", f"not {when}"),
+        outranked=Candidate(
+            source, layer, None, "outranked", "an earlier rule or a higher layer won"
+        ),
+    )
+
+
+def _build(policy: Policy) -> EngineModel:
+    limits = policy.limits
+    ordered = sorted(policy.rules, key=lambda r: (-LAYER_RANK[r.layer.value], r.index))
+    entries = tuple(_entry(r, limits) for r in (*ordered, policy.default))
+    guards = tuple(
+        GuardLimit(
+            label=f"guard:{g.name}",
+            kind=g.kind,
+            priority=g.priority,
+            probe=None
+            if g.window is None or getattr(g.window, "always", False)
+            else WindowProbe(g.window),
+            min_soc_pct=g.min_soc_pct,
+            max_soc_pct=g.max_soc_pct,
+            max_import_w=g.max_import_w,
+            max_export_w=g.max_export_w,
+            max_charge_w=g.max_charge_w,
+            max_discharge_w=g.max_discharge_w,
+        )
+        for g in sorted(policy.guards, key=lambda g: g.priority)
+    )
+    probes = [e.probe for e in entries] + [g.probe for g in guards]
+    needs_price = any(
+        p is not None and (p.price_below is not None or p.price_above is not None) for p in probes
+    )
+    battery = policy.doc.site.battery
+    control = policy.doc.control
+    base_ctx = StrategyContext(
+        limits=limits,
+        reserve_soc_pct=limits.min_soc_pct,
+        charge_efficiency=battery.charge_efficiency,
+        discharge_efficiency=battery.discharge_efficiency,
+        cycle_cost_per_kwh=battery.cycle_cost_per_kwh,
+        demand_charge_per_kw=policy.doc.tariff.demand_charge_per_kw,
+        hysteresis_w=control.hysteresis_w,
+        hysteresis_pct=control.hysteresis_pct,
+        tz=policy.tz,
+    )
+    return EngineModel(
+        limits=limits,
+        entries=entries,
+        guards=guards,
+        min_dwell_s=control.min_dwell_s,
+        hysteresis_pct=control.hysteresis_pct,
+        needs_price=needs_price,
+        tariff=policy.tariff,
+        base_ctx=base_ctx,
+    )
+
+
+_models: dict[int, tuple[weakref.ref[Policy], EngineModel]] = {}
+
+
+def engine_model(policy: Policy) -> EngineModel:
+    """The engine model of ``policy``, built on first use and kept while the policy lives."""
+    key = id(policy)
+    hit = _models.get(key)
+    if hit is not None and hit[0]() is policy:
+        return hit[1]
+    model = _build(policy)
+
+    def _forget(_ref: weakref.ref[Policy], k: int = key) -> None:
+        _models.pop(k, None)
+
+    _models[key] = (weakref.ref(policy, _forget), model)
+    return model
