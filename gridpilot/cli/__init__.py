@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "gridpilot.cli.check",
     "gridpilot.cli.schema",
     "gridpilot.cli.test",
+    "gridpilot.cli.decide",
     "gridpilot.cli.run",
     "gridpilot.cli.override",
     "gridpilot.cli.log",
