@@ -90,6 +90,11 @@ def compare(exp: Expectation, decision: Decision) -> list[DiffRow]:
         ok = any(exp.note.lower() in n.lower() for n in decision.notes)
         actual = "; ".join(decision.notes) or "(no notes)"
         rows.append(DiffRow("note", f"contains {exp.note!r}", actual, ok))
+    if exp.yielded is not None:
+        rows.append(
+            DiffRow("yielded", str(exp.yielded).lower(), str(decision.yielded).lower(),
+                    decision.yielded is exp.yielded)
+        )
     if exp.outcomes is not None:
         by_source = {c.source: c.outcome for c in decision.candidates}
         for source, outcome in exp.outcomes.items():
@@ -134,7 +139,7 @@ def check_decision(
     for i, bad in enumerate(nots):
         rows = compare(bad, decision)
         if all(r.ok for r in rows):
-            label = title.replace("expect", "expect_not") if "expect" in title else title
+            label = title
             if len(nots) > 1:
                 label += f" [{i}]"
             failures.append(

@@ -47,10 +47,9 @@ COMMAND_FIELDS = ("power_w", "target_soc_pct", "floor_soc_pct", "max_import_w", 
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_RANGE_RE = re.compile(
-    r"^\s*(-?\d+(?:\.\d+)?)\s*(?:\+-|±|\+/-)\s*(\d+(?:\.\d+)?)\s*$"
-)
-_BOUND_RE = re.compile(r"^\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+_NUM = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
+_RANGE_RE = re.compile(rf"^\s*{_NUM}\s*(?:\+-|±|\+/-)\s*{_NUM}\s*$")
+_BOUND_RE = re.compile(rf"^\s*(>=|<=|>|<)\s*{_NUM}\s*$")
 
 
 def parse_duration_s(value: float | int | str) -> float:
@@ -138,12 +137,12 @@ class NumberExpectation(_Model):
     def _consistent(self) -> NumberExpectation:
         if self.is_null:
             return self
+        if self.tol is not None and self.approx is None:
+            raise ValueError("'tol' goes with 'approx'")
         if self.approx is None and self.min is None and self.max is None:
             raise ValueError("give a value ('approx') or a bound ('min', 'max')")
         if self.approx is not None and (self.min is not None or self.max is not None):
             raise ValueError("give either 'approx' (with 'tol') or 'min'/'max', not both")
-        if self.tol is not None and self.approx is None:
-            raise ValueError("'tol' goes with 'approx'")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"'min' {self.min:g} is above 'max' {self.max:g}")
         return self
@@ -203,6 +202,8 @@ class Expectation(_Model):
     """Text the decision's reason must contain (case-insensitive)."""
     note: str | None = None
     """Text one of the decision's notes must contain (case-insensitive)."""
+    yielded: bool | None = None
+    """``true``: gridpilot yields to a mode a person set on the device and sends nothing."""
     outcomes: dict[str, str] | None = None
     """``{source: outcome}`` for candidates in the trace, e.g. ``{"rule:cheap night": outranked}``;
     outcomes are ``won``, ``outranked``, ``not_active``, ``no_proposal``, ``held``."""
@@ -237,6 +238,8 @@ class ActiveCommandSpec(_Model):
     floor_soc_pct: float = 0.0
     max_import_w: float | None = None
     max_export_w: float | None = None
+    layer: Literal["manual", "schedule", "default"] | None = None
+    """The layer of the decision that produced it (a higher layer may skip the dwell time)."""
     since: TimeText | None = None
     """When its kind started; default: ``for`` before ``at``."""
     for_: Duration | None = Field(default=None, alias="for")

@@ -99,6 +99,7 @@ class ScenarioItem(pytest.Item):
             file=self.source.file,
             line=self.source.line,
             check_lines=self.source.check_lines,
+            expect_lines=(self.source.expect_line, self.source.expect_not_line),
         )
         if result.outcome == "skipped":
             pytest.skip(result.message)

@@ -106,6 +106,7 @@ def run_case(
     file: str = "",
     line: int = 0,
     check_lines: Sequence[int] = (),
+    expect_lines: tuple[int, int] = (0, 0),
     engine: Engine | None = None,
 ) -> CaseResult:
     """Run one case; never raises for a problem in the case or the policy (that is an ``error``
@@ -121,7 +122,7 @@ def run_case(
         if case.is_sequence:
             _run_sequence(policy, case, eng, result, list(check_lines))
         else:
-            _run_single(policy, case, eng, result)
+            _run_single(policy, case, eng, result, expect_lines)
     except (ValueError, GridpilotError) as exc:
         result.outcome = "error"
         result.message = str(exc)
@@ -134,7 +135,13 @@ def run_case(
     return result
 
 
-def _run_single(policy: Policy, case: ScenarioCase, eng: Engine, result: CaseResult) -> None:
+def _run_single(
+    policy: Policy,
+    case: ScenarioCase,
+    eng: Engine,
+    result: CaseResult,
+    expect_lines: tuple[int, int],
+) -> None:
     tz = policy.tz
     at = resolve_time(case.at, tz)
     result.at = at
@@ -151,12 +158,21 @@ def _run_single(policy: Policy, case: ScenarioCase, eng: Engine, result: CaseRes
         active=active,
         active_since=since,
         month_peak_import_w=case.state.month_peak_import_w,
+        active_layer=_active_layer(case),
     )
     decision = eng.decide(policy, state, build_overrides(case.overrides, at, tz))
     result.decision = decision
+    line_expect = expect_lines[0] or result.line
+    line_not = expect_lines[1] or result.line
+    result.failures.extend(check_decision(case.expect, [], decision, "expect", line_expect, at))
     result.failures.extend(
-        check_decision(case.expect, case.expect_nots, decision, "expect", result.line, at)
+        check_decision(None, case.expect_nots, decision, "expect_not", line_not, at)
     )
+
+
+def _active_layer(case: ScenarioCase) -> str | None:
+    spec = case.state.active_command
+    return None if spec is None else spec.layer
 
 
 def _profile(policy: Policy, case: ScenarioCase, start: datetime) -> list[tuple[datetime, Any]]:
@@ -195,6 +211,7 @@ def _run_sequence(
     profile = _profile(policy, case, start)
     active, since = active_from_spec(case.state.active_command, start, tz)
     initial_active = (active, since)
+    layer = _active_layer(case)
     spec = case.state
     soc, load, pv = spec.soc_pct, spec.load_w, spec.pv_w
     battery_w, grid_w = spec.battery_w, spec.grid_w
@@ -209,7 +226,7 @@ def _run_sequence(
         state = build_state(
             case, t, prices=prices, soc_pct=soc, load_w=load, pv_w=pv,
             battery_w=battery_w, grid_w=grid_w, active=active, active_since=since,
-            month_peak_import_w=peak,
+            month_peak_import_w=peak, active_layer=layer,
         )
         decision = eng.decide(policy, state, overrides)
         dt_s = min(step_s, (until - t).total_seconds())
@@ -217,7 +234,7 @@ def _run_sequence(
         ticks.append(Tick(t, dt_s, soc, load, pv, decision, out.battery_w, out.grid_w, out.soc_pct))
         if active is None or decision.command.kind is not active.kind:
             since = t
-        active = decision.command
+        active, layer = decision.command, decision.layer
         soc, battery_w, grid_w = out.soc_pct, out.battery_w, out.grid_w
         peak = max(peak, grid_w)
     result.ticks = ticks

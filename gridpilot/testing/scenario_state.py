@@ -155,6 +155,7 @@ def build_state(
     active: Command | None,
     active_since: datetime | None,
     month_peak_import_w: float,
+    active_layer: str | None = None,
 ) -> SiteState:
     spec = case.state
     outlook, offset = prices(t)
@@ -181,6 +182,7 @@ def build_state(
         device_mode=mode,
         active_command=active,
         active_since=active_since,
+        active_layer=active_layer,
         month_peak_import_w=month_peak_import_w,
         forecast_net_load_w=_forecast(spec, outlook, offset, case.prices is not None),
     )

@@ -49,6 +49,7 @@ def run_suite(
                 file=source.file,
                 line=source.line,
                 check_lines=source.check_lines,
+                expect_lines=(source.expect_line, source.expect_not_line),
                 engine=engine,
             )
         )

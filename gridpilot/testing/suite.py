@@ -42,6 +42,10 @@ class CaseSource:
     line: int
     column: int
     check_lines: tuple[int, ...] = ()
+    expect_line: int = 0
+    """Line of ``expect`` (0: the case's line); ``expect_not`` failures point here too when
+    ``expect_not_line`` is 0."""
+    expect_not_line: int = 0
 
 
 @dataclass
@@ -109,7 +113,9 @@ def _cases(
         checks = tuple(
             smap.locate((*prefix, i, "checks", j))[0] for j in range(len(case.checks))
         )
-        out.append(CaseSource(case, smap.file, line, col, checks))
+        expect_line = smap.locate((*prefix, i, "expect"))[0] if case.expect else line
+        not_line = smap.locate((*prefix, i, "expect_not"))[0] if case.expect_not else line
+        out.append(CaseSource(case, smap.file, line, col, checks, expect_line, not_line))
     return out
 
 
