@@ -1,5 +1,7 @@
-"""Shared policy texts for the scenario-test tests. Files are written to tmp_path so that the
-intentionally broken cases never sit in the repository where the pytest plugin would collect them."""
+"""Shared policy texts for the scenario-test tests.
+
+Files are written to tmp_path so that the intentionally broken cases never sit in the repository,
+where the pytest plugin would collect them."""
 
 from __future__ import annotations
 
