@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "gridpilot.cli.run",
     "gridpilot.cli.override",
     "gridpilot.cli.log",
+    "gridpilot.cli.device",
 )
 
 

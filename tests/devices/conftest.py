@@ -13,7 +13,7 @@ from gridpilot.engine.commands import DeviceLimits
 from tests.emulators import XStorageEmulator
 
 LIMITS = DeviceLimits(
-    capacity_kwh=4.2, max_charge_w=3600, max_discharge_w=3600, min_soc_pct=10, max_soc_pct=100
+    capacity_kwh=4.2, max_charge_w=3600, max_discharge_w=3600, min_soc_pct=0, max_soc_pct=100
 )
 
 

@@ -34,6 +34,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     time: float
+    status: int = 0
+    """The status answered (0 when a fault cut the connection)."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -148,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             with emulator.lock:
                 reply = emulator.route(req)
+        req.status = reply.status
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -224,7 +227,9 @@ class EmulatorBase:
                 server.socket, server_side=True, do_handshake_on_connect=False
             )
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 

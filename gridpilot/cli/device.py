@@ -1,0 +1,154 @@
+"""``gridpilot device probe POLICY`` and ``gridpilot device export POLICY --from --to --out``.
+
+``probe`` is read-only: it connects to the policy's device, reads its state once and prints the
+readings, the capabilities and the mode it runs. ``export`` downloads the device's recorded
+history to a file ``gridpilot simulate`` loads (xStorage: JSON metric records, or its CSV export
+when ``--out`` ends in ``.csv``; xBattery: JSON telemetry records; simulated: the recorded data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gridpilot.devices.base import DeviceAdapter, DeviceReading, Exporter
+from gridpilot.errors import CommandError
+
+__all__ = ["parse_when", "register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "device",
+        help="talk to the policy's device: probe it or export its history",
+        description="Probe the device a policy names (read-only) or export its recorded "
+        "history for the simulator.",
+    )
+    sub = parser.add_subparsers(dest="device_command", metavar="ACTION", required=True)
+    probe = sub.add_parser("probe", help="read the device once and print what it reports")
+    probe.add_argument("policy", metavar="POLICY", help="the policy file")
+    probe.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    probe.set_defaults(handler=run_probe)
+    export = sub.add_parser("export", help="download the device's history to a file")
+    export.add_argument("policy", metavar="POLICY", help="the policy file")
+    export.add_argument("--from", dest="start", required=True, metavar="WHEN",
+                        help="start: YYYY-MM-DD or an ISO time (site time unless it has an offset)")
+    export.add_argument("--to", dest="end", required=True, metavar="WHEN",
+                        help="end (exclusive), same forms as --from")
+    export.add_argument("--out", required=True, metavar="FILE", help="where to write")
+    export.set_defaults(handler=run_export)
+
+
+def parse_when(text: str, tz: ZoneInfo, flag: str) -> datetime:
+    """A date or ISO time; without an offset it is read in the site's timezone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"{flag} {text!r} is not a date (YYYY-MM-DD) or ISO time (YYYY-MM-DDTHH:MM)"
+        ) from None
+    if value.tzinfo is None:
+        if len(text) == 10:
+            value = datetime.combine(value.date(), time(0))
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+def _open(policy_path: str) -> tuple[Any, DeviceAdapter]:
+    from gridpilot.devices.registry import create_device
+    from gridpilot.rules.policy import load_policy
+
+    policy = load_policy(policy_path)
+    return policy, create_device(policy)
+
+
+def _reading_dict(reading: DeviceReading) -> dict[str, Any]:
+    mode = reading.device_mode
+    return {
+        "time": reading.time.isoformat(),
+        "soc_pct": reading.soc_pct,
+        "load_w": reading.load_w,
+        "pv_w": reading.pv_w,
+        "grid_w": reading.grid_w,
+        "battery_w": reading.battery_w,
+        "mode": None if mode is None else {
+            "kind": None if mode.kind is None else mode.kind.value,
+            "source": mode.source.value,
+            "native": mode.native,
+            "expires": None if mode.expires is None else mode.expires.isoformat(),
+        },
+        "extra": {k: v for k, v in reading.extra.items() if _plain(v)},
+    }
+
+
+def _plain(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+async def _probe(adapter: DeviceAdapter) -> tuple[DeviceReading, dict[str, Any]]:
+    try:
+        reading = await adapter.read_state()
+        return reading, adapter.capabilities.as_dict()
+    finally:
+        await adapter.aclose()
+
+
+def run_probe(args: Any) -> int:
+    _, adapter = _open(args.policy)
+    reading, caps = asyncio.run(_probe(adapter))
+    data = {"device": adapter.name, "state": _reading_dict(reading), "capabilities": caps}
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    out = sys.stdout
+    state = data["state"]
+    print(f"device: {adapter.name}", file=out)
+    print("state:", file=out)
+    for key in ("soc_pct", "load_w", "pv_w", "grid_w", "battery_w"):
+        value = state[key]
+        print(f"  {key:<10} {'-' if value is None else f'{value:g}'}", file=out)
+    mode = state["mode"]
+    if mode is None:
+        print("mode: unknown", file=out)
+    else:
+        until = f", until {mode['expires']}" if mode["expires"] else ""
+        print(f"mode: {mode['native'] or mode['kind']} (kind {mode['kind']}, set by "
+              f"{mode['source']}{until})", file=out)
+    print("capabilities:", file=out)
+    rating = caps["power_rating_w"]
+    capacity = caps["capacity_kwh"]
+    print(f"  power_rating_w {'-' if rating is None else f'{rating:g}'}", file=out)
+    print(f"  capacity_kwh   {'-' if capacity is None else f'{capacity:g}'}", file=out)
+    print(f"  kinds          {', '.join(caps['kinds']) or 'none (read-only)'}", file=out)
+    for note in caps["notes"]:
+        print(f"  note: {note}", file=out)
+    return 0
+
+
+async def _export(adapter: DeviceAdapter, start: datetime, end: datetime, out: Path) -> Any:
+    try:
+        if not isinstance(adapter, Exporter):
+            raise CommandError(f"device {adapter.name!r} cannot export its history")
+        return await adapter.export(start, end, out)
+    finally:
+        await adapter.aclose()
+
+
+def run_export(args: Any) -> int:
+    policy, adapter = _open(args.policy)
+    start = parse_when(args.start, policy.tz, "--from")
+    end = parse_when(args.end, policy.tz, "--to")
+    if end <= start:
+        raise CommandError("--to must be after --from")
+    result = asyncio.run(_export(adapter, start, end, Path(args.out)))
+    print(f"wrote {result.records} records ({result.format}) to {result.path}")
+    return 0
