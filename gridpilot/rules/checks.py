@@ -110,7 +110,8 @@ def _guards(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
             )
         if guard.when is not None:
             for key, message, hint in never_fires(guard.when):
-                yield smap.issue(("guards", i, "when", key), f"guard {message}", hint)
+                label = guard.name or guard.kind
+                yield smap.issue(("guards", i, "when", key), f"guard {label!r}: {message}", hint)
 
 
 def _rules(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:

@@ -234,8 +234,16 @@ def _device(doc: PolicyDoc, data: Mapping[str, Any], smap: SourceMap,
             suggest(dtype, valid),
         ))
         return
+    except ImportError as exc:
+        issues.append(smap.issue(
+            ("device", "type"),
+            f"the {dtype!r} device adapter cannot be loaded ({exc.__class__.__name__}: {exc})",
+            "reinstall gridpilot",
+        ))
+        return
     raw = data.get("device", {}) if isinstance(data, Mapping) else {}
-    settings = {k: v for k, v in raw.items() if k not in ("type", "name")}
+    # Adapter settings models describe the whole section, 'type' and 'name' included.
+    settings = dict(raw) if isinstance(raw, Mapping) else {}
     try:
         model.model_validate(settings)
     except ValidationError as exc:

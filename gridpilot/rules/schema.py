@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -74,24 +75,25 @@ class Layer(StrEnum):
         return {"manual": 2, "schedule": 1, "default": 0}[self.value]
 
 
-Pct = Annotated[float, Field(ge=0, le=100)]
-PowerW = Annotated[float, Field(ge=0, le=10_000_000)]
-Price = Annotated[float, Field(ge=-1000, le=1000)]
+Pct = Annotated[float, Strict(), Field(ge=0, le=100)]
+PowerW = Annotated[float, Strict(), Field(ge=0, le=10_000_000)]
+Price = Annotated[float, Strict(), Field(ge=-1000, le=1000)]
 StrList = str | list[str | int]
+# Numbers are Strict: pydantic would otherwise read true/false as 1/0 and "10" as 10.
 
 
 class BatterySpec(StrictModel):
-    capacity_kwh: Annotated[float, Field(gt=0, le=100_000)]
+    capacity_kwh: Annotated[float, Strict(), Field(gt=0, le=100_000)]
     """Usable energy between 0 and 100 % SOC [kWh]."""
-    max_charge_w: Annotated[float, Field(gt=0, le=10_000_000)]
-    max_discharge_w: Annotated[float, Field(gt=0, le=10_000_000)]
-    charge_efficiency: Annotated[float, Field(gt=0, le=1)] = 0.95
+    max_charge_w: Annotated[float, Strict(), Field(gt=0, le=10_000_000)]
+    max_discharge_w: Annotated[float, Strict(), Field(gt=0, le=10_000_000)]
+    charge_efficiency: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.95
     """Fraction of AC energy taken from the site that ends up stored."""
-    discharge_efficiency: Annotated[float, Field(gt=0, le=1)] = 0.95
+    discharge_efficiency: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.95
     """Fraction of stored energy delivered to the site as AC."""
     min_soc_pct: Pct = 0.0
     max_soc_pct: Pct = 100.0
-    cycle_cost_per_kwh: Annotated[float, Field(ge=0, le=100)] = 0.0
+    cycle_cost_per_kwh: Annotated[float, Strict(), Field(ge=0, le=100)] = 0.0
     """Wear cost per kWh discharged, in the tariff's currency."""
 
 
@@ -208,7 +210,7 @@ class Action(StrictModel):
     mean the battery's SOC range."""
 
     kind: CommandKind
-    power_w: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
+    power_w: Annotated[float, Strict(), Field(gt=0, le=10_000_000)] | None = None
     target_soc_pct: Pct | None = None
     floor_soc_pct: Pct | None = None
     max_import_w: PowerW | None = None
@@ -387,8 +389,8 @@ class TariffSpec(StrictModel):
     currency: Annotated[str, Field(min_length=1, max_length=8)] = "GBP"
     import_: PriceSchedule = Field(alias="import")
     export: PriceSchedule = PriceSchedule(default=0.0)
-    standing_charge_per_day: Annotated[float, Field(ge=0, le=10_000)] = 0.0
-    demand_charge_per_kw: Annotated[float, Field(ge=0, le=10_000)] = 0.0
+    standing_charge_per_day: Annotated[float, Strict(), Field(ge=0, le=10_000)] = 0.0
+    demand_charge_per_kw: Annotated[float, Strict(), Field(ge=0, le=10_000)] = 0.0
     """Charged per kW of the highest grid import of each calendar month (site time)."""
 
     model_config = ConfigDict(

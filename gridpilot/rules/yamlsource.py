@@ -17,7 +17,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from gridpilot.errors import Issue, PolicyError
@@ -27,6 +27,16 @@ __all__ = ["NodePath", "SourceMap", "format_path", "load_yaml", "substitute_env"
 NodePath = tuple[str | int, ...]
 MAX_FILE_BYTES = 10 * 1024 * 1024
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _TextTimestamps(RoundTripConstructor):
+    """Keeps YAML timestamps (``2026-02-30``, ``2026-03-10 09:00``) as text: the schema parses
+    them with located errors, where ruamel would raise on an impossible date."""
+
+
+_TextTimestamps.add_constructor(
+    "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
+)
 
 
 def format_path(path: NodePath) -> str:
@@ -166,13 +176,16 @@ def load_yaml(
         raise fail(f"not valid UTF-8 text (byte {exc.start})") from None
 
     yaml = YAML(typ="rt")
+    yaml.Constructor = _TextTimestamps
     yaml.allow_duplicate_keys = False
     try:
         doc = yaml.load(text)
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = (exc.problem or "duplicate key").splitlines()[0]
+        # ruamel's text quotes both values, which may be secrets: name only the key.
+        found = re.search(r'duplicate key "([^"]*)"', exc.problem or "")
+        problem = f"duplicate key {found.group(1)!r}" if found else "duplicate key"
         raise fail(problem, line, col, "each key may appear once per mapping") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -183,6 +196,8 @@ def load_yaml(
         raise fail(f"not valid YAML: {exc}") from None
     except RecursionError:
         raise fail("not valid YAML: nesting is too deep") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise fail(f"not valid YAML: {exc}") from None
 
     if doc is None:
         raise fail("the file is empty", hint="a policy starts with 'version: 1'")

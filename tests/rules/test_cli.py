@@ -1,0 +1,77 @@
+"""``gridpilot check`` and ``gridpilot schema`` run as a user runs them: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD = Path(__file__).parent / "bad"
+
+
+def gridpilot(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gridpilot", *args],
+        capture_output=True, text=True, check=False, cwd=cwd, timeout=120,
+    )
+
+
+def test_check_examples_pass() -> None:
+    proc = gridpilot("check", "examples/policies/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count(": ok\n") == 4
+    assert "4 file(s) checked, 0 error(s)" in proc.stderr
+
+
+def test_check_reports_every_error_of_every_file() -> None:
+    files = [BAD / "several_errors.yaml", BAD / "several_check_errors.yaml",
+             ROOT / "examples/policies/economy7.yaml"]
+    proc = gridpilot("check", *map(str, files))
+    assert proc.returncode == 1
+    expected = []
+    for f in files[:2]:
+        expected += [line.replace(f.name, str(f), 1)
+                     for line in f.with_suffix(".expected").read_text().splitlines()]
+    assert proc.stdout.splitlines() == [*expected, f"{files[2]}: ok"]
+    assert "3 file(s) checked, 6 error(s) in 2 file(s)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_check_json() -> None:
+    proc = gridpilot("check", "--json", str(BAD / "unknown_key.yaml"), "examples/policies")
+    assert proc.returncode == 1
+    out = json.loads(proc.stdout)
+    assert out["ok"] is False and out["error_count"] == 2
+    first = out["files"][0]
+    assert first["file"].endswith("unknown_key.yaml") and first["ok"] is False
+    assert first["issues"][1] == {
+        "file": first["file"], "line": 6, "column": 5, "path": "site.battery.capacity_kwhh",
+        "message": "unknown key 'capacity_kwhh'", "hint": "did you mean 'capacity_kwh'?",
+    }
+    assert [f["ok"] for f in out["files"][1:]] == [True] * 4
+
+
+def test_check_missing_file_and_empty_dir(tmp_path: Path) -> None:
+    proc = gridpilot("check", str(tmp_path / "missing.yaml"), str(tmp_path))
+    assert proc.returncode == 1
+    assert f"{tmp_path / 'missing.yaml'}: file not found" in proc.stdout
+    assert f"{tmp_path}: no *.yaml or *.yml files in this directory" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_check_without_arguments_is_a_usage_error() -> None:
+    proc = gridpilot("check")
+    assert proc.returncode == 2
+    assert "usage" in proc.stderr
+
+
+def test_schema_matches_the_committed_file() -> None:
+    proc = gridpilot("schema")
+    assert proc.returncode == 0
+    committed = (ROOT / "schema" / "policy.schema.json").read_text()
+    assert proc.stdout == committed, "regenerate: gridpilot schema > schema/policy.schema.json"
+    schema = json.loads(proc.stdout)
+    assert {"version", "site", "tariff"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False

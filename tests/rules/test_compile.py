@@ -1,0 +1,141 @@
+"""Compiling a policy: limits, windows, guards, overrides, strategies and device settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gridpilot.engine.commands import CommandKind
+from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.schema import Layer
+
+from .conftest import errors_of
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
+MakePolicy = Callable[[str], Path]
+
+
+def test_compiled_policy_shape(policy_file: MakePolicy) -> None:
+    path = policy_file("""\
+        guards:
+          - kind: backup_reserve
+            min_soc_pct: 20
+          - kind: import_cap
+            max_import_w: 5000
+            when: {time: "16:00-19:00"}
+        rules:
+          - name: off
+            layer: schedule
+            enabled: false
+            action: {kind: idle}
+          - name: cheap
+            layer: schedule
+            when: {time: "00:30-07:30"}
+            action: {kind: charge, power_w: 2000, target_soc_pct: 90}
+        manual:
+          - name: visit
+            start: 2026-07-01T09:00
+            until: 2026-07-01T12:00:00+00:00
+            action: {kind: hold}
+        """)
+    p = load_policy(path)
+    assert p.tz == ZoneInfo("Europe/London")
+    assert (p.limits.capacity_kwh, p.limits.max_charge_w, p.limits.min_soc_pct,
+            p.limits.max_soc_pct, p.limits.max_import_w) == (10, 3000, 10, 95, None)
+    assert [(r.name, r.index, r.layer) for r in p.rules] == [("cheap", 1, Layer.SCHEDULE)]
+    window = p.rules[0].window
+    assert window is not None
+    assert window.matches(datetime(2026, 7, 1, 1, 0, tzinfo=p.tz))
+    assert not window.matches(datetime(2026, 7, 1, 8, 0, tzinfo=p.tz))
+    assert p.default.action is not None
+    assert p.default.action.kind is CommandKind.SELF_CONSUMPTION
+    assert [(g.kind, g.priority, g.min_soc_pct, g.max_import_w) for g in p.guards] == [
+        ("backup_reserve", 0, 20, None), ("import_cap", 1, None, 5000)]
+    assert p.guards[0].window is None and p.guards[1].window is not None
+    (o,) = p.overrides
+    # 09:00 without an offset is read in the site's zone (BST in July): 08:00 UTC.
+    assert o.start_s == datetime.fromisoformat("2026-07-01T08:00:00+00:00").timestamp()
+    assert o.until_s == datetime.fromisoformat("2026-07-01T12:00:00+00:00").timestamp()
+    assert p.tariff.import_price_at(datetime(2026, 7, 1, tzinfo=p.tz)) == 0.25
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_examples_load(path: Path) -> None:
+    policy: Policy = load_policy(path)
+    assert policy.doc.site.name
+    assert path.read_text().startswith(
+        "# yaml-language-server: $schema=../../schema/policy.schema.json\n")
+
+
+def test_unknown_strategy_name_suggests(policy_file: MakePolicy) -> None:
+    pytest.importorskip("gridpilot.strategies.registry")
+    path = policy_file("""\
+        rules:
+          - name: shave
+            layer: schedule
+            strategy: peak_shavng
+        """)
+    (msg,) = errors_of(path)
+    assert ":19:5: rules[0].strategy: unknown strategy 'peak_shavng'" in msg
+    assert "peak_shaving" in msg and "did you mean 'peak_shaving'?" in msg
+
+
+def test_strategy_type_and_settings_errors_are_located(policy_file: MakePolicy) -> None:
+    registry = pytest.importorskip("gridpilot.strategies.registry")
+    assert "peak_shaving" in registry.available_strategies()
+    path = policy_file("""\
+        strategies:
+          shaver:
+            type: peak_shavin
+          cheap:
+            type: peak_shaving
+            no_such_setting: 3
+        rules:
+          - name: shave
+            layer: schedule
+            strategy: shaver
+        """)
+    errors = errors_of(path)
+    assert any(":18:5: strategies.shaver.type:" in e and "peak_shaving" in e for e in errors), \
+        errors
+    assert any(":21:5: strategies.cheap.no_such_setting:" in e for e in errors), errors
+
+
+def test_registered_strategy_type_used_directly(policy_file: MakePolicy) -> None:
+    pytest.importorskip("gridpilot.strategies.registry")
+    path = policy_file("""\
+        rules:
+          - name: self
+            layer: schedule
+            strategy: self_consumption
+        """)
+    p = load_policy(path)
+    assert p.rules[0].strategy is not None
+    assert "self_consumption" in p.strategies
+
+
+def test_unknown_device_type_lists_valid(policy_file: MakePolicy) -> None:
+    registry = pytest.importorskip("gridpilot.devices.registry")
+    path = policy_file("""\
+        device:
+          type: xstorag
+        """)
+    (msg,) = errors_of(path)
+    assert ":17:3: device.type: unknown device type 'xstorag'" in msg
+    assert all(name in msg for name in registry.available_devices())
+    assert "did you mean 'xstorage'?" in msg
+
+
+def test_device_settings_are_located(policy_file: MakePolicy) -> None:
+    pytest.importorskip("gridpilot.devices.registry")
+    path = policy_file("""\
+        device:
+          type: simulated
+          no_such_setting: 1
+        """)
+    errors = errors_of(path)
+    assert any(":18:3: device.no_such_setting: unknown key" in e for e in errors), errors
