@@ -136,6 +136,8 @@ class XStorageState:
     out_of_range_commands: list[Any] = field(default_factory=list)
     """Every command body received that lies outside the unit's ranges (tests assert empty)."""
     settings_puts: list[Any] = field(default_factory=list)
+    issued_tokens: list[str] = field(default_factory=list)
+    """Every token ever handed out (tests check none of them leaks into logs)."""
 
 
 class XStorageEmulator(EmulatorBase):
@@ -311,6 +313,7 @@ class XStorageEmulator(EmulatorBase):
             return Reply.json(error("2", "invalid credentials"), 401)
         token = "eyJ" + secrets.token_urlsafe(24)
         self.state.tokens[token] = (str(user_type), self.clock())
+        self.state.issued_tokens.append(token)
         if self.token_shape == "empty_key":
             return Reply.json({"": token})
         return Reply.json({"successful": True, "result": {"token": token}})

@@ -133,7 +133,8 @@ def map_command(
         params: dict[str, Any] | None = {"power": pct, "soc": soc, "action": action}
         native = NativeCommand(name, duration_h, params, pct / 100.0 * rating, tuple(notes))
     elif kind is CommandKind.PEAK_SHAVE:
-        assert command.max_import_w is not None
+        if command.max_import_w is None:
+            raise CommandError("peak_shave needs max_import_w")
         native = NativeCommand(
             name,
             duration_h,
@@ -141,7 +142,8 @@ def map_command(
             notes=("the unit limits house consumption, not grid import",),
         )
     elif kind is CommandKind.LIMIT_EXPORT:
-        assert command.max_export_w is not None
+        if command.max_export_w is None:
+            raise CommandError("limit_export needs max_export_w")
         cap = math.floor(command.max_export_w)
         notes = []
         if cap > GRID_INJECTION_MAX_W:
