@@ -165,6 +165,7 @@ class Scheduler:
         self.audit = AuditLog(self.state_dir, max_bytes=run.audit_max_bytes, keep=run.audit_keep)
         self.overrides = OverrideStore(self.state_dir)
         self.memory, memory_error = load_memory(self.state_dir)
+        self._saved_memory: dict[str, Any] | None = None
         refresh_s = (
             run.refresh_before_s if run.refresh_before_s is not None else 2 * self.interval_s
         )
@@ -321,8 +322,15 @@ class Scheduler:
             overrides=[o.name for o in overrides], decision=decision_summary(decision),
             dispatch={"status": outcome.status, "detail": outcome.detail},
         )
-        save_memory(self.state_dir, mem)
+        self._save_memory()
         return TickReport(n, now, "ok", snapshot, decision, outcome)
+
+    def _save_memory(self) -> None:
+        # fsync and rename cost milliseconds on small boards: write only what changed.
+        data = self.memory.as_dict()
+        if data != self._saved_memory:
+            save_memory(self.state_dir, self.memory)
+            self._saved_memory = data
 
     async def _read(self, now: datetime, n: int) -> tuple[Snapshot | None, str]:
         timeout_s = self.policy.doc.run.read_timeout_s
@@ -362,7 +370,7 @@ class Scheduler:
             dispatch=None if outcome is None else {"status": outcome.status,
                                                    "detail": outcome.detail},
         )
-        save_memory(self.state_dir, self.memory)
+        self._save_memory()
         return TickReport(n, now, "failsafe", snapshot, outcome=outcome, message=why)
 
     def safe_command(self) -> Command:
@@ -485,7 +493,7 @@ class Scheduler:
         run = self.policy.doc.run
         if run.release_on_exit and not self.dry_run:
             await self.dispatcher.release(now)
-        save_memory(self.state_dir, self.memory)
+        self._save_memory()
         self.audit.write("stopped", now, ticks=self.tick_count)
         self.audit.close()
         with contextlib.suppress(Exception):
