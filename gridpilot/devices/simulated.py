@@ -232,20 +232,21 @@ class SimulatedAdapter:
         self._source = ModeSource.DEFAULT
 
     async def export(self, start: datetime, end: datetime, out: Path) -> ExportResult:
-        """Recorded load and PV over ``[start, end)`` (data time) as ``timestamp,load_w,pv_w``."""
+        """The recorded data over ``[start, end)`` (data time) as CSV: ``timestamp`` then every
+        column of the data under its own name (``load_w``, ``pv_w``, prices when present), so
+        a slice of the bundled file loads like the file itself."""
         if end <= start:
             raise CommandError("--to must be after --from")
         series = self._data().slice_time(int(start.timestamp()), int(end.timestamp()))
+        names = ["load_w", "pv_w", *sorted(set(series.columns) - {"load_w", "pv_w"})]
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(["timestamp", "load_w", "pv_w"])
-            for t, load, pv in zip(
-                series.start_s, series.columns["load_w"], series.columns["pv_w"], strict=True
-            ):
+            writer.writerow(["timestamp", *names])
+            for i, t in enumerate(series.start_s):
                 stamp = datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                writer.writerow([stamp, f"{load:.3f}", f"{pv:.3f}"])
-        return ExportResult(out, len(series), "timestamp-load-pv-csv")
+                writer.writerow([stamp, *(f"{float(series.columns[n][i]):.6g}" for n in names)])
+        return ExportResult(out, len(series), "timestamp-columns-csv")
 
     async def aclose(self) -> None:
         return None
