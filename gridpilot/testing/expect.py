@@ -46,7 +46,8 @@ def limit_matches(expected: str, limit: str, field: str) -> bool:
     full = {limit, f"{limit}.{field}"} if field else {limit}
     for name in (expected, f"guard:{expected}"):
         for candidate in full:
-            if candidate == name or candidate.startswith(name + "."):
+            # ``guard:backup_reserve`` also names the unnamed ``guard:backup_reserve[1]``.
+            if candidate == name or candidate.startswith((name + ".", name + "[")):
                 return True
     return False
 

@@ -30,6 +30,7 @@ __all__ = [
     "ActiveCommandSpec",
     "AgesSpec",
     "Check",
+    "DataSpec",
     "DeviceModeSpec",
     "Expectation",
     "NumberExpectation",
@@ -389,6 +390,15 @@ class ProfilePoint(_Model):
     pv_w: Annotated[float, Field(ge=0)] | None = None
 
 
+class DataSpec(_Model):
+    """Recorded load and PV for a sequence case (columns ``load_w`` and ``pv_w``, in any format
+    ``gridpilot simulate`` reads). Each tick takes the values of the interval holding it."""
+
+    file: Annotated[str, Field(min_length=1)]
+    """Path, relative to the file holding the case."""
+    format: str = "auto"
+
+
 class Check(_Model):
     """One check of a sequence case. Exactly one of ``at``, ``by``, ``during``, ``min_dwell``,
     ``max_changes`` says what is checked:
@@ -396,8 +406,9 @@ class Check(_Model):
     * ``at: "17:30"`` with ``expect``/``expect_not``: the decision of the tick at (or first after)
       that time;
     * ``by: "16:00"`` with ``soc_pct``: the SOC when the clock reaches that time;
-    * ``during: "16:00-19:00"`` (or ``all``) with ``expect``/``expect_not``/``soc_pct``: every
-      tick in the window;
+    * ``during: "16:00-19:00"`` (or ``all``) with ``expect``/``expect_not``/``soc_pct``/
+      ``grid_w``/``battery_w``: every tick in the window (``soc_pct`` going into the tick, the
+      powers the battery model gave over it);
     * ``min_dwell: 15m``: the command kind never changes sooner than this after a change;
     * ``max_changes: 2``: the command kind changes at most this often.
     """
@@ -411,6 +422,10 @@ class Check(_Model):
     expect: Expectation | None = None
     expect_not: Expectation | list[Expectation] | None = None
     soc_pct: NumberExpectation | None = None
+    grid_w: NumberExpectation | None = None
+    """Grid power over the tick [W], + import (``during`` only)."""
+    battery_w: NumberExpectation | None = None
+    """Battery power over the tick [W], + discharging (``during`` only)."""
 
     @field_validator("min_dwell")
     @classmethod
@@ -439,12 +454,17 @@ class Check(_Model):
             )
         sel = selectors[0]
         has_decision = self.expect is not None or self.expect_not is not None
+        has_power = self.grid_w is not None or self.battery_w is not None
+        if has_power and sel != "during":
+            raise ValueError("'grid_w' and 'battery_w' go with 'during'")
         if sel == "at" and (not has_decision or self.soc_pct is not None):
             raise ValueError("an 'at' check needs 'expect' or 'expect_not' (use 'by' for soc_pct)")
         if sel == "by" and (self.soc_pct is None or has_decision):
             raise ValueError("a 'by' check needs 'soc_pct' only, e.g. soc_pct: '>= 80'")
-        if sel == "during" and not has_decision and self.soc_pct is None:
-            raise ValueError("a 'during' check needs 'expect', 'expect_not' or 'soc_pct'")
+        if sel == "during" and not has_decision and self.soc_pct is None and not has_power:
+            raise ValueError(
+                "a 'during' check needs 'expect', 'expect_not', 'soc_pct', 'grid_w' or 'battery_w'"
+            )
         if sel in ("min_dwell", "max_changes") and (has_decision or self.soc_pct is not None):
             raise ValueError(f"'{sel}' stands alone in a check")
         return self
@@ -486,6 +506,8 @@ class ScenarioCase(_Model):
     """Tick interval of a sequence case."""
     profile: list[ProfilePoint] = []
     """Load and PV over a sequence case (piecewise constant); before the first point, ``state``."""
+    data: DataSpec | None = None
+    """Recorded load and PV for a sequence case, instead of ``profile``."""
     checks: list[Check] = []
     skip: str | None = None
     """Skip this case, giving the reason."""
@@ -510,9 +532,11 @@ class ScenarioCase(_Model):
     @model_validator(mode="after")
     def _shape(self) -> ScenarioCase:
         has_decision = self.expect is not None or self.expect_not is not None
+        if self.data is not None and self.profile:
+            raise ValueError("give either 'data' or 'profile', not both")
         if self.until is None:
-            if self.checks or self.profile:
-                raise ValueError("'checks' and 'profile' need 'until' (a sequence case)")
+            if self.checks or self.profile or self.data is not None:
+                raise ValueError("'checks', 'profile' and 'data' need 'until' (a sequence case)")
             if not has_decision:
                 raise ValueError("a case needs 'expect' or 'expect_not' (or 'until' and 'checks')")
         else:

@@ -12,6 +12,7 @@ import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from gridpilot.engine.commands import Command
@@ -21,6 +22,7 @@ from gridpilot.errors import GridpilotError
 from gridpilot.rules.policy import CompiledOverride, Policy
 from gridpilot.testing.expect import Failure, check_decision
 from gridpilot.testing.model import ScenarioCase
+from gridpilot.testing.recorded import load_recorded
 from gridpilot.testing.scenario_state import (
     active_from_spec,
     build_overrides,
@@ -108,9 +110,11 @@ def run_case(
     check_lines: Sequence[int] = (),
     expect_lines: tuple[int, int] = (0, 0),
     engine: Engine | None = None,
+    base_dir: Path | None = None,
 ) -> CaseResult:
     """Run one case; never raises for a problem in the case or the policy (that is an ``error``
-    result naming it)."""
+    result naming it). ``base_dir`` resolves a sequence case's ``data`` file (default: the
+    directory of ``file``)."""
     result = CaseResult(case.name, file, line, "passed")
     if case.skip is not None:
         result.outcome = "skipped"
@@ -120,7 +124,8 @@ def run_case(
     try:
         eng = engine or default_engine()
         if case.is_sequence:
-            _run_sequence(policy, case, eng, result, list(check_lines))
+            folder = base_dir if base_dir is not None else Path(file or ".").parent
+            _run_sequence(policy, case, eng, result, list(check_lines), folder)
         else:
             _run_single(policy, case, eng, result, expect_lines)
     except (ValueError, GridpilotError) as exc:
@@ -191,6 +196,7 @@ def _run_sequence(
     eng: Engine,
     result: CaseResult,
     check_lines: list[int],
+    base_dir: Path,
 ) -> None:
     tz = policy.tz
     start = resolve_time(case.at, tz)
@@ -209,6 +215,9 @@ def _run_sequence(
     prices = price_source(policy, case, start)
     overrides = build_overrides(case.overrides, start, tz)
     profile = _profile(policy, case, start)
+    recorded = None
+    if case.data is not None:
+        recorded = load_recorded(base_dir / case.data.file, case.data.format)
     active, since = active_from_spec(case.state.active_command, start, tz)
     initial_active = (active, since)
     layer = _active_layer(case)
@@ -223,6 +232,8 @@ def _run_sequence(
             if when <= t:
                 load = point.load_w if point.load_w is not None else load
                 pv = point.pv_w if point.pv_w is not None else pv
+        if recorded is not None:
+            load, pv = recorded.at(t, load, pv)
         state = build_state(
             case, t, prices=prices, soc_pct=soc, load_w=load, pv_w=pv,
             battery_w=battery_w, grid_w=grid_w, active=active, active_since=since,

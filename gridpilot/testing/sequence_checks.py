@@ -115,10 +115,15 @@ def evaluate_check(
             found = check_decision(
                 check.expect, check.expect_nots, tick.decision, title, line, tick.time
             )
-            if check.soc_pct is not None and not check.soc_pct.matches(tick.soc_pct):
-                row = DiffRow(f"soc_pct at {_local(tick.time, tz)}", check.soc_pct.describe(),
-                              f"{tick.soc_pct:.4g}", False)
-                found.append(Failure(title, line, (row,), tick.decision, tick.time))
+            for name, want, actual in (
+                ("soc_pct", check.soc_pct, tick.soc_pct),
+                ("grid_w", check.grid_w, tick.grid_w),
+                ("battery_w", check.battery_w, tick.battery_w),
+            ):
+                if want is not None and not want.matches(actual):
+                    row = DiffRow(f"{name} at {_local(tick.time, tz)}", want.describe(),
+                                  f"{actual:.6g}", False)
+                    found.append(Failure(title, line, (row,), tick.decision, tick.time))
             if found:
                 failing.append(found[0])
         if not failing:
