@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,22 @@ from gridpilot.scheduler.control import CONTROL_FILE, ControlError, read_token
 __all__ = ["ControlEndpoint", "find_control", "resolve_state_dir", "state_dir_for_policy"]
 
 STATE_DIR_ENV = "GRIDPILOT_STATE_DIR"
+
+
+class _Placeholders(Mapping[str, str]):
+    """The environment, with a placeholder for every variable that is not set."""
+
+    def __getitem__(self, key: str) -> str:
+        return os.environ.get(key, "unset")
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(os.environ)
+
+    def __len__(self) -> int:
+        return len(os.environ)
 
 
 def state_dir_for_policy(policy_path: Path, state_dir: str) -> Path:
@@ -29,7 +46,9 @@ def resolve_state_dir(state_dir: str | None, policy: str | None) -> Path:
     if policy:
         from gridpilot.rules.loader import load_policy_doc
 
-        doc, _smap, _data = load_policy_doc(policy)
+        # Only run.state_dir is needed: secrets the policy takes from the environment need not
+        # be set just to find the running instance.
+        doc, _smap, _data = load_policy_doc(policy, environ=_Placeholders())
         return state_dir_for_policy(Path(policy), doc.run.state_dir)
     env = os.environ.get(STATE_DIR_ENV)
     if env:
