@@ -123,8 +123,9 @@ def plan_arbitrage(
     src_cost = np.minimum(grid_cost, pv_cost)
     price_now = float(p[0])
 
-    # Hold: slots dearer than now, up to the first slot where refilling is no dearer than now.
-    refill = np.flatnonzero(grid_cost[1:] <= price_now) + 1
+    # Hold: slots dearer than now, up to the first slot where refilling beats using the energy
+    # now (strictly: at break-even, keeping the energy avoids a pointless cycle).
+    refill = np.flatnonzero(grid_cost[1:] + min_spread_per_kwh < price_now) + 1
     k_star = int(refill[0]) if refill.shape[0] else n
     dearer = p[1:k_star] > price_now + min_spread_per_kwh
     hold_need = float(demand_kwh[1:k_star][dearer].sum())
@@ -271,6 +272,8 @@ class TariffArbitrage:
                     f" now ({plan.price_now:g}) is among the cheapest slots to buy"
                     f" {now_kwh:.2f} kWh: charge to {target:g} %",
                 )
+        if stored_kwh <= _EPS_KWH:
+            return Proposal(None, "nothing stored above the reserve and no charge worth buying")
         if plan.hold_need_kwh > _EPS_KWH and stored_kwh <= plan.hold_need_kwh + _EPS_KWH:
             return Proposal(
                 Command(CommandKind.HOLD),
