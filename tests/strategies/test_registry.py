@@ -40,7 +40,8 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "        self.name = name\n"
         "        self.settings = settings\n"
         "    def propose(self, state, ctx):\n"
-        "        return Proposal(Command(CommandKind.CHARGE, power_w=self.settings.power_w), 'night')\n"
+        "        cmd = Command(CommandKind.CHARGE, power_w=self.settings.power_w)\n"
+        "        return Proposal(cmd, 'night')\n"
         "def helper():\n"
         "    return None\n"
     )
