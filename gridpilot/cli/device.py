@@ -105,12 +105,12 @@ async def _probe(adapter: DeviceAdapter) -> tuple[DeviceReading, dict[str, Any]]
 def run_probe(args: Any) -> int:
     _, adapter = _open(args.policy)
     reading, caps = asyncio.run(_probe(adapter))
-    data = {"device": adapter.name, "state": _reading_dict(reading), "capabilities": caps}
+    state = _reading_dict(reading)
+    data = {"device": adapter.name, "state": state, "capabilities": caps}
     if args.json:
         print(json.dumps(data, indent=2, default=str))
         return 0
     out = sys.stdout
-    state = data["state"]
     print(f"device: {adapter.name}", file=out)
     print("state:", file=out)
     for key in ("soc_pct", "load_w", "pv_w", "grid_w", "battery_w"):

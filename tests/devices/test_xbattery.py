@@ -97,7 +97,7 @@ async def test_presets_and_ranges(xb: XBatteryAdapter, xb_emu: XBatteryEmulator)
 
 async def test_wrong_key_is_an_auth_error(xb_emu: XBatteryEmulator) -> None:
     a = XBatteryAdapter(xb_settings(xb_emu, api_key=SecretStr("nope")), name="pack")
-    with pytest.raises(DeviceAuthError, match="'pack'.*401"):
+    with pytest.raises(DeviceAuthError, match=r"'pack'.*401"):
         await a.read_state()
     await a.aclose()
 
@@ -124,7 +124,7 @@ async def test_faults_recover_or_fail_clearly(
 
 async def test_read_only(xb: XBatteryAdapter, xb_emu: XBatteryEmulator) -> None:
     assert xb.capabilities.read_only and not xb.capabilities.kinds
-    with pytest.raises(CommandError, match="read-only.*composite"):
+    with pytest.raises(CommandError, match=r"read-only.*composite"):
         await xb.apply(charge(1000, 80), valid_for_s=60)
     assert all(r.method == "GET" for r in xb_emu.requests)
 

@@ -1,0 +1,85 @@
+"""The device registry and the policy's ``device:`` section."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gridpilot.clock import ManualClock
+from gridpilot.devices.base import DeviceAdapter
+from gridpilot.devices.registry import (
+    available_devices,
+    create_device,
+    device_settings_model,
+)
+from gridpilot.devices.xstorage import XStorageAdapter
+from gridpilot.errors import PolicyError
+from gridpilot.rules.policy import load_policy
+
+HEAD = """\
+version: 1
+site:
+  name: test house
+  timezone: Europe/London
+  battery: {capacity_kwh: 4.2, max_charge_w: 3600, max_discharge_w: 3600}
+tariff:
+  import: {default: 0.25}
+"""
+
+
+def test_available_types() -> None:
+    assert available_devices() == ["composite", "simulated", "xbattery", "xstorage"]
+    assert "host" in device_settings_model("xstorage").model_fields
+    with pytest.raises(KeyError, match="valid: composite, simulated, xbattery, xstorage"):
+        device_settings_model("tesla")
+
+
+def test_simulated_is_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD)
+    device = create_device(load_policy(path), clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    assert isinstance(device, DeviceAdapter)
+    assert device.name == "simulated"
+
+
+def test_xstorage_from_policy_with_env_password(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + """\
+device:
+  type: xstorage
+  name: garage
+  host: 192.168.1.50
+  password: ${XS_PW}
+  tls_fingerprint_sha256: "%s"
+""" % ("AB:" * 31 + "AB"))
+    policy = load_policy(path, environ={"XS_PW": "s3cret"})
+    device = create_device(policy)
+    assert isinstance(device, XStorageAdapter)
+    assert device.name == "garage"
+    assert device.settings.password is not None
+    assert device.settings.password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(device.settings)
+
+
+def test_bad_device_settings_are_located_errors(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + """\
+device:
+  type: xstorage
+  host: 192.168.1.50
+  password: x
+  timeout: 5
+""")
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    text = str(info.value)
+    assert "p.yaml:12" in text and "timeout" in text and "timeout_s" in text
+
+
+def test_unknown_type_lists_valid_ones(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + "device:\n  type: xstorge\n")
+    with pytest.raises(PolicyError, match="valid: composite, simulated, xbattery, xstorage"):
+        load_policy(path)
