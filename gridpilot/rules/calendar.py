@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -434,13 +434,6 @@ def utc_offsets_s(start_s: IntArray, tz: ZoneInfo) -> IntArray:
         return np.full(start_s.shape[0], offsets[0], dtype=np.int64)
     idx = np.searchsorted(np.asarray(starts, dtype=np.int64), start_s, side="right") - 1
     return np.asarray(offsets, dtype=np.int64)[idx]
-
-
-def days_between(lo: date, hi: date) -> Iterable[date]:
-    d = lo
-    while d <= hi:
-        yield d
-        d += timedelta(days=1)
 
 
 def validate_cron(expr: str) -> str:

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from gridpilot.devices.registry import available_devices
 from gridpilot.engine.commands import CommandKind
 from gridpilot.rules.policy import Policy, load_policy
 from gridpilot.rules.schema import Layer
+from gridpilot.strategies.registry import available_strategies
 
 from .conftest import errors_of
 
@@ -72,7 +74,6 @@ def test_examples_load(path: Path) -> None:
 
 
 def test_unknown_strategy_name_suggests(policy_file: MakePolicy) -> None:
-    pytest.importorskip("gridpilot.strategies.registry")
     path = policy_file("""\
         rules:
           - name: shave
@@ -85,8 +86,7 @@ def test_unknown_strategy_name_suggests(policy_file: MakePolicy) -> None:
 
 
 def test_strategy_type_and_settings_errors_are_located(policy_file: MakePolicy) -> None:
-    registry = pytest.importorskip("gridpilot.strategies.registry")
-    assert "peak_shaving" in registry.available_strategies()
+    assert "peak_shaving" in available_strategies()
     path = policy_file("""\
         strategies:
           shaver:
@@ -106,7 +106,6 @@ def test_strategy_type_and_settings_errors_are_located(policy_file: MakePolicy) 
 
 
 def test_registered_strategy_type_used_directly(policy_file: MakePolicy) -> None:
-    pytest.importorskip("gridpilot.strategies.registry")
     path = policy_file("""\
         rules:
           - name: self
@@ -119,19 +118,17 @@ def test_registered_strategy_type_used_directly(policy_file: MakePolicy) -> None
 
 
 def test_unknown_device_type_lists_valid(policy_file: MakePolicy) -> None:
-    registry = pytest.importorskip("gridpilot.devices.registry")
     path = policy_file("""\
         device:
           type: xstorag
         """)
     (msg,) = errors_of(path)
     assert ":17:3: device.type: unknown device type 'xstorag'" in msg
-    assert all(name in msg for name in registry.available_devices())
+    assert all(name in msg for name in available_devices())
     assert "did you mean 'xstorage'?" in msg
 
 
 def test_device_settings_are_located(policy_file: MakePolicy) -> None:
-    pytest.importorskip("gridpilot.devices.registry")
     path = policy_file("""\
         device:
           type: simulated

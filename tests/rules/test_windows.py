@@ -183,3 +183,23 @@ def test_calendar_mask_ignores_conditions_but_matches_does_not() -> None:
     s = np.asarray([int(local(2026, 1, 5, 10, 30).timestamp())], dtype=np.int64)
     assert w.calendar_mask(s).tolist() == [True]
     assert not w.matches(local(2026, 1, 5, 10, 30))
+
+
+_SWEEP_TIMES = ["22:00-06:00", "23:59-00:01", "01:30-02:30", "00:30-07:30", "16:00-19:00"]
+_SWEEP_FILTERS: list[dict[str, str]] = [
+    {"days": "mon-fri"}, {"days": "sat"}, {"months": "3,10"}, {"dates": "10-25"},
+    {"dates": "2026-03-28..2026-03-29"},
+]
+
+
+@pytest.mark.parametrize("start", [SPRING, AUTUMN], ids=["spring", "autumn"])
+def test_calendar_mask_agrees_with_matches_sweep(start: datetime) -> None:
+    """Every 15 minutes over the clock-change week, for every time range and filter."""
+    instants = [start - timedelta(days=3) + timedelta(minutes=15 * i) for i in range(7 * 96)]
+    seconds = np.asarray([int(t.timestamp()) for t in instants], dtype=np.int64)
+    for time_range in _SWEEP_TIMES:
+        for extra in _SWEEP_FILTERS:
+            w = Window(When.model_validate({"time": time_range, **extra}), LONDON)
+            expected = [w.matches(t) for t in instants]
+            assert w.calendar_mask(seconds).tolist() == expected, (time_range, extra)
+            assert any(expected) or "dates" in extra
