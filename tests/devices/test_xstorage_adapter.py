@@ -189,6 +189,9 @@ async def test_release_runs_the_default_mode(
     await adapter.release()
     body = emu.requests_to("POST", "/api/device/command")[-1].json()
     assert body == {"command": "SET_MAXIMIZE_AUTO_CONSUMPTION", "duration": 1, "parameters": None}
+    reading = await adapter.read_state()
+    assert reading.device_mode is not None
+    assert reading.device_mode.source is not ModeSource.PERSON
 
 
 async def test_token_under_the_empty_key(clock: ManualClock) -> None:

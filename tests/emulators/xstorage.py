@@ -193,11 +193,14 @@ class XStorageEmulator(EmulatorBase):
         with self.lock:
             self.state.tokens.clear()
 
-    def reboot(self) -> None:
-        """The unit restarts: tokens are gone and the running manual mode is dropped."""
+    def reboot(self, *, down_requests: int = 0) -> None:
+        """The unit restarts: tokens are gone, the running manual mode is dropped, and the next
+        ``down_requests`` connections are reset while it boots."""
         with self.lock:
             self.state.tokens.clear()
             self.state.current_mode = None
+        if down_requests:
+            self.faults.reset(count=down_requests)
 
     def person_sets_manual(self, command: str, parameters: dict[str, Any] | None,
                            duration_h: int = 2) -> dict[str, Any]:

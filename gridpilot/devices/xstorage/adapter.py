@@ -177,7 +177,10 @@ class XStorageAdapter:
         native = NativeCommand(command, 1, dict(params) if isinstance(params, Mapping) else None)
         payload = native.payload()
         validate_payload(payload)
-        await self.client.call("POST", "/api/device/command", json_body=payload)
+        record = await self.client.call("POST", "/api/device/command", json_body=payload)
+        if isinstance(record, Mapping) and isinstance(record.get("id"), str):
+            # Ours, so the next read does not mistake it for a person's override.
+            self._own_ids.add(record["id"])
         log.info("device %r: handed back to its default mode %s", self._name, command)
 
     # -- settings -------------------------------------------------------------------------
