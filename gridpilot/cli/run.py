@@ -49,6 +49,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--state-dir", metavar="DIR",
                         help="audit log, overrides and memory (default: run.state_dir)")
     parser.add_argument("--quiet", action="store_true", help="print no line per tick")
+    schedule = parser.add_mutually_exclusive_group()
+    schedule.add_argument("--sync-schedule", action="store_true",
+                          help="write the policy's static time-window rules into the device's "
+                          "own schedule, then exit")
+    schedule.add_argument("--remove-schedule", action="store_true",
+                          help="remove exactly the device schedule events gridpilot wrote, "
+                          "then exit")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.set_defaults(handler=handle)
@@ -133,6 +140,13 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
     state_dir = (Path(args.state_dir) if args.state_dir
                  else state_dir_for_policy(Path(args.policy), run.state_dir))
     device = _create_device(policy, clock)
+    if args.sync_schedule or args.remove_schedule:
+        try:
+            return await _schedule(args, policy, device, state_dir)
+        finally:
+            await device.aclose()
+    if run.sync_device_schedule and not args.dry_run:
+        await _startup_sync(policy, device, state_dir)
 
     def show(report: TickReport) -> None:
         if not args.quiet:
@@ -168,6 +182,42 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
         if control is not None:
             await control.close()
             (state_dir / "control.json").unlink(missing_ok=True)
+
+
+async def _schedule(args: argparse.Namespace, policy: Any, device: Any, state_dir: Path) -> int:
+    from gridpilot.scheduler.schedule_sync import remove_device_schedule, sync_device_schedule
+
+    if not hasattr(device, "create_schedule_event"):
+        raise GridpilotError(f"device {device.name!r} has no schedule of its own to write into")
+    if args.remove_schedule:
+        removed = await remove_device_schedule(device, state_dir)
+        print(f"removed {removed} device schedule event(s) that gridpilot wrote")
+        return 0
+    await device.read_state()  # the adapter learns the inverter rating on first contact
+    written = await sync_device_schedule(device, policy, state_dir)
+    print(f"wrote {written} event(s) into the device schedule of {device.name!r}")
+    return 0
+
+
+async def _startup_sync(policy: Any, device: Any, state_dir: Path) -> None:
+    """``run.sync_device_schedule``: refresh the device's copy of the static rules at start.
+
+    Rules the device cannot express stop the start (a configuration error); a device that
+    cannot be reached now only delays the sync to the next start.
+    """
+    from gridpilot.errors import DeviceError
+    from gridpilot.scheduler.schedule_sync import sync_device_schedule
+
+    if not hasattr(device, "create_schedule_event"):
+        raise GridpilotError(f"run.sync_device_schedule: device {device.name!r} has no schedule "
+                             "of its own; turn the setting off")
+    try:
+        await device.read_state()
+        written = await sync_device_schedule(device, policy, state_dir)
+    except DeviceError as exc:
+        log.warning("device schedule not synced this time: %s", exc)
+        return
+    log.info("wrote %d event(s) into the device schedule", written)
 
 
 def device_type(policy: Any) -> str:

@@ -173,3 +173,21 @@ def test_override_and_log_without_a_running_instance(tmp_path: Path) -> None:
     assert r.returncode == 1 and "no running gridpilot" in r.stderr
     r = gridpilot("log", cwd=tmp_path)
     assert r.returncode == 1 and "no audit log" in r.stderr
+
+
+def test_run_writes_and_removes_the_device_schedule(tmp_path: Path,
+                                                    emu: XStorageEmulator) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY.format(port=emu.port, fingerprint=emu.fingerprint_sha256) + (
+        "rules:\n  - name: night\n    layer: schedule\n    when: {time: \"00:30-04:30\"}\n"
+        "    action: {kind: charge, power_w: 1800}\n"))
+    env = {**os.environ, "XSTORAGE_PASSWORD": emu.password}
+    r = gridpilot("run", str(policy), "--sync-schedule", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "wrote 1 event(s)" in r.stdout
+    assert [(e["command"], e["startTime"], e["endTime"]) for e in emu.state.schedule] == [
+        ("SET_CHARGE", 30, 430)]
+    r = gridpilot("run", str(policy), "--remove-schedule", env=env)
+    assert r.returncode == 0 and "removed 1" in r.stdout
+    assert emu.state.schedule == []
+    assert emu.requests_to("POST", "/api/device/command") == []  # nothing else was sent
