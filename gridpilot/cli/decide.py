@@ -122,7 +122,10 @@ def load_state(path: Path | None, at: datetime | None, policy: Any) -> SiteState
         lines = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"{name}: {loc}: {err['msg']}")
+            hint = ""
+            if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+                hint = f" (valid fields: {', '.join(_StateFile.model_fields)})"
+            lines.append(f"{name}: {loc}: {err['msg']}{hint}")
         raise DataError("\n".join(lines)) from None
     if at is not None:
         t = _aware(at, "--at")
