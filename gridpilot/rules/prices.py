@@ -26,7 +26,7 @@ from gridpilot.rules.schema import DynamicPrices
 __all__ = ["RESOLUTIONS_S", "PriceFileError", "PriceSeries", "load_price_file"]
 
 RESOLUTIONS_S = (300, 900, 1800, 3600)
-MAX_PRICE_FILE_BYTES = 200 * 1024 * 1024
+MAX_PRICE_FILE_BYTES = 50 * 1024 * 1024  # a year of 5-minute prices is ~3 MB
 IntArray = npt.NDArray[np.int64]
 Row = tuple[int, int | None, float, str]
 """start [UNIX s], end (None: one resolution later), price per kWh, where (for messages)."""
@@ -103,7 +103,8 @@ def _parse_price(value: Any, where: str, scale: float) -> float:
 
 def _read_text(path: Path, shown: str) -> str:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_PRICE_FILE_BYTES + 1)
     except FileNotFoundError:
         raise PriceFileError(f"{shown}: price file not found") from None
     except IsADirectoryError:

@@ -159,7 +159,9 @@ def load_yaml(
         return PolicyError([Issue(name, line, col, "", message, hint)])
 
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            # Bounded read: a device file such as /dev/zero must not hang the loader.
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise fail("file not found", hint="check the path") from None
     except IsADirectoryError:

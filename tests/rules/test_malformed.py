@@ -96,3 +96,20 @@ def test_deep_nesting_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n")
     (msg,) = issues(path)
     assert "not valid YAML" in msg or "unknown key 'x'" in msg
+
+
+def test_endless_device_file_is_refused_not_read_forever() -> None:
+    zero = Path("/dev/zero")
+    if not zero.exists():
+        pytest.skip("no /dev/zero on this system")
+    (msg,) = issues(zero)
+    assert msg == "/dev/zero: file is larger than 10 MiB"
+
+
+def test_endless_price_file_is_refused(tmp_path: Path) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero on this system")
+    text = BASE.replace("    default: 0.25\n", "    default: 0.25\n    dynamic:\n"
+                        "      file: /dev/zero\n")
+    (msg,) = issues(write(tmp_path, text))
+    assert "tariff.import.dynamic.file: /dev/zero: larger than 50 MiB" in msg
