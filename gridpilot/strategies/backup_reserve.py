@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["BackupReserve", "BackupReserveSettings", "RiskPlan", "RiskWindow"]
 
 _GRID_S = 300
+_BLOCK_S = 4 * 86_400
 
 
 class RiskWindow(When):
@@ -65,7 +66,8 @@ class RiskPlan:
     """The next risk window over one price outlook, with the charging capacity before it.
 
     Capacities are stored kWh at full charging power. ``start_s`` is ``None`` when no window opens
-    within the outlook; ``inside_until_idx`` marks the grid points that lie inside a window.
+    within the outlook; ``inside`` marks the 5-minute grid points (from ``grid_start_s``) that lie
+    inside a window.
     """
 
     grid_start_s: int
@@ -81,7 +83,7 @@ class BackupReserve:
     type_name: ClassVar[str] = "backup_reserve"
     settings_model: ClassVar[type[StrategySettings]] = BackupReserveSettings
 
-    __slots__ = ("_cache_key", "_cache_plan", "_tz", "_windows", "name", "settings")
+    __slots__ = ("_block", "_cache_key", "_cache_plan", "_tz", "_windows", "name", "settings")
 
     def __init__(self, name: str, settings: BackupReserveSettings) -> None:
         self.name = name
@@ -90,6 +92,9 @@ class BackupReserve:
         self._windows: list[tuple[RiskWindow, Window]] = []
         self._cache_key: tuple[object, ...] | None = None
         self._cache_plan: RiskPlan | None = None
+        self._block: tuple[int, int, str, int, np.ndarray, list[tuple[int, float, str]]] | None = (
+            None
+        )
 
     def _compiled(self, tz: ZoneInfo) -> list[tuple[RiskWindow, Window]]:
         if self._tz != tz:
@@ -123,6 +128,28 @@ class BackupReserve:
         self._cache_plan = plan
         return plan
 
+    def _calendar(
+        self, g0: int, end_s: int, ctx: StrategyContext
+    ) -> tuple[int, np.ndarray, list[tuple[int, float, str]]]:
+        """Risk-window masks on a 5-minute grid covering ``[g0, end_s)``, cached in blocks of
+        several days: they depend only on the calendar, not on the prices."""
+        block = self._block
+        if block is not None and block[0] <= g0 and end_s <= block[1] and block[2] == ctx.tz.key:
+            return block[3], block[4], block[5]
+        b0 = g0 - g0 % _GRID_S
+        b1 = max(end_s, b0 + _BLOCK_S) + _GRID_S
+        grid = np.arange(b0, b1, _GRID_S, dtype=np.int64)
+        inside = np.zeros(grid.shape[0], dtype=bool)
+        opens: list[tuple[int, float, str]] = []
+        for rw, window in self._compiled(ctx.tz):
+            mask = window.calendar_mask(grid)
+            inside |= mask
+            for i in np.flatnonzero(mask[1:] & ~mask[:-1]) + 1:
+                opens.append((int(grid[i]), rw.target_soc_pct, rw.name))
+        opens.sort()
+        self._block = (b0, b1 - _GRID_S, ctx.tz.key, b0, inside, opens)
+        return b0, inside, opens
+
     def _plan(
         self,
         start_s: np.ndarray,
@@ -132,26 +159,17 @@ class BackupReserve:
         charge_w: float,
     ) -> RiskPlan:
         g0 = int(start_s[0])
-        grid = np.arange(g0, end_s, _GRID_S, dtype=np.int64)
-        inside = np.zeros(grid.shape[0], dtype=bool)
-        best: tuple[int, float, str] | None = None
-        for rw, window in self._compiled(ctx.tz):
-            mask = window.calendar_mask(grid)
-            inside |= mask
-            opens = np.flatnonzero(mask[1:] & ~mask[:-1]) + 1
-            if opens.shape[0]:
-                ws = int(grid[opens[0]])
-                if best is None or ws < best[0]:
-                    best = (ws, rw.target_soc_pct, rw.name)
+        base, inside, opens = self._calendar(g0, end_s, ctx)
+        best = next(((ws, tgt, name) for ws, tgt, name in opens if g0 < ws < end_s), None)
         if best is None:
-            return RiskPlan(g0, inside, None, 0.0, "", 0.0, 0.0)
+            return RiskPlan(base, inside, None, 0.0, "", 0.0, 0.0)
         ws = best[0]
         ends = np.append(start_s[1:], end_s)
         usable_s = np.clip(np.minimum(ends, ws) - start_s, 0, None).astype(np.float64)
         cap = charge_w * usable_s / 3.6e6 * ctx.charge_efficiency
         before = (np.arange(start_s.shape[0]) > 0) & (price < price[0]) & (cap > 0)
         return RiskPlan(
-            g0, inside, ws, best[1], best[2], float(cap[before].sum()), float(cap[0])
+            base, inside, ws, best[1], best[2], float(cap[before].sum()), float(cap[0])
         )
 
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
