@@ -13,7 +13,10 @@ Each check returns located :class:`Issue` objects with a hint saying what to do:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from gridpilot.errors import Issue
 from gridpilot.rules.calendar import (
@@ -22,10 +25,18 @@ from gridpilot.rules.calendar import (
     parse_dates,
     parse_time_range,
 )
-from gridpilot.rules.schema import PolicyDoc, PriceSchedule, ReserveGuard, When
+from gridpilot.rules.schema import (
+    BatterySpec,
+    Guard,
+    PolicyDoc,
+    PriceSchedule,
+    ReserveGuard,
+    Rule,
+    When,
+)
 from gridpilot.rules.yamlsource import NodePath, SourceMap
 
-__all__ = ["check_policy", "never_fires"]
+__all__ = ["check_parts", "check_policy", "never_fires"]
 
 
 def never_fires(when: When) -> list[tuple[str, str, str]]:
@@ -88,9 +99,8 @@ def _always(when: When | None) -> bool:
     return CalendarSpec.parse(when.time, when.days, when.months, when.dates).always
 
 
-def _battery(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
-    b = doc.site.battery
-    if b.min_soc_pct >= b.max_soc_pct:
+def _battery(b: BatterySpec | None, smap: SourceMap) -> Iterator[Issue]:
+    if b is not None and b.min_soc_pct >= b.max_soc_pct:
         yield smap.issue(
             ("site", "battery", "min_soc_pct"),
             f"min_soc_pct {b.min_soc_pct:g} must be below max_soc_pct {b.max_soc_pct:g}",
@@ -98,10 +108,10 @@ def _battery(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
         )
 
 
-def _guards(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
-    floor = doc.site.battery.min_soc_pct
-    for i, guard in enumerate(doc.guards):
-        if isinstance(guard, ReserveGuard) and guard.min_soc_pct < floor:
+def _guards(guards: Sequence[tuple[int, Guard]], floor: float | None,
+            smap: SourceMap) -> Iterator[Issue]:
+    for i, guard in guards:
+        if isinstance(guard, ReserveGuard) and floor is not None and guard.min_soc_pct < floor:
             yield smap.issue(
                 ("guards", i, "min_soc_pct"),
                 f"the backup reserve {guard.min_soc_pct:g} % is below the battery floor "
@@ -114,9 +124,9 @@ def _guards(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
                 yield smap.issue(("guards", i, "when", key), f"guard {label!r}: {message}", hint)
 
 
-def _rules(doc: PolicyDoc, smap: SourceMap) -> Iterator[Issue]:
+def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> Iterator[Issue]:
     always_on: dict[str, tuple[int, str]] = {}
-    for i, rule in enumerate(doc.rules):
+    for i, rule in rules:
         if not rule.enabled:
             continue
         if rule.when is not None:
@@ -156,9 +166,51 @@ def _periods(schedule: PriceSchedule, path: NodePath, smap: SourceMap) -> Iterat
 def check_policy(doc: PolicyDoc, smap: SourceMap) -> list[Issue]:
     """Every cross-field problem of ``doc``, located through ``smap``."""
     issues: list[Issue] = []
-    issues.extend(_battery(doc, smap))
-    issues.extend(_guards(doc, smap))
-    issues.extend(_rules(doc, smap))
+    issues.extend(_battery(doc.site.battery, smap))
+    issues.extend(_guards(list(enumerate(doc.guards)), doc.site.battery.min_soc_pct, smap))
+    issues.extend(_rules(list(enumerate(doc.rules)), smap))
     issues.extend(_periods(doc.tariff.import_, ("tariff", "import"), smap))
     issues.extend(_periods(doc.tariff.export, ("tariff", "export"), smap))
+    return issues
+
+
+def _part(model: Any, value: Any) -> Any:
+    try:
+        return model.validate_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return None
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def check_parts(data: Any, smap: SourceMap) -> list[Issue]:
+    """The cross-field checks on whichever sections of ``data`` are valid by themselves, for a
+    document that failed validation as a whole: so one pass reports every problem."""
+    issues: list[Issue] = []
+    battery = _part(TypeAdapter(BatterySpec), _get(data, "site", "battery"))
+    issues.extend(_battery(battery, smap))
+    guard_adapter: TypeAdapter[Guard] = TypeAdapter(Guard)
+    raw_guards = _get(data, "guards")
+    if isinstance(raw_guards, list):
+        guards = [(i, g) for i, g in enumerate(_part(guard_adapter, x) for x in raw_guards)
+                  if g is not None]
+        floor = battery.min_soc_pct if battery is not None else None
+        issues.extend(_guards(guards, floor, smap))
+    raw_rules = _get(data, "rules")
+    if isinstance(raw_rules, list):
+        rule_adapter = TypeAdapter(Rule)
+        rules = [(i, r) for i, r in enumerate(_part(rule_adapter, x) for x in raw_rules)
+                 if r is not None]
+        issues.extend(_rules(rules, smap))
+    schedule_adapter = TypeAdapter(PriceSchedule)
+    for key in ("import", "export"):
+        schedule = _part(schedule_adapter, _get(data, "tariff", key))
+        if schedule is not None:
+            issues.extend(_periods(schedule, ("tariff", key), smap))
     return issues

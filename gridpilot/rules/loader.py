@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gridpilot.errors import PolicyError
+from gridpilot.rules.checks import check_parts
 from gridpilot.rules.schema import PolicyDoc
 from gridpilot.rules.validation import issues_from_validation_error
 from gridpilot.rules.yamlsource import SourceMap, load_yaml
@@ -21,7 +22,11 @@ def validate_policy_data(data: Any, smap: SourceMap) -> PolicyDoc:
     try:
         return PolicyDoc.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(issues_from_validation_error(exc, smap, data, PolicyDoc)) from None
+        issues = issues_from_validation_error(exc, smap, data, PolicyDoc)
+        seen = {(i.path, i.message) for i in issues}
+        issues += [i for i in check_parts(data, smap) if (i.path, i.message) not in seen]
+        issues.sort(key=lambda i: (i.line, i.column))
+        raise PolicyError(issues) from None
 
 
 def load_policy_doc(
