@@ -21,8 +21,9 @@ from gridpilot.errors import GridpilotError
 
 __all__ = ["register"]
 
-SIMULATED_DEFAULT_SPEED = 120.0
-"""One real second is two simulated minutes: with 60 s ticks a new user sees two ticks a second."""
+SIMULATED_DEFAULT_SPEED = 300.0
+"""One real second is five simulated minutes: with 60 s ticks a new user sees five ticks a
+second and a whole day in under five minutes."""
 
 log = logging.getLogger("gridpilot.scheduler")
 
@@ -150,7 +151,7 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
 
     def show(report: TickReport) -> None:
         if not args.quiet:
-            print(report.line(), flush=True)
+            print(report.line(policy.tz), flush=True)
 
     scheduler = Scheduler(policy, device, clock=clock, state_dir=state_dir, dry_run=args.dry_run,
                           interval_s=interval_s, on_tick=show)

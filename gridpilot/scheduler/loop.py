@@ -21,7 +21,7 @@ import time as _time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
@@ -95,8 +95,10 @@ class TickReport:
     outcome: DispatchOutcome | None = None
     message: str = ""
 
-    def line(self) -> str:
-        head = f"{self.time.strftime('%Y-%m-%d %H:%M:%S')}Z #{self.tick}"
+    def line(self, tz: tzinfo | None = None) -> str:
+        """One readable line; times in ``tz`` (the site's zone) when given, else UTC."""
+        shown = self.time.astimezone(tz or UTC)
+        head = f"{shown.strftime('%Y-%m-%d %H:%M:%S %Z')} #{self.tick}"
         parts = [head]
         s = self.snapshot
         if s is not None:
