@@ -1,0 +1,83 @@
+"""Loaders for recorded data: each states its units, converts to UTC and reports what it did.
+
+:func:`load_data` picks the loader from ``format`` (or from the file's header when ``auto``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gridpilot.errors import DataError
+from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, read_text
+from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv
+from gridpilot.simulator.loaders.uci import load_uci_household
+from gridpilot.simulator.loaders.uk import (
+    load_agile_outgoing,
+    load_elexon_settlement,
+    load_uk_composite,
+)
+from gridpilot.simulator.loaders.xbattery import load_xbattery_telemetry
+from gridpilot.simulator.loaders.xstorage import load_xstorage_csv, load_xstorage_metrics
+
+__all__ = [
+    "FORMATS",
+    "ColumnSpec",
+    "CsvMapping",
+    "LoadReport",
+    "TimeSeries",
+    "detect_format",
+    "load_agile_outgoing",
+    "load_csv",
+    "load_data",
+    "load_elexon_settlement",
+    "load_uci_household",
+    "load_uk_composite",
+    "load_xbattery_telemetry",
+    "load_xstorage_csv",
+    "load_xstorage_metrics",
+]
+
+FORMATS: dict[str, Callable[[Path], TimeSeries]] = {
+    "uk-composite": load_uk_composite,
+    "elexon": load_elexon_settlement,
+    "agile-outgoing": load_agile_outgoing,
+    "uci": load_uci_household,
+    "xstorage-csv": load_xstorage_csv,
+    "xstorage-metrics": load_xstorage_metrics,
+    "xbattery": load_xbattery_telemetry,
+}
+
+
+def detect_format(path: str | Path) -> str:
+    """Guess the format from the first line of the file."""
+    text = read_text(path)
+    first = text.lstrip()[:2000].splitlines()[0] if text.strip() else ""
+    if first.startswith(("{", "[")):
+        return "xbattery" if "pack_voltage" in text[:20000] else "xstorage-metrics"
+    if first.startswith("timestamp,") and "load_w" in first:
+        return "uk-composite"
+    if first.startswith("Settlement Date,Settlement Period"):
+        return "elexon"
+    if first.startswith("Date_Time,Outgoing Agile Rate"):
+        return "agile-outgoing"
+    if first.startswith("Date;Time;Global_active_power"):
+        return "uci"
+    if first.startswith("DATE") and "TOTAL_HOUSE_CONSUMPTION" in first:
+        return "xstorage-csv"
+    raise DataError(
+        f"{path}: cannot tell the data format from its header {first[:80]!r}; "
+        f"give --format (one of {', '.join(FORMATS)}) or write a CSV with columns "
+        "timestamp,load_w,pv_w"
+    )
+
+
+def load_data(path: str | Path, format: str = "auto") -> TimeSeries:
+    """Load ``path`` in the given format (``auto`` detects it)."""
+    p = Path(path)
+    fmt = detect_format(p) if format == "auto" else format
+    try:
+        loader = FORMATS[fmt]
+    except KeyError:
+        raise DataError(f"unknown data format {fmt!r}; use one of {', '.join(FORMATS)}") from None
+    return loader(p)

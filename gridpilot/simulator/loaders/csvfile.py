@@ -1,0 +1,224 @@
+"""A CSV file with a column mapping: the loader every format built on CSV goes through.
+
+The mapping names the timestamp column(s) and format, the timezone of naive timestamps, and for
+each simulator field the source column and its unit. Fields and their units:
+
+- power fields ``load_w``, ``pv_w``, ``grid_w`` (+ import), ``battery_w`` (+ discharge),
+  ``export_w`` (grid export as a positive number): ``W``, ``kW``, ``MW`` (average power over the
+  interval) or ``Wh``, ``kWh``, ``MWh`` (energy in the interval);
+- price fields ``import_price``, ``export_price``: ``per_kwh``, ``per_mwh`` or ``per_100_kwh``
+  (pence or cents per kWh), always converted to currency per kWh;
+- ``soc_pct``: ``pct`` or ``fraction``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from gridpilot.errors import DataError
+from gridpilot.simulator.loaders.base import (
+    FloatArray,
+    IntArray,
+    LoadReport,
+    TimeSeries,
+    local_wallclock_to_utc,
+    power_from_unit,
+    read_text,
+    regularise,
+)
+
+__all__ = ["ColumnSpec", "CsvMapping", "load_csv", "parse_rows"]
+
+POWER_FIELDS = ("load_w", "pv_w", "grid_w", "battery_w", "export_w")
+PRICE_FIELDS = ("import_price", "export_price")
+_PRICE_UNITS = {"per_kwh": 1.0, "per_mwh": 0.001, "per_100_kwh": 0.01}
+_SOC_UNITS = {"pct": 1.0, "fraction": 100.0}
+_MISSING = ("", "?", "na", "n/a", "nan", "null", "none", "-")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Where a field comes from: the source column's header text and its unit."""
+
+    column: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class CsvMapping:
+    """How to read a CSV file. See the module docstring for fields and units."""
+
+    columns: Mapping[str, ColumnSpec]
+    timestamp_columns: Sequence[str] = ("timestamp",)
+    """One column, or several joined with a space (e.g. ``("Date", "Time")``)."""
+    timestamp_format: str = "iso"
+    """``iso``, ``epoch_s``, ``epoch_ms``, ``epoch`` (seconds or milliseconds by digit count) or a
+    ``strptime`` pattern."""
+    timezone: str = "UTC"
+    """How naive timestamps are read (wall-clock time in this IANA zone)."""
+    timestamp_marks: str = "start"
+    """``start`` or ``end``: whether a timestamp marks the start or the end of its interval."""
+    delimiter: str = ","
+    interval_s: int | None = None
+    """The interval length; default: the most common spacing between rows."""
+    missing: tuple[str, ...] = field(default=_MISSING)
+
+
+def load_csv(path: str | Path, mapping: CsvMapping, *, source: str | None = None) -> TimeSeries:
+    """Read ``path`` with ``mapping`` into a regular :class:`TimeSeries`.
+
+    Raises :class:`DataError` naming the file, row (1-based, the header is row 1) and column for
+    anything it cannot read.
+    """
+    text = read_text(path)
+    return parse_rows(text, mapping, source=source or str(path))
+
+
+def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
+    report = LoadReport(source=source)
+    reader = csv.reader(io.StringIO(text), delimiter=mapping.delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise DataError(f"{source}: the file is empty") from None
+    where_cols = {name: i for i, name in enumerate(header)}
+
+    def col_index(name: str) -> int:
+        if name not in where_cols:
+            raise DataError(
+                f"{source}: row 1: no column {name!r} in the header "
+                f"({', '.join(repr(h) for h in header)}); fix the column mapping"
+            )
+        return where_cols[name]
+
+    ts_idx = [col_index(c) for c in mapping.timestamp_columns]
+    field_idx = {f: col_index(spec.column) for f, spec in mapping.columns.items()}
+    for f, spec in mapping.columns.items():
+        _check_unit(f, spec.unit, source)
+    try:
+        tz = ZoneInfo(mapping.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DataError(f"{source}: unknown timezone {mapping.timezone!r}") from None
+
+    stamps: list[str] = []
+    raw: dict[str, list[float]] = {f: [] for f in mapping.columns}
+    missing = {m.lower() for m in mapping.missing}
+    width = max([*ts_idx, *field_idx.values()]) + 1
+    for rowno, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) < width:
+            raise DataError(
+                f"{source}: row {rowno}: {len(row)} columns, expected at least {width}"
+            )
+        stamps.append(" ".join(row[i].strip() for i in ts_idx))
+        for f, i in field_idx.items():
+            cell = row[i].strip()
+            if cell.lower() in missing:
+                raw[f].append(np.nan)
+                continue
+            try:
+                raw[f].append(float(cell))
+            except ValueError:
+                raise DataError(
+                    f"{source}: row {rowno}, column {mapping.columns[f].column!r}: "
+                    f"{cell!r} is not a number"
+                ) from None
+    report.rows = len(stamps)
+    times_s = _parse_times(stamps, mapping, tz, source, report)
+    values = {f: np.asarray(v, dtype=np.float64) for f, v in raw.items()}
+    series = regularise(times_s, values, report, interval_s=mapping.interval_s)
+    if mapping.timestamp_marks == "end":
+        series.start_s = series.start_s - series.interval_s
+        report.repairs.append("timestamps mark interval ends: shifted to interval starts")
+    for f, spec in mapping.columns.items():
+        report.units[f] = spec.unit
+        series.columns[f] = _convert(f, series.columns[f], spec.unit, series.interval_s, source)
+    if "export_w" in series.columns and "grid_w" not in series.columns:
+        series.columns["grid_w"] = -series.columns.pop("export_w")
+        report.repairs.append("grid export column read as negative grid power")
+    return series
+
+
+def _check_unit(name: str, unit: str, source: str) -> None:
+    u = unit.strip().lower()
+    if name in POWER_FIELDS:
+        ok = u in {"w", "kw", "mw", "wh", "kwh", "mwh"}
+    elif name in PRICE_FIELDS:
+        ok = u in _PRICE_UNITS
+    elif name == "soc_pct":
+        ok = u in _SOC_UNITS
+    else:
+        raise DataError(
+            f"{source}: unknown field {name!r} in the column mapping; use one of "
+            f"{', '.join([*POWER_FIELDS, *PRICE_FIELDS, 'soc_pct'])}"
+        )
+    if not ok:
+        raise DataError(f"{source}: field {name!r}: unit {unit!r} does not fit this field")
+
+
+def _convert(name: str, values: FloatArray, unit: str, interval_s: int, source: str) -> FloatArray:
+    u = unit.strip().lower()
+    if name in POWER_FIELDS:
+        return power_from_unit(values, unit, interval_s, f"{source}: field {name!r}")
+    if name in PRICE_FIELDS:
+        return values * _PRICE_UNITS[u]
+    return values * _SOC_UNITS[u]
+
+
+def _parse_times(
+    stamps: list[str], mapping: CsvMapping, tz: ZoneInfo, source: str, report: LoadReport
+) -> IntArray:
+    fmt = mapping.timestamp_format
+    col = "+".join(mapping.timestamp_columns)
+    if fmt in ("epoch_s", "epoch_ms", "epoch"):
+        out = np.empty(len(stamps), dtype=np.int64)
+        for i, s in enumerate(stamps):
+            try:
+                v = float(s)
+            except ValueError:
+                raise DataError(
+                    f"{source}: row {i + 2}, column {col!r}: {s!r} is not an epoch timestamp"
+                ) from None
+            millis = fmt == "epoch_ms" or (fmt == "epoch" and abs(v) >= 1e11)
+            out[i] = round(v / 1000.0) if millis else round(v)
+        return out
+    aware: list[int | None] = []
+    naive: list[datetime] = []
+    naive_pos: list[int] = []
+    for i, s in enumerate(stamps):
+        try:
+            t = (
+                datetime.fromisoformat(s.replace(" ", "T", 1) if "T" not in s else s)
+                if fmt == "iso"
+                else datetime.strptime(s, fmt)
+            )
+        except ValueError:
+            expected = "an ISO 8601 time" if fmt == "iso" else f"the format {fmt!r}"
+            raise DataError(
+                f"{source}: row {i + 2}, column {col!r}: {s!r} does not match {expected}"
+            ) from None
+        if t.tzinfo is None:
+            aware.append(None)
+            naive.append(t)
+            naive_pos.append(i)
+        else:
+            aware.append(int(t.astimezone(UTC).timestamp()))
+    out = np.empty(len(stamps), dtype=np.int64)
+    for i, stamp in enumerate(aware):
+        if stamp is not None:
+            out[i] = stamp
+    if naive:
+        local = local_wallclock_to_utc(naive, tz, source, report)
+        out[np.asarray(naive_pos, dtype=np.int64)] = local
+        if tz.key != "UTC":
+            report.repairs.append(f"naive timestamps read as {tz.key} wall-clock time")
+    return out

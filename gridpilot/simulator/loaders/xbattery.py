@@ -1,0 +1,76 @@
+"""xBattery cloud telemetry JSON (``GET /devices/{id}/telemetry``).
+
+Each record carries ``pack_voltage`` [V], ``pack_current`` [A], ``soc`` [%], ``bms_state`` and
+``_ts`` (epoch seconds). The battery power is ``pack_voltage * pack_current``; the API does not
+document the current's sign, so the BMS state decides it where it says ``CHARGING`` or
+``DISCHARGING``, and a positive current counts as discharging otherwise. There is no load or PV
+in this feed: it yields ``battery_w`` and ``soc_pct`` only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridpilot.errors import DataError
+from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, read_text, regularise
+
+__all__ = ["load_xbattery_telemetry", "parse_xbattery_telemetry"]
+
+
+def load_xbattery_telemetry(path: str | Path, *, interval_s: int | None = None) -> TimeSeries:
+    source = str(path)
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{source}: line {exc.lineno}, column {exc.colno}: bad JSON: {exc.msg}"
+        ) from None
+    return parse_xbattery_telemetry(data, source=source, interval_s=interval_s)
+
+
+def parse_xbattery_telemetry(
+    data: Any, *, source: str, interval_s: int | None = None
+) -> TimeSeries:
+    records = data.get("data") if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        raise DataError(f"{source}: expected {{'data': [...]}} with telemetry records")
+    report = LoadReport(
+        source=source, units={"pack_voltage": "V", "pack_current": "A", "soc": "%"}
+    )
+    times: list[int] = []
+    power: list[float] = []
+    soc: list[float] = []
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise DataError(f"{source}: record {i}: expected an object")
+        ts = rec.get("_ts")
+        if isinstance(ts, bool) or not isinstance(ts, int | float):
+            raise DataError(f"{source}: record {i}, field '_ts': expected epoch seconds")
+        times.append(round(ts / 1000.0) if abs(ts) >= 1e11 else int(ts))
+        v, a, s = rec.get("pack_voltage"), rec.get("pack_current"), rec.get("soc")
+        for key, val in (("pack_voltage", v), ("pack_current", a), ("soc", s)):
+            if val is not None and (isinstance(val, bool) or not isinstance(val, int | float)):
+                raise DataError(f"{source}: record {i}, field {key!r}: {val!r} is not a number")
+        if isinstance(v, int | float) and isinstance(a, int | float):
+            p = abs(float(v) * float(a))
+            state = str(rec.get("bms_state", "")).upper()
+            if state == "CHARGING" or (state != "DISCHARGING" and a < 0):
+                p = -p
+            power.append(p)
+        else:
+            power.append(np.nan)
+        soc.append(float(s) if isinstance(s, int | float) else np.nan)
+    report.rows = len(times)
+    if len(times) == 1 and interval_s is None:
+        interval_s = 60
+        report.repairs.append("a single record: interval taken as 60 s")
+    return regularise(
+        np.asarray(times, dtype=np.int64),
+        {"battery_w": np.asarray(power), "soc_pct": np.asarray(soc)},
+        report,
+        interval_s=interval_s,
+    )
