@@ -48,6 +48,7 @@ class CompositeSettings(BaseModel):
 
     type: Literal["composite"] = "composite"
     name: str = ""
+    """The combined device's name; its parts are named ``<name>.state`` and ``<name>.control``."""
     state: dict[str, Any]
     """The ``device:`` settings of the state source (its own ``type`` included)."""
     control: dict[str, Any]

@@ -48,11 +48,13 @@ class SimulatedSettings(BaseModel):
 
     type: Literal["simulated"] = "simulated"
     name: str = ""
+    """The device's name in logs and errors (default: ``simulated``)."""
     data_file: Path | None = None
     """Recorded load/PV (relative to the policy file); default: the bundled UK 2018 year."""
     data_format: str = "auto"
     """A format of ``gridpilot simulate`` (``uk-composite``, ``uci``, ``xstorage-metrics``...)."""
     initial_soc_pct: Annotated[float, Field(ge=0, le=100)] = 50.0
+    """The SOC the simulated battery starts at."""
     start: datetime | None = None
     """The data time the first read maps to (timezone-aware); default: the clock's time of
     year in the data's year."""

@@ -47,17 +47,25 @@ class XBatterySettings(BaseModel):
 
     type: Literal["xbattery"] = "xbattery"
     name: str = ""
+    """The device's name in logs and errors (default: ``xbattery``)."""
     base_url: str = "https://apidev.xbattery.energy/v1"
+    """The API's base URL (HTTPS only)."""
     api_key: SecretStr | None = None
     """Best given as ``${XBATTERY_API_KEY}``."""
     api_key_file: Path | None = None
+    """A file holding the API key on its first line (relative to the policy file)."""
     device_id: Annotated[str, Field(min_length=1)]
+    """The pack's ``DeviceId`` as listed by ``GET /devices``."""
     ca_file: Path | None = None
     """Only for a private CA; the cloud's certificate is checked against the system store."""
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 15.0
+    """Timeout of every request."""
     read_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    """How often a failed read is repeated."""
     retry_backoff_s: Annotated[float, Field(ge=0, le=60)] = 1.0
+    """Wait before the first retry; it doubles for each further one."""
     capacity_kwh: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    """The pack's capacity, reported as a capability (the API does not give it)."""
 
     @model_validator(mode="after")
     def _one_key(self) -> XBatterySettings:

@@ -25,14 +25,17 @@ class XStorageSettings(BaseModel):
 
     type: Literal["xstorage"] = "xstorage"
     name: str = ""
+    """The device's name in logs and errors (default: ``xstorage``)."""
     host: Annotated[str, Field(min_length=1)]
     """The unit's LAN address (``192.168.1.50``), optionally ``https://host:port``."""
     username: str = "user"
+    """The account to sign in with (the customer account is ``user``)."""
     password: SecretStr | None = None
     """Best given as ``${XSTORAGE_PASSWORD}`` so it is read from the environment."""
     password_file: Path | None = None
     """A file holding the password on its first line (relative to the policy file)."""
     user_type: Literal["customer", "tech"] = "customer"
+    """``tech`` for a technician login (needs ``inverter_sn``)."""
     inverter_sn: str | None = None
     """Technician logins only: the inverter's serial number."""
     email: str | None = None
@@ -43,9 +46,13 @@ class XStorageSettings(BaseModel):
     """With ``ca_file``: also check the certificate names the host (units' certificates rarely
     name their LAN address)."""
     insecure: bool = False
+    """Turn certificate checking off (logged as a warning). Prefer a pin."""
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    """Timeout of every request (connect, read, write)."""
     read_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    """How often a failed read is repeated; commands and settings are never repeated."""
     retry_backoff_s: Annotated[float, Field(ge=0, le=60)] = 1.0
+    """Wait before the first retry; it doubles for each further one."""
     token_refresh_s: Annotated[float, Field(ge=60, le=3600)] = 3300.0
     """Sign in again this long after the last sign-in (tokens last about an hour)."""
     max_duration_h: Annotated[int, Field(ge=1, le=12)] = 1
