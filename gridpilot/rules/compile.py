@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gridpilot.engine.commands import DeviceLimits
 from gridpilot.errors import Issue, PolicyError, StrategyError
@@ -68,8 +68,8 @@ def compile_policy(
 
     rules: list[CompiledRule] = []
     for i, rule in enumerate(doc.rules):
-        strategy = _rule_strategy(rule.strategy, ("rules", i, "strategy"), strategies, smap,
-                                  issues)
+        strategy = _rule_strategy(rule.strategy, ("rules", i, "strategy"), strategies,
+                                  doc.strategies, smap, issues)
         if not rule.enabled:
             continue
         rules.append(CompiledRule(
@@ -88,8 +88,8 @@ def compile_policy(
         index=-1,
         window=None,
         action=doc.default.action,
-        strategy=_rule_strategy(doc.default.strategy, ("default", "strategy"), strategies, smap,
-                                issues),
+        strategy=_rule_strategy(doc.default.strategy, ("default", "strategy"), strategies,
+                                doc.strategies, smap, issues),
     )
     guards = tuple(_guard(i, guard, tz) for i, guard in enumerate(doc.guards))
     overrides = _overrides(doc, tz, smap, issues)
@@ -180,18 +180,32 @@ def _strategies(doc: PolicyDoc, data: Mapping[str, Any], smap: SourceMap,
             where = (*path, "type") if "type" in config else path
             issues.append(smap.issue(where, str(exc)))
         except ValidationError as exc:
-            issues.extend(
-                issues_from_validation_error(exc, smap, raw.get(name, config), None, path)
-            )
+            issues.extend(issues_from_validation_error(
+                exc, smap, raw.get(name, config), _settings_model(config, name), path
+            ))
     return out
 
 
+def _settings_model(config: Mapping[str, Any], name: str) -> type[BaseModel] | None:
+    """The settings model of the strategy type ``config`` names (for "did you mean")."""
+    try:
+        from gridpilot.strategies.registry import strategy_class
+
+        model = strategy_class(str(config.get("type", name))).settings_model
+    except (ImportError, StrategyError, AttributeError):
+        return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
 def _rule_strategy(name: str | None, path: NodePath, strategies: dict[str, Strategy],
-                   smap: SourceMap, issues: list[Issue]) -> Strategy | None:
+                   doc_entries: Mapping[str, Any], smap: SourceMap,
+                   issues: list[Issue]) -> Strategy | None:
     if name is None:
         return None
     if name in strategies:
         return strategies[name]
+    if name in doc_entries:
+        return None  # the entry itself failed and is reported at strategies.<name>
     reg = _registry()
     types = reg[1] if reg is not None else []
     if reg is not None and name in types:

@@ -136,3 +136,23 @@ def test_device_settings_are_located(policy_file: MakePolicy) -> None:
         """)
     errors = errors_of(path)
     assert any(":18:3: device.no_such_setting: unknown key" in e for e in errors), errors
+
+
+def test_misspelt_strategy_setting_suggests_the_right_one(policy_file: MakePolicy) -> None:
+    path = policy_file("""\
+        strategies:
+          shave:
+            type: peak_shaving
+            max_import_ww: 4000
+        rules:
+          - name: shave
+            layer: schedule
+            strategy: shave
+        """)
+    errors = errors_of(path)
+    assert any(
+        ":19:5: strategies.shave.max_import_ww: unknown key 'max_import_ww' "
+        "(hint: did you mean 'max_import_w'?)" in e for e in errors
+    ), errors
+    # The rule naming the broken entry is not reported again as an unknown strategy.
+    assert not any("unknown strategy" in e for e in errors), errors
