@@ -20,7 +20,7 @@ import signal
 import time as _time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, cast
@@ -29,7 +29,7 @@ from gridpilot.clock import Clock
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.forecast import ForecastProvider, TimeOfWeekAverage
-from gridpilot.engine.state import DeviceMode, PriceOutlook, SiteState
+from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
 from gridpilot.errors import DeviceError
 from gridpilot.rules.policy import CompiledOverride
 from gridpilot.rules.schema import Action
@@ -44,6 +44,9 @@ from gridpilot.scheduler.reload import PolicyWatcher
 __all__ = ["Scheduler", "TickReport", "action_to_command", "next_tick_at"]
 
 log = logging.getLogger("gridpilot.scheduler")
+
+OWN_MODE_SLACK_S = 120.0
+"""How far a device's reported expiry may be from the one gridpilot recorded for its command."""
 
 DecideFn = Callable[[Any, SiteState, Sequence[CompiledOverride]], Decision]
 
@@ -279,6 +282,8 @@ class Scheduler:
         policy = self.policy
         run = policy.doc.run
         snapshot, read_error = await self._read(now, n)
+        if snapshot is not None:
+            snapshot = self._recognise_own_mode(snapshot)
         fresh = snapshot is not None and _fresh(snapshot, run.max_state_age_s)
         if snapshot is not None:
             self.last_mode = snapshot.device_mode
@@ -326,6 +331,19 @@ class Scheduler:
         )
         self._save_memory()
         return TickReport(n, now, "ok", snapshot, decision, outcome)
+
+    def _recognise_own_mode(self, snap: Snapshot) -> Snapshot:
+        """A mode the adapter calls a person's but that is exactly the command gridpilot sent
+        before a restart (same kind, same expiry) is gridpilot's own: an adapter only knows
+        the modes it created itself, and a new process has a new adapter."""
+        mode, mem = snap.device_mode, self.memory
+        if (mode is None or mode.source is not ModeSource.PERSON or mode.expires is None
+                or mem.sent_command is None or mem.sent_expires is None):
+            return snap
+        same_expiry = abs((mode.expires - mem.sent_expires).total_seconds()) <= OWN_MODE_SLACK_S
+        if mode.kind is not mem.sent_command.kind or not same_expiry:
+            return snap
+        return replace(snap, device_mode=replace(mode, source=ModeSource.GRIDPILOT))
 
     def _save_memory(self) -> None:
         # fsync and rename cost milliseconds on small boards: write only what changed.
@@ -421,8 +439,6 @@ class Scheduler:
         )
 
     def _track_person_mode(self, mode: DeviceMode | None, now: datetime, n: int) -> None:
-        from gridpilot.engine.state import ModeSource
-
         person = mode is not None and mode.source is ModeSource.PERSON
         if person and not self.person_mode:
             assert mode is not None

@@ -235,3 +235,41 @@ async def test_a_day_against_the_xstorage_emulator_with_faults(
     assert len(cleared) == 1
 
     assert "gridpilot_commands_sent_total" in metrics
+
+
+async def test_a_restart_does_not_mistake_gridpilots_own_mode_for_a_persons(
+    tmp_path: Path, emu: XStorageEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gridpilot.devices.registry import create_device
+    from gridpilot.rules.policy import load_policy
+
+    clock = ManualClock(START)
+    emu.clock = lambda: clock.now().timestamp()
+    monkeypatch.setenv("XSTORAGE_PASSWORD", emu.password)
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY.format(port=emu.port, fingerprint=emu.fingerprint_sha256,
+                                  interval=INTERVAL_S))
+    policy = load_policy(path)
+    first = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+                      state_dir=tmp_path / "state")
+    await first.tick()
+    await first.shutdown()
+    assert len(command_posts(emu)) == 1
+
+    clock.advance(INTERVAL_S)  # a new process: a new adapter that never saw the mode's id
+    second = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+                       state_dir=tmp_path / "state")
+    report = await second.tick()
+    await second.shutdown()
+    assert report.outcome is not None and report.outcome.status == "unchanged"
+    assert not any(r["kind"] == "person_mode" for r in read_audit(tmp_path / "state"))
+    assert len(command_posts(emu)) == 1
+
+    # A person's mode that merely looks similar (another expiry) is still a person's.
+    emu.person_sets_manual("SET_MAXIMIZE_AUTO_CONSUMPTION", None, duration_h=3)
+    clock.advance(INTERVAL_S)
+    third = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+                      state_dir=tmp_path / "state")
+    report = await third.tick()
+    await third.shutdown()
+    assert report.outcome is not None and report.outcome.status == "yielded"
