@@ -261,6 +261,12 @@ class Tariff:
         t = _aware(t)
         step = self.slot_s
         now_s = _floor_s(t)
+        if self.import_side.series is None and self.export_side.series is None:
+            # Local period edges fall on UTC slot edges only if the step divides the offset
+            # (Asia/Kathmandu is +05:45).
+            for at_s in (now_s, now_s + int(horizon_s)):
+                offset = datetime.fromtimestamp(at_s, UTC).astimezone(self.tz).utcoffset()
+                step = math.gcd(step, int(offset.total_seconds()) if offset else 0) or step
         start = now_s - now_s % step
         n = math.ceil((now_s + horizon_s - start) / step)
         known = self.known_until(t)

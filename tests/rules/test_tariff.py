@@ -264,3 +264,19 @@ def test_dynamic_lookups_agree_on_real_prices(offsets: list[int]) -> None:
     instants = [base + timedelta(seconds=o) for o in offsets]
     seconds = np.asarray([int(x.timestamp()) for x in instants], dtype=np.int64)
     assert t.import_prices(seconds).tolist() == [t.import_price_at(x) for x in instants]
+
+
+def test_outlook_slots_follow_local_edges_in_a_quarter_hour_zone() -> None:
+    kathmandu = ZoneInfo("Asia/Kathmandu")  # UTC+05:45
+    spec = TariffSpec.model_validate({"import": {"default": 0.3, "periods": [
+        {"price": 0.1, "time": "22:00-06:00"}]}, "export": {"default": 0.0}})
+    t = Tariff.from_spec(spec, kathmandu, Path("."))
+    now = datetime(2026, 1, 5, 21, 0, tzinfo=kathmandu)
+    o = t.outlook(now, horizon_s=12 * 3600)
+    assert o.slot_end_s[0] - o.start_s[0] == 900
+    # Every slot's price is the price over its whole span: check both ends of each slot.
+    for start, end, price in zip(o.start_s, o.slot_end_s, o.import_per_kwh, strict=True):
+        first = datetime.fromtimestamp(int(start), UTC)
+        last = datetime.fromtimestamp(int(end) - 1, UTC)
+        assert t.import_price_at(first) == t.import_price_at(last) == price
+    assert set(o.import_per_kwh.tolist()) == {0.1, 0.3}
