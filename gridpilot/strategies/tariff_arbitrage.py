@@ -180,21 +180,26 @@ class TariffArbitrage:
     type_name: ClassVar[str] = "tariff_arbitrage"
     settings_model: ClassVar[type[StrategySettings]] = TariffArbitrageSettings
 
-    __slots__ = ("_cache_key", "_cache_plan", "name", "settings")
+    __slots__ = ("_cache_key", "_cache_plan", "_last_in", "name", "settings")
 
     def __init__(self, name: str, settings: TariffArbitrageSettings) -> None:
         self.name = name
         self.settings = settings
         self._cache_key: tuple[object, ...] | None = None
         self._cache_plan: ArbitragePlan | None = None
+        self._last_in: tuple[object, object, object] = (None, None, None)
 
     def plan(self, state: SiteState, ctx: StrategyContext) -> ArbitragePlan | None:
         """The plan for ``state.prices`` (cached: it depends only on prices, forecast and ctx)."""
         prices: PriceOutlook = state.prices
+        forecast = state.forecast_net_load_w
+        # The same outlook and forecast objects as last tick (the usual case between slot
+        # boundaries): the cached plan holds references to them, so identity means equality.
+        if prices is self._last_in[0] and forecast is self._last_in[1] and ctx is self._last_in[2]:
+            return self._cache_plan
         n = len(prices)
         if n == 0:
             return None
-        forecast = state.forecast_net_load_w
         if forecast is not None and forecast.shape[0] != n:
             forecast = None
         charge_w = self.settings.charge_power_w or ctx.limits.max_charge_w
@@ -215,6 +220,7 @@ class TariffArbitrage:
             cycle_cost,
         )
         if key == self._cache_key and self._cache_plan is not None:
+            self._last_in = (prices, state.forecast_net_load_w, ctx)
             return self._cache_plan
         load = (
             forecast
@@ -235,6 +241,7 @@ class TariffArbitrage:
         )
         self._cache_key = key
         self._cache_plan = plan
+        self._last_in = (prices, state.forecast_net_load_w, ctx)
         return plan
 
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:

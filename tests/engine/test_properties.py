@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,11 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
     rules = []
     for i in range(draw(st.integers(0, 6))):
         layer = draw(st.sampled_from(["manual", "schedule"]))
-        r: dict[str, Any] = {"name": f"r{i}", "layer": layer,
-                             "action": draw(actions(max_c, max_d)),
+        body: dict[str, Any] = draw(st.one_of(
+            st.builds(lambda a: {"action": a}, actions(max_c, max_d)),
+            st.sampled_from([{"strategy": n} for n in ("shave", "arb", "backup", "solar")]),
+        ))
+        r: dict[str, Any] = {"name": f"r{i}", "layer": layer, **body,
                              # Every rule gets a window so none shadows the next (check refuses it).
                              "when": draw(windows()) or {"time": f"{i:02d}:00-{i + 12:02d}:00"}}
         if layer == "manual" and draw(st.booleans()):
@@ -110,10 +114,22 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "version": 1,
         "site": {"name": "prop", "timezone": "Europe/London", "battery": battery, "grid": grid},
-        "tariff": {"import": {"default": 0.2}},
+        "tariff": {"import": {"default": 0.2, "periods": [
+            {"time": "00:30-05:30", "price": draw(st.sampled_from([-0.05, 0.05, 0.2]))},
+            {"time": "16:00-19:00", "price": 0.35}]}},
+        "strategies": {
+            "shave": {"type": "peak_shaving", "max_import_w": draw(st.floats(0, 20_000))},
+            "arb": {"type": "tariff_arbitrage"},
+            "backup": {"type": "backup_reserve", "reserve_soc_pct": draw(st.floats(0, 60)),
+                       "risk_windows": [{"time": "18:00-20:00", "target_soc_pct": 90}]},
+            "solar": {"type": "self_consumption"},
+        },
         "guards": draw(st.lists(guards(lo), max_size=4, unique_by=lambda g: g["name"])),
         "rules": rules,
-        "default": {"action": draw(actions(max_c, max_d))},
+        "default": draw(st.one_of(
+            st.builds(lambda a: {"action": a}, actions(max_c, max_d)),
+            st.sampled_from([{"strategy": n} for n in ("shave", "arb", "backup", "solar")]),
+        )),
         "control": {"min_dwell_s": draw(st.sampled_from([0, 300]))},
     }
 
@@ -143,6 +159,10 @@ def load(tmp_path: Path, doc: dict[str, Any]) -> Policy:
     return load_policy(path)
 
 
+def with_prices(policy: Policy, state: SiteState) -> SiteState:
+    return replace(state, prices=policy.tariff.outlook(state.time))
+
+
 PROPS = settings(max_examples=80, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture,
                                         HealthCheck.too_slow])
@@ -168,6 +188,7 @@ def _forced(policy: Policy, winner: str) -> bool:
 def test_command_is_within_device_and_grid_limits(tmp_path: Path, doc: dict[str, Any],
                                                   state: SiteState) -> None:
     policy = load(tmp_path, doc)
+    state = with_prices(policy, state)
     d = decide(policy, state)
     validate_command(d.command, policy.limits)
     lim = policy.limits
@@ -182,6 +203,7 @@ def test_command_is_within_device_and_grid_limits(tmp_path: Path, doc: dict[str,
 def test_no_unforced_command_discharges_below_the_reserve(tmp_path: Path, doc: dict[str, Any],
                                                           state: SiteState) -> None:
     policy = load(tmp_path, doc)
+    state = with_prices(policy, state)
     d = decide(policy, state)
     if _forced(policy, d.winner):
         assert d.command.floor_soc_pct >= policy.limits.min_soc_pct - 1e-9
@@ -204,24 +226,28 @@ def test_manual_beats_schedule_beats_default_and_file_order(
     matching = [r for r in policy.rules
                 if r.window is None or r.window.matches(plain.time, soc_pct=plain.soc_pct,
                                                         import_price=0.2)]
-    if not matching:
-        assert d.winner == "default"
+    ordered = sorted(matching, key=lambda r: (-RANK[r.layer.value], r.index))
+    outcome = {c.source: c.outcome for c in d.candidates}
+    # A strategy rule that proposes nothing lets the next one decide; an action rule always wins.
+    proposing = [r for r in ordered
+                 if r.action is not None or outcome[f"rule:{r.name}"] != "no_proposal"]
+    if not proposing:
+        assert d.winner in ("default", "fallback")
         return
-    best = max(matching, key=lambda r: (RANK[r.layer.value], -r.index))
+    best = proposing[0]
     assert d.winner == f"rule:{best.name}"
-    # Pairwise: the winner outranks every other matching rule.
-    for other in matching:
-        if other is best:
-            continue
+    for other in proposing[1:]:
+        # Pairwise: manual > schedule, then file order; every lower one is outranked.
         assert (RANK[best.layer.value], -best.index) > (RANK[other.layer.value], -other.index)
-        outcome = next(c.outcome for c in d.candidates if c.source == f"rule:{other.name}")
-        assert outcome == "outranked"
+        assert outcome[f"rule:{other.name}"] == "outranked"
+    assert outcome["default"] == "outranked"
 
 
 @PROPS
 @given(doc=policies(), state=states())
 def test_decide_is_deterministic(tmp_path: Path, doc: dict[str, Any], state: SiteState) -> None:
     policy = load(tmp_path, doc)
+    state = with_prices(policy, state)
     first = decide(policy, state).as_dict()
     assert decide(policy, state).as_dict() == first
     # A fresh compile of the same file (no cached engine state) agrees too.
