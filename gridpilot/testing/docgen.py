@@ -1,9 +1,10 @@
-"""Generate the key reference of ``docs/policy.md`` from the policy schema, so it cannot drift.
+"""Generate the key references in ``docs/`` from the pydantic models, so they cannot drift.
 
-``python -m gridpilot.testing.docgen`` rewrites the part of ``docs/policy.md`` between the
-``BEGIN GENERATED`` and ``END GENERATED`` markers; ``--check`` exits 1 when it is out of date.
-Each key's description is the docstring written under the field in the schema, its example the
-first value the bundled example policies give it.
+``python -m gridpilot.testing.docgen`` rewrites the blocks between ``BEGIN GENERATED <name>`` and
+``END GENERATED <name>`` markers: the policy keys in ``docs/policy.md``, each device adapter's
+settings in ``docs/devices.md`` and each built-in strategy's settings in ``docs/strategies.md``.
+``--check`` exits 1 when any is out of date. Each key's description is the docstring written
+under the field in the model, its example the first value the bundled example policies give it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import itertools
 import sys
 import textwrap
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -24,10 +25,22 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-__all__ = ["BEGIN", "END", "generate_reference", "main", "render_policy_md"]
+__all__ = [
+    "begin_marker",
+    "end_marker",
+    "generate_reference",
+    "main",
+    "render_block",
+    "rendered_docs",
+]
 
-BEGIN = "<!-- BEGIN GENERATED: python -m gridpilot.testing.docgen -->"
-END = "<!-- END GENERATED -->"
+
+def begin_marker(name: str) -> str:
+    return f"<!-- BEGIN GENERATED {name}: python -m gridpilot.testing.docgen -->"
+
+
+def end_marker(name: str) -> str:
+    return f"<!-- END GENERATED {name} -->"
 
 _UNITS = (
     ("_kwh", "kWh"),
@@ -222,11 +235,18 @@ def _rows(
     yield prefix, lines, subs
 
 
-def generate_reference(root_model: type[BaseModel], example_files: list[Path]) -> str:
-    """The markdown key reference of ``root_model``, one table per section."""
+def generate_reference(
+    root_model: type[BaseModel],
+    example_files: list[Path],
+    *,
+    prefix: str = "",
+    level: int = 3,
+) -> str:
+    """The markdown key reference of ``root_model``, one table per section. ``prefix`` is where
+    the model sits in a policy (``device``), for the headings and the examples."""
     examples = _example_index(example_files)
     out: list[str] = []
-    queue: list[tuple[str, type[BaseModel]]] = [("", root_model)]
+    queue: list[tuple[str, type[BaseModel]]] = [(prefix, root_model)]
     seen: set[tuple[str, type[BaseModel]]] = set()
     while queue:
         prefix, model = queue.pop(0)
@@ -236,7 +256,7 @@ def generate_reference(root_model: type[BaseModel], example_files: list[Path]) -
         for title, lines, subs in _rows(model, prefix, examples):
             heading = f"`{title}`" if title else "top level"
             doc = inspect.cleandoc(model.__doc__ or "")
-            out.append(f"### {heading}\n")
+            out.append(f"{'#' * level} {heading}\n")
             if doc and not doc.startswith(("Usage docs", "A base class")):
                 out.append(_escape(" ".join(doc.split())) + "\n")
             out.extend(lines)
@@ -245,41 +265,85 @@ def generate_reference(root_model: type[BaseModel], example_files: list[Path]) -
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_policy_md(current: str, reference: str) -> str:
-    """``current`` with the generated block replaced by ``reference``."""
-    if BEGIN not in current or END not in current:
-        raise ValueError(f"policy.md lacks the markers {BEGIN!r} and {END!r}")
-    head, rest = current.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n\n{reference}\n{END}{tail}"
+def render_block(current: str, name: str, content: str) -> str:
+    """``current`` with the generated block ``name`` replaced by ``content``."""
+    begin, end = begin_marker(name), end_marker(name)
+    if begin not in current or end not in current:
+        raise ValueError(f"the document lacks the markers {begin!r} and {end!r}")
+    head, rest = current.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n\n{content}\n{end}{tail}"
+
+
+def _device_reference(examples: list[Path]) -> str:
+    from gridpilot.devices.registry import available_devices, device_settings_model
+
+    parts = []
+    for type_name in available_devices():
+        model = device_settings_model(type_name)
+        parts.append(f"### `type: {type_name}`\n")
+        parts.append(generate_reference(model, examples, prefix="device", level=4))
+    return "\n".join(parts)
+
+
+def _strategy_reference(examples: list[Path]) -> str:
+    from gridpilot.strategies.registry import available_strategies, strategy_class
+
+    parts = []
+    for type_name in available_strategies():
+        cls = strategy_class(type_name)
+        if not cls.__module__.startswith("gridpilot.strategies."):
+            continue  # an installed plugin documents itself
+        parts.append(f"### `type: {type_name}`\n")
+        parts.append(
+            generate_reference(cls.settings_model, examples, prefix="strategies.*", level=4)
+        )
+    return "\n".join(parts)
+
+
+def rendered_docs(docs_dir: Path, examples_dir: Path) -> dict[Path, tuple[str, str]]:
+    """``{file: (current text, regenerated text)}`` for every generated document."""
+    from gridpilot.rules.schema import PolicyDoc
+
+    examples = sorted(examples_dir.glob("*.yaml"))
+    jobs: dict[Path, list[tuple[str, Callable[[], str]]]] = {
+        docs_dir / "policy.md": [
+            ("policy-keys", lambda: generate_reference(PolicyDoc, examples))
+        ],
+        docs_dir / "devices.md": [("device-settings", lambda: _device_reference(examples))],
+        docs_dir / "strategies.md": [
+            ("strategy-settings", lambda: _strategy_reference(examples))
+        ],
+    }
+    out: dict[Path, tuple[str, str]] = {}
+    for path, blocks in jobs.items():
+        current = path.read_text(encoding="utf-8")
+        updated = current
+        for name, make in blocks:
+            updated = render_block(updated, name, make())
+        out[path] = (current, updated)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gridpilot.testing.docgen")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
-    parser.add_argument("--doc", default="docs/policy.md")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
+    parser.add_argument("--docs", default="docs")
     parser.add_argument("--examples", default="examples/policies")
     args = parser.parse_args(argv)
 
-    from gridpilot.rules.schema import PolicyDoc
-
-    doc_path = Path(args.doc)
-    examples = sorted(Path(args.examples).glob("*.yaml"))
-    current = doc_path.read_text(encoding="utf-8")
-    updated = render_policy_md(current, generate_reference(PolicyDoc, examples))
-    if args.check:
-        if updated != current:
-            print(f"{doc_path} is out of date; run: python -m gridpilot.testing.docgen",
+    stale = 0
+    for path, (current, updated) in rendered_docs(Path(args.docs), Path(args.examples)).items():
+        if updated == current:
+            print(f"{path} is up to date")
+        elif args.check:
+            stale += 1
+            print(f"{path} is out of date; run: python -m gridpilot.testing.docgen",
                   file=sys.stderr)
-            return 1
-        print(f"{doc_path} is up to date")
-        return 0
-    if updated != current:
-        doc_path.write_text(updated, encoding="utf-8")
-        print(f"wrote {doc_path}")
-    else:
-        print(f"{doc_path} is up to date")
-    return 0
+        else:
+            path.write_text(updated, encoding="utf-8")
+            print(f"wrote {path}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from gridpilot.rules.schema import PolicyDoc
-from gridpilot.testing.docgen import BEGIN, END, generate_reference, render_policy_md
+from gridpilot.testing.docgen import begin_marker, end_marker, generate_reference, render_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -36,16 +36,49 @@ def test_the_reference_lists_every_key_of_the_schema() -> None:
 
 
 def test_a_stale_reference_is_detected(tmp_path: Path) -> None:
-    stale = tmp_path / "policy.md"
-    current = (DOCS / "policy.md").read_text(encoding="utf-8")
-    stale.write_text(current.replace("| `capacity_kwh` |", "| `capacity` |"), encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("policy.md", "devices.md", "strategies.md"):
+        (docs / name).write_text((DOCS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    stale = docs / "devices.md"
+    stale.write_text(stale.read_text().replace("| `tls_fingerprint_sha256` |", "| `pin` |"),
+                     encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "gridpilot.testing.docgen", "--check", "--doc", str(stale)],
+        [sys.executable, "-m", "gridpilot.testing.docgen", "--check", "--docs", str(docs)],
         capture_output=True, text=True, check=False, cwd=ROOT,
     )
-    assert proc.returncode == 1 and "out of date" in proc.stderr
-    rendered = render_policy_md(f"a\n{BEGIN}\nold\n{END}\nb\n", "new\n")
-    assert rendered == f"a\n{BEGIN}\n\nnew\n\n{END}\nb\n"
+    assert proc.returncode == 1 and f"{stale} is out of date" in proc.stderr
+    begin, end = begin_marker("x"), end_marker("x")
+    rendered = render_block(f"a\n{begin}\nold\n{end}\nb\n", "x", "new\n")
+    assert rendered == f"a\n{begin}\n\nnew\n\n{end}\nb\n"
+
+
+def test_device_and_strategy_settings_are_documented() -> None:
+    devices = (DOCS / "devices.md").read_text(encoding="utf-8")
+    for key in ("tls_fingerprint_sha256", "password_file", "insecure", "max_duration_h",
+                "device_id", "initial_soc_pct"):
+        assert f"| `{key}` |" in devices, key
+    strategies = (DOCS / "strategies.md").read_text(encoding="utf-8")
+    for name in ("self_consumption", "tariff_arbitrage", "peak_shaving", "backup_reserve"):
+        assert f"### `type: {name}`" in strategies
+        assert (DOCS / "img" / f"strategy-{name}.png").is_file()
+        assert f"](img/strategy-{name}.png)" in strategies
+    assert "export_boost" not in strategies  # an installed plugin documents itself
+
+
+def test_the_plugin_code_in_the_guide_is_the_real_code() -> None:
+    guide = (DOCS / "writing-a-strategy.md").read_text(encoding="utf-8")
+    source = (ROOT / "examples/plugin/src/gridpilot_export_boost/strategy.py").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", guide, re.DOTALL)
+                 if "class ExportBoost" in b)
+    source_lines = {ln.strip() for ln in source.splitlines()}
+    for line in block.splitlines():
+        text = line.strip()
+        if text and not text.startswith("..."):
+            assert text in source_lines, f"not in the plugin: {text!r}"
+    toml = (ROOT / "examples/plugin/pyproject.toml").read_text()
+    assert 'export_boost = "gridpilot_export_boost.strategy:ExportBoost"' in toml
+    assert 'export_boost = "gridpilot_export_boost.strategy:ExportBoost"' in guide
 
 
 def test_yaml_snippets_in_the_testing_guide_are_valid_cases() -> None:

@@ -44,9 +44,7 @@ class ExportBoost:
             return Proposal(None, "no export price known for this slot")
         price = float(prices.export_per_kwh[0])
         if price < s.min_export_price:
-            return Proposal(
-                None, f"export price {price:g} is below {s.min_export_price:g}"
-            )
+            return Proposal(None, f"export price {price:g} is below {s.min_export_price:g}")
         floor = max(s.floor_soc_pct, ctx.reserve_soc_pct, ctx.limits.min_soc_pct)
         active = state.active_command
         selling = (
