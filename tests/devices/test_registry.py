@@ -83,3 +83,14 @@ def test_unknown_type_lists_valid_ones(tmp_path: Path) -> None:
     path.write_text(HEAD + "device:\n  type: xstorge\n")
     with pytest.raises(PolicyError, match="valid: composite, simulated, xbattery, xstorage"):
         load_policy(path)
+
+
+def test_xstorage_mode_memory_lives_in_the_state_dir(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + """\
+run: {state_dir: var/gp}
+device: {type: xstorage, name: "garage unit", host: 10.0.0.2, password: x, insecure: true}
+""")
+    device = create_device(load_policy(path))
+    assert isinstance(device, XStorageAdapter)
+    assert device._own_ids.path == tmp_path / "var" / "gp" / "xstorage-garage_unit-modes.json"

@@ -384,3 +384,28 @@ async def test_csv_export_written_as_returned(
     req = emu.requests_to("GET", "/api/metrics/export")[-1]
     assert req.query["field"].startswith("DATE,TOTAL_HOUSE_CONSUMPTION")
     assert out.read_text().splitlines()[0].startswith("Date,")
+
+
+async def test_own_mode_remembered_across_a_restart(
+    make_adapter: Callable[..., XStorageAdapter], emu: XStorageEmulator, tmp_path: Path
+) -> None:
+    from pydantic import SecretStr
+
+    from gridpilot.devices.xstorage import XStorageSettings
+    from tests.devices.conftest import LIMITS
+
+    settings = XStorageSettings(host=f"127.0.0.1:{emu.port}", password=SecretStr(emu.password),
+                                tls_fingerprint_sha256=emu.fingerprint_sha256)
+    clock = ManualClock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+    memory = tmp_path / "state" / "modes.json"
+    first = XStorageAdapter(settings, limits=LIMITS, clock=clock, memory_file=memory)
+    await first.apply(charge(1000, 90), valid_for_s=60)
+    await first.aclose()
+    again = XStorageAdapter(settings, limits=LIMITS, clock=clock, memory_file=memory)
+    mode = (await again.read_state()).device_mode
+    await again.aclose()
+    assert mode is not None and mode.source is ModeSource.GRIDPILOT
+    forgetful = XStorageAdapter(settings, limits=LIMITS, clock=clock)
+    mode = (await forgetful.read_state()).device_mode
+    await forgetful.aclose()
+    assert mode is not None and mode.source is ModeSource.PERSON

@@ -23,6 +23,7 @@ from gridpilot.devices.xstorage.commands import (
     rating_w,
     validate_payload,
 )
+from gridpilot.devices.xstorage.modememory import ModeMemory
 from gridpilot.devices.xstorage.settings import XStorageSettings
 from gridpilot.devices.xstorage.status import epoch_to_datetime, reading_from_status
 from gridpilot.engine.commands import Command, DeviceLimits, validate_command
@@ -38,7 +39,8 @@ class XStorageAdapter:
 
     Commands are sent as the unit's MANUAL layer for whole hours (at most ``max_duration_h``),
     so the unit returns to its own schedule or default soon after gridpilot stops. The ids of
-    the mode records gridpilot created are remembered: any other MANUAL mode is a person's.
+    the mode records gridpilot created are remembered (in ``memory_file`` across restarts):
+    any other MANUAL mode is a person's.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class XStorageAdapter:
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         base_dir: Path | None = None,
+        memory_file: Path | None = None,
     ) -> None:
         self._name = name or settings.name or "xstorage"
         self.settings = settings
@@ -60,7 +63,7 @@ class XStorageAdapter:
         )
         self._info: dict[str, Any] | None = None
         self._rating_w: float | None = settings.rating_w
-        self._own_ids: set[str] = set()
+        self._own_ids = ModeMemory(memory_file)
 
     def __repr__(self) -> str:
         return f"XStorageAdapter(name={self._name!r}, host={self.settings.host!r})"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -12,18 +14,32 @@ from gridpilot.devices.xstorage.settings import XStorageSettings
 if TYPE_CHECKING:
     from gridpilot.devices.registry import DeviceContext
 
-__all__ = ["SETTINGS_MODEL", "create"]
+__all__ = ["SETTINGS_MODEL", "create", "memory_file"]
 
 SETTINGS_MODEL = XStorageSettings
 
 
+def memory_file(context: DeviceContext, name: str) -> Path | None:
+    """``<run.state_dir>/xstorage-<name>-modes.json`` next to the policy, if there is one."""
+    policy = context.policy
+    if policy is None or policy.path is None:
+        return None
+    state_dir = Path(policy.doc.run.state_dir).expanduser()
+    if not state_dir.is_absolute():
+        state_dir = policy.path.resolve().parent / state_dir
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "xstorage"
+    return state_dir / f"xstorage-{safe}-modes.json"
+
+
 def create(settings: BaseModel, context: DeviceContext) -> XStorageAdapter:
     assert isinstance(settings, XStorageSettings)
+    name = context.name if context.name != "xstorage" else settings.name
     return XStorageAdapter(
         settings,
-        name=context.name if context.name != "xstorage" else settings.name,
+        name=name,
         limits=context.limits,
         clock=context.clock,
         transport=context.transport,
         base_dir=context.base_dir,
+        memory_file=memory_file(context, name or "xstorage"),
     )
