@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,13 @@ from gridpilot.testing.report import format_failure, format_load_error
 from gridpilot.testing.session import SuiteResult
 
 __all__ = ["junit_xml", "write_junit"]
+
+# Characters XML 1.0 cannot carry at all; a case name or an error text may hold them.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("\ufffd", text)
 
 
 def _classname(file: str) -> str:
@@ -23,35 +31,36 @@ def junit_xml(results: Sequence[SuiteResult]) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     for sr in results:
-        suite_el = ET.SubElement(root, "testsuite", name=sr.suite.file)
+        suite_el = ET.SubElement(root, "testsuite", name=_clean(sr.suite.file))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite_time = 0.0
         if sr.suite.error is not None:
             counts["tests"] += 1
             counts["errors"] += 1
             case_el = ET.SubElement(
-                suite_el, "testcase", name="(load)", classname=_classname(sr.suite.file),
-                file=sr.suite.file, time="0",
+                suite_el, "testcase", name="(load)", classname=_clean(_classname(sr.suite.file)),
+                file=_clean(sr.suite.file), time="0",
             )
             text = format_load_error(sr.suite)
-            err = ET.SubElement(case_el, "error", message=text.splitlines()[-1].strip(),
+            err = ET.SubElement(case_el, "error", message=_clean(text.splitlines()[-1].strip()),
                                 type="PolicyError")
-            err.text = text
+            err.text = _clean(text)
         tz = sr.suite.policy.tz if sr.suite.policy is not None else None
         for r in sr.results:
             counts["tests"] += 1
             suite_time += r.duration_s
             case_el = ET.SubElement(
-                suite_el, "testcase", name=r.name, classname=_classname(r.file),
-                file=r.file, line=str(r.line), time=f"{r.duration_s:.6f}",
+                suite_el, "testcase", name=_clean(r.name), classname=_clean(_classname(r.file)),
+                file=_clean(r.file), line=str(r.line), time=f"{r.duration_s:.6f}",
             )
             if r.outcome == "skipped":
                 counts["skipped"] += 1
-                ET.SubElement(case_el, "skipped", message=r.message)
+                ET.SubElement(case_el, "skipped", message=_clean(r.message))
             elif r.outcome == "error":
                 counts["errors"] += 1
-                el = ET.SubElement(case_el, "error", message=r.message, type="ScenarioError")
-                el.text = format_failure(r, tz=tz)
+                el = ET.SubElement(case_el, "error", message=_clean(r.message),
+                                   type="ScenarioError")
+                el.text = _clean(format_failure(r, tz=tz))
             elif r.outcome == "failed":
                 counts["failures"] += 1
                 first = r.failures[0]
@@ -60,8 +69,9 @@ def junit_xml(results: Sequence[SuiteResult]) -> str:
                     f"{first.title}: {bad[0].field} expected {bad[0].expected}, "
                     f"got {bad[0].actual}" if bad else f"{first.title}: {first.message}"
                 )
-                el = ET.SubElement(case_el, "failure", message=summary, type="ScenarioMismatch")
-                el.text = format_failure(r, tz=tz)
+                el = ET.SubElement(case_el, "failure", message=_clean(summary),
+                                   type="ScenarioMismatch")
+                el.text = _clean(format_failure(r, tz=tz))
         for key, value in counts.items():
             suite_el.set(key, str(value))
             totals[key] += value
