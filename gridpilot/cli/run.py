@@ -135,7 +135,8 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
                interval_s: float | None) -> int:
     from gridpilot.scheduler.control import ControlServer, ensure_token
     from gridpilot.scheduler.locate import state_dir_for_policy
-    from gridpilot.scheduler.loop import Scheduler, TickReport
+    from gridpilot.scheduler.loop import Scheduler
+    from gridpilot.scheduler.tick import TickReport
 
     run = policy.doc.run
     state_dir = (Path(args.state_dir) if args.state_dir

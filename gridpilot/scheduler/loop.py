@@ -20,19 +20,18 @@ import signal
 import time as _time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 from gridpilot.clock import Clock
-from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
+from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.forecast import ForecastProvider, TimeOfWeekAverage
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
 from gridpilot.errors import DeviceError
 from gridpilot.rules.policy import CompiledOverride
-from gridpilot.rules.schema import Action
 from gridpilot.scheduler.audit import AuditLog, decision_summary
 from gridpilot.scheduler.device import AdapterLike, Snapshot, snapshot_from_reading
 from gridpilot.scheduler.dispatcher import Dispatcher, DispatchOutcome
@@ -40,8 +39,9 @@ from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.overrides import OverrideStore
 from gridpilot.scheduler.persist import load_memory, save_memory
 from gridpilot.scheduler.reload import PolicyWatcher
+from gridpilot.scheduler.tick import TickReport, command_with_reserve, next_tick_at
 
-__all__ = ["Scheduler", "TickReport", "action_to_command", "next_tick_at"]
+__all__ = ["Scheduler"]
 
 log = logging.getLogger("gridpilot.scheduler")
 
@@ -49,72 +49,6 @@ OWN_MODE_SLACK_S = 120.0
 """How far a device's reported expiry may be from the one gridpilot recorded for its command."""
 
 DecideFn = Callable[[Any, SiteState, Sequence[CompiledOverride]], Decision]
-
-
-def next_tick_at(now: datetime, interval_s: float) -> datetime:
-    """The next instant after ``now`` that is a whole multiple of ``interval_s`` since the epoch."""
-    ts = now.timestamp()
-    nxt = (math.floor(ts / interval_s + 1e-9) + 1) * interval_s
-    return datetime.fromtimestamp(nxt, UTC)
-
-
-def action_to_command(action: Action, limits: DeviceLimits, *, floor_soc_pct: float) -> Command:
-    """The command a policy action stands for, inside the battery's SOC range.
-
-    Omitted powers mean the battery's maximum; the floor is ``floor_soc_pct`` (the battery's
-    minimum raised by always-on reserve guards).
-    """
-    floor = max(limits.min_soc_pct, floor_soc_pct)
-    if action.kind is CommandKind.CHARGE:
-        power: float | None = min(action.power_w or limits.max_charge_w, limits.max_charge_w)
-    elif action.kind is CommandKind.DISCHARGE:
-        power = min(action.power_w or limits.max_discharge_w, limits.max_discharge_w)
-    else:
-        power = None
-    target = action.target_soc_pct if action.target_soc_pct is not None else limits.max_soc_pct
-    target = min(max(target, floor), limits.max_soc_pct)
-    if action.floor_soc_pct is not None:
-        floor = min(max(floor, action.floor_soc_pct), target)
-    return Command(
-        kind=action.kind,
-        power_w=power,
-        target_soc_pct=target,
-        floor_soc_pct=floor,
-        max_import_w=action.max_import_w,
-        max_export_w=action.max_export_w,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class TickReport:
-    """What one tick saw and did (printed as one line by ``gridpilot run``)."""
-
-    tick: int
-    time: datetime
-    status: str
-    """``ok``, ``no_state`` (read failed, last state still fresh), ``failsafe`` or ``error``."""
-    snapshot: Snapshot | None = None
-    decision: Decision | None = None
-    outcome: DispatchOutcome | None = None
-    message: str = ""
-
-    def line(self, tz: tzinfo | None = None) -> str:
-        """One readable line; times in ``tz`` (the site's zone) when given, else UTC."""
-        shown = self.time.astimezone(tz or UTC)
-        head = f"{shown.strftime('%Y-%m-%d %H:%M:%S %Z')} #{self.tick}"
-        parts = [head]
-        s = self.snapshot
-        if s is not None:
-            parts.append(f"SOC {s.soc_pct:5.1f} %  load {s.load_w:6.0f} W  pv {s.pv_w:6.0f} W  "
-                         f"grid {s.grid_w:+7.0f} W")
-        if self.decision is not None:
-            parts.append(f"-> {self.decision.command.describe()} ({self.decision.winner})")
-        if self.outcome is not None:
-            detail = self.outcome.detail if self.outcome.status != "unchanged" else ""
-            parts.append(f"[{self.outcome.status}{': ' + detail if detail else ''}]")
-        if self.status != "ok":
-            parts.append(f"{self.status.upper()}: {self.message}")
-        return "  ".join(parts)
 
 
 def _default_decide() -> DecideFn:
@@ -394,13 +328,8 @@ class Scheduler:
         return TickReport(n, now, "failsafe", snapshot, outcome=outcome, message=why)
 
     def safe_command(self) -> Command:
-        policy = self.policy
-        floor = max(
-            [g.min_soc_pct for g in policy.guards
-             if g.kind == "backup_reserve" and g.window is None and g.min_soc_pct is not None],
-            default=policy.limits.min_soc_pct,
-        )
-        return action_to_command(policy.doc.run.safe_action, policy.limits, floor_soc_pct=floor)
+        """``run.safe_action`` as a command, above any always-on backup reserve."""
+        return command_with_reserve(self.policy.doc.run.safe_action, self.policy)
 
     def _site_state(self, policy: Any, snap: Snapshot, now: datetime, n: int) -> SiteState:
         mem = self.memory

@@ -21,8 +21,8 @@ from typing import Any, Literal, Protocol
 
 from gridpilot.errors import DeviceRejected, GridpilotError
 from gridpilot.rules.calendar import parse_days, parse_time_range
-from gridpilot.scheduler.loop import action_to_command
 from gridpilot.scheduler.persist import atomic_write_json
+from gridpilot.scheduler.tick import command_with_reserve
 
 __all__ = ["ScheduleSyncError", "plan_device_schedule", "remove_device_schedule",
            "sync_device_schedule"]
@@ -77,11 +77,6 @@ def plan_device_schedule(policy: Any) -> list[PlannedEvent]:
     """
     problems: list[str] = []
     planned: list[PlannedEvent] = []
-    floor = max(
-        [g.min_soc_pct for g in policy.guards
-         if g.kind == "backup_reserve" and g.window is None and g.min_soc_pct is not None],
-        default=policy.limits.min_soc_pct,
-    )
     for rule in policy.doc.rules:
         if not rule.enabled or rule.layer.value != "schedule":
             continue
@@ -114,7 +109,7 @@ def plan_device_schedule(policy: Any) -> list[PlannedEvent]:
         if start == end:
             problems.append(f"{name}: a whole-day window cannot be a device schedule event")
             continue
-        command = action_to_command(rule.action, policy.limits, floor_soc_pct=floor)
+        command = command_with_reserve(rule.action, policy)
         planned.append(PlannedEvent(rule.name, command, start, end, recurrence))
     if problems:
         raise ScheduleSyncError(

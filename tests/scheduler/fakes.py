@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from gridpilot.clock import ManualClock
 from gridpilot.devices.base import AppliedCommand, DeviceReading
+from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits, validate_command
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
@@ -24,7 +25,6 @@ from gridpilot.errors import DeviceProtocolError, DeviceUnreachable
 from gridpilot.rules.loader import load_policy_doc
 from gridpilot.rules.policy import CompiledOverride
 from gridpilot.rules.schema import Action, PolicyDoc
-from gridpilot.scheduler.loop import action_to_command
 
 POLICY_YAML = """\
 version: 1
@@ -87,10 +87,10 @@ def fake_decide(policy: Any, state: SiteState, overrides: Sequence[CompiledOverr
     t = state.time.timestamp()
     for o in overrides:
         if o.start_s <= t < o.until_s:
-            cmd = action_to_command(o.action, policy.limits, floor_soc_pct=0)
+            cmd = command_from_action(o.action, policy.limits)
             return Decision(cmd, f"override:{o.name}", "manual", "override in force")
     action = policy.doc.default.action or Action(kind=CommandKind.SELF_CONSUMPTION)
-    cmd = action_to_command(action, policy.limits, floor_soc_pct=0)
+    cmd = command_from_action(action, policy.limits)
     if state.person_override:
         return Decision(cmd, "device", "manual", "a person's mode runs",
                         notes=("yielding to a person's manual mode",))

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from gridpilot.clock import ManualClock
 from gridpilot.engine.commands import CommandKind
 from gridpilot.scheduler.audit import read_audit
-from gridpilot.scheduler.loop import Scheduler, next_tick_at
+from gridpilot.scheduler.loop import Scheduler
 from gridpilot.scheduler.overrides import parse_override_request
+from gridpilot.scheduler.tick import next_tick_at
 from tests.scheduler.fakes import (
     POLICY_YAML,
     FakeDevice,
