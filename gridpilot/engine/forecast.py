@@ -13,6 +13,7 @@ data for.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -78,12 +79,19 @@ class TimeOfWeekAverage:
         self.bin_s = bin_s
         self.weeks = weeks
         self.flat_w = float(flat_w)
-        nbins = _WEEK_S // bin_s
-        self._sum = np.zeros((weeks, nbins))
-        self._count = np.zeros((weeks, nbins))
+        self._nbins = _WEEK_S // bin_s
+        # Plain lists: observe() runs on every tick and list arithmetic beats numpy scalars.
+        self._sum: list[list[float]] = [[0.0] * self._nbins for _ in range(weeks)]
+        self._count: list[list[float]] = [[0.0] * self._nbins for _ in range(weeks)]
         self._week_of_row: deque[int] = deque([-1] * weeks, maxlen=weeks)
         self._rows: dict[int, int] = {}
         self._offsets: dict[int, int] = {}
+        self._total = 0.0
+        self._dirty = True
+        self._agg_sum = [0.0] * self._nbins
+        self._agg_count = [0.0] * self._nbins
+        self._sums = np.zeros(self._nbins)
+        self._counts = np.zeros(self._nbins)
 
     def _offset_s(self, t_s: int) -> int:
         # The UTC offset only changes at whole hours, so one lookup per UTC hour is enough.
@@ -104,7 +112,7 @@ class TimeOfWeekAverage:
         if t.tzinfo is None:
             raise ValueError("observe needs a timezone-aware time")
         net = float(load_w) - float(pv_w)
-        if not np.isfinite(net):
+        if not math.isfinite(net):
             return
         local = self._local_s(int(t.timestamp()))
         week = local // _WEEK_S
@@ -112,8 +120,12 @@ class TimeOfWeekAverage:
         if row is None:
             row = self._new_row(week)
         b = (local % _WEEK_S) // self.bin_s
-        self._sum[row, b] += net
-        self._count[row, b] += 1.0
+        self._sum[row][b] += net
+        self._count[row][b] += 1.0
+        self._agg_sum[b] += net
+        self._agg_count[b] += 1.0
+        self._total += 1.0
+        self._dirty = True
 
     def _new_row(self, week: int) -> int:
         # Reuse the row of the oldest week.
@@ -122,21 +134,34 @@ class TimeOfWeekAverage:
         self._rows.pop(old_week, None)
         self._week_of_row[oldest] = week
         self._rows[week] = oldest
-        self._sum[oldest] = 0.0
-        self._count[oldest] = 0.0
+        self._total -= sum(self._count[oldest])
+        for b, (v, c) in enumerate(zip(self._sum[oldest], self._count[oldest], strict=True)):
+            if c:
+                self._agg_sum[b] -= v
+                self._agg_count[b] -= c
+        self._sum[oldest] = [0.0] * self._nbins
+        self._count[oldest] = [0.0] * self._nbins
         return oldest
 
     def forecast(self, slot_start_s: IntArray) -> FloatArray:
         starts = np.asarray(slot_start_s, dtype=np.int64)
-        total = self._count.sum()
-        if total == 0:
+        if self._total <= 0:
             return np.full(starts.shape[0], self.flat_w, dtype=np.float64)
-        sums = self._sum.sum(axis=0)
-        counts = self._count.sum(axis=0)
-        fallback = float(sums.sum() / total)
-        offsets = np.fromiter(
-            (self._offset_s(int(s)) for s in starts), dtype=np.int64, count=starts.shape[0]
-        )
+        if self._dirty:
+            self._sums = np.array(self._agg_sum, dtype=np.float64)
+            self._counts = np.array(self._agg_count, dtype=np.float64)
+            self._dirty = False
+        sums, counts = self._sums, self._counts
+        fallback = float(sums.sum() / counts.sum())
+        if starts.shape[0] == 0:
+            return np.zeros(0, dtype=np.float64)
+        first = self._offset_s(int(starts[0]))
+        if first == self._offset_s(int(starts[-1])):
+            offsets: IntArray | int = first  # no clock change inside the horizon
+        else:
+            offsets = np.fromiter(
+                (self._offset_s(int(s)) for s in starts), dtype=np.int64, count=starts.shape[0]
+            )
         bins = ((starts + offsets + _MONDAY_SHIFT_S) % _WEEK_S) // self.bin_s
         c = counts[bins]
         return np.where(c > 0, sums[bins] / np.maximum(c, 1.0), fallback)
