@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "gridpilot.cli.override",
     "gridpilot.cli.log",
     "gridpilot.cli.device",
+    "gridpilot.cli.simulate",
 )
 
 

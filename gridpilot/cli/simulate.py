@@ -1,0 +1,177 @@
+"""``gridpilot simulate POLICY --data FILE [--from DATE] [--to DATE] [--step 5m] [--optimal]
+[--out DIR] [--json]``: backtest a policy on recorded data.
+
+Prints a summary table (with a progress bar while it runs, on a terminal), or the report as JSON
+with ``--json``. With ``--out DIR`` it writes ``report.json``, ``report.md`` and PNG plots there.
+Dates are read in the site's timezone; ``--to`` is exclusive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from gridpilot.errors import DataError
+
+if TYPE_CHECKING:
+    from gridpilot.simulator.backtest import Backtest
+    from gridpilot.simulator.loaders.base import TimeSeries
+
+__all__ = ["add_backtest_arguments", "parse_date", "prepare_series", "register", "show_summary"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="backtest a policy on recorded data",
+        description="Replay recorded load, PV and prices through the policy's decisions and a "
+        "battery model; bill the result and compare it with no battery, plain "
+        "self-consumption and (with --optimal) the perfect-foresight optimum.",
+    )
+    parser.add_argument("policy", metavar="POLICY", help="policy file")
+    add_backtest_arguments(parser)
+    parser.add_argument("--optimal", action="store_true",
+                        help="also solve the perfect-foresight optimum (linear programme)")
+    parser.add_argument("--out", metavar="DIR", help="write report.json, report.md and plots here")
+    parser.add_argument("--no-plots", action="store_true", help="with --out: skip the PNG plots")
+    parser.add_argument("--week", metavar="DATE",
+                        help="first day of the week to plot (default: the busiest week)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run)
+
+
+def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="FILE", help="recorded data file")
+    parser.add_argument("--format", default="auto",
+                        help="data format (default: detected from the header)")
+    parser.add_argument("--from", dest="start", metavar="DATE",
+                        help="first day (site time, YYYY-MM-DD or ISO time)")
+    parser.add_argument("--to", dest="end", metavar="DATE", help="end (exclusive, site time)")
+    parser.add_argument("--step", default="5m", help="simulation step: 1m, 5m, 15m, 30m or 1h")
+    parser.add_argument("--fill", default="fail", choices=("fail", "hold", "linear", "zero"),
+                        help="what to do with gaps in the data (default: fail)")
+    parser.add_argument("--soc", type=float, metavar="PCT",
+                        help="initial SOC [%%] (default: the battery's minimum)")
+
+
+def parse_date(text: str, tz: ZoneInfo, what: str) -> int:
+    """UNIX seconds of ``text`` (a date or ISO time; naive values read in ``tz``)."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise DataError(f"{what} {text!r}: use YYYY-MM-DD or an ISO 8601 time") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=tz)
+    return int(t.timestamp())
+
+
+def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
+    from gridpilot.simulator.loaders import load_data
+    from gridpilot.simulator.resample import GapPolicy, parse_step, resample
+
+    step_s = parse_step(args.step)
+    series = load_data(args.data, args.format)
+    start = parse_date(args.start, tz, "--from") if args.start else None
+    end = parse_date(args.end, tz, "--to") if args.end else None
+    if start is not None or end is not None:
+        margin = series.interval_s
+        series = series.slice_time(
+            None if start is None else start - margin, None if end is None else end + margin
+        )
+    if len(series) == 0:
+        raise DataError(f"{args.data}: no data between --from and --to")
+    series = resample(series, step_s, gaps=GapPolicy(args.fill))
+    series = series.slice_time(start, end)
+    if len(series) == 0:
+        raise DataError(f"{args.data}: no whole {step_s} s step between --from and --to")
+    return series
+
+
+def _progress(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("replaying"), BarColumn(), TextColumn("{task.completed}/{task.total} ticks"),
+        TimeRemainingColumn(), transient=True,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gridpilot.rules.policy import load_policy
+    from gridpilot.simulator.backtest import run_backtest
+    from gridpilot.simulator.report import report_dict, write_report
+
+    policy = load_policy(args.policy)
+    series = prepare_series(args, policy.tz)
+    bar = _progress(sys.stderr.isatty() and not args.json)
+    if bar is not None:
+        with bar:
+            task = bar.add_task("replay", total=len(series))
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done)
+
+            bt = run_backtest(policy, series, optimal=args.optimal,
+                              initial_soc_pct=args.soc, progress=progress)
+    else:
+        bt = run_backtest(policy, series, optimal=args.optimal, initial_soc_pct=args.soc)
+    if args.out:
+        week = parse_date(args.week, policy.tz, "--week") if args.week else None
+        report = write_report(bt, args.out, data=series.report, week_start_s=week,
+                              plots=not args.no_plots)
+    else:
+        report = report_dict(bt, series.report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        show_summary(bt, out=Path(args.out) if args.out else None)
+    return 0
+
+
+def show_summary(bt: Backtest, out: Path | None = None) -> None:
+    """Print the comparison table (rich) to stdout."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    cur = bt.currency
+    runs = [("Policy", bt.policy), ("No battery", bt.no_battery),
+            ("Self-consumption", bt.self_consumption)]
+    if bt.optimum is not None:
+        runs.append(("Optimum", bt.optimum))
+    rep = bt.replay
+    table = Table(title=f"{bt.policy_name}: {len(rep)} ticks of {rep.step_s} s")
+    table.add_column("")
+    for name, _ in runs:
+        table.add_column(name, justify="right")
+    rows: list[tuple[str, Any]] = [
+        (f"Bill [{cur}]", lambda t: f"{t.bill:,.2f}"),
+        (f"Energy cost [{cur}]", lambda t: f"{t.energy_cost:,.2f}"),
+        (f"Export revenue [{cur}]", lambda t: f"{t.export_revenue:,.2f}"),
+        (f"Standing + demand [{cur}]", lambda t: f"{t.standing_charge + t.demand_charge:,.2f}"),
+        ("Import [kWh]", lambda t: f"{t.import_kwh:,.0f}"),
+        ("Export [kWh]", lambda t: f"{t.export_kwh:,.0f}"),
+        ("Peak import [W]", lambda t: f"{t.peak_import_w:,.0f}"),
+        ("Self-sufficiency", lambda t: f"{t.self_sufficiency:.1%}"),
+        ("Full cycles", lambda t: f"{t.equivalent_full_cycles:,.1f}"),
+    ]
+    for label, fmt in rows:
+        table.add_row(escape(label), *(fmt(t) for _, t in runs))
+    console = Console()
+    console.print(table)
+    saved = bt.no_battery.bill - bt.policy.bill
+    console.print(f"Saving against no battery: {saved:,.2f} {cur}")
+    sc = bt.savings_captured
+    if sc is not None:
+        console.print(f"Savings captured: {sc:.1%} of the perfect-foresight saving")
+    console.print(f"Replay: {rep.elapsed_s:.2f} s ({len(rep) / max(rep.elapsed_s, 1e-9):,.0f} "
+                  "ticks/s)")
+    if out is not None:
+        console.print(f"Report written to {out}/report.md")

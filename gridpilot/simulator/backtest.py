@@ -1,0 +1,134 @@
+"""One backtest: replay a policy, bill it, and bill the baselines and the optimum beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gridpilot.engine.commands import CommandKind
+from gridpilot.simulator.accounting import (
+    BillInputs,
+    Totals,
+    compute_totals,
+    month_index,
+    no_battery_flows,
+    run_fixed_command,
+)
+from gridpilot.simulator.battery import BatteryParams
+from gridpilot.simulator.loaders.base import TimeSeries
+from gridpilot.simulator.optimum import OptimumResult, savings_captured, solve_optimum
+from gridpilot.simulator.replay import ReplayResult, replay
+
+if TYPE_CHECKING:
+    from gridpilot.rules.policy import Policy
+
+__all__ = ["Backtest", "run_backtest"]
+
+
+@dataclass
+class Backtest:
+    """The outcome of :func:`run_backtest`."""
+
+    policy_name: str
+    currency: str
+    replay: ReplayResult
+    params: BatteryParams
+    initial_soc_pct: float
+    policy: Totals
+    no_battery: Totals
+    self_consumption: Totals
+    self_consumption_soc_pct: np.ndarray
+    optimum: Totals | None = None
+    optimum_result: OptimumResult | None = None
+    optimal_bill_bound: float | None = None
+    max_import_w: float | None = None
+
+    @property
+    def savings_captured(self) -> float | None:
+        """Share of the possible saving (against no battery) the policy takes."""
+        if self.optimum is None:
+            return None
+        return savings_captured(self.no_battery.bill, self.policy.bill, self.optimum.bill)
+
+    @property
+    def savings_captured_vs_bound(self) -> float | None:
+        """The same against the LP's lower bound: never above the true share."""
+        if self.optimal_bill_bound is None:
+            return None
+        return savings_captured(self.no_battery.bill, self.policy.bill, self.optimal_bill_bound)
+
+
+def run_backtest(
+    policy: Policy,
+    series: TimeSeries,
+    *,
+    optimal: bool = False,
+    initial_soc_pct: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Backtest:
+    """Replay ``policy`` on ``series`` and bill it with the policy's tariff; with ``optimal``
+    also solve the perfect-foresight optimum on the same data."""
+    params = BatteryParams.from_policy(policy)
+    soc0 = params.min_soc_pct if initial_soc_pct is None else float(initial_soc_pct)
+    rep = replay(policy, series, initial_soc_pct=soc0, params=params, progress=progress)
+    tariff = policy.tariff
+    bill = BillInputs(
+        standing_charge_per_day=tariff.standing_charge_per_day,
+        demand_charge_per_kw=tariff.demand_charge_per_kw,
+        currency=tariff.currency,
+    )
+    tz = policy.tz
+
+    def totals(
+        grid: np.ndarray, battery: np.ndarray, with_battery: bool = True
+    ) -> Totals:
+        return compute_totals(
+            start_s=rep.start_s,
+            step_s=rep.step_s,
+            load_w=rep.load_w,
+            pv_w=rep.pv_w,
+            grid_w=grid,
+            battery_w=battery,
+            import_price=rep.import_price,
+            export_price=rep.export_price,
+            bill=bill,
+            tz=tz,
+            battery=params if with_battery else None,
+        )
+
+    nb_bat, nb_grid = no_battery_flows(rep.load_w, rep.pv_w)
+    sc_bat, sc_grid, sc_soc = run_fixed_command(
+        CommandKind.SELF_CONSUMPTION, rep.load_w, rep.pv_w, rep.step_s, params, soc0
+    )
+    out = Backtest(
+        policy_name=policy.name,
+        currency=tariff.currency,
+        replay=rep,
+        params=params,
+        initial_soc_pct=soc0,
+        policy=totals(rep.grid_w, rep.battery_w),
+        no_battery=totals(nb_grid, nb_bat, with_battery=False),
+        self_consumption=totals(sc_grid, sc_bat),
+        self_consumption_soc_pct=sc_soc,
+        max_import_w=policy.limits.max_import_w,
+    )
+    if optimal:
+        midx, _ = month_index(rep.start_s, tz)
+        opt = solve_optimum(
+            load_w=rep.load_w,
+            pv_w=rep.pv_w,
+            import_price=rep.import_price,
+            export_price=rep.export_price,
+            step_s=rep.step_s,
+            params=params,
+            initial_soc_pct=soc0,
+            month_idx=midx,
+            demand_charge_per_kw=tariff.demand_charge_per_kw,
+        )
+        out.optimum_result = opt
+        out.optimum = totals(opt.grid_w, opt.battery_w)
+        out.optimal_bill_bound = opt.bill_bound + out.optimum.standing_charge
+    return out

@@ -1,0 +1,191 @@
+"""Backtest reports: ``report.json``, ``report.md`` and PNG plots.
+
+``report.json`` (schema ``gridpilot.report/1``)::
+
+    {
+      "schema": "gridpilot.report/1",
+      "policy": str,                 # site name
+      "currency": str,
+      "period": {"start": ISO UTC, "end": ISO UTC, "step_s": int, "ticks": int},
+      "battery": {capacity_kwh, max_charge_w, max_discharge_w, charge_efficiency,
+                  discharge_efficiency, min_soc_pct, max_soc_pct, cycle_cost_per_kwh},
+      "initial_soc_pct": float,
+      "data": {source, rows, units, duplicates, gaps, missing_values, repairs},
+      "results": {                   # one Totals object per run; "optimum" is null without it
+        "policy" | "no_battery" | "self_consumption" | "optimum": {
+          import_kwh, export_kwh, load_kwh, pv_kwh, energy_cost, export_revenue,
+          standing_charge, demand_charge, bill, peak_import_w, self_consumption (0..1),
+          self_sufficiency (0..1), battery_charge_kwh, battery_discharge_kwh,
+          equivalent_full_cycles, wear_cost,
+          months: [{month "YYYY-MM", import_kwh, export_kwh, energy_cost, export_revenue,
+                    standing_charge, demand_charge, bill, peak_import_w}]
+        }
+      },
+      "savings": {
+        "vs_no_battery": float, "vs_self_consumption": float,
+        "savings_captured": float | null,          # (no_battery - policy) / (no_battery - optimum)
+        "optimal_bill_bound": float | null,         # LP lower bound on any schedule's bill
+        "savings_captured_vs_bound": float | null
+      },
+      "replay": {"elapsed_s", "ticks_per_s", "command_changes",
+                 "command_share": {kind: fraction of ticks}, "winners": {source: ticks}},
+      "plots": [file names]
+    }
+
+Money is in ``currency``; energy in kWh; power in W.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridpilot.simulator.backtest import Backtest
+from gridpilot.simulator.loaders.base import LoadReport, iso_utc
+from gridpilot.simulator.replay import KINDS
+
+__all__ = ["SCHEMA", "busiest_week_start", "markdown", "report_dict", "write_report"]
+
+SCHEMA = "gridpilot.report/1"
+
+
+def report_dict(bt: Backtest, data: LoadReport | None = None) -> dict[str, Any]:
+    rep = bt.replay
+    n = len(rep)
+    counts = np.bincount(rep.kind_code, minlength=len(KINDS))
+    wcounts = np.bincount(rep.winner_code, minlength=len(rep.winners))
+    return {
+        "schema": SCHEMA,
+        "policy": bt.policy_name,
+        "currency": bt.currency,
+        "period": {
+            "start": iso_utc(int(rep.start_s[0])),
+            "end": iso_utc(int(rep.start_s[-1]) + rep.step_s),
+            "step_s": rep.step_s,
+            "ticks": n,
+        },
+        "battery": asdict(bt.params),
+        "initial_soc_pct": bt.initial_soc_pct,
+        "data": data.as_dict() if data is not None else None,
+        "results": {
+            "policy": bt.policy.as_dict(),
+            "no_battery": bt.no_battery.as_dict(),
+            "self_consumption": bt.self_consumption.as_dict(),
+            "optimum": bt.optimum.as_dict() if bt.optimum is not None else None,
+        },
+        "savings": {
+            "vs_no_battery": bt.no_battery.bill - bt.policy.bill,
+            "vs_self_consumption": bt.self_consumption.bill - bt.policy.bill,
+            "savings_captured": bt.savings_captured,
+            "optimal_bill_bound": bt.optimal_bill_bound,
+            "savings_captured_vs_bound": bt.savings_captured_vs_bound,
+        },
+        "replay": {
+            "elapsed_s": rep.elapsed_s,
+            "ticks_per_s": n / rep.elapsed_s if rep.elapsed_s > 0 else None,
+            "command_changes": rep.command_changes(),
+            "command_share": {
+                k.value: float(counts[i]) / n for i, k in enumerate(KINDS) if counts[i]
+            },
+            "winners": {w: int(wcounts[i]) for i, w in enumerate(rep.winners)},
+        },
+        "plots": [],
+    }
+
+
+def _money(v: float | None, cur: str) -> str:
+    return "n/a" if v is None else f"{v:,.2f} {cur}"
+
+
+def markdown(d: dict[str, Any]) -> str:
+    cur = d["currency"]
+    res = d["results"]
+    cols = [("policy", "Policy"), ("no_battery", "No battery"),
+            ("self_consumption", "Self-consumption"), ("optimum", "Optimum")]
+    present = [(k, t) for k, t in cols if res[k] is not None]
+    lines = [
+        f"# Backtest: {d['policy']}",
+        "",
+        f"{d['period']['start']} to {d['period']['end']}, step {d['period']['step_s']} s, "
+        f"{d['period']['ticks']} ticks.",
+        "",
+        "| | " + " | ".join(t for _, t in present) + " |",
+        "|---|" + "---:|" * len(present),
+    ]
+    rows: list[tuple[str, str, Callable[[float], str]]] = [
+        ("Bill", "bill", lambda v: f"{v:,.2f}"),
+        ("Energy cost", "energy_cost", lambda v: f"{v:,.2f}"),
+        ("Export revenue", "export_revenue", lambda v: f"{v:,.2f}"),
+        ("Standing charge", "standing_charge", lambda v: f"{v:,.2f}"),
+        ("Demand charge", "demand_charge", lambda v: f"{v:,.2f}"),
+        ("Import [kWh]", "import_kwh", lambda v: f"{v:,.0f}"),
+        ("Export [kWh]", "export_kwh", lambda v: f"{v:,.0f}"),
+        ("Peak import [W]", "peak_import_w", lambda v: f"{v:,.0f}"),
+        ("Self-consumption", "self_consumption", lambda v: f"{v:.1%}"),
+        ("Self-sufficiency", "self_sufficiency", lambda v: f"{v:.1%}"),
+        ("Full cycles", "equivalent_full_cycles", lambda v: f"{v:,.1f}"),
+    ]
+    for label, key, fmt in rows:
+        lines.append(f"| {label} | " + " | ".join(fmt(res[k][key]) for k, _ in present) + " |")
+    s = d["savings"]
+    lines += [
+        "",
+        f"Bills in {cur}. Saving against no battery: {_money(s['vs_no_battery'], cur)}; "
+        f"against plain self-consumption: {_money(s['vs_self_consumption'], cur)}.",
+    ]
+    if s["savings_captured"] is not None:
+        lines.append(
+            f"Savings captured: **{s['savings_captured']:.1%}** of what perfect foresight "
+            f"saves (against the LP bound {s['optimal_bill_bound']:,.2f}: "
+            f"{s['savings_captured_vs_bound']:.1%})."
+        )
+    r = d["replay"]
+    lines += [
+        "",
+        f"Replay: {r['elapsed_s']:.2f} s, {r['command_changes']} command changes.",
+        "",
+    ]
+    lines += [f"![{p}]({p})" for p in d["plots"]]
+    return "\n".join(lines) + "\n"
+
+
+def busiest_week_start(bt: Backtest) -> int:
+    """Start [UNIX s] of the 7 days with the most battery throughput (the week worth a look)."""
+    rep = bt.replay
+    per_day = 86400 // rep.step_s
+    week = 7 * per_day
+    if len(rep) <= week:
+        return int(rep.start_s[0])
+    through = np.abs(rep.battery_w)
+    csum = np.concatenate(([0.0], np.cumsum(through)))
+    starts = np.arange(0, len(rep) - week + 1, per_day)
+    sums = csum[starts + week] - csum[starts]
+    return int(rep.start_s[int(starts[int(np.argmax(sums))])])
+
+
+def write_report(
+    bt: Backtest,
+    out_dir: str | Path,
+    *,
+    data: LoadReport | None = None,
+    week_start_s: int | None = None,
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Write ``report.json``, ``report.md`` and (with ``plots``) the PNGs into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    d = report_dict(bt, data)
+    if plots:
+        from gridpilot.simulator.plots import plot_all
+
+        ws = busiest_week_start(bt) if week_start_s is None else week_start_s
+        d["plots"] = plot_all(bt, out, ws)
+    (out / "report.json").write_text(json.dumps(d, indent=2, allow_nan=False) + "\n")
+    (out / "report.md").write_text(markdown(d))
+    return d
+
