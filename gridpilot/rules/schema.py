@@ -8,6 +8,7 @@ turning the document into fast runtime objects lives in :mod:`gridpilot.rules.po
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -130,6 +131,13 @@ class DeviceSpec(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     type: str = "simulated"
     name: str = ""
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Adapter settings may hold credentials: a repr (and so a log line) names them only.
+        yield "type", self.type
+        yield "name", self.name
+        for key in (self.model_extra or {}):
+            yield key, "***"
 
 
 def _check_calendar(field_name: str | None, value: StrList | None) -> StrList | None:

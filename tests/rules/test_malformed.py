@@ -113,3 +113,14 @@ def test_endless_price_file_is_refused(tmp_path: Path) -> None:
                         "      file: /dev/zero\n")
     (msg,) = issues(write(tmp_path, text))
     assert "tariff.import.dynamic.file: /dev/zero: larger than 50 MiB" in msg
+
+
+def test_device_settings_never_in_a_repr(tmp_path: Path) -> None:
+    from gridpilot.rules.policy import load_policy as load
+
+    text = BASE + "device:\n  type: simulated\n"
+    policy = load(write(tmp_path, text))
+    spec = policy.doc.device.model_copy(update={"password": "pa55-word-value"})
+    assert "pa55-word-value" not in repr(spec) and "pa55-word-value" not in str(spec)
+    assert "password='***'" in repr(spec)
+    assert "pa55-word-value" not in repr(policy.doc.model_copy(update={"device": spec}))
