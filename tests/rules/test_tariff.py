@@ -280,3 +280,20 @@ def test_outlook_slots_follow_local_edges_in_a_quarter_hour_zone() -> None:
         last = datetime.fromtimestamp(int(end) - 1, UTC)
         assert t.import_price_at(first) == t.import_price_at(last) == price
     assert set(o.import_per_kwh.tolist()) == {0.1, 0.3}
+
+
+@settings(max_examples=60, deadline=None)
+@given(offset_s=st.integers(0, 364 * 86_400), later_s=st.integers(0, 3 * 86_400),
+       horizon_s=st.integers(1800, 4 * 86_400))
+def test_outlook_never_shows_unpublished_prices(offset_s: int, later_s: int,
+                                                 horizon_s: int) -> None:
+    t = tariff({"default": 0.25, "dynamic": {"file": str(DATA), "column": "import_price"}})
+    now = datetime(2018, 1, 1, tzinfo=UTC) + timedelta(seconds=offset_s)
+    known = t.known_until(now)
+    assert known is not None
+    o = t.outlook(now, horizon_s=horizon_s)
+    assert o.start_s[0] <= now.timestamp() < o.slot_end_s[0]  # the current slot is always there
+    assert len(o) == 1 or o.end_s <= known.timestamp()
+    assert o.end_s <= now.timestamp() + horizon_s + 1800
+    later = t.known_until(now + timedelta(seconds=later_s))
+    assert later is not None and later >= known  # what is known never shrinks
