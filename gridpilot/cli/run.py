@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import importlib
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gridpilot.clock import AcceleratedClock, Clock, SystemClock
 from gridpilot.errors import GridpilotError
@@ -141,6 +143,7 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
     run = policy.doc.run
     state_dir = (Path(args.state_dir) if args.state_dir
                  else state_dir_for_policy(Path(args.policy), run.state_dir))
+    lock = _lock_state_dir(state_dir)
     device = _create_device(policy, clock)
     if args.sync_schedule or args.remove_schedule:
         try:
@@ -184,6 +187,7 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
         if control is not None:
             await control.close()
             (state_dir / "control.json").unlink(missing_ok=True)
+        lock.close()
 
 
 async def _schedule(args: argparse.Namespace, policy: Any, device: Any, state_dir: Path) -> int:
@@ -220,6 +224,27 @@ async def _startup_sync(policy: Any, device: Any, state_dir: Path) -> None:
         log.warning("device schedule not synced this time: %s", exc)
         return
     log.info("wrote %d event(s) into the device schedule", written)
+
+
+def _lock_state_dir(state_dir: Path) -> IO[str]:
+    """One scheduler per state directory: two would fight over the device and the audit log."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fh = (state_dir / "run.lock").open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        other = fh.read().strip() or "?"
+        fh.close()
+        raise GridpilotError(
+            f"another gridpilot run (pid {other}) already uses {state_dir}; stop it first, or "
+            "give this one its own --state-dir"
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
 
 
 def device_type(policy: Any) -> str:

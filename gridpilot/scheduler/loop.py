@@ -389,7 +389,14 @@ class Scheduler:
         if result is None:
             return
         if result.policy is not None:
+            old = self.policy.doc
             self.policy = result.policy
+            fixed = [name for name in ("device", "run")
+                     if getattr(old, name) != getattr(result.policy.doc, name)]
+            if fixed:
+                # The adapter, the audit log and the control API were built from these at start.
+                log.warning("the %s section changed; restart gridpilot run to apply it",
+                            " and ".join(fixed))
             self.metrics.policy_reloads += 1
             log.info("policy reloaded from %s", self.watcher.path)
             self.audit.write("policy_reloaded", now, path=str(self.watcher.path))

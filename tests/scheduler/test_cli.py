@@ -102,6 +102,9 @@ def test_run_override_log_and_sigterm(tmp_path: Path, emu: XStorageEmulator) -> 
         assert "self_consumption" in first and "[sent" in first
         lines.wait_for("#2 ")
 
+        second = gridpilot("run", str(policy), "--once", env=env)
+        assert second.returncode == 1 and "already uses" in second.stderr
+
         token_file = state / "control.token"
         assert token_file.stat().st_mode & 0o077 == 0
         r = gridpilot("override", "--state-dir", str(state), "set", "charge", "--power-w",
