@@ -107,34 +107,39 @@ def plan_arbitrage(
     min_spread_per_kwh: float,
 ) -> ArbitragePlan:
     """Plan over one price outlook (see the module text). Pure; arrays must have equal length."""
+    # Few, whole-array numpy operations: this runs once per price slot in a year-long replay.
     n = int(start_s.shape[0])
-    p = np.asarray(import_per_kwh, dtype=np.float64)
-    e = np.asarray(export_per_kwh, dtype=np.float64)
-    ends = np.append(start_s[1:], end_s).astype(np.float64)
-    dt_h = (ends - start_s.astype(np.float64)) / 3600.0
-    load = np.asarray(net_load_w, dtype=np.float64)
-    demand_kwh = np.maximum(load, 0.0) * dt_h / 1000.0
-    surplus_w = np.minimum(np.maximum(-load, 0.0), charge_power_w)
+    p = import_per_kwh
+    dt_h = np.diff(start_s, append=end_s) * (1.0 / 3600.0)
+    load = net_load_w
+    demand_kwh = np.maximum(load, 0.0) * dt_h * 1e-3
     rt = charge_efficiency * discharge_efficiency
-    pv_cap = surplus_w * dt_h / 1000.0 * rt
-    grid_cap = (charge_power_w - surplus_w) * dt_h / 1000.0 * rt
-    grid_cost = p / rt + cycle_cost_per_kwh
-    pv_cost = np.where(pv_cap > 0, e / rt + cycle_cost_per_kwh, np.inf)
-    src_cost = np.minimum(grid_cost, pv_cost)
+    grid_cost = p * (1.0 / rt) + cycle_cost_per_kwh
+    kwh_per_w = dt_h * (rt * 1e-3)
+    if bool((load < 0.0).any()):
+        surplus_w = np.minimum(np.maximum(-load, 0.0), charge_power_w)
+        pv_cap = surplus_w * kwh_per_w
+        grid_cap = (charge_power_w - surplus_w) * kwh_per_w
+        pv_cost = np.where(pv_cap > 0, export_per_kwh * (1.0 / rt) + cycle_cost_per_kwh, np.inf)
+        src_cost = np.minimum(grid_cost, pv_cost)
+    else:
+        pv_cap = pv_cost = None
+        grid_cap = charge_power_w * kwh_per_w
+        src_cost = grid_cost
     price_now = float(p[0])
 
     # Hold: slots dearer than now, up to the first slot where refilling beats using the energy
     # now (strictly: at break-even, keeping the energy avoids a pointless cycle).
-    refill = np.flatnonzero(grid_cost[1:] + min_spread_per_kwh < price_now) + 1
-    k_star = int(refill[0]) if refill.shape[0] else n
-    dearer = p[1:k_star] > price_now + min_spread_per_kwh
-    hold_need = float(demand_kwh[1:k_star][dearer].sum())
-    hold_price = float(p[1:k_star][dearer].max()) if dearer.any() else price_now
+    refill = np.flatnonzero(grid_cost[1:] < price_now - min_spread_per_kwh)
+    k_star = int(refill[0]) + 1 if refill.shape[0] else n
+    ahead = p[1:k_star]
+    dearer = ahead > price_now + min_spread_per_kwh
+    hold_need = float(demand_kwh[1:k_star] @ dearer)
+    hold_price = float(ahead[dearer].max()) if dearer.any() else price_now
 
     min_before = np.empty(n)
     min_before[0] = np.inf
-    if n > 1:
-        min_before[1:] = np.minimum.accumulate(src_cost[:-1])
+    np.minimum.accumulate(src_cost[:-1], out=min_before[1:])
     worthy = (p - min_before > min_spread_per_kwh) & (demand_kwh > 0)
     worthy[0] = False
     idx = np.flatnonzero(worthy)
@@ -143,26 +148,24 @@ def plan_arbitrage(
         return ArbitragePlan(price_now, hold_need, hold_price, 0.0, price_now, 0.0, 0.0, False,
                              opportunity)
     j1 = int(idx[0])
-    refill_cost = min_before[j1]
-    after = np.flatnonzero(grid_cost[j1 + 1 :] <= refill_cost)
-    m = j1 + 1 + int(after[0]) if after.shape[0] else n
-    sinks = idx[idx < m]
-    block_need = float(demand_kwh[sinks].sum())
-    block_price = float(p[sinks].max())
-    j_last = int(sinks[-1])
+    after = np.flatnonzero(grid_cost[j1 + 1 :] <= min_before[j1])
+    if after.shape[0]:
+        idx = idx[idx < j1 + 1 + int(after[0])]
+    block_need = float(demand_kwh[idx].sum())
+    block_price = float(p[idx].max())
+    j_last = int(idx[-1])
 
-    # Sources before the last sink of the block that are cheap enough to serve it.
+    # Sources before the last sink of the block that are cheap enough to serve it and, for the
+    # current slot's decision, cheaper than charging now (at equal cost the current slot is the
+    # earliest, so it goes first).
     limit = block_price - min_spread_per_kwh
-    costs = np.concatenate((grid_cost[:j_last], pv_cost[:j_last]))
-    caps = np.concatenate((grid_cap[:j_last], pv_cap[:j_last]))
-    usable = (costs < limit) & (caps > 0)
     now_cost = float(grid_cost[0])
-    now_is_source = bool(usable[0])
-    # Sources that come before slot 0's grid source in (cost, time) order; at equal cost the
-    # current slot is the earliest, so it goes first.
-    before_now = usable & (costs < now_cost)
-    before_now[0] = False
-    cheaper = float(caps[before_now].sum())
+    now_is_source = now_cost < limit and float(grid_cap[0]) > 0
+    bound = min(limit, now_cost)
+    g = grid_cost[1:j_last]
+    cheaper = float(grid_cap[1:j_last] @ (g < bound))
+    if pv_cap is not None and pv_cost is not None:
+        cheaper += float(pv_cap[:j_last] @ (pv_cost[:j_last] < bound))
     return ArbitragePlan(
         price_now,
         hold_need,
