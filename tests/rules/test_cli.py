@@ -21,8 +21,10 @@ def gridpilot(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_check_examples_pass() -> None:
     proc = gridpilot("check", "examples/policies/")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count(": ok\n") == 4
-    assert "4 file(s) checked, 0 error(s)" in proc.stderr
+    n = len(list((ROOT / "examples" / "policies").glob("*.yaml")))
+    assert n >= 4
+    assert proc.stdout.count(": ok\n") == n
+    assert f"{n} file(s) checked, 0 error(s)" in proc.stderr
 
 
 def test_check_reports_every_error_of_every_file() -> None:
@@ -50,7 +52,7 @@ def test_check_json() -> None:
         "file": first["file"], "line": 6, "column": 5, "path": "site.battery.capacity_kwhh",
         "message": "unknown key 'capacity_kwhh'", "hint": "did you mean 'capacity_kwh'?",
     }
-    assert [f["ok"] for f in out["files"][1:]] == [True] * 4
+    assert len(out["files"]) > 4 and all(f["ok"] for f in out["files"][1:])
 
 
 def test_check_missing_file_and_empty_dir(tmp_path: Path) -> None:
