@@ -28,9 +28,11 @@ from gridpilot.errors import (
 )
 
 __all__ = [
+    "BodyKind",
     "CertificateError",
     "DeviceHttp",
     "RejectedRequest",
+    "TraceHook",
     "vendor_error_fields",
 ]
 

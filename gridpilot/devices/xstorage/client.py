@@ -10,7 +10,7 @@ import httpx
 from pydantic import SecretStr
 
 from gridpilot.clock import Clock
-from gridpilot.devices.http import DeviceHttp, RejectedRequest
+from gridpilot.devices.http import BodyKind, DeviceHttp, RejectedRequest
 from gridpilot.devices.secrets import resolve_secret
 from gridpilot.devices.tls import TlsPolicy
 from gridpilot.devices.xstorage.auth import LOCKED_ERR_CODE, TokenState, extract_token, signin_body
@@ -116,7 +116,7 @@ class XStorageClient:
         *,
         json_body: Any = None,
         params: dict[str, Any] | None = None,
-        body: str = "json",
+        body: BodyKind = "json",
         envelope: bool = True,
     ) -> Any:
         """One authenticated request. Returns ``result`` of the envelope when ``envelope``."""
@@ -125,8 +125,7 @@ class XStorageClient:
             headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
             try:
                 answer = await self.http.request(
-                    method, path, json_body=json_body, params=params, headers=headers,
-                    body=body,  # type: ignore[arg-type]
+                    method, path, json_body=json_body, params=params, headers=headers, body=body
                 )
             except DeviceAuthError:
                 self._tokens.drop()
