@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-AGILE = ROOT / "examples" / "policies" / "agile-dynamic.yaml"
+AGILE = ROOT / "tests" / "engine" / "data" / "agile-home.yaml"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
