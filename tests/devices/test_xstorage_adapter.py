@@ -409,3 +409,15 @@ async def test_own_mode_remembered_across_a_restart(
     mode = (await forgetful.read_state()).device_mode
     await forgetful.aclose()
     assert mode is not None and mode.source is ModeSource.PERSON
+
+
+async def test_locked_account_is_named_and_not_retried(
+    adapter: XStorageAdapter, emu: XStorageEmulator
+) -> None:
+    emu.state.locked = True
+    with pytest.raises(DeviceAuthError, match=r"account locked \(errCode 10\)"):
+        await adapter.read_state()
+    emu.state.locked = False
+    with pytest.raises(DeviceAuthError, match="not trying again"):
+        await adapter.read_state()
+    assert len(emu.requests_to("POST", "/api/auth/signin")) == 1
