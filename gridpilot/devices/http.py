@@ -33,6 +33,7 @@ __all__ = [
     "DeviceHttp",
     "RejectedRequest",
     "TraceHook",
+    "UnauthorizedRequest",
     "vendor_error_fields",
 ]
 
@@ -50,6 +51,16 @@ class RejectedRequest(DeviceRejected):
     ) -> None:
         super().__init__(device, message)
         self.status = status
+        self.err_code = err_code
+        self.description = description
+
+
+class UnauthorizedRequest(DeviceAuthError):
+    """A 401 answer; ``err_code`` and ``description`` hold the vendor's reason if it gave one."""
+
+    def __init__(self, device: str, message: str, *, err_code: str = "",
+                 description: str = "") -> None:
+        super().__init__(device, message)
         self.err_code = err_code
         self.description = description
 
@@ -229,7 +240,12 @@ class DeviceHttp:
             ) if p
         )
         if status == 401:
-            raise DeviceAuthError(self.device, f"{what}: not authorised (401){_tail(reason)}")
+            raise UnauthorizedRequest(
+                self.device,
+                f"{what}: not authorised (401){_tail(reason)}",
+                err_code=code,
+                description=description,
+            )
         if status == 403:
             hint = f"; {self._forbidden_hint}" if self._forbidden_hint else ""
             raise DevicePermissionError(self.device, f"{what}: forbidden (403){hint}")

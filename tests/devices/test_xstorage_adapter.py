@@ -415,7 +415,7 @@ async def test_locked_account_is_named_and_not_retried(
     adapter: XStorageAdapter, emu: XStorageEmulator
 ) -> None:
     emu.state.locked = True
-    with pytest.raises(DeviceAuthError, match=r"account locked \(errCode 10\)"):
+    with pytest.raises(DeviceAuthError, match=r"the account is locked \(errCode 10\); wait"):
         await adapter.read_state()
     emu.state.locked = False
     with pytest.raises(DeviceAuthError, match="not trying again"):

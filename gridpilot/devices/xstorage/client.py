@@ -90,12 +90,19 @@ class XStorageClient:
             )
         except (DeviceAuthError, DevicePermissionError, RejectedRequest) as exc:
             code = getattr(exc, "err_code", "")
-            reason = "account locked (errCode 10)" if code == LOCKED_ERR_CODE else str(exc)
+            prefix = f"device {self.device!r}: "
+            detail = str(exc).removeprefix(prefix)
+            if code == LOCKED_ERR_CODE:
+                reason = "the account is locked (errCode 10)"
+                advice = "wait until the unit unlocks it, then restart gridpilot"
+            else:
+                reason = detail
+                advice = "check the username and password, then restart gridpilot"
             self._tokens.refuse(reason)
             raise DeviceAuthError(
                 self.device,
-                f"sign-in as {s.username!r} ({s.user_type}) was refused: {reason}; check the "
-                "username and password. Not retrying, so the account does not get locked.",
+                f"sign-in as {s.username!r} ({s.user_type}) was refused: {reason}; {advice}. "
+                "Not retrying, so the account does not get locked.",
             ) from exc
         self._tokens.store(extract_token(self.device, answer), self._clock.now())
         log.info("device %r: signed in as %r (%s)", self.device, s.username, s.user_type)
