@@ -49,7 +49,9 @@ def test_uk_composite_is_a_full_utc_year() -> None:
     assert s.columns["load_w"][0] == pytest.approx(380.1)
     assert s.columns["import_price"][0] == pytest.approx(0.12307)
     assert (s.columns["import_price"] < 0).any()  # negative prices survive
-    assert detect_format(COMPOSITE) == "uk-composite"
+    assert detect_format(COMPOSITE) == "csv"
+    plain = load_data(COMPOSITE)
+    assert set(plain.columns) == set(s.columns)
 
 
 @needs_shared

@@ -15,6 +15,7 @@ from gridpilot.simulator.loaders.uci import load_uci_household
 from gridpilot.simulator.loaders.uk import (
     load_agile_outgoing,
     load_elexon_settlement,
+    load_simple_csv,
     load_uk_composite,
 )
 from gridpilot.simulator.loaders.xbattery import load_xbattery_telemetry
@@ -31,6 +32,7 @@ __all__ = [
     "load_csv",
     "load_data",
     "load_elexon_settlement",
+    "load_simple_csv",
     "load_uci_household",
     "load_uk_composite",
     "load_xbattery_telemetry",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 FORMATS: dict[str, Callable[[Path], TimeSeries]] = {
+    "csv": load_simple_csv,
     "uk-composite": load_uk_composite,
     "elexon": load_elexon_settlement,
     "agile-outgoing": load_agile_outgoing,
@@ -56,7 +59,7 @@ def detect_format(path: str | Path) -> str:
     if first.startswith(("{", "[")):
         return "xbattery" if "pack_voltage" in text[:20000] else "xstorage-metrics"
     if first.startswith("timestamp,") and "load_w" in first:
-        return "uk-composite"
+        return "csv"
     if first.startswith("Settlement Date,Settlement Period"):
         return "elexon"
     if first.startswith("Date_Time,Outgoing Agile Rate"):

@@ -24,6 +24,7 @@ __all__ = [
     "UK_COMPOSITE_MAPPING",
     "load_agile_outgoing",
     "load_elexon_settlement",
+    "load_simple_csv",
     "load_uk_composite",
     "periods_in_day",
 ]
@@ -46,6 +47,19 @@ def load_uk_composite(path: str | Path) -> TimeSeries:
     """``uk-2018-halfhourly.csv``: UTC interval starts, ``load_w``/``pv_w`` average W, prices in
     GBP/kWh."""
     return load_csv(path, UK_COMPOSITE_MAPPING)
+
+
+def load_simple_csv(path: str | Path) -> TimeSeries:
+    """The plain format: ``timestamp`` (ISO 8601 interval starts; without an offset read as
+    UTC), ``load_w`` and ``pv_w`` [W average], and optionally ``import_price`` and
+    ``export_price`` [currency/kWh]."""
+    text = read_text(path)
+    header = [h.strip() for h in text.splitlines()[0].split(",")] if text else []
+    cols = {name: ColumnSpec(name, "W") for name in ("load_w", "pv_w")}
+    for name in ("import_price", "export_price"):
+        if name in header:
+            cols[name] = ColumnSpec(name, "per_kwh")
+    return load_csv(path, CsvMapping(columns=cols))
 
 
 def periods_in_day(day: date, tz: ZoneInfo = UK) -> int:

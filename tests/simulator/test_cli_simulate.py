@@ -1,0 +1,60 @@
+"""``gridpilot simulate`` as a user runs it: in a subprocess, on a short real slice."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
+DATA = ROOT / "examples/data/uk-2018-halfhourly.csv"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gridpilot", *args], capture_output=True,
+                          text=True, check=False, cwd=ROOT, timeout=120)
+
+
+def test_simulate_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    proc = _run("simulate", str(AGILE), "--data", str(DATA), "--from", "2018-03-24",
+                "--to", "2018-03-31", "--step", "15m", "--optimal", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Bill" in proc.stdout and "Savings captured" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema"] == "gridpilot.report/1"
+    # 7 local days with the spring clock change: 167 hours of 15-minute steps
+    assert report["period"]["ticks"] == 167 * 4
+    assert report["period"]["start"] == "2018-03-24T00:00:00Z"
+    res = report["results"]
+    assert res["optimum"]["bill"] <= res["policy"]["bill"]
+    assert res["policy"]["bill"] < res["no_battery"]["bill"]
+    for name in report["plots"]:
+        assert (out / name).stat().st_size > 10_000
+    assert set(report["plots"]) == {"week.png", "monthly_bills.png", "daily_peaks.png"}
+    md = (out / "report.md").read_text()
+    assert "Savings captured" in md and "week.png" in md
+
+
+def test_simulate_json_to_stdout() -> None:
+    proc = _run("simulate", str(AGILE), "--data", str(DATA), "--from", "2018-10-28",
+                "--to", "2018-10-29", "--step", "30m", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["period"]["ticks"] == 50  # the 25-hour day
+    assert report["results"]["optimum"] is None
+
+
+def test_bad_input_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,load_w,pv_w\n2018-01-01T00:00:00Z,1,oops\n")
+    proc = _run("simulate", str(AGILE), "--data", str(bad))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "row 2" in proc.stderr
+    proc = _run("simulate", str(AGILE), "--data", str(DATA), "--step", "7m")
+    assert proc.returncode == 1 and "1m, 5m, 15m, 30m or 1h" in proc.stderr
+    proc = _run("simulate", str(AGILE), "--data", str(DATA), "--from", "2030-01-01")
+    assert proc.returncode == 1 and "no data" in proc.stderr
