@@ -291,10 +291,13 @@ class TariffArbitrage:
                 f" (now {plan.price_now:g})",
             )
         if plan.opportunity:
-            return Proposal(
-                Command(CommandKind.SELF_CONSUMPTION),
-                f"now ({plan.price_now:g}) is among the dearest slots ahead: use stored energy",
-            )
+            if plan.hold_need_kwh > _EPS_KWH:
+                why = (f"the stored {stored_kwh:.2f} kWh is more than the {plan.hold_need_kwh:.2f}"
+                       f" kWh the dearer slots ahead need: use it now ({plan.price_now:g})")
+            else:
+                why = (f"nothing ahead is dearer than now ({plan.price_now:g}) before the grid is"
+                       " cheap enough to refill: use stored energy")
+            return Proposal(Command(CommandKind.SELF_CONSUMPTION), why)
         return Proposal(None, "no price spread ahead beats round-trip losses and wear")
 
     def __repr__(self) -> str:
