@@ -175,3 +175,31 @@ def test_plan_is_cached_per_outlook_and_gives_the_same_answer() -> None:
     assert first.command == fresh.command
     # Different SOC, same outlook: the cached plan must still give the SOC-specific answer.
     assert s.propose(tou_state(1.0, 90.0), CTX).command != first.command
+
+
+@pytest.mark.parametrize("slot_s", [300, 900])
+def test_real_day_at_finer_price_resolution(slot_s: int) -> None:
+    day = uk_day("2018-01-10")
+    per = 1800 // slot_s
+    start = day["start_s"][0] + np.arange(48 * per, dtype=np.int64) * slot_s
+    imp = np.repeat(day["import"], per)
+    exp = np.repeat(day["export"], per)
+    net = np.repeat(day["load_w"] - day["pv_w"], per)
+    s = create_strategy("a", {"type": "tariff_arbitrage"})
+    soc = 10.0
+    charged_prices = []
+    for i in range(0, 48 * per - 1):
+        prices = PriceOutlook(start[i:], int(start[-1]) + slot_s, imp[i:], exp[i:])
+        state = SiteState(time=datetime.fromtimestamp(int(start[i]), UTC), soc_pct=soc,
+                          prices=prices, forecast_net_load_w=net[i:])
+        p = s.propose(state, CTX)
+        hour = (int(start[i]) % 86_400) // 3600
+        if p.command is not None and p.command.kind is K.CHARGE:
+            assert not 16 <= hour < 19
+            charged_prices.append(imp[i])
+            # A crude battery: charge at full power for the slot, up to the target.
+            gain = 3300 * slot_s / 3.6e6 * 0.95 / 9.5 * 100
+            soc = min(p.command.target_soc_pct, soc + gain)
+        elif p.command is not None and p.command.kind is K.SELF_CONSUMPTION:
+            soc = max(10.0, soc - max(net[i], 0) * slot_s / 3.6e6 / 0.95 / 9.5 * 100)
+    assert charged_prices and max(charged_prices) < 0.0925
