@@ -11,6 +11,7 @@ Files: ``audit.jsonl`` is the current one; ``audit.jsonl.1`` the newest rotated,
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -53,6 +54,16 @@ def _default(value: object) -> object:
     return str(value)
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 class AuditLog:
     """Appends records to ``<directory>/audit.jsonl`` and rotates it past ``max_bytes``."""
 
@@ -74,7 +85,13 @@ class AuditLog:
     def write(self, kind: str, time: datetime, **fields: Any) -> dict[str, Any]:
         """Append one record ``{"ts", "kind", **fields}`` and return it."""
         record: dict[str, Any] = {"ts": time.isoformat(), "kind": kind, **fields}
-        line = json.dumps(record, default=_default, separators=(",", ":"), allow_nan=False)
+        try:
+            line = json.dumps(record, default=_default, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            # A NaN or infinity (a broken reading, a refused command) is evidence worth keeping:
+            # written as text, since JSON has no such numbers.
+            record = _finite(json.loads(json.dumps(record, default=_default)))
+            line = json.dumps(record, separators=(",", ":"), allow_nan=False)
         fh = self._open()
         fh.write(line + "\n")
         fh.flush()

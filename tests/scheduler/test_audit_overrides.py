@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridpilot.engine.commands import charge
+from gridpilot.engine.commands import (
+    Command,
+    CommandKind,
+    DeviceLimits,
+    charge,
+    validate_command,
+)
+from gridpilot.errors import CommandError
 from gridpilot.scheduler.audit import AuditLog, audit_files, read_audit
 from gridpilot.scheduler.dispatcher import backoff_delay_s
 from gridpilot.scheduler.overrides import OverrideError, OverrideStore, parse_override_request
@@ -47,10 +55,14 @@ def test_audit_since_filter_and_a_corrupt_line(tmp_path: Path) -> None:
     assert recs[-1]["kind"] == "corrupt" and recs[-1]["line"] == 6
 
 
-def test_audit_refuses_nan(tmp_path: Path) -> None:
+def test_audit_keeps_nan_and_infinity_as_text(tmp_path: Path) -> None:
     log = AuditLog(tmp_path)
-    with pytest.raises(ValueError):
-        log.write("tick", T0, soc_pct=float("nan"))
+    log.write("command_invalid", T0, command={"power_w": float("nan"), "max_w": float("inf")})
+    log.close()
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
+    (record,) = read_audit(tmp_path)
+    assert record["command"] == {"power_w": "nan", "max_w": "inf"}
 
 
 def test_memory_round_trips_and_a_broken_file_is_reported(tmp_path: Path) -> None:
@@ -115,3 +127,55 @@ def test_backoff_grows_and_is_capped(failures: int, initial: float, cap: float) 
     if failures >= 1:
         assert d >= min(initial, cap)
         assert backoff_delay_s(failures + 1, initial, cap) >= d
+
+
+@st.composite
+def commands(draw: st.DrawFn) -> Command:
+    maybe = st.one_of(st.none(), st.floats(-100, 20_000), st.just(float("nan")))
+    return Command(
+        kind=draw(st.sampled_from(list(CommandKind))),
+        power_w=draw(maybe),
+        target_soc_pct=draw(st.one_of(st.floats(-10, 110), st.just(float("nan")))),
+        floor_soc_pct=draw(st.floats(-10, 110)),
+        max_import_w=draw(maybe),
+        max_export_w=draw(maybe),
+    )
+
+
+@given(st.lists(commands(), min_size=1, max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_the_dispatcher_never_sends_a_command_outside_the_limits(cmds: list[Command]) -> None:
+    import tempfile
+
+    from gridpilot.clock import ManualClock
+    from gridpilot.scheduler.dispatcher import Dispatcher
+    from gridpilot.scheduler.metrics import Metrics
+    from tests.scheduler.fakes import FakeDevice
+
+    limits = DeviceLimits(10, 3000, 3000, 10, 95)
+    clock = ManualClock(T0)
+    device = FakeDevice(clock, limits)  # raises CommandError in apply on an invalid command
+    with tempfile.TemporaryDirectory() as tmp:
+        dispatcher = Dispatcher(device, audit=AuditLog(Path(tmp)), metrics=Metrics(),
+                                memory=RunMemory(), valid_for_s=3600, refresh_before_s=120,
+                                backoff_initial_s=1, backoff_max_s=1, call_timeout_s=1)
+
+        async def run() -> list[str]:
+            out = []
+            for cmd in cmds:
+                outcome = await dispatcher.dispatch(cmd, limits, device.mode, clock.now(), tick=1)
+                out.append(outcome.status)
+                clock.advance(60)
+            return out
+
+        statuses = asyncio.run(run())
+        dispatcher.audit.close()
+    for cmd, status in zip(cmds, statuses, strict=True):
+        try:
+            validate_command(cmd, limits)
+            valid = True
+        except CommandError:
+            valid = False
+        assert (status == "invalid") == (not valid)
+    assert all(validate_command(c, limits) == c for c in device.applied)
+    assert len(device.applied) == sum(s == "sent" for s in statuses)
