@@ -199,3 +199,69 @@ def test_own_prices_always_start_at_the_current_slot(prices: list[float], offset
     else:
         assert len(outlook) == 0
 
+
+
+PRICED = BASE_POLICY.replace(
+    "rules:\n",
+    "rules:\n  - name: paid to import\n    layer: schedule\n    when: {price_below: 0.0}\n"
+    "    action: {kind: charge, target_soc_pct: 95}\n",
+    1,
+)
+
+
+@pytest.fixture(scope="module")
+def priced(tmp_path_factory: pytest.TempPathFactory) -> Policy:
+    path = tmp_path_factory.mktemp("priced") / "policy.yaml"
+    path.write_text(PRICED, encoding="utf-8")
+    return load_policy(path)
+
+
+def test_own_prices_replace_the_tariff(priced: Policy) -> None:
+    noon = {"at": "2026-01-15 12:10"}
+    negative = run(priced, {"name": "p", **noon, "prices": {"import": [-0.05, 0.2]},
+                            "expect": {"kind": "charge", "winner": "paid to import"}})
+    assert negative.passed, negative.failures
+    positive = run(priced, {"name": "p", **noon, "prices": {"import": [0.05, -0.2]},
+                            "expect": {"winner": "paid to import"}})
+    assert positive.outcome == "failed"  # the negative slot is the next one, not this one
+    tariff = run(priced, {"name": "p", **noon, "expect_not": {"winner": "paid to import"}})
+    assert tariff.passed, tariff.failures
+
+
+def test_a_sequence_walks_through_its_own_price_slots(priced: Policy) -> None:
+    r = run(priced, {
+        "name": "slots", "at": "2026-01-15 12:00", "until": "14:00", "step": "10m",
+        "prices": {"import": [0.3, -0.1, 0.3, -0.1], "slot": "30m"},
+        "checks": [
+            {"during": "12:30-13:00", "expect": {"winner": "paid to import"}},
+            {"during": "13:30-14:00", "expect": {"winner": "paid to import"}},
+            {"during": "12:00-12:30", "expect_not": {"winner": "paid to import"}},
+            {"during": "13:00-13:30", "expect_not": {"winner": "paid to import"}},
+        ],
+    })
+    assert r.passed, r.failures
+
+
+def test_forecast_lists_align_with_the_case_prices(policy: Policy) -> None:
+    from gridpilot.testing.scenario_state import build_state, price_source
+
+    case = ScenarioCase.model_validate({
+        "name": "f", "at": "2026-01-15 12:00", "until": "13:00",
+        "prices": {"import": [0.1, 0.2, 0.3]},
+        "state": {"forecast_net_load_w": [100, 200, 300]},
+        "checks": [{"max_changes": 9}],
+    })
+    at = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    prices = price_source(policy, case, at)
+    later = datetime(2026, 1, 15, 12, 40, tzinfo=UTC)
+    state = build_state(case, later, prices=prices, soc_pct=50, load_w=0, pv_w=0, battery_w=0,
+                        grid_w=None, active=None, active_since=None, month_peak_import_w=0)
+    assert state.forecast_net_load_w is not None
+    np.testing.assert_array_equal(state.forecast_net_load_w, [200.0, 300.0])
+    np.testing.assert_array_equal(state.prices.import_per_kwh, [0.2, 0.3])
+    bad = ScenarioCase.model_validate({
+        "name": "f", "at": "2026-01-15 12:00", "state": {"forecast_net_load_w": [1, 2]},
+        "expect": "hold",
+    })
+    r = run_case(policy, bad)
+    assert r.outcome == "error" and "needs the case's own 'prices'" in r.message
