@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WindowProbe"]
 
-_BLOCK_MIN = 2 * 1440
+_BLOCK_MIN = 7 * 1440
 
 
 class WindowProbe:
@@ -62,7 +62,7 @@ class WindowProbe:
         if 0 <= i < len(mask):
             return mask[i]
         starts = (minute + np.arange(_BLOCK_MIN, dtype=np.int64)) * 60
-        self._mask = [bool(v) for v in self.window.calendar_mask(starts)]
+        self._mask = self.window.calendar_mask(starts).tolist()
         self._base_min = minute
         return self._mask[0]
 
