@@ -32,6 +32,8 @@ _COMMAND_MODULES = (
     "gridpilot.cli.log",
     "gridpilot.cli.device",
     "gridpilot.cli.simulate",
+    "gridpilot.cli.sweep",
+    "gridpilot.cli.demo",
 )
 
 

@@ -1,0 +1,69 @@
+"""``gridpilot sweep POLICY --data FILE --set PATH=A:B:STEP ... [--csv FILE] [--jobs N]``:
+backtest every combination of settings on all cores, print them ranked by bill, write a CSV."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gridpilot.cli.simulate import add_backtest_arguments, prepare_series
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sweep",
+        help="backtest every combination of policy settings, ranked by bill",
+        description="Backtest the policy once per combination of --set values (on every core) "
+        "and rank the variants by bill. PATH is a dotted path into the policy, e.g. "
+        "strategies.arbitrage.min_spread_per_kwh; values are A:B:STEP or a,b,c.",
+    )
+    parser.add_argument("policy", metavar="POLICY", help="policy file")
+    add_backtest_arguments(parser)
+    parser.add_argument("--set", dest="settings", action="append", required=True,
+                        metavar="PATH=A:B:STEP", help="a setting to vary (repeatable)")
+    parser.add_argument("--csv", default="sweep.csv", metavar="FILE",
+                        help="where to write the ranked table (default: sweep.csv)")
+    parser.add_argument("--jobs", type=int, help="worker processes (default: every core)")
+    parser.add_argument("--top", type=int, default=20, help="rows to print (default: 20)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from gridpilot.rules.policy import load_policy
+    from gridpilot.simulator.sweep import parse_setting, run_sweep, variants, write_csv
+
+    settings = [parse_setting(s) for s in args.settings]
+    policy = load_policy(args.policy)
+    series = prepare_series(args, policy.tz)
+    console = Console()
+    console.print(f"{len(variants(settings))} variants of {escape(policy.name)}, "
+                  f"{len(series)} ticks each")
+    results = run_sweep(args.policy, series, settings, jobs=args.jobs, initial_soc_pct=args.soc)
+    write_csv(args.csv, results)
+    cur = policy.tariff.currency
+    table = Table(title=f"ranked by bill [{cur}]")
+    table.add_column("rank", justify="right")
+    for s in settings:
+        table.add_column(escape(".".join(s.path[-2:])), justify="right")
+    table.add_column(escape(f"bill [{cur}]"), justify="right")
+    table.add_column(escape("peak import [W]"), justify="right")
+    table.add_column("cycles", justify="right")
+    table.add_column("error")
+    for i, v in enumerate(results[: args.top], start=1):
+        table.add_row(
+            str(i), *(str(val) for _, val in v.settings),
+            "" if v.bill is None else f"{v.bill:,.2f}",
+            "" if v.peak_import_w is None else f"{v.peak_import_w:,.0f}",
+            "" if v.equivalent_full_cycles is None else f"{v.equivalent_full_cycles:,.1f}",
+            escape(v.error),
+        )
+    console.print(table)
+    console.print(f"All {len(results)} variants written to {escape(str(args.csv))}")
+    failed = sum(1 for v in results if v.error)
+    return 1 if failed == len(results) else 0

@@ -1,0 +1,185 @@
+"""Parameter sweeps: backtest every combination of policy settings, on all cores.
+
+A setting is a dotted path into the policy document (``strategies.arbitrage.min_spread``, or
+``rules.2.action.power_w``) with values ``A:B:STEP`` (inclusive range) or ``a,b,c``. Every variant
+is validated and compiled exactly like the policy file, so a bad value fails with the same
+message ``gridpilot check`` would give.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import itertools
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gridpilot.errors import DataError, PolicyError
+
+__all__ = [
+    "SweepSetting",
+    "SweepVariant",
+    "parse_setting",
+    "run_sweep",
+    "variants",
+    "write_csv",
+]
+
+
+@dataclass(frozen=True)
+class SweepSetting:
+    path: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class SweepVariant:
+    """One combination and its result (``error`` set when it could not run)."""
+
+    settings: tuple[tuple[str, Any], ...]
+    bill: float | None = None
+    import_kwh: float | None = None
+    export_kwh: float | None = None
+    peak_import_w: float | None = None
+    equivalent_full_cycles: float | None = None
+    error: str = ""
+
+
+def _number(text: str) -> Any:
+    t = text.strip()
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            continue
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    return t
+
+
+def parse_setting(text: str) -> SweepSetting:
+    """``strategies.x.key=A:B:STEP`` or ``...=a,b,c``."""
+    if "=" not in text:
+        raise DataError(f"--set {text!r}: use PATH=A:B:STEP or PATH=a,b,c")
+    path_s, values_s = text.split("=", 1)
+    path = tuple(p for p in path_s.strip().split(".") if p)
+    if not path:
+        raise DataError(f"--set {text!r}: empty path")
+    if values_s.count(":") == 2:
+        a, b, st = (_number(x) for x in values_s.split(":"))
+        if not all(isinstance(x, int | float) for x in (a, b, st)) or st <= 0 or b < a:
+            raise DataError(f"--set {text!r}: A:B:STEP needs numbers with A <= B and STEP > 0")
+        n = int((b - a) / st + 1e-9) + 1
+        if n > 10_000:
+            raise DataError(f"--set {text!r}: {n} values is too many")
+        vals: tuple[Any, ...] = tuple(
+            round(a + i * st, 10) if isinstance(st, float) or isinstance(a, float) else a + i * st
+            for i in range(n)
+        )
+    else:
+        vals = tuple(_number(v) for v in values_s.split(",") if v.strip())
+    if not vals:
+        raise DataError(f"--set {text!r}: no values")
+    return SweepSetting(path, vals)
+
+
+def variants(settings: Sequence[SweepSetting]) -> list[tuple[tuple[str, Any], ...]]:
+    names = [s.name for s in settings]
+    return [tuple(zip(names, combo, strict=True))
+            for combo in itertools.product(*(s.values for s in settings))]
+
+
+def _apply(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node: Any = data
+    parts = dotted.split(".")
+    for i, key in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = node[int(key)]
+        elif isinstance(node, dict):
+            if key not in node:
+                if parts[0] == "strategies" and i == 1:
+                    node[key] = {}
+                else:
+                    raise DataError(f"--set {dotted}: the policy has no {key!r} here")
+            node = node[key]
+        else:
+            raise DataError(f"--set {dotted}: {key!r} is not a section")
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise DataError(f"--set {dotted}: cannot set a value inside a scalar")
+
+
+# Worker state, set once per process by _init.
+_W: dict[str, Any] = {}
+
+
+def _init(policy_path: str, series: Any, initial_soc_pct: float | None) -> None:
+    from gridpilot.rules.loader import load_policy_doc
+
+    _doc, smap, data = load_policy_doc(policy_path)
+    _W.update(path=Path(policy_path), smap=smap, data=data, series=series,
+              soc=initial_soc_pct)
+
+
+def _run_one(settings: tuple[tuple[str, Any], ...]) -> SweepVariant:
+    from gridpilot.rules.compile import compile_policy
+    from gridpilot.rules.loader import validate_policy_data
+    from gridpilot.simulator.backtest import run_backtest
+
+    data = copy.deepcopy(_W["data"])
+    try:
+        for name, value in settings:
+            _apply(data, name, value)
+        doc = validate_policy_data(data, _W["smap"])
+        policy = compile_policy(doc, _W["smap"], data, _W["path"])
+        bt = run_backtest(policy, _W["series"], initial_soc_pct=_W["soc"])
+    except (PolicyError, DataError) as exc:
+        return SweepVariant(settings, error=str(exc).splitlines()[0])
+    t = bt.policy
+    return SweepVariant(settings, bill=t.bill, import_kwh=t.import_kwh, export_kwh=t.export_kwh,
+                        peak_import_w=t.peak_import_w,
+                        equivalent_full_cycles=t.equivalent_full_cycles)
+
+
+def run_sweep(
+    policy_path: str | Path,
+    series: Any,
+    settings: Sequence[SweepSetting],
+    *,
+    jobs: int | None = None,
+    initial_soc_pct: float | None = None,
+) -> list[SweepVariant]:
+    """Backtest every variant (in ``jobs`` processes, default: every core); ranked by bill."""
+    combos = variants(settings)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(combos)))
+    if jobs == 1:
+        _init(str(policy_path), series, initial_soc_pct)
+        results = [_run_one(c) for c in combos]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init,
+                                 initargs=(str(policy_path), series, initial_soc_pct)) as pool:
+            results = list(pool.map(_run_one, combos))
+    return sorted(results, key=lambda v: (v.bill is None, v.bill if v.bill is not None else 0.0))
+
+
+def write_csv(path: str | Path, results: Sequence[SweepVariant]) -> None:
+    names = [n for n, _ in results[0].settings] if results else []
+    with Path(path).open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["rank", *names, "bill", "import_kwh", "export_kwh", "peak_import_w",
+                    "equivalent_full_cycles", "error"])
+        for i, v in enumerate(results, start=1):
+            w.writerow([i, *(val for _, val in v.settings), v.bill, v.import_kwh, v.export_kwh,
+                        v.peak_import_w, v.equivalent_full_cycles, v.error])
