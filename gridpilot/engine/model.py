@@ -9,6 +9,7 @@ context. ``decide()`` then only does comparisons and a few allocations per tick.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -154,7 +155,8 @@ def _build(policy: Policy) -> EngineModel:
     )
 
 
-_models: dict[int, tuple[weakref.ref[Policy], EngineModel]] = {}
+_models: dict[int, tuple[Callable[[], Policy | None], EngineModel]] = {}
+_strong: dict[int, tuple[Policy, EngineModel]] = {}
 
 
 def engine_model(policy: Policy) -> EngineModel:
@@ -168,5 +170,17 @@ def engine_model(policy: Policy) -> EngineModel:
     def _forget(_ref: weakref.ref[Policy], k: int = key) -> None:
         _models.pop(k, None)
 
-    _models[key] = (weakref.ref(policy, _forget), model)
+    ref: Callable[[], Policy | None]
+    try:
+        ref = weakref.ref(policy, _forget)
+    except TypeError:  # a policy type without weak references: keep a few alive instead
+        if len(_strong) >= 16:
+            _strong.pop(next(iter(_strong)))
+        _strong[key] = (policy, model)
+
+        def ref() -> Policy | None:
+            entry = _strong.get(key)
+            return entry[0] if entry is not None else None
+
+    _models[key] = (ref, model)
     return model
