@@ -20,7 +20,6 @@ import signal
 import time as _time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -39,14 +38,18 @@ from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.overrides import OverrideStore
 from gridpilot.scheduler.persist import load_memory, save_memory
 from gridpilot.scheduler.reload import PolicyWatcher
-from gridpilot.scheduler.tick import TickReport, command_with_reserve, next_tick_at
+from gridpilot.scheduler.tick import (
+    TickReport,
+    build_site_state,
+    command_with_reserve,
+    next_tick_at,
+    note_month_peak,
+    recognise_own_mode,
+)
 
 __all__ = ["Scheduler"]
 
 log = logging.getLogger("gridpilot.scheduler")
-
-OWN_MODE_SLACK_S = 120.0
-"""How far a device's reported expiry may be from the one gridpilot recorded for its command."""
 
 DecideFn = Callable[[Any, SiteState, Sequence[CompiledOverride]], Decision]
 
@@ -217,7 +220,7 @@ class Scheduler:
         run = policy.doc.run
         snapshot, read_error = await self._read(now, n)
         if snapshot is not None:
-            snapshot = self._recognise_own_mode(snapshot)
+            snapshot = recognise_own_mode(snapshot, self.memory)
         fresh = snapshot is not None and _fresh(snapshot, run.max_state_age_s)
         if snapshot is not None:
             self.last_mode = snapshot.device_mode
@@ -265,19 +268,6 @@ class Scheduler:
         )
         self._save_memory()
         return TickReport(n, now, "ok", snapshot, decision, outcome)
-
-    def _recognise_own_mode(self, snap: Snapshot) -> Snapshot:
-        """A mode the adapter calls a person's but that is exactly the command gridpilot sent
-        before a restart (same kind, same expiry) is gridpilot's own: an adapter only knows
-        the modes it created itself, and a new process has a new adapter."""
-        mode, mem = snap.device_mode, self.memory
-        if (mode is None or mode.source is not ModeSource.PERSON or mode.expires is None
-                or mem.sent_command is None or mem.sent_expires is None):
-            return snap
-        same_expiry = abs((mode.expires - mem.sent_expires).total_seconds()) <= OWN_MODE_SLACK_S
-        if mode.kind is not mem.sent_command.kind or not same_expiry:
-            return snap
-        return replace(snap, device_mode=replace(mode, source=ModeSource.GRIDPILOT))
 
     def _save_memory(self) -> None:
         # fsync and rename cost milliseconds on small boards: write only what changed.
@@ -333,10 +323,7 @@ class Scheduler:
 
     def _site_state(self, policy: Any, snap: Snapshot, now: datetime, n: int) -> SiteState:
         mem = self.memory
-        month = now.astimezone(policy.tz).strftime("%Y-%m")
-        if mem.peak_month != month:
-            mem.peak_month, mem.month_peak_import_w = month, 0.0
-        mem.month_peak_import_w = max(mem.month_peak_import_w, snap.grid_w)
+        note_month_peak(mem, now.astimezone(policy.tz).strftime("%Y-%m"), snap.grid_w)
         try:
             prices = policy.tariff.outlook(now)
         except Exception as exc:
@@ -350,22 +337,7 @@ class Scheduler:
             self.forecast.observe(now, snap.load_w, snap.pv_w)
             if len(prices):
                 forecast = self.forecast.forecast(prices.start_s)
-        return SiteState(
-            time=now,
-            soc_pct=snap.soc_pct,
-            load_w=snap.load_w,
-            pv_w=snap.pv_w,
-            grid_w=snap.grid_w,
-            battery_w=snap.battery_w,
-            prices=prices,
-            ages=snap.ages,
-            device_mode=snap.device_mode,
-            active_command=mem.active_command,
-            active_since=mem.active_since,
-            month_peak_import_w=mem.month_peak_import_w,
-            forecast_net_load_w=forecast,
-            active_layer=mem.active_layer,
-        )
+        return build_site_state(snap, now, mem, prices, forecast)
 
     def _track_person_mode(self, mode: DeviceMode | None, now: datetime, n: int) -> None:
         person = mode is not None and mode.source is ModeSource.PERSON

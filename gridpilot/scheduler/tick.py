@@ -11,11 +11,24 @@ from typing import Any
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.state import FloatArray, ModeSource, PriceOutlook, SiteState
 from gridpilot.rules.schema import Action
 from gridpilot.scheduler.device import Snapshot
 from gridpilot.scheduler.dispatcher import DispatchOutcome
+from gridpilot.scheduler.persist import RunMemory
 
-__all__ = ["TickReport", "command_with_reserve", "next_tick_at", "reserve_floor_pct"]
+__all__ = [
+    "TickReport",
+    "build_site_state",
+    "command_with_reserve",
+    "next_tick_at",
+    "note_month_peak",
+    "recognise_own_mode",
+    "reserve_floor_pct",
+]
+
+OWN_MODE_SLACK_S = 120.0
+"""How far a device's reported expiry may be from the one gridpilot recorded for its command."""
 
 
 def next_tick_at(now: datetime, interval_s: float) -> datetime:
@@ -42,6 +55,48 @@ def command_with_reserve(action: Action, policy: Any) -> Command:
     floor = min(max(command.floor_soc_pct, reserve_floor_pct(policy)), limits.max_soc_pct)
     return replace(command, floor_soc_pct=floor,
                    target_soc_pct=max(command.target_soc_pct, floor))
+
+
+def note_month_peak(memory: RunMemory, month: str, grid_w: float) -> None:
+    """Track the highest grid import of the billing month ``month`` (``YYYY-MM``, site time)."""
+    if memory.peak_month != month:
+        memory.peak_month, memory.month_peak_import_w = month, 0.0
+    memory.month_peak_import_w = max(memory.month_peak_import_w, grid_w)
+
+
+def build_site_state(snap: Snapshot, now: datetime, memory: RunMemory, prices: PriceOutlook,
+                     forecast_net_load_w: FloatArray | None) -> SiteState:
+    """The ``SiteState`` ``decide()`` gets: the reading plus the scheduler's memory."""
+    return SiteState(
+        time=now,
+        soc_pct=snap.soc_pct,
+        load_w=snap.load_w,
+        pv_w=snap.pv_w,
+        grid_w=snap.grid_w,
+        battery_w=snap.battery_w,
+        prices=prices,
+        ages=snap.ages,
+        device_mode=snap.device_mode,
+        active_command=memory.active_command,
+        active_since=memory.active_since,
+        month_peak_import_w=memory.month_peak_import_w,
+        forecast_net_load_w=forecast_net_load_w,
+        active_layer=memory.active_layer,
+    )
+
+
+def recognise_own_mode(snap: Snapshot, memory: RunMemory) -> Snapshot:
+    """A mode the adapter calls a person's but that is exactly the command gridpilot sent before
+    a restart (same kind, same expiry) is gridpilot's own: an adapter only knows the modes it
+    created itself, and a new process has a new adapter."""
+    mode = snap.device_mode
+    if (mode is None or mode.source is not ModeSource.PERSON or mode.expires is None
+            or memory.sent_command is None or memory.sent_expires is None):
+        return snap
+    same_expiry = abs((mode.expires - memory.sent_expires).total_seconds()) <= OWN_MODE_SLACK_S
+    if mode.kind is not memory.sent_command.kind or not same_expiry:
+        return snap
+    return replace(snap, device_mode=replace(mode, source=ModeSource.GRIDPILOT))
 
 
 @dataclass(frozen=True, slots=True)

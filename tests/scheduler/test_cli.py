@@ -219,3 +219,24 @@ def test_out_of_the_box_run_replays_the_bundled_data_on_the_simulated_battery(
     socs = [float(x.split("SOC")[1].split("%")[0]) for x in charging]
     assert socs[-1] > socs[0] + 5
     assert took_s < 30
+
+
+def test_ctrl_c_finishes_the_tick_and_exits_0(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "policies" / "economy7.yaml"
+    policy = tmp_path / "economy7.yaml"
+    policy.write_text(example.read_text() + "run:\n  control_port: 0\n")
+    proc = subprocess.Popen([sys.executable, "-m", "gridpilot", "run", str(policy)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = Lines(proc)
+        lines.wait_for("#3 ")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    r = gridpilot("log", "--policy", str(policy), "--json")
+    kinds = [json.loads(x)["kind"] for x in r.stdout.splitlines()]
+    assert kinds[-1] == "stopped" and "tick" in kinds
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
