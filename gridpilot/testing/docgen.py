@@ -86,7 +86,7 @@ def _strip(annotation: Any) -> Any:
 def _members(annotation: Any) -> list[Any]:
     annotation = _strip(annotation)
     if get_origin(annotation) in (Union, types.UnionType):
-        return [_strip(a) for a in get_args(annotation)]
+        return [m for a in get_args(annotation) for m in _members(a)]
     return [annotation]
 
 
