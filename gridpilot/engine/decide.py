@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from gridpilot.engine.actions import command_from_action, mirror_device_mode
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decision import Candidate, Decision
@@ -43,8 +45,13 @@ _FALLBACK = Command(CommandKind.SELF_CONSUMPTION)
 
 def _price_now(model: EngineModel, state: SiteState, t_s: float) -> float | None:
     prices = state.prices
-    if len(prices) and prices.start_s[0] <= t_s:
-        return float(prices.import_per_kwh[0])
+    n = len(prices)
+    if n and prices.start_s[0] <= t_s < prices.end_s:
+        if n == 1 or t_s < prices.start_s[1]:
+            return float(prices.import_per_kwh[0])
+        # An outlook built earlier than this tick: find the slot holding t.
+        i = int(np.searchsorted(prices.start_s, t_s, side="right")) - 1
+        return float(prices.import_per_kwh[i])
     if not model.needs_price:
         return None
     try:

@@ -7,6 +7,9 @@ limits contradict each other (a reserve above a ceiling), the higher-priority on
 lower one is clamped to it and the conflict is reported. Every field a limit changed is a
 :class:`LimitHit`.
 
+A ``power_cap`` guard caps ``power_w``: for ``charge`` its ``max_charge_w``, for ``discharge`` its
+``max_discharge_w``, and for the other kinds (which may move power either way) the lower of the two.
+
 After narrowing, a discharge at or below its floor becomes ``hold`` (the battery must not go below
 the reserve), and a charge or discharge narrowed to zero power becomes ``hold``.
 

@@ -288,3 +288,30 @@ def test_decision_round_trips_to_json(layered) -> None:
     assert data["winner"] == "rule:manual late morning"
     assert {c["outcome"] for c in data["candidates"]} == {"won", "outranked"}
     assert data["yielded"] is False
+
+
+def test_forced_override_breaks_through_guards(tmp_path: Path) -> None:
+    p = make_policy(tmp_path, policy_doc(
+        guards=[{"kind": "backup_reserve", "name": "reserve", "min_soc_pct": 50}],
+        manual=[{"name": "drain for service", "action": {"kind": "discharge"}, "force": True,
+                 "start": "2018-01-10T00:00:00+00:00", "until": "2018-01-11T00:00:00+00:00"}],
+    ))
+    d = decide(p, state(soc=30))
+    assert (d.winner, d.command.kind, d.command.floor_soc_pct) == (
+        "override:drain for service", K.DISCHARGE, 5)
+    assert any("guard:reserve" in n for n in d.notes)
+
+
+def test_price_condition_reads_the_slot_holding_the_tick(tmp_path: Path) -> None:
+    import numpy as np
+
+    from gridpilot.engine.state import PriceOutlook
+
+    p = make_policy(tmp_path, policy_doc(
+        rules=[rule("cheap", "schedule", "charge", {"price_below": 0.1})],
+    ))
+    t0 = int(at("2018-01-10T11:00:00Z").timestamp())
+    prices = PriceOutlook(np.array([t0, t0 + 1800], dtype=np.int64), t0 + 3600,
+                          np.array([0.3, 0.05]), np.zeros(2))
+    assert decide(p, state("2018-01-10T11:10:00Z", prices=prices)).winner == "default"
+    assert decide(p, state("2018-01-10T11:40:00Z", prices=prices)).winner == "rule:cheap"
