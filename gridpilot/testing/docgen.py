@@ -198,6 +198,20 @@ def _example_index(example_files: list[Path]) -> dict[str, str]:
     return index
 
 
+def _prose(doc: str) -> str:
+    """A model docstring as markdown: paragraphs joined, ``*`` lists kept as lists."""
+    lines: list[str] = []
+    for raw in doc.replace("``", "`").splitlines():
+        text = raw.strip()
+        if not text:
+            lines.append("")
+        elif text.startswith("* ") or not lines or not lines[-1]:
+            lines.append(text)
+        else:
+            lines[-1] += " " + text
+    return "\n".join(lines).strip()
+
+
 def _escape(text: str) -> str:
     return text.replace("``", "`").replace("|", "\\|").replace("\n", " ")
 
@@ -258,7 +272,7 @@ def generate_reference(
             doc = inspect.cleandoc(model.__doc__ or "")
             out.append(f"{'#' * level} {heading}\n")
             if doc and not doc.startswith(("Usage docs", "A base class")):
-                out.append(_escape(" ".join(doc.split())) + "\n")
+                out.append(_prose(doc) + "\n")
             out.extend(lines)
             out.append("")
             queue.extend(subs)
