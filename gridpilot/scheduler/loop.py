@@ -97,6 +97,12 @@ class Scheduler:
         self.device = device
         self.clock = clock
         self.state_dir = Path(state_dir)
+        caps = getattr(device, "capabilities", None)
+        if not dry_run and getattr(caps, "read_only", False):
+            # A state source that cannot actuate: decide and audit, never try to send.
+            log.warning("device %r is read-only: running as --dry-run",
+                        getattr(device, "name", "?"))
+            dry_run = True
         self.dry_run = dry_run
         run = policy.doc.run
         self.interval_s = float(interval_s or run.interval_s)

@@ -298,3 +298,16 @@ async def test_stop_request_finishes_the_tick_and_releases_when_asked(tmp_path: 
     assert kinds[-1] == "stopped" and "release_attempt" in kinds
     state = json.loads((tmp_path / "state" / "state.json").read_text())
     assert state["sent_command"] is None
+
+
+async def test_a_read_only_device_runs_as_a_dry_run(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    clock = ManualClock(T0)
+    device = FakeDevice(clock, load_fake_policy(write_policy(tmp_path)).limits)
+    device.capabilities = SimpleNamespace(read_only=True)  # type: ignore[attr-defined]
+    sched, _, _ = make(tmp_path, clock=clock, device=device)
+    assert sched.dry_run
+    await sched.run(max_ticks=2)
+    assert device.apply_calls == 0
+    assert len(records(tmp_path, "command_dry_run")) == 2
