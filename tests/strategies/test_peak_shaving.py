@@ -116,3 +116,23 @@ def test_full_battery_does_not_recharge() -> None:
     s = create_strategy("shave", {"type": "peak_shaving", "max_import_w": 4000})
     p = s.propose(SiteState(time=T, soc_pct=95, load_w=300), CTX)
     assert p.command is not None and p.command.kind is K.PEAK_SHAVE
+
+
+def test_uk_winter_day_keeps_the_evening_under_the_threshold(tmp_path: Path) -> None:
+    from tests.engine.support import dynamic_tariff, uk_day
+    from tests.strategies.replay import replay
+
+    doc = policy_doc(
+        tariff=dynamic_tariff(),
+        strategies={"shave": {"type": "peak_shaving", "max_import_w": 800,
+                              "recharge_below_w": 500}},
+        default={"strategy": "shave"},
+        control={"min_dwell_s": 0},
+    )
+    policy = make_policy(tmp_path, doc)
+    ticks = replay(policy, uk_day("2018-01-10"), soc_pct=40.0, tick_s=300)
+    raw = max(x.grid_w + x.battery_w for x in ticks)
+    assert raw > 1000  # the house alone peaks above 1 kW in the evening
+    assert max(x.grid_w for x in ticks) <= 800 + 1
+    recharges = [x for x in ticks if x.decision.command.kind is K.CHARGE]
+    assert recharges and all(x.grid_w <= 500 + 1 for x in recharges)
