@@ -153,7 +153,9 @@ class Dispatcher:
             self.metrics.error("invalid_command")
             log.error("the device adapter refused %s: %s", command.describe(), exc)
             return DispatchOutcome("invalid", str(exc))
-        except (DeviceError, TimeoutError, OSError) as exc:
+        except Exception as exc:
+            # Anything else an adapter raises is a failed send too: it must back off, not retry
+            # on every tick.
             return self._failed(command, now, tick, exc)
         self.audit.write("device_response", now, tick=tick, response=describe_response(response))
         if getattr(response, "confirmed", True) is False:
@@ -161,7 +163,7 @@ class Dispatcher:
                                 detail="the device did not acknowledge the command")
         try:
             reading = await asyncio.wait_for(self.device.read_state(), self.call_timeout_s)
-        except (DeviceError, TimeoutError, OSError) as exc:
+        except Exception as exc:
             return self._failed(command, now, tick, exc, stage="read-back")
         back = snapshot_from_reading(reading, now).device_mode
         self.audit.write("read_back", now, tick=tick,

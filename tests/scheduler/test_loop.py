@@ -311,3 +311,22 @@ async def test_a_read_only_device_runs_as_a_dry_run(tmp_path: Path) -> None:
     await sched.run(max_ticks=2)
     assert device.apply_calls == 0
     assert len(records(tmp_path, "command_dry_run")) == 2
+
+
+async def test_an_unexpected_adapter_exception_backs_off_like_a_device_error(
+    tmp_path: Path,
+) -> None:
+    sched, device, clock = make(tmp_path)
+    calls = {"n": 0}
+
+    async def broken_apply(command: Any, *, valid_for_s: float) -> Any:
+        calls["n"] += 1
+        raise KeyError("result")  # an adapter bug, not a DeviceError
+
+    device.apply = broken_apply  # type: ignore[method-assign]
+    for _ in range(3):
+        await sched.tick()
+        clock.advance(30)
+    assert calls["n"] == 2  # at 0 s, and after the 60 s backoff; not at 30 s
+    assert [r["error_kind"] for r in records(tmp_path, "command_failed")] == ["KeyError"] * 2
+    assert {r["status"] for r in records(tmp_path, "tick")} == {"ok"}
