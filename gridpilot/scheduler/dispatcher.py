@@ -115,7 +115,11 @@ class Dispatcher:
         *,
         tick: int,
         force_send: bool = False,
+        read_back: bool = True,
     ) -> DispatchOutcome:
+        """Send ``command`` if needed. ``force_send`` skips the "already runs it" check;
+        ``read_back=False`` trusts the device's acknowledgement (used by the fail-safe, when the
+        state cannot be read anyway)."""
         try:
             validate_command(command, limits)
         except CommandError as exc:
@@ -135,10 +139,10 @@ class Dispatcher:
             return DispatchOutcome("dry_run", why)
         if self.next_attempt is not None and now < self.next_attempt:
             return DispatchOutcome("backoff", f"next attempt at {self.next_attempt.isoformat()}")
-        return await self._send(command, now, tick=tick, why=why)
+        return await self._send(command, now, tick=tick, why=why, read_back=read_back)
 
     async def _send(
-        self, command: Command, now: datetime, *, tick: int, why: str
+        self, command: Command, now: datetime, *, tick: int, why: str, read_back: bool
     ) -> DispatchOutcome:
         self.audit.write("command_attempt", now, tick=tick, command=command.as_dict(), why=why,
                          valid_for_s=self.valid_for_s, attempt=self.failures + 1)
@@ -161,6 +165,8 @@ class Dispatcher:
         if getattr(response, "confirmed", True) is False:
             return self._failed(command, now, tick, None, stage="apply",
                                 detail="the device did not acknowledge the command")
+        if not read_back:
+            return self._confirmed(command, now, response, None, why)
         try:
             reading = await asyncio.wait_for(self.device.read_state(), self.call_timeout_s)
         except Exception as exc:
@@ -176,6 +182,10 @@ class Dispatcher:
             return self._failed(command, now, tick, None, stage="read-back",
                                 detail=f"device runs {back.native or back.kind} "
                                        f"({back.source.value}) after the command")
+        return self._confirmed(command, now, response, back, why)
+
+    def _confirmed(self, command: Command, now: datetime, response: Any,
+                   back: DeviceMode | None, why: str) -> DispatchOutcome:
         self.failures = 0
         self.next_attempt = None
         self.confirmed_mode = back

@@ -286,16 +286,18 @@ class Scheduler:
         timeout_s = self.policy.doc.run.read_timeout_s
         try:
             reading = await asyncio.wait_for(self.device.read_state(), timeout_s)
-        except (DeviceError, TimeoutError, OSError) as exc:
+            return snapshot_from_reading(reading, now), ""
+        except Exception as exc:
+            # Whatever went wrong, there is no state: the fail-safe must still see it as missing.
             kind = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
             text = f"reading the device failed ({kind}): {exc}" if str(exc) else (
                 f"reading the device failed ({kind})")
             self.metrics.error(kind)
             self.audit.write("error", now, tick=n, stage="read_state", error_kind=kind,
                              error=str(exc))
-            log.warning("tick %d: %s", n, text)
+            expected = isinstance(exc, DeviceError | TimeoutError | OSError)
+            log.warning("tick %d: %s", n, text, exc_info=not expected)
             return None, text
-        return snapshot_from_reading(reading, now), ""
 
     async def _failsafe(
         self, n: int, now: datetime, snapshot: Snapshot | None, why: str, age_s: float | None
@@ -310,7 +312,7 @@ class Scheduler:
             mode = snapshot.device_mode if snapshot is not None else self.last_mode
             self._track_person_mode(mode, now, n)
             outcome = await self.dispatcher.dispatch(
-                safe, self.policy.limits, mode, now, tick=n, force_send=True
+                safe, self.policy.limits, mode, now, tick=n, force_send=True, read_back=False
             )
             if outcome.status in ("sent", "dry_run", "yielded"):
                 self.failsafe_sent = True

@@ -330,3 +330,25 @@ async def test_an_unexpected_adapter_exception_backs_off_like_a_device_error(
     assert calls["n"] == 2  # at 0 s, and after the 60 s backoff; not at 30 s
     assert [r["error_kind"] for r in records(tmp_path, "command_failed")] == ["KeyError"] * 2
     assert {r["status"] for r in records(tmp_path, "tick")} == {"ok"}
+
+
+async def test_a_reading_that_cannot_be_understood_still_leads_to_the_failsafe(
+    tmp_path: Path,
+) -> None:
+    sched, device, clock = make(tmp_path)
+    await sched.tick()
+
+    async def garbled() -> Any:
+        raise ValueError("could not convert string to float: 'n/a'")  # an adapter bug
+
+    device.read_state = garbled  # type: ignore[method-assign]
+    for _ in range(7):
+        clock.advance(60)
+        await sched.tick()
+    statuses = [r["status"] for r in records(tmp_path, "tick")]
+    assert statuses == ["ok"] + ["no_state"] * 5 + ["failsafe"] * 2
+    assert len(records(tmp_path, "failsafe_entered")) == 1
+    # The safe action went out once, trusted on the device's word (no state to read it back).
+    safe = [r for r in records(tmp_path, "command_attempt") if r["why"] == "safe action"]
+    assert len(safe) == 1 and device.apply_calls == 2
+    assert records(tmp_path, "command_failed") == []
