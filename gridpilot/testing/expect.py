@@ -77,7 +77,7 @@ def compare(exp: Expectation, decision: Decision) -> list[DiffRow]:
     if exp.layer is not None:
         rows.append(DiffRow("layer", exp.layer, decision.layer, decision.layer == exp.layer))
     hits = [(h.limit, h.field) for h in decision.limits]
-    hit_text = ", ".join(f"{lim}.{fld}" if fld else lim for lim, fld in hits) or "(none)"
+    hit_text = ", ".join(dict.fromkeys(lim for lim, _ in hits)) or "(none)"
     for name in _names(exp.bound_by):
         ok = any(limit_matches(name, lim, fld) for lim, fld in hits)
         rows.append(DiffRow("bound_by", name, hit_text, ok))

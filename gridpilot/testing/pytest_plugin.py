@@ -90,17 +90,10 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         from gridpilot.testing.report import format_failure
-        from gridpilot.testing.runner import run_case
+        from gridpilot.testing.session import run_source
 
         policy = self.suite.policy
-        result = run_case(
-            policy,
-            self.source.case,
-            file=self.source.file,
-            line=self.source.line,
-            check_lines=self.source.check_lines,
-            expect_lines=(self.source.expect_line, self.source.expect_not_line),
-        )
+        result = run_source(policy, self.source)
         if result.outcome == "skipped":
             pytest.skip(result.message)
         if result.outcome != "passed":

@@ -116,7 +116,9 @@ def format_failure(
         head += f"  (at {_local(result.at, tz)})"
     lines = [head]
     if result.outcome == "error":
-        lines.append(f"  error: {result.message}")
+        first, *rest = result.message.splitlines() or [""]
+        lines.append(f"  error: {first}")
+        lines.extend(f"         {more}" for more in rest)
         return "\n".join(lines)
     for failure in result.failures:
         lines.extend(_format_one(result, failure, tz, with_trace))

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gridpilot.rules.policy import Policy
 from gridpilot.testing.runner import CaseResult, Engine, run_case
-from gridpilot.testing.suite import PolicyCache, Suite, discover, load_suite
+from gridpilot.testing.suite import CaseSource, PolicyCache, Suite, discover, load_suite
 
-__all__ = ["SuiteResult", "run_paths", "run_suite"]
+__all__ = ["SuiteResult", "run_paths", "run_source", "run_suite"]
 
 
 @dataclass
@@ -32,6 +33,24 @@ class SuiteResult:
         return sum(r.outcome == "skipped" for r in self.results)
 
 
+def run_source(policy: Policy, source: CaseSource, *, engine: Engine | None = None) -> CaseResult:
+    """Run one case as written in its file; a case naming what the policy lacks is an error."""
+    if source.problems:
+        return CaseResult(
+            source.case.name, source.file, source.line, "error",
+            message="\n".join(i.format() for i in source.problems),
+        )
+    return run_case(
+        policy,
+        source.case,
+        file=source.file,
+        line=source.line,
+        check_lines=source.check_lines,
+        expect_lines=(source.expect_line, source.expect_not_line),
+        engine=engine,
+    )
+
+
 def run_suite(
     suite: Suite, *, engine: Engine | None = None, keyword: str | None = None
 ) -> SuiteResult:
@@ -42,17 +61,7 @@ def run_suite(
     for source in suite.cases:
         if keyword and keyword.lower() not in source.case.name.lower():
             continue
-        out.results.append(
-            run_case(
-                suite.policy,
-                source.case,
-                file=source.file,
-                line=source.line,
-                check_lines=source.check_lines,
-                expect_lines=(source.expect_line, source.expect_not_line),
-                engine=engine,
-            )
-        )
+        out.results.append(run_source(suite.policy, source, engine=engine))
     return out
 
 

@@ -15,6 +15,7 @@ from gridpilot.rules.policy import Policy, load_policy
 from gridpilot.rules.validation import issues_from_validation_error
 from gridpilot.rules.yamlsource import NodePath, SourceMap, load_yaml
 from gridpilot.testing.model import ScenarioCase, TestFileDoc
+from gridpilot.testing.references import check_references
 
 __all__ = [
     "TEST_FILE_SUFFIXES",
@@ -46,6 +47,8 @@ class CaseSource:
     """Line of ``expect`` (0: the case's line); ``expect_not`` failures point here too when
     ``expect_not_line`` is 0."""
     expect_not_line: int = 0
+    problems: tuple[Issue, ...] = ()
+    """Names the case's expectations use that the policy lacks; the case cannot run."""
 
 
 @dataclass
@@ -105,17 +108,20 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _cases(
-    tests: list[ScenarioCase], smap: SourceMap, prefix: NodePath
+    policy: Policy, tests: list[ScenarioCase], smap: SourceMap, prefix: NodePath
 ) -> list[CaseSource]:
     out = []
     for i, case in enumerate(tests):
+        problems = tuple(check_references(policy, case, (*prefix, i), smap))
         line, col = smap.locate((*prefix, i))
         checks = tuple(
             smap.locate((*prefix, i, "checks", j))[0] for j in range(len(case.checks))
         )
         expect_line = smap.locate((*prefix, i, "expect"))[0] if case.expect else line
         not_line = smap.locate((*prefix, i, "expect_not"))[0] if case.expect_not else line
-        out.append(CaseSource(case, smap.file, line, col, checks, expect_line, not_line))
+        out.append(
+            CaseSource(case, smap.file, line, col, checks, expect_line, not_line, problems)
+        )
     return out
 
 
@@ -156,12 +162,12 @@ def load_suite(path: str | Path, cache: PolicyCache | None = None) -> Suite:
                           "the path is relative to this test file")
                 ])
             suite.policy = _policy(policy_path, cache)
-            suite.cases = _cases(doc.tests, smap, ("tests",))
+            suite.cases = _cases(suite.policy, doc.tests, smap, ("tests",))
         else:
             suite.policy_file = str(path)
             policy = _policy(path, cache)
             suite.policy = policy
-            suite.cases = _cases(list(policy.doc.tests), policy.source, ("tests",))
+            suite.cases = _cases(policy, list(policy.doc.tests), policy.source, ("tests",))
     except GridpilotError as exc:
         suite.error = exc
         suite.cases = []
