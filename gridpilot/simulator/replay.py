@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from gridpilot.engine.commands import CommandKind
-from gridpilot.engine.state import PriceOutlook, SiteState
+from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
 from gridpilot.errors import DataError
 from gridpilot.simulator.accounting import month_index
 from gridpilot.simulator.battery import BatteryParams, step
@@ -142,12 +142,13 @@ def replay(
     known_end = _known_slot_ends(tariff, slots, tick_slot, horizon_slots)
     midx, _ = month_index(t_s, policy.tz)
 
-    bat = np.empty(n)
-    grid = np.empty(n)
-    soc_end = np.empty(n)
-    soc_start = np.empty(n)
-    kind_code = np.empty(n, dtype=np.int8)
-    winner_code = np.empty(n, dtype=np.int16)
+    # Per-tick results go into Python lists (cheaper to append than numpy item writes).
+    bat: list[float] = []
+    grid: list[float] = []
+    soc_end: list[float] = []
+    soc_start: list[float] = []
+    kinds: list[int] = []
+    winner_ids: list[int] = []
     winners: dict[str, int] = {}
 
     soc = params.min_soc_pct if initial_soc_pct is None else float(initial_soc_pct)
@@ -159,73 +160,75 @@ def replay(
     month_list = midx.tolist()
     dt = float(step_s)
     active = None
+    active_kind = None
     active_since = None
     active_layer = None
     month_peak = 0.0
     month = -1
-    last_key = (-1, -1)
+    last_s0 = last_s1 = -1
     outlook = PriceOutlook.empty()
     fc: FloatArray | None = None
     prev_bat = 0.0
     observe = forecast.observe
+    predict = forecast.forecast
     kind_codes = _KIND_CODE
+    fromtimestamp = datetime.fromtimestamp
+    utc = UTC
+    make_state = _state_factory()
+    battery_step = step
+    append_bat = bat.append
+    append_grid = grid.append
+    append_soc = soc_end.append
+    append_soc0 = soc_start.append
+    append_kind = kinds.append
+    append_winner = winner_ids.append
+    next_progress = 0 if progress is not None else n + 1
     started = time.perf_counter()
     for i in range(n):
-        ts = times[i]
-        now = datetime.fromtimestamp(ts, UTC)
+        now = fromtimestamp(times[i], utc)
         ld = loads[i]
         p = pvs[i]
         observe(now, ld, p)
         s0 = slot_list[i]
         s1 = known_end[s0]
-        if (s0, s1) != last_key:
-            last_key = (s0, s1)
+        if s0 != last_s0 or s1 != last_s1:
+            last_s0 = s0
+            last_s1 = s1
             starts = slots[s0:s1]
             outlook = PriceOutlook(
                 starts, int(slots[s1 - 1]) + slot_s, slot_imp[s0:s1], slot_exp[s0:s1]
             )
-            fc = forecast.forecast(starts)
+            fc = predict(starts)
         if month_list[i] != month:
             month = month_list[i]
             month_peak = 0.0
-        state = SiteState(
-            time=now,
-            soc_pct=soc,
-            load_w=ld,
-            pv_w=p,
-            grid_w=ld - p - prev_bat,
-            battery_w=prev_bat,
-            prices=outlook,
-            active_command=active,
-            active_since=active_since,
-            month_peak_import_w=month_peak,
-            forecast_net_load_w=fc,
-            active_layer=active_layer,
+        decision = decide_fn(
+            policy,
+            make_state(now, soc, ld, p, ld - p - prev_bat, prev_bat, outlook, active,
+                       active_since, month_peak, fc, active_layer),
         )
-        decision = decide_fn(policy, state)
         cmd = decision.command
-        if active is None or cmd.kind is not active.kind:
+        kind = cmd.kind
+        if kind is not active_kind:
             active_since = now
+            active_kind = kind
         active = cmd
         active_layer = decision.layer
-        r = step(cmd, soc, ld, p, dt, params)
-        soc_start[i] = soc
-        soc = r.soc_pct
-        prev_bat = r.battery_w
-        bat[i] = prev_bat
-        g = r.grid_w
-        grid[i] = g
-        soc_end[i] = soc
+        append_soc0(soc)
+        prev_bat, g, soc = battery_step(cmd, soc, ld, p, dt, params)
+        append_bat(prev_bat)
+        append_grid(g)
+        append_soc(soc)
         if g > month_peak:
             month_peak = g
-        kind_codes_i = kind_codes[cmd.kind]
-        kind_code[i] = kind_codes_i
+        append_kind(kind_codes[kind])
         w = winners.get(decision.winner)
         if w is None:
             w = winners[decision.winner] = len(winners)
-        winner_code[i] = w
-        if progress is not None and i % progress_every == 0:
-            progress(i, n)
+        append_winner(w)
+        if i >= next_progress:
+            next_progress += progress_every
+            progress(i, n)  # type: ignore[misc]
     elapsed = time.perf_counter() - started
     if progress is not None:
         progress(n, n)
@@ -234,17 +237,50 @@ def replay(
         step_s=step_s,
         load_w=load.copy(),
         pv_w=pv.copy(),
-        battery_w=bat,
-        grid_w=grid,
-        soc_start_pct=soc_start,
-        soc_pct=soc_end,
+        battery_w=np.asarray(bat, dtype=np.float64),
+        grid_w=np.asarray(grid, dtype=np.float64),
+        soc_start_pct=np.asarray(soc_start, dtype=np.float64),
+        soc_pct=np.asarray(soc_end, dtype=np.float64),
         import_price=np.asarray(tick_imp, dtype=np.float64),
         export_price=np.asarray(tick_exp, dtype=np.float64),
-        kind_code=kind_code,
-        winner_code=winner_code,
+        kind_code=np.asarray(kinds, dtype=np.int8),
+        winner_code=np.asarray(winner_ids, dtype=np.int16),
         winners=list(winners),
         elapsed_s=elapsed,
     )
+
+
+_AGES = ReadingAges()
+_FIELD_ORDER = (
+    "time", "soc_pct", "load_w", "pv_w", "grid_w", "battery_w", "prices", "ages", "device_mode",
+    "active_command", "active_since", "month_peak_import_w", "forecast_net_load_w",
+    "active_layer",
+)
+
+
+def _state_factory() -> Callable[..., SiteState]:
+    """A fast SiteState constructor: positional arguments (with one shared ``ReadingAges``)
+    cost half of keywords, so use them while the field order is the one this module knows."""
+    names = tuple(f.name for f in fields(SiteState))
+    if names[: len(_FIELD_ORDER)] == _FIELD_ORDER:
+
+        def positional(now: datetime, soc: float, ld: float, pv: float, grid: float,
+                       bat: float, outlook: PriceOutlook, active: Command | None,
+                       since: datetime | None, peak: float, fc: FloatArray | None,
+                       layer: str | None) -> SiteState:
+            return SiteState(now, soc, ld, pv, grid, bat, outlook, _AGES, None, active, since,
+                             peak, fc, layer)
+
+        return positional
+
+    def keywords(now: datetime, soc: float, ld: float, pv: float, grid: float, bat: float,
+                 outlook: PriceOutlook, active: Command | None, since: datetime | None,
+                 peak: float, fc: FloatArray | None, layer: str | None) -> SiteState:
+        return SiteState(time=now, soc_pct=soc, load_w=ld, pv_w=pv, grid_w=grid, battery_w=bat,
+                         prices=outlook, ages=_AGES, active_command=active, active_since=since,
+                         month_peak_import_w=peak, forecast_net_load_w=fc, active_layer=layer)
+
+    return keywords
 
 
 def _known_slot_ends(
