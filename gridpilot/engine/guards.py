@@ -66,6 +66,20 @@ def _hit(hits: list[LimitHit], limit: str, field: str, before: float | None,
     hits.append(LimitHit(limit, field, before, after, note))
 
 
+def _envelope(kind: CommandKind, floor: float, target: float, lo: float,
+              hi: float) -> tuple[float, float]:
+    """The command's own floor and target clamped into the SOC bounds ``lo..hi``. Where the
+    command contradicts itself (its floor above its target), the field its kind uses wins."""
+    f = lo if floor < lo else hi if floor > hi else floor
+    t = lo if target < lo else hi if target > hi else target
+    if f > t:
+        if kind is _K.CHARGE:
+            f = t
+        else:
+            t = f
+    return f, t
+
+
 def narrow(
     command: Command,
     soc_pct: float,
@@ -76,35 +90,24 @@ def narrow(
 ) -> tuple[Command, tuple[LimitHit, ...]]:
     """Narrow ``command`` into the device limits and the active ``guards`` (in priority order).
 
-    With ``force`` the guards are skipped (the caller reports it); the device's limits still
-    apply. Returns the narrowed command and the limit hits.
+    The SOC limits are kept as bounds (``lo`` from reserves, ``hi`` from ceilings) apart from the
+    command's own floor and target, which are clamped into them after every limit; a limit that
+    moved a field is reported as the limit that changed it. With ``force`` the guards are skipped
+    (the caller reports it); the device's limits still apply.
     """
     hits: list[LimitHit] = []
     kind = command.kind
     power = command.power_w
     lo, hi = limits.min_soc_pct, limits.max_soc_pct
+    own_floor, own_target = command.floor_soc_pct, command.target_soc_pct
+    floor, target = _envelope(kind, own_floor, own_target, lo, hi)
     # 0 and 100 are the Command defaults and mean "the battery's range": no hit for those.
-    floor = command.floor_soc_pct
-    if floor < lo:
-        if floor != 0.0:
-            _hit(hits, "device.min_soc_pct", "floor_soc_pct", floor, lo)
-        floor = lo
-    elif floor > hi:
-        _hit(hits, "device.max_soc_pct", "floor_soc_pct", floor, hi)
-        floor = hi
-    target = command.target_soc_pct
-    if target > hi:
-        if target != 100.0:
-            _hit(hits, "device.max_soc_pct", "target_soc_pct", target, hi)
-        target = hi
-    elif target < lo:
-        _hit(hits, "device.min_soc_pct", "target_soc_pct", target, lo)
-        target = lo
-    if target < floor:
-        _hit(hits, "device", "target_soc_pct", target, floor, "raised to the floor")
-        target = floor
-    floor_src = DEVICE
-    target_src, target_prio = DEVICE, -1
+    if floor != own_floor and own_floor != 0.0:
+        _hit(hits, "device.min_soc_pct" if own_floor < lo else "device.max_soc_pct",
+             "floor_soc_pct", own_floor, floor)
+    if target != own_target and own_target != 100.0:
+        _hit(hits, "device.max_soc_pct" if own_target > hi else "device.min_soc_pct",
+             "target_soc_pct", own_target, target)
     if kind is _K.CHARGE:
         cap = limits.max_charge_w
         if power is None:
@@ -128,32 +131,45 @@ def narrow(
         _hit(hits, "device.max_export_w", "max_export_w", exp, limits.max_export_w)
         exp = limits.max_export_w
 
+    floor_src = "command" if floor == own_floor and own_floor > limits.min_soc_pct else DEVICE
+    field_label = DEVICE
     if not force:
+        lo_src, hi_src = "device.min_soc_pct", "device.max_soc_pct"
         for g in guards:
             label = g.label
-            if g.min_soc_pct is not None and g.min_soc_pct > floor:
+            note = ""
+            bound_moved = False
+            if g.min_soc_pct is not None and g.min_soc_pct > lo:
                 new = g.min_soc_pct
-                note = ""
-                if new > target and target_prio < g.priority and target_src != DEVICE:
-                    new = target
-                    note = f"conflicts with {target_src} (higher priority); clamped to it"
-                elif new > hi:
+                if new > hi:
                     new = hi
-                if new > floor:
-                    _hit(hits, f"{label}.min_soc_pct", "floor_soc_pct", floor, new, note)
-                    floor, floor_src = new, label
-                if target < floor:
-                    _hit(hits, f"{label}.min_soc_pct", "target_soc_pct", target, floor)
-                    target = floor
-            if g.max_soc_pct is not None and g.max_soc_pct < target:
+                    note = f"conflicts with {hi_src} (higher priority); clamped to it"
+                if new > lo:
+                    lo, bound_moved = new, True
+                    field_label = f"{label}.min_soc_pct"
+            if g.max_soc_pct is not None and g.max_soc_pct < hi:
                 new = g.max_soc_pct
-                note = ""
-                if new < floor:
-                    new = floor
-                    note = f"conflicts with {floor_src} (higher priority); clamped to it"
-                if new < target:
-                    _hit(hits, f"{label}.max_soc_pct", "target_soc_pct", target, new, note)
-                    target, target_src, target_prio = new, label, g.priority
+                if new < lo:
+                    new = lo
+                    note = f"conflicts with {lo_src} (higher priority); clamped to it"
+                if new < hi:
+                    hi, bound_moved = new, True
+                    field_label = f"{label}.max_soc_pct"
+            if bound_moved:
+                if g.min_soc_pct is not None:
+                    lo_src = label
+                if g.max_soc_pct is not None:
+                    hi_src = label
+                f2, t2 = _envelope(kind, own_floor, own_target, lo, hi)
+                if f2 != floor:
+                    _hit(hits, field_label, "floor_soc_pct", floor, f2, note)
+                    floor = f2
+                    floor_src = label
+                if t2 != target:
+                    _hit(hits, field_label, "target_soc_pct", target, t2, note)
+                    target = t2
+            elif note:
+                _hit(hits, f"{label}", "floor_soc_pct", floor, floor, note)
             if g.max_import_w is not None and (imp is None or g.max_import_w < imp):
                 _hit(hits, f"{label}.max_import_w", "max_import_w", imp, g.max_import_w)
                 imp = g.max_import_w
@@ -176,7 +192,8 @@ def narrow(
                     power = cap
 
     if kind is _K.DISCHARGE and soc_pct <= floor:
-        _hit(hits, f"{floor_src}.min_soc_pct", "kind", None, None,
+        src = "command.floor_soc_pct" if floor_src == "command" else f"{floor_src}.min_soc_pct"
+        _hit(hits, src, "kind", None, None,
              f"discharge at or below the floor {floor:g} % becomes hold")
         kind, power = _K.HOLD, None
     elif (kind is _K.CHARGE or kind is _K.DISCHARGE) and (power is None or power <= 0.0):
