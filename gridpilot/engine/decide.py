@@ -23,6 +23,7 @@ The steps:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -124,7 +125,8 @@ def decide(
             continue
         command = command_from_action(ov.action, limits)
         winner, layer, force, rank = src, _MANUAL, ov.force, 2
-        reason = f"manual override until {ov.until_s:.0f} (UNIX s): {command.describe()}"
+        until = datetime.fromtimestamp(ov.until_s, UTC).isoformat()
+        reason = f"manual override until {until}: {command.describe()}"
         cands.append(Candidate(src, _MANUAL, command, "won", reason))
 
     hyst_pct = model.hysteresis_pct
