@@ -127,6 +127,7 @@ def run_backtest(
             initial_soc_pct=soc0,
             month_idx=midx,
             demand_charge_per_kw=tariff.demand_charge_per_kw,
+            max_export_w=policy.limits.max_export_w,
         )
         out.optimum_result = opt
         out.optimum = totals(opt.grid_w, opt.battery_w)

@@ -63,9 +63,11 @@ def solve_optimum(
     month_idx: IntArray | None = None,
     demand_charge_per_kw: float = 0.0,
     time_limit_s: float = 300.0,
+    max_export_w: float | None = None,
 ) -> OptimumResult:
     """Solve the LP in the module docstring. ``month_idx`` (from
-    :func:`gridpilot.simulator.accounting.month_index`) is needed with a demand charge."""
+    :func:`gridpilot.simulator.accounting.month_index`) is needed with a demand charge;
+    ``max_export_w`` is the site's export limit, which the battery may not push export past."""
     n = int(load_w.shape[0])
     h = step_s / 3600.0
     net = np.asarray(load_w - pv_w, dtype=np.float64)
@@ -93,6 +95,9 @@ def solve_optimum(
     # import costs.
     upper[oi:ox] = np.maximum(net, 0.0) + params.max_charge_w
     upper[ox:oe] = np.maximum(-net, 0.0) + params.max_discharge_w
+    if max_export_w is not None:
+        # The site's export limit binds the battery; PV alone may exceed it (no curtailment).
+        upper[ox:oe] = np.minimum(upper[ox:oe], np.maximum(max_export_w, -net))
     lower[oe:op] = e_min
     upper[oe:op] = e_max
     upper[op:] = np.inf
@@ -133,13 +138,11 @@ def solve_optimum(
     # over g's reachable range: the convex envelope, so the optimum stays a lower bound.
     offset = 0.0
     k = np.flatnonzero(export_price > import_price)
-    g_lo = net[k] - params.max_discharge_w
+    g_lo = np.maximum(net[k] - params.max_discharge_w, -upper[ox + k])
     g_hi = net[k] + params.max_charge_w
     pi_k = import_price[k]
     px_k = export_price[k]
     if k.size:
-        g_lo = net[k] - params.max_discharge_w
-        g_hi = net[k] + params.max_charge_w
         pi_k = import_price[k]
         px_k = export_price[k]
         cost_lo = np.where(g_lo >= 0, pi_k, px_k) * g_lo

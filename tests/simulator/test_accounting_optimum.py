@@ -129,3 +129,16 @@ def test_optimum_beats_self_consumption_on_a_real_month() -> None:
     share = savings_captured(none, sc, best)
     assert share is not None and 0.0 < share < 1.0
     assert savings_captured(1.0, 1.0, 1.0) is None
+
+
+def test_optimum_honours_the_site_export_limit() -> None:
+    _start, load, pv, imp, exp = _slice(7, 170)
+    free = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp, step_s=1800,
+                         params=P, initial_soc_pct=50.0)
+    capped = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp,
+                           step_s=1800, params=P, initial_soc_pct=50.0, max_export_w=0.0)
+    # without a limit the optimum sells stored energy; with a zero limit the battery never adds
+    # to export (PV alone may still export: nothing curtails it)
+    assert (free.export_w > np.maximum(pv - load, 0.0) + 1.0).any()
+    assert (capped.export_w <= np.maximum(pv - load, 0.0) + 1e-6).all()
+    assert capped.bill >= free.bill - 1e-9
