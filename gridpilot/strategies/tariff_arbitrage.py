@@ -19,11 +19,15 @@ How a tick is decided (all energies are AC kWh delivered to the house):
    slots before the block, PV surplus (valued at the export price) included. The battery charges
    now only if the current slot is one of those cheapest slots, never merely because the price is
    under some threshold.
-3. **Hold?** If the stored energy is all needed for slots ahead that are strictly dearer than now
+3. **Sell?** Only with ``allow_export``: when the export price now is positive and the grid
+   later gets cheaper than it (by the losses, wear and ``min_spread_per_kwh``), the stored energy
+   beyond what the dearer slots before that point need is discharged to the grid, down to a floor
+   that keeps it. Export opportunities ahead count like dear slots in steps 2 and 4.
+4. **Hold?** If the stored energy is all needed for slots ahead that are strictly dearer than now
    (by ``min_spread_per_kwh``) and come before the grid is cheap enough to refill it, the battery
    holds: the house runs on the cheaper grid now. At equal prices it never holds, so it never cycles
    for nothing.
-4. Otherwise, if any spread is worth acting on, it proposes ``self_consumption`` (the current slot
+5. Otherwise, if any spread is worth acting on, it proposes ``self_consumption`` (the current slot
    is among the dearest ahead); if none is, it proposes nothing and the next rule decides.
 
 The plan for a price outlook does not depend on the SOC, so it is computed once per outlook (a new
@@ -62,6 +66,10 @@ class TariffArbitrageSettings(StrategySettings):
     """The flat net load [W] assumed when no forecast is given."""
     charge_power_w: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
     """Grid charging power; default the battery's maximum."""
+    allow_export: bool = False
+    """Also sell stored energy to the grid when the export price beats buying it back later."""
+    export_power_w: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
+    """The most to export from the battery [W]; default the battery's maximum."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,9 @@ class ArbitragePlan:
         now_capacity_kwh: what charging from the grid in the current slot can deliver.
         now_is_source: whether the current slot is cheap enough to serve the block at all.
         opportunity: whether any spread in the outlook is worth acting on.
+        export_ok: exporting now pays (a positive export price, later refilled for less).
+        export_need_kwh: energy the slots ahead that are worth more than exporting now need.
+        export_price: the export price of the current slot.
     """
 
     price_now: float
@@ -91,6 +102,9 @@ class ArbitragePlan:
     now_capacity_kwh: float
     now_is_source: bool
     opportunity: bool
+    export_ok: bool = False
+    export_need_kwh: float = 0.0
+    export_price: float = 0.0
 
 
 def plan_arbitrage(
@@ -105,6 +119,7 @@ def plan_arbitrage(
     discharge_efficiency: float,
     cycle_cost_per_kwh: float,
     min_spread_per_kwh: float,
+    export_power_w: float = 0.0,
 ) -> ArbitragePlan:
     """Plan over one price outlook (see the module text). Pure; arrays must have equal length."""
     # Few, whole-array numpy operations: this runs once per price slot in a year-long replay.
@@ -127,6 +142,13 @@ def plan_arbitrage(
         grid_cap = charge_power_w * kwh_per_w
         src_cost = grid_cost
     price_now = float(p[0])
+    spread = min_spread_per_kwh
+    e = export_per_kwh
+    out_kwh = None
+    if export_power_w > 0:
+        # What the battery could sell per slot after covering the house; never into a price <= 0.
+        out_kwh = np.maximum(export_power_w - np.maximum(load, 0.0), 0.0) * dt_h * 1e-3
+        out_kwh[e <= 0.0] = 0.0
 
     # Hold: slots dearer than now, up to the first slot where refilling beats using the energy
     # now (strictly: at break-even, keeping the energy avoids a pointless cycle).
@@ -136,23 +158,53 @@ def plan_arbitrage(
     dearer = ahead > price_now + min_spread_per_kwh
     hold_need = float(demand_kwh[1:k_star] @ dearer)
     hold_price = float(ahead[dearer].max()) if dearer.any() else price_now
+    if out_kwh is not None:
+        e_ahead = e[1:k_star]
+        e_dearer = e_ahead > price_now + spread
+        if e_dearer.any():
+            hold_need += float(out_kwh[1:k_star] @ e_dearer)
+            hold_price = max(hold_price, float(e_ahead[e_dearer].max()))
+
+    export_ok = False
+    export_need = 0.0
+    e0 = float(e[0])
+    if out_kwh is not None and out_kwh[0] > 0:
+        buy_back = np.flatnonzero(grid_cost[1:] < e0 - spread)
+        if buy_back.shape[0]:
+            k_e = int(buy_back[0]) + 1
+            export_ok = True
+            export_need = float(demand_kwh[1:k_e] @ (p[1:k_e] > e0 + spread)) + float(
+                out_kwh[1:k_e] @ (e[1:k_e] > e0 + spread)
+            )
 
     min_before = np.empty(n)
     min_before[0] = np.inf
     np.minimum.accumulate(src_cost[:-1], out=min_before[1:])
-    worthy = (p - min_before > min_spread_per_kwh) & (demand_kwh > 0)
+    worthy = (p - min_before > spread) & (demand_kwh > 0)
     worthy[0] = False
-    idx = np.flatnonzero(worthy)
-    opportunity = bool(idx.shape[0]) or hold_need > _EPS_KWH
+    sinks = worthy
+    e_worthy = None
+    if out_kwh is not None:
+        e_worthy = (e - min_before > spread) & (out_kwh > 0)
+        e_worthy[0] = False
+        sinks = worthy | e_worthy
+    idx = np.flatnonzero(sinks)
+    opportunity = bool(idx.shape[0]) or hold_need > _EPS_KWH or export_ok
     if not idx.shape[0]:
         return ArbitragePlan(price_now, hold_need, hold_price, 0.0, price_now, 0.0, 0.0, False,
-                             opportunity)
+                             opportunity, export_ok, export_need, e0)
     j1 = int(idx[0])
     after = np.flatnonzero(grid_cost[j1 + 1 :] <= min_before[j1])
     if after.shape[0]:
         idx = idx[idx < j1 + 1 + int(after[0])]
-    block_need = float(demand_kwh[idx].sum())
-    block_price = float(p[idx].max())
+    w = worthy[idx]
+    block_need = float(demand_kwh[idx] @ w)
+    block_price = float(p[idx][w].max()) if w.any() else -np.inf
+    if out_kwh is not None and e_worthy is not None:
+        ew = e_worthy[idx]
+        if ew.any():
+            block_need += float(out_kwh[idx] @ ew)
+            block_price = max(block_price, float(e[idx][ew].max()))
     j_last = int(idx[-1])
 
     # Sources before the last sink of the block that are cheap enough to serve it and, for the
@@ -176,6 +228,9 @@ def plan_arbitrage(
         float(grid_cap[0]),
         now_is_source,
         opportunity,
+        export_ok,
+        export_need,
+        e0,
     )
 
 
@@ -210,6 +265,7 @@ class TariffArbitrage:
         cycle_cost = self.settings.cycle_cost_per_kwh
         if cycle_cost is None:
             cycle_cost = ctx.cycle_cost_per_kwh
+        export_w = self._export_w(ctx)
         key = (
             int(prices.start_s[0]),
             prices.end_s,
@@ -221,6 +277,7 @@ class TariffArbitrage:
             ctx.charge_efficiency,
             ctx.discharge_efficiency,
             cycle_cost,
+            export_w,
         )
         if key == self._cache_key and self._cache_plan is not None:
             self._last_in = (prices, state.forecast_net_load_w, ctx)
@@ -241,11 +298,22 @@ class TariffArbitrage:
             discharge_efficiency=ctx.discharge_efficiency,
             cycle_cost_per_kwh=cycle_cost,
             min_spread_per_kwh=self.settings.min_spread_per_kwh,
+            export_power_w=export_w,
         )
         self._cache_key = key
         self._cache_plan = plan
         self._last_in = (prices, state.forecast_net_load_w, ctx)
         return plan
+
+    def _export_w(self, ctx: StrategyContext) -> float:
+        if not self.settings.allow_export:
+            return 0.0
+        cap = ctx.limits.max_discharge_w
+        if ctx.limits.max_export_w is not None:
+            cap = min(cap, ctx.limits.max_export_w)
+        if self.settings.export_power_w is not None:
+            cap = min(cap, self.settings.export_power_w)
+        return cap
 
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
         plan = self.plan(state, ctx)
@@ -284,6 +352,18 @@ class TariffArbitrage:
                 )
         if stored_kwh <= _EPS_KWH:
             return Proposal(None, "nothing stored above the reserve and no charge worth buying")
+        if plan.export_ok and stored_kwh > plan.export_need_kwh + _EPS_KWH:
+            sell_kwh = stored_kwh - plan.export_need_kwh
+            floor = max(ctx.reserve_soc_pct, soc - sell_kwh / kwh_per_pct)
+            floor = math.ceil(floor * 10.0) / 10.0
+            power_w = min(limits.max_discharge_w,
+                          self._export_w(ctx) + max(state.load_w - state.pv_w, 0.0))
+            if floor < soc and power_w > 0:
+                return Proposal(
+                    Command(CommandKind.DISCHARGE, power_w=power_w, floor_soc_pct=floor),
+                    f"export {sell_kwh:.2f} kWh at {plan.export_price:g}: it can be bought back"
+                    f" for less later; keep {plan.export_need_kwh:.2f} kWh for dearer slots",
+                )
         if plan.hold_need_kwh > _EPS_KWH and stored_kwh <= plan.hold_need_kwh + _EPS_KWH:
             return Proposal(
                 Command(CommandKind.HOLD),

@@ -119,7 +119,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
             {"time": "16:00-19:00", "price": 0.35}]}},
         "strategies": {
             "shave": {"type": "peak_shaving", "max_import_w": draw(st.floats(0, 20_000))},
-            "arb": {"type": "tariff_arbitrage"},
+            "arb": {"type": "tariff_arbitrage", "allow_export": draw(st.booleans())},
             "backup": {"type": "backup_reserve", "reserve_soc_pct": draw(st.floats(0, 60)),
                        "risk_windows": [{"time": "18:00-20:00", "target_soc_pct": 90}]},
             "solar": {"type": "self_consumption"},

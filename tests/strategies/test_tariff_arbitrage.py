@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,10 +24,11 @@ LIMITS = DeviceLimits(capacity_kwh=9.5, max_charge_w=3300, max_discharge_w=3300,
 CTX = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0)
 
 
-def agile_policy(tmp_path: Path, default: dict[str, str]) -> Policy:
+def agile_policy(tmp_path: Path, default: dict[str, Any], export: bool = False) -> Policy:
     doc = policy_doc(tariff=dynamic_tariff(),
                      guards=[{"kind": "backup_reserve", "min_soc_pct": 10}],
-                     strategies={"arbitrage": {"type": "tariff_arbitrage"}},
+                     strategies={"arbitrage": {"type": "tariff_arbitrage",
+                                               "allow_export": export}},
                      default=default)
     doc["site"]["battery"] = {"capacity_kwh": 9.5, "max_charge_w": 3300, "max_discharge_w": 3300,
                               "min_soc_pct": 5, "max_soc_pct": 100}
@@ -65,6 +67,20 @@ def test_winter_fortnight_costs_far_less_than_self_consumption(tmp_path: Path) -
     # been bought at; counting it at zero only makes the comparison harder for arbitrage.
     assert arb[-1].soc_after_pct >= base[-1].soc_after_pct - 1e-6
     assert cost(arb) < 0.7 * cost(base)
+
+
+def test_export_sells_stored_energy_only_when_it_pays(tmp_path: Path) -> None:
+    series = uk_series("2018-04-02", 14)  # spring: PV, negative prices, Agile Outgoing peaks
+    sells = replay(agile_policy(tmp_path, {"strategy": "arbitrage"}, export=True), series,
+                   soc_pct=10.0)
+    keeps = replay(agile_policy(tmp_path, {"strategy": "arbitrage"}), series, soc_pct=10.0)
+    assert cost(sells) < cost(keeps) - 1.0
+    exported = [x for x in sells if x.battery_w > 0 and x.grid_w < -1.0]
+    assert exported
+    assert all(x.export_price > 0 for x in exported)
+    assert all(x.decision.command.kind is K.DISCHARGE for x in exported)
+    # Without allow_export the battery never feeds the grid.
+    assert not [x for x in keeps if x.battery_w > 0 and x.grid_w < -1.0]
 
 
 def test_negative_prices_charge_and_never_export(tmp_path: Path) -> None:
