@@ -4,8 +4,9 @@ The device's hard limits come first, then the policy's guards in file order (the
 the highest priority). Each limit can only tighten a field (a lower power, a higher floor, a lower
 ceiling, a lower grid cap), so a lower-priority limit never loosens a higher one. Where two SOC
 limits contradict each other (a reserve above a ceiling), the higher-priority one stands, the
-lower one is clamped to it and the conflict is reported. Every field a limit changed is a
-:class:`LimitHit`.
+lower one is clamped to it and the conflict is reported. The SOC limits bound the command's own
+floor and target; where the command's own values do not fit, the limits win. Every field a limit
+changed is a :class:`LimitHit`.
 
 A ``power_cap`` guard caps ``power_w``: for ``charge`` its ``max_charge_w``, for ``discharge`` its
 ``max_discharge_w``, and for the other kinds (which may move power either way) the lower of the two.
