@@ -1,6 +1,7 @@
 """``gridpilot check FILE|DIR... [--json]``: validate policies and report every problem.
 
-A directory stands for the ``*.yaml`` and ``*.yml`` files in it (not its subdirectories). Every
+A directory stands for the ``*.yaml`` and ``*.yml`` files in it (not its subdirectories); scenario
+test files (``*.gridpilot-test.yaml``) are validated with the policy they name. Every
 error of every file is reported, each as ``FILE:LINE:COL: section.path: message (hint: ...)``.
 Exit status 0 when every file passes, 1 when any has an error.
 """
@@ -49,14 +50,16 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
 
 
 def check_file(path: Path) -> list[Issue]:
-    """Every problem of the policy at ``path`` (an empty list when it is valid)."""
-    from gridpilot.rules.policy import load_policy
+    """Every problem of the policy or ``*.gridpilot-test.yaml`` file at ``path`` (an empty list
+    when it is valid), including scenario cases that name rules or guards the policy lacks."""
+    from gridpilot.testing.suite import load_suite
 
-    try:
-        load_policy(path)
-    except PolicyError as exc:
-        return exc.issues
-    return []
+    suite = load_suite(path)
+    if suite.error is not None:
+        if isinstance(suite.error, PolicyError):
+            return suite.error.issues
+        return [Issue(str(path), 0, 0, "", str(suite.error))]
+    return [problem for case in suite.cases for problem in case.problems]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -77,3 +77,20 @@ def test_schema_matches_the_committed_file() -> None:
     schema = json.loads(proc.stdout)
     assert {"version", "site", "tariff"} <= set(schema["required"])
     assert schema["additionalProperties"] is False
+
+
+def test_check_validates_scenario_test_files_in_a_directory(tmp_path: Path) -> None:
+    policy = (ROOT / "examples" / "policies" / "economy7.yaml").read_text()
+    (tmp_path / "p.yaml").write_text(policy.replace("../data/", str(ROOT / "examples/data") + "/"))
+    (tmp_path / "p.gridpilot-test.yaml").write_text(
+        "policy: p.yaml\n"
+        "tests:\n"
+        "  - name: names a rule that does not exist\n"
+        '    at: "2018-01-17 04:00"\n'
+        "    expect: {kind: charge, winner: no such rule}\n"
+    )
+    proc = gridpilot("check", str(tmp_path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"{tmp_path / 'p.gridpilot-test.yaml'}:5:" in proc.stdout
+    assert "no rule 'no such rule'" in proc.stdout
+    assert f"{tmp_path / 'p.yaml'}: ok" in proc.stdout
