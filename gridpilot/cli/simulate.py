@@ -132,7 +132,21 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         show_summary(bt, out=Path(args.out) if args.out else None)
+        _show_data_notes(series)
     return 0
+
+
+def _show_data_notes(series: TimeSeries) -> None:
+    """What the loader found and changed, so no repair goes unnoticed."""
+    r = series.report
+    notes = [*r.repairs]
+    if r.duplicates:
+        notes.append(f"{r.duplicates} duplicate row(s) dropped")
+    if r.gaps:
+        first = r.gaps[0]
+        notes.append(f"{len(r.gaps)} gap(s) in the file, the first {first[0]}..{first[1]}")
+    for note in notes:
+        print(f"data: {note}")
 
 
 def show_summary(bt: Backtest, out: Path | None = None) -> None:
