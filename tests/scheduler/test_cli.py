@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators import XStorageEmulator, _server
+from tests.emulators import XStorageEmulator
 
 POLICY = """\
 version: 1
@@ -50,8 +50,7 @@ run:
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[XStorageEmulator]:
-    monkeypatch.setattr(_server._Handler, "disable_nagle_algorithm", True)
+def emu() -> Iterator[XStorageEmulator]:
     with XStorageEmulator() as e:
         yield e
 

@@ -19,7 +19,7 @@ from gridpilot.clock import ManualClock
 from gridpilot.scheduler.audit import read_audit
 from gridpilot.scheduler.control import ControlServer, ensure_token
 from gridpilot.scheduler.loop import Scheduler
-from tests.emulators import XStorageEmulator, _server
+from tests.emulators import XStorageEmulator
 
 START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # 01:00 in London (BST)
 INTERVAL_S = 300
@@ -86,9 +86,7 @@ def tick_of(local_hhmm: str) -> int:
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[XStorageEmulator]:
-    # Without TCP_NODELAY every keep-alive answer waits ~40 ms for a delayed ACK (Nagle).
-    monkeypatch.setattr(_server._Handler, "disable_nagle_algorithm", True)
+def emu() -> Iterator[XStorageEmulator]:
     with XStorageEmulator() as e:
         yield e
 

@@ -16,7 +16,7 @@ from gridpilot.scheduler.schedule_sync import (
     remove_device_schedule,
     sync_device_schedule,
 )
-from tests.emulators import XStorageEmulator, _server
+from tests.emulators import XStorageEmulator
 
 HEAD = """\
 version: 1
@@ -75,7 +75,6 @@ NOT_EXPRESSIBLE = """\
 
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[XStorageEmulator]:
-    monkeypatch.setattr(_server._Handler, "disable_nagle_algorithm", True)
     with XStorageEmulator() as e:
         monkeypatch.setenv("XSTORAGE_PASSWORD", e.password)
         yield e
