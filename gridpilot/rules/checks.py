@@ -7,7 +7,8 @@ Each check returns located :class:`Issue` objects with a hint saying what to do:
 - a rule or guard that can never fire: an empty time range (``"10:00-10:00"``), an impossible
   date (``02-30``), a date range that ends before it starts, ``soc_below_pct`` at or under
   ``soc_above_pct``, ``price_below`` at or under ``price_above``, or a rule placed after an
-  always-on rule of the same layer (within a layer the first matching rule wins);
+  always-on action rule of the same layer (within a layer the first matching rule wins; a strategy
+  rule can pass, so rules after it stay reachable);
 - a tariff period whose end equals its start.
 """
 
@@ -141,7 +142,8 @@ def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> Iterator[Issue
                 f"comes first in the {layer} layer",
                 f"give {name!r} a 'when', or move {rule.name!r} above it",
             )
-        elif _always(rule.when):
+        elif _always(rule.when) and rule.action is not None:
+            # A strategy may have nothing to propose and let the next rule decide; an action never.
             always_on[layer] = (i, rule.name)
 
 

@@ -156,3 +156,21 @@ def test_misspelt_strategy_setting_suggests_the_right_one(policy_file: MakePolic
     ), errors
     # The rule naming the broken entry is not reported again as an unknown strategy.
     assert not any("unknown strategy" in e for e in errors), errors
+
+
+def test_an_always_on_strategy_rule_does_not_shadow_the_rules_after_it(
+    policy_file: MakePolicy,
+) -> None:
+    # A strategy may have nothing to propose (backup_reserve above its margin), so the rule after
+    # it still fires; the same layout with an action in place of the strategy is an error.
+    path = policy_file("""\
+        rules:
+          - name: reserve
+            layer: schedule
+            strategy: backup_reserve
+          - name: evening
+            layer: schedule
+            when: {time: "16:00-19:00"}
+            action: {kind: self_consumption}
+        """)
+    assert [r.name for r in load_policy(path).rules] == ["reserve", "evening"]
