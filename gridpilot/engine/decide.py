@@ -22,6 +22,7 @@ The steps:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -95,6 +96,10 @@ def decide(
     t_s = state.time.timestamp()
     soc = state.soc_pct
     limits = model.limits
+    soc_unknown = not math.isfinite(soc)
+    if soc_unknown:
+        # Nothing may discharge on a SOC nobody knows: read it as empty (at the device minimum).
+        soc = limits.min_soc_pct
     price = _price_now(model, state, t_s)
     guards = model.guards
     if guards:
@@ -196,6 +201,8 @@ def decide(
                 reason = f"held: {why}"
                 command = prev
 
+    if soc_unknown:
+        notes.append(f"SOC reading is {state.soc_pct!r}: decided as if at {soc:g} %")
     if force and active_guards:
         names = ", ".join(g.label for g in active_guards)
         notes.append(f"forced through guards ({names}); device limits still apply")

@@ -315,3 +315,11 @@ def test_price_condition_reads_the_slot_holding_the_tick(tmp_path: Path) -> None
                           np.array([0.3, 0.05]), np.zeros(2))
     assert decide(p, state("2018-01-10T11:10:00Z", prices=prices)).winner == "default"
     assert decide(p, state("2018-01-10T11:40:00Z", prices=prices)).winner == "rule:cheap"
+
+
+def test_unknown_soc_never_discharges(tmp_path: Path) -> None:
+    p = make_policy(tmp_path, policy_doc(rules=[rule("dump", "schedule", "discharge")]))
+    d = decide(p, state(soc=float("nan")))
+    assert d.command.kind is K.HOLD
+    assert any("SOC reading" in n for n in d.notes)
+    validate_command(d.command, p.limits)
