@@ -57,6 +57,16 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what to do with gaps in the data (default: fail)")
     parser.add_argument("--soc", type=float, metavar="PCT",
                         help="initial SOC [%%] (default: the battery's minimum)")
+    parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN[:UNIT]",
+                        help="read a CSV through a column mapping, e.g. load_w=House:kW "
+                        "(repeatable; with --format xstorage-csv it overrides single fields)")
+    parser.add_argument("--time-column", default=None, metavar="NAME",
+                        help="with --map: the timestamp column (default: timestamp)")
+    parser.add_argument("--time-format", default="iso",
+                        help="with --map: iso, epoch_s, epoch_ms or a strptime pattern")
+    parser.add_argument("--timezone", default="UTC",
+                        help="with --map: how naive timestamps are read (IANA name)")
+    parser.add_argument("--delimiter", default=",", help="with --map: the CSV delimiter")
 
 
 def parse_date(text: str, tz: ZoneInfo, what: str) -> int:
@@ -75,7 +85,7 @@ def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     from gridpilot.simulator.resample import GapPolicy, parse_step, resample
 
     step_s = parse_step(args.step)
-    series = load_data(args.data, args.format)
+    series = _load_mapped(args) if args.map else load_data(args.data, args.format)
     start = parse_date(args.start, tz, "--from") if args.start else None
     end = parse_date(args.end, tz, "--to") if args.end else None
     if start is not None or end is not None:
@@ -90,6 +100,33 @@ def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     if len(series) == 0:
         raise DataError(f"{args.data}: no whole {step_s} s step between --from and --to")
     return series
+
+
+_DEFAULT_UNITS = {"import_price": "per_kwh", "export_price": "per_kwh", "soc_pct": "pct"}
+
+
+def _load_mapped(args: argparse.Namespace) -> TimeSeries:
+    from gridpilot.simulator.loaders import ColumnSpec, CsvMapping, load_csv, load_xstorage_csv
+
+    columns: dict[str, ColumnSpec] = {}
+    for item in args.map:
+        field, sep, rest = item.partition("=")
+        if not sep or not field.strip() or not rest.strip():
+            raise DataError(f"--map {item!r}: use FIELD=COLUMN or FIELD=COLUMN:UNIT")
+        column, _, unit = rest.rpartition(":") if ":" in rest else (rest, "", "")
+        field = field.strip()
+        columns[field] = ColumnSpec(column.strip(), unit.strip() or _DEFAULT_UNITS.get(field, "W"))
+    if args.format == "xstorage-csv":
+        return load_xstorage_csv(args.data, columns=columns,
+                                 timestamp_column=args.time_column or "DATE",
+                                 timestamp_format=args.time_format, timezone=args.timezone,
+                                 delimiter=args.delimiter)
+    if args.format not in ("auto", "csv"):
+        raise DataError(f"--map works with --format csv or xstorage-csv, not {args.format!r}")
+    mapping = CsvMapping(columns=columns, timestamp_columns=(args.time_column or "timestamp",),
+                         timestamp_format=args.time_format, timezone=args.timezone,
+                         delimiter=args.delimiter)
+    return load_csv(args.data, mapping)
 
 
 def _progress(enabled: bool) -> Any:

@@ -58,3 +58,30 @@ def test_bad_input_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "1m, 5m, 15m, 30m or 1h" in proc.stderr
     proc = _run("simulate", str(AGILE), "--data", str(DATA), "--from", "2030-01-01")
     assert proc.returncode == 1 and "no data" in proc.stderr
+
+
+def test_simulate_an_xstorage_export_with_a_column_mapping(tmp_path: Path) -> None:
+    # One day of 5-minute xStorage-style records, built from the real UK composite's first day
+    # (a 30-minute value held for its six 5-minute records), with headers the unit might write.
+    rows = DATA.read_text().splitlines()[1:49]
+    lines = ["Date;House consumption (kWh);PV (W);GRID_INJECTION;BATTERY_STATE_OF_CHARGE"]
+    t0_ms = 1_514_764_800_000  # 2018-01-01T00:00Z
+    for i, row in enumerate(rows):
+        _, load_w, pv_w, *_ = row.split(",")
+        for k in range(6):
+            t_ms = t0_ms + (i * 6 + k) * 300_000
+            load_kwh = float(load_w) / 1000.0 / 12.0  # energy in five minutes
+            lines.append(f"{t_ms};{load_kwh:.6f};{pv_w};0;50")
+    export = tmp_path / "xstorage.csv"
+    export.write_text("\n".join(lines) + "\n")
+    proc = _run("simulate", str(AGILE), "--data", str(export), "--format", "xstorage-csv",
+                "--map", "load_w=House consumption (kWh):kWh", "--map", "pv_w=PV (W)",
+                "--time-column", "Date", "--time-format", "epoch_ms", "--delimiter", ";",
+                "--step", "30m", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["period"]["ticks"] == 48
+    # kWh per 5 minutes read back as average watts: the day's load energy is the composite's
+    expected_kwh = sum(float(r.split(",")[1]) for r in rows) * 0.5 / 1000.0
+    got = report["results"]["no_battery"]["load_kwh"]
+    assert abs(got - expected_kwh) < 1e-3

@@ -187,3 +187,12 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
         load_data(f)
     with pytest.raises(DataError, match="no such file"):
         load_data(tmp_path / "missing.csv", "uk-composite")
+
+
+def test_a_time_in_the_spring_gap_names_its_row(tmp_path: Path) -> None:
+    f = tmp_path / "local.csv"
+    f.write_text("t,load\n2018-03-25 00:30,1\n2018-03-25 01:30,2\n2018-03-25 02:30,3\n")
+    m = CsvMapping(columns={"load_w": ColumnSpec("load", "kW")}, timestamp_columns=("t",),
+                   timestamp_format="%Y-%m-%d %H:%M", timezone="Europe/London")
+    with pytest.raises(DataError, match=r"row 3: 2018-03-25 01:30:00 does not exist"):
+        load_csv(f, m)

@@ -48,6 +48,7 @@ def load_xstorage_csv(
     timestamp_column: str = "DATE",
     timestamp_format: str = "iso",
     timezone: str = "UTC",
+    delimiter: str = ",",
 ) -> TimeSeries:
     """Read a ``/api/metrics/export`` CSV. ``columns`` overrides the default mapping field by
     field (give only the ones whose header differs); naive timestamps are read in ``timezone``."""
@@ -59,6 +60,7 @@ def load_xstorage_csv(
         timestamp_columns=(timestamp_column,),
         timestamp_format=timestamp_format,
         timezone=timezone,
+        delimiter=delimiter,
     )
     return load_csv(path, mapping)
 
