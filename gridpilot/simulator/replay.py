@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from gridpilot.engine.decision import Decision
     from gridpilot.engine.forecast import ForecastProvider
     from gridpilot.rules.policy import CompiledOverride, Policy
+    from gridpilot.rules.tariff import Tariff
 
-__all__ = ["KINDS", "DecideFn", "ReplayResult", "replay"]
+__all__ = ["KINDS", "DecideFn", "ReplayResult", "replay", "tick_prices"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -135,8 +136,7 @@ def replay(
     slot_imp = tariff.import_prices(slots)
     slot_exp = tariff.export_prices(slots)
     tick_slot = ((t_s - first_slot) // slot_s).astype(np.int64)
-    tick_imp = tariff.import_prices(t_s)
-    tick_exp = tariff.export_prices(t_s)
+    tick_imp, tick_exp = tick_prices(tariff, t_s, step_s)
     # How far prices are known, per slot: looked up once per slot at the slot's start (a tick
     # later in the slot never sees less than that).
     known_end = _known_slot_ends(tariff, slots, tick_slot, horizon_slots)
@@ -248,6 +248,19 @@ def replay(
         winners=list(winners),
         elapsed_s=elapsed,
     )
+
+
+def tick_prices(tariff: Tariff, t_s: IntArray, step_s: int) -> tuple[FloatArray, FloatArray]:
+    """Import and export price of each step [currency/kWh]: the mean over the price slots the
+    step spans (power is flat within a step, so this bills each slot's share of the energy)."""
+    slot_s = int(tariff.slot_s)
+    if slot_s >= step_s or step_s % slot_s:
+        return tariff.import_prices(t_s), tariff.export_prices(t_s)
+    sub = (t_s[:, None] + np.arange(0, step_s, slot_s, dtype=np.int64)[None, :]).ravel()
+    k = step_s // slot_s
+    imp = tariff.import_prices(sub).reshape(-1, k).mean(axis=1)
+    exp = tariff.export_prices(sub).reshape(-1, k).mean(axis=1)
+    return imp, exp
 
 
 _AGES = ReadingAges()

@@ -144,3 +144,17 @@ def test_backtest_bills_policy_baselines_and_optimum(policy: Policy, year: TimeS
     assert bt.self_consumption.bill < bt.no_battery.bill
     sc = bt.savings_captured_vs_bound
     assert sc is not None and sc <= 1.0
+
+
+def test_hourly_steps_bill_the_mean_of_their_half_hour_prices(policy: Policy,
+                                                              year: TimeSeries) -> None:
+    from gridpilot.simulator.replay import tick_prices
+
+    t_s = year.start_s[:48:2]
+    imp, exp = tick_prices(policy.tariff, t_s, 3600)
+    halves = policy.tariff.import_prices(year.start_s[:48]).reshape(-1, 2).mean(axis=1)
+    np.testing.assert_allclose(imp, halves)
+    np.testing.assert_allclose(exp, policy.tariff.export_prices(year.start_s[:48])
+                               .reshape(-1, 2).mean(axis=1))
+    # 01:00-02:00 UTC on 1 January 2018: 0.13847 and 0.06820 GBP/kWh in the data file
+    assert imp[1] == pytest.approx((0.13847 + 0.06820) / 2)
