@@ -110,6 +110,10 @@ def replay(
                 return real(p, s, ovs)  # type: ignore[call-arg]
         else:
             decide_fn = real
+    # Only strategies read the forecast; a policy of plain actions skips its upkeep.
+    use_forecast = forecast is not None or any(
+        r.strategy is not None for r in (*policy.rules, policy.default)
+    )
     if forecast is None:
         from gridpilot.engine.forecast import TimeOfWeekAverage
 
@@ -188,7 +192,8 @@ def replay(
         now = fromtimestamp(times[i], utc)
         ld = loads[i]
         p = pvs[i]
-        observe(now, ld, p)
+        if use_forecast:
+            observe(now, ld, p)
         s0 = slot_list[i]
         s1 = known_end[s0]
         if s0 != last_s0 or s1 != last_s1:
@@ -198,7 +203,8 @@ def replay(
             outlook = PriceOutlook(
                 starts, int(slots[s1 - 1]) + slot_s, slot_imp[s0:s1], slot_exp[s0:s1]
             )
-            fc = predict(starts)
+            if use_forecast:
+                fc = predict(starts)
         if month_list[i] != month:
             month = month_list[i]
             month_peak = 0.0

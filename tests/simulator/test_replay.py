@@ -119,8 +119,7 @@ def test_states_see_only_published_prices_and_carry_memory(policy: Policy,
         assert known is not None
         assert st.prices.end_s <= int(known.timestamp())
         assert st.prices.start_s[0] <= st.time.timestamp() < st.prices.start_s[0] + 1800
-        assert st.forecast_net_load_w is not None
-        assert st.forecast_net_load_w.shape == st.prices.start_s.shape
+        assert st.forecast_net_load_w is None  # no strategy in this policy reads one
     # before 16:00 local only today's prices (to 23:00), after it also tomorrow's
     morning = next(st for st in seen if st.time.hour == 10)
     evening = next(st for st in seen if st.time.hour == 17)
@@ -158,3 +157,29 @@ def test_hourly_steps_bill_the_mean_of_their_half_hour_prices(policy: Policy,
                                .reshape(-1, 2).mean(axis=1))
     # 01:00-02:00 UTC on 1 January 2018: 0.13847 and 0.06820 GBP/kWh in the data file
     assert imp[1] == pytest.approx((0.13847 + 0.06820) / 2)
+
+
+def test_strategies_get_a_forecast_aligned_with_the_prices(year: TimeSeries) -> None:
+    bench = load_policy(ROOT / "benchmarks/policies/bench-decide.yaml")
+    s = resample(year.slice_time(int(datetime(2018, 2, 1, tzinfo=UTC).timestamp()),
+                                 int(datetime(2018, 2, 10, tzinfo=UTC).timestamp())), 1800)
+    seen: list[SiteState] = []
+    from gridpilot.engine.decide import decide
+
+    def spy(p: Policy, st: SiteState) -> Decision:
+        seen.append(st)
+        return decide(p, st)
+
+    replay(bench, s, initial_soc_pct=50.0, decide_fn=spy)
+    for st in seen:
+        assert st.forecast_net_load_w is not None
+        assert st.forecast_net_load_w.shape == st.prices.start_s.shape
+    # after a week the forecast has learnt the daily shape: the evening needs more than 4 am
+    late = seen[-1]
+    fc = late.forecast_net_load_w
+    assert fc is not None
+    local_h = [datetime.fromtimestamp(int(t), UTC).astimezone(LONDON).hour
+               for t in late.prices.start_s]
+    evening = [f for f, h in zip(fc, local_h, strict=True) if h == 18]
+    night = [f for f, h in zip(fc, local_h, strict=True) if h == 4]
+    assert evening and night and min(evening) > max(night)
