@@ -303,24 +303,18 @@ def _state_factory() -> Callable[..., SiteState]:
 
 
 def _known_slot_ends(
-    tariff: object, slots: IntArray, tick_slot: IntArray, horizon_slots: int
+    tariff: Tariff, slots: IntArray, tick_slot: IntArray, horizon_slots: int
 ) -> list[int]:
     """For each slot, the end index (exclusive) of the outlook a tick in it sees."""
-    known_until = tariff.known_until  # type: ignore[attr-defined]
+    known_until = tariff.known_until
     n_slots = slots.shape[0]
     slot_s = int(slots[1] - slots[0]) if n_slots > 1 else 1800
+    first_s = int(slots[0])
     ends = [0] * n_slots
-    used = np.unique(tick_slot).tolist()
-    cache: dict[int, int] = {}
-    for s in used:
-        start = int(slots[s])
-        known = known_until(datetime.fromtimestamp(start, UTC))
+    for s in np.unique(tick_slot).tolist():
+        known = known_until(datetime.fromtimestamp(int(slots[s]), UTC))
         end = s + horizon_slots
         if known is not None:
-            k_s = int(known.timestamp())
-            key = k_s
-            if key not in cache:
-                cache[key] = (k_s - int(slots[0])) // slot_s
-            end = min(end, cache[key])
+            end = min(end, (int(known.timestamp()) - first_s) // slot_s)
         ends[s] = min(max(end, s + 1), n_slots)
     return ends
