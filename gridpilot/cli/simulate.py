@@ -132,11 +132,13 @@ def _load_mapped(args: argparse.Namespace) -> TimeSeries:
 def _progress(enabled: bool) -> Any:
     if not enabled:
         return None
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # On stderr, so the summary (or --json) on stdout stays clean when piped.
     return Progress(
         TextColumn("replaying"), BarColumn(), TextColumn("{task.completed}/{task.total} ticks"),
-        TimeRemainingColumn(), transient=True,
+        TimeRemainingColumn(), transient=True, console=Console(stderr=True),
     )
 
 

@@ -85,3 +85,32 @@ def test_simulate_an_xstorage_export_with_a_column_mapping(tmp_path: Path) -> No
     expected_kwh = sum(float(r.split(",")[1]) for r in rows) * 0.5 / 1000.0
     got = report["results"]["no_battery"]["load_kwh"]
     assert abs(got - expected_kwh) < 1e-3
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    import os
+
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "gridpilot", "simulate", str(AGILE), "--data", str(DATA),
+             "--from", "2018-01-01", "--to", "2018-02-15", "--step", "5m"],
+            stdout=subprocess.PIPE, stderr=slave, text=True, check=False, cwd=ROOT, timeout=120,
+            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    shown = b"".join(chunks).decode(errors="replace")
+    assert "replaying" in shown and "ticks" in shown
+    assert "Bill" in proc.stdout
