@@ -183,3 +183,19 @@ def test_strategies_get_a_forecast_aligned_with_the_prices(year: TimeSeries) -> 
     evening = [f for f, h in zip(fc, local_h, strict=True) if h == 18]
     night = [f for f, h in zip(fc, local_h, strict=True) if h == 4]
     assert evening and night and min(evening) > max(night)
+
+
+def test_run_time_overrides_win_while_they_last(policy: Policy, year: TimeSeries) -> None:
+    from gridpilot.rules.policy import CompiledOverride
+    from gridpilot.rules.schema import Action
+
+    start = int(datetime(2018, 1, 17, 12, tzinfo=UTC).timestamp())
+    s = resample(year.slice_time(start, start + 6 * 3600), 300)
+    ov = CompiledOverride("away", Action(kind=CommandKind.IDLE), float(start + 3600),
+                          float(start + 7200))
+    r = replay(policy, s, initial_soc_pct=60.0, overrides=[ov])
+    winners = np.array(r.winners)[r.winner_code]
+    inside = (r.start_s >= start + 3600) & (r.start_s < start + 7200)
+    assert (winners[inside] == "override:away").all()
+    assert not (winners[~inside] == "override:away").any()
+    assert (r.battery_w[inside] == 0.0).all()
