@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,7 +25,7 @@ from gridpilot.simulator.replay import ReplayResult, replay
 if TYPE_CHECKING:
     from gridpilot.rules.policy import Policy
 
-__all__ = ["Backtest", "run_backtest"]
+__all__ = ["Backtest", "always_on_reserve_pct", "run_backtest"]
 
 
 @dataclass
@@ -45,6 +45,8 @@ class Backtest:
     optimum_result: OptimumResult | None = None
     optimal_bill_bound: float | None = None
     max_import_w: float | None = None
+    optimum_floor_soc_pct: float | None = None
+    """The lowest SOC the optimum used: the battery's minimum or an always-on reserve guard."""
 
     @property
     def savings_captured(self) -> float | None:
@@ -59,6 +61,17 @@ class Backtest:
         if self.optimal_bill_bound is None:
             return None
         return savings_captured(self.no_battery.bill, self.policy.bill, self.optimal_bill_bound)
+
+
+def always_on_reserve_pct(policy: Policy, params: BatteryParams) -> float:
+    """The highest ``backup_reserve`` guard without a window (0 when there is none), capped at
+    the battery's maximum SOC."""
+    floors = [
+        g.min_soc_pct
+        for g in policy.guards
+        if g.kind == "backup_reserve" and g.window is None and g.min_soc_pct is not None
+    ]
+    return min(max(floors, default=0.0), params.max_soc_pct)
 
 
 def run_backtest(
@@ -117,14 +130,19 @@ def run_backtest(
     )
     if optimal:
         midx, _ = month_index(rep.start_s, tz)
+        # The optimum keeps the same always-on reserve the policy must keep: that energy is
+        # for outages, not for trading, so it is no saving a controller could have made.
+        floor = always_on_reserve_pct(policy, params)
+        opt_params = replace(params, min_soc_pct=floor) if floor > params.min_soc_pct else params
+        out.optimum_floor_soc_pct = opt_params.min_soc_pct
         opt = solve_optimum(
             load_w=rep.load_w,
             pv_w=rep.pv_w,
             import_price=rep.import_price,
             export_price=rep.export_price,
             step_s=rep.step_s,
-            params=params,
-            initial_soc_pct=soc0,
+            params=opt_params,
+            initial_soc_pct=max(soc0, opt_params.min_soc_pct),
             month_idx=midx,
             demand_charge_per_kw=tariff.demand_charge_per_kw,
             max_export_w=policy.limits.max_export_w,

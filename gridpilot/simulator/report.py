@@ -25,7 +25,8 @@
         "vs_no_battery": float, "vs_self_consumption": float,
         "savings_captured": float | null,          # (no_battery - policy) / (no_battery - optimum)
         "optimal_bill_bound": float | null,         # LP lower bound on any schedule's bill
-        "savings_captured_vs_bound": float | null
+        "savings_captured_vs_bound": float | null,
+        "optimum_floor_soc_pct": float | null       # the optimum keeps always-on reserves too
       },
       "replay": {"elapsed_s", "ticks_per_s", "command_changes",
                  "command_share": {kind: fraction of ticks}, "winners": {source: ticks}},
@@ -84,6 +85,7 @@ def report_dict(bt: Backtest, data: LoadReport | None = None) -> dict[str, Any]:
             "savings_captured": bt.savings_captured,
             "optimal_bill_bound": bt.optimal_bill_bound,
             "savings_captured_vs_bound": bt.savings_captured_vs_bound,
+            "optimum_floor_soc_pct": bt.optimum_floor_soc_pct,
         },
         "replay": {
             "elapsed_s": rep.elapsed_s,

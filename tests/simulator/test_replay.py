@@ -143,6 +143,11 @@ def test_backtest_bills_policy_baselines_and_optimum(policy: Policy, year: TimeS
     assert bt.self_consumption.bill < bt.no_battery.bill
     sc = bt.savings_captured_vs_bound
     assert sc is not None and sc <= 1.0
+    # the example's always-on 20 % outage reserve binds the optimum as it binds the policy
+    assert bt.optimum_floor_soc_pct == 20.0
+    assert bt.optimum_result is not None
+    assert bt.optimum_result.soc_pct.min() >= 20.0 - 1e-6
+    assert bt.optimum_result.soc_pct.min() < 20.5  # and it is used down to the reserve
 
 
 def test_hourly_steps_bill_the_mean_of_their_half_hour_prices(policy: Policy,
