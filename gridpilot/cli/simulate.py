@@ -1,5 +1,5 @@
 """``gridpilot simulate POLICY --data FILE [--from DATE] [--to DATE] [--step 5m] [--optimal]
-[--out DIR] [--json]``: backtest a policy on recorded data.
+[--out DIR] [--json] [--baseline REPORT.json --max-bill-increase-pct PCT]``: backtest a policy.
 
 Prints a summary table (with a progress bar while it runs, on a terminal), or the report as JSON
 with ``--json``. With ``--out DIR`` it writes ``report.json``, ``report.md`` and PNG plots there.
@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     from gridpilot.simulator.backtest import Backtest
     from gridpilot.simulator.loaders.base import TimeSeries
 
-__all__ = ["add_backtest_arguments", "parse_date", "prepare_series", "register", "show_summary"]
+__all__ = [
+    "add_backtest_arguments",
+    "bill_gate",
+    "parse_date",
+    "prepare_series",
+    "register",
+    "show_summary",
+]
 
 
 def register(subparsers: Any) -> None:
@@ -42,6 +49,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--week", metavar="DATE",
                         help="first day of the week to plot (default: the busiest week)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--baseline", metavar="REPORT.json",
+                        help="compare the bill with an accepted report.json (a bill gate for CI)")
+    parser.add_argument("--max-bill-increase-pct", type=float, default=0.0, metavar="PCT",
+                        help="with --baseline: exit 1 when the bill grows by more than this "
+                        "(default 0)")
     parser.set_defaults(handler=run)
 
 
@@ -172,7 +184,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         show_summary(bt, out=Path(args.out) if args.out else None)
         _show_data_notes(series)
+    if args.baseline:
+        return bill_gate(report, Path(args.baseline), args.max_bill_increase_pct)
     return 0
+
+
+def bill_gate(report: dict[str, Any], baseline_path: Path, max_increase_pct: float) -> int:
+    """Compare the policy's bill with the one in an accepted ``report.json``; 1 on a regression.
+
+    The verdict goes to stderr so ``--json`` output on stdout stays machine-readable.
+    """
+    try:
+        baseline = json.loads(baseline_path.read_text(encoding="utf-8"))
+        old = float(baseline["results"]["policy"]["bill"])
+    except FileNotFoundError:
+        raise DataError(f"--baseline {baseline_path}: file not found") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DataError(
+            f"--baseline {baseline_path}: not a gridpilot report.json "
+            "(expected results.policy.bill); write one with --out DIR"
+        ) from None
+    new = float(report["results"]["policy"]["bill"])
+    change_pct = (new - old) / (abs(old) or 1.0) * 100.0
+    verdict = "FAIL" if change_pct > max_increase_pct else "ok"
+    print(
+        f"bill gate: {verdict}: bill {new:.2f} against the baseline {old:.2f} "
+        f"({change_pct:+.2f} %, limit +{max_increase_pct:g} %)",
+        file=sys.stderr,
+    )
+    return 1 if verdict == "FAIL" else 0
 
 
 def _show_data_notes(series: TimeSeries) -> None:

@@ -75,7 +75,7 @@ def accept_baseline(repo: Path) -> None:
 def test_every_step_passes_on_a_good_repository(repo: Path) -> None:
     accept_baseline(repo)
     for name in ("Check the policies", "Run the scenario tests",
-                 "Backtest the policy on the recorded data", "Fail on a bill regression"):
+                 "Backtest the policy and fail on a bill regression"):
         proc = run_step(name, repo)
         assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
     assert (repo / "reports" / "scenarios.xml").is_file()
@@ -99,7 +99,14 @@ def test_a_dearer_policy_fails_the_bill_gate(repo: Path) -> None:
     home.write_text(home.read_text().replace('time: "00:30-07:30"\n    action:',
                                              'time: "08:00-15:00"\n    action:'),
                     encoding="utf-8")
-    assert run_step("Backtest the policy on the recorded data", repo).returncode == 0
-    proc = run_step("Fail on a bill regression", repo)
+    proc = run_step("Backtest the policy and fail on a bill regression", repo)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "against the accepted" in proc.stdout and "(limit +2 %)" in proc.stdout
+    assert "bill gate: FAIL" in proc.stderr and "limit +2 %)" in proc.stderr
+    assert (repo / "reports" / "backtest" / "report.json").is_file()
+
+
+def test_a_missing_baseline_is_a_clear_error(repo: Path) -> None:
+    proc = run_step("Backtest the policy and fail on a bill regression", repo)
+    assert proc.returncode == 1
+    assert "--baseline baseline/report.json: file not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
