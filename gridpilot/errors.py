@@ -13,7 +13,7 @@ can tell bad input from a device fault from a bug without catching bare ``Except
         ├── DeviceAuthError        the device refused the credentials (never retried in a loop)
         ├── DevicePermissionError  the account lacks the rights (e.g. needs a technician login)
         ├── DeviceRejected         the device answered but refused the request (4xx with a reason)
-        └── DeviceProtocolError    the device answered something we cannot understand (5xx, bad JSON)
+        └── DeviceProtocolError    the device answered something unexpected (5xx, bad JSON)
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class CommandError(GridpilotError):
 
 
 class StrategyError(GridpilotError):
-    """A strategy plugin failed to load or its settings are invalid; the message names the plugin."""
+    """A strategy plugin failed to load or its settings are invalid; the message names it."""
 
 
 class DeviceError(GridpilotError):
@@ -108,7 +108,7 @@ class DeviceUnreachable(DeviceError):
 
 
 class DeviceAuthError(DeviceError):
-    """Credentials were refused. Never retried automatically: repeated sign-ins can lock accounts."""
+    """Credentials were refused. Never retried automatically: repeated sign-ins lock accounts."""
 
 
 class DevicePermissionError(DeviceError):
