@@ -1,40 +1,34 @@
-"""``tariff_arbitrage``: buy energy in the cheapest slots, use it in the most expensive ones.
+"""``tariff_arbitrage``: the cheapest battery schedule over the known prices, one slot at a time.
 
-Only the prices known at the tick are used (``state.prices``, from the current slot on), so it works
-the same on a fixed time-of-use schedule and on dynamic prices at any slot length (5, 15, 30 or 60
-minutes, or a mix). The energy needed is sized from the net-load forecast in
-``state.forecast_net_load_w`` (aligned with the price slots); without one a flat profile at
-``default_net_load_w`` is assumed.
+Model-predictive: on the prices known at the tick (``state.prices``, from the current slot on: a
+fixed time-of-use schedule or a day-ahead publication, at 5, 15, 30 or 60-minute slots or a mix)
+and the net-load forecast (``state.forecast_net_load_w``, aligned with the price slots; without
+one a flat ``default_net_load_w``), it solves a small linear programme with the same battery
+model as the perfect-foresight optimum (:mod:`gridpilot.strategies.arbitrage_plan`): efficiencies,
+power limits, the effective reserve as the floor, import and export prices, the export limit and
+``cycle_cost_per_kwh``. Energy left at the end of the outlook is valued at the cheapest known
+price, so the plan neither hoards nor dumps it. The plan's current slot becomes the command:
 
-How a tick is decided (all energies are AC kWh delivered to the house):
+* **charge** when the plan buys from the grid now: at ``charge_power_w`` up to the SOC the plan
+  reaches at the end of the slot (a slot among the cheapest of the outlook, never merely the
+  first one under some price);
+* **discharge** when the plan sells stored energy now (only with ``allow_export``, never into an
+  export price <= 0), down to the SOC the plan keeps for later;
+* **self_consumption** when the plan covers the house from the battery now, with the floor at
+  the SOC the plan keeps for dearer slots later;
+* **hold** when the plan keeps the stored energy for later (the house runs on the grid).
 
-1. **Negative import price now**: charge at full power; being paid to take energy always pays,
-   and nothing is ever exported into negative prices (``self_consumption`` never exports battery
-   energy).
-2. **Charge now?** Future slots are *worth serving from the battery* when their price beats the
-   cheapest way to fill the battery before them by more than the round-trip losses plus
-   ``cycle_cost_per_kwh`` plus ``min_spread_per_kwh``. The first block of such slots (up to the
-   point where the grid gets as cheap again as the cheapest slot before the block) needs some
-   energy; what the battery already holds covers part of it. The rest is bought in the cheapest
-   slots before the block, PV surplus (valued at the export price) included. The battery charges
-   now only if the current slot is one of those cheapest slots, never merely because the price is
-   under some threshold.
-3. **Sell?** Only with ``allow_export``: when the export price now is positive and the grid
-   later gets cheaper than it (by the losses, wear and ``min_spread_per_kwh``), the stored energy
-   beyond what the dearer slots before that point need is discharged to the grid, down to a floor
-   that keeps it. Export opportunities ahead count like dear slots in steps 2 and 4.
-4. **Hold?** If the stored energy is all needed for slots ahead that are strictly dearer than now
-   (by ``min_spread_per_kwh``) and come before the grid is cheap enough to refill it, the battery
-   holds: the house runs on the cheaper grid now. At equal prices it never holds, so it never cycles
-   for nothing.
-5. Otherwise, if any spread is worth acting on, it proposes ``self_consumption`` (the current slot
-   is among the dearest ahead); if none is, it proposes nothing and the next rule decides.
+A negative import price always charges at full power (being paid to take energy always pays). A
+cycle is only planned when its spread beats the round-trip losses plus ``cycle_cost_per_kwh``
+plus ``min_spread_per_kwh``, so equal or negative spreads never cycle. When no spread in the
+outlook is worth acting on, the strategy proposes nothing and the next rule decides.
 
-The plan for a price outlook does not depend on the SOC, so it is computed once per outlook (a new
-slot, a new day-ahead publication, a new forecast) and every tick in between costs a few float
-operations. Known simplifications: the battery charges at full power until the computed target
-(the device stops there); the capacity of the current slot is counted as a whole slot; only the
-first expensive block ahead is planned for (the next one is planned once this one has passed).
+Cost: a plan is solved when a new outlook is published (prices not covered by the plan, or
+prices that differ from it), when the context changes (for example a reserve guard opens), and
+when the SOC has left the plan's trajectory by more than ``replan_tolerance_pct``. Between those,
+every tick reads the plan's slot: a few float operations. So within that tolerance the answer
+depends on the plan made at the last solve, not only on the tick's state; forecast updates
+between publications are picked up at the next replan.
 """
 
 from __future__ import annotations
@@ -47,14 +41,22 @@ import numpy as np
 from pydantic import Field
 
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.strategies.arbitrage_plan import PlanInputs, PlanResult, new_solver, solve_plan
 from gridpilot.strategies.base import Proposal, StrategyContext, StrategySettings
 
 if TYPE_CHECKING:
+    import highspy
+
     from gridpilot.engine.state import PriceOutlook, SiteState
 
-__all__ = ["ArbitragePlan", "TariffArbitrage", "TariffArbitrageSettings", "plan_arbitrage"]
+__all__ = ["SlotAction", "TariffArbitrage", "TariffArbitrageSettings", "slot_actions"]
 
-_EPS_KWH = 1e-6
+_TOL_W = 20.0
+"""Planned flows below this are rounding noise of the solver [W]."""
+_TIE = 1e-6
+_EMPTY_PCT = 0.05
+"""Within this of the reserve there is nothing to hold [%]."""
+_NOTHING_STORED = Proposal(None, "nothing stored above the reserve and no charge worth buying")
 
 
 class TariffArbitrageSettings(StrategySettings):
@@ -70,240 +72,114 @@ class TariffArbitrageSettings(StrategySettings):
     """Also sell stored energy to the grid when the export price beats buying it back later."""
     export_power_w: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
     """The most to export from the battery [W]; default the battery's maximum."""
+    replan_tolerance_pct: Annotated[float, Field(gt=0, le=50)] = 3.0
+    """How far the SOC may leave the plan's trajectory before the plan is solved again [%]."""
 
 
 @dataclass(frozen=True, slots=True)
-class ArbitragePlan:
-    """What the price outlook implies, independent of the SOC (energies in AC kWh delivered).
+class SlotAction:
+    """What the plan does in one slot, as a command-ready summary."""
 
-    Attributes:
-        price_now: the import price of the current slot.
-        hold_need_kwh: energy the slots ahead that are dearer than now need before the grid is
-            cheap enough to refill; hold while the stored energy does not exceed it.
-        hold_price: the highest of those prices (for the trace).
-        block_need_kwh: energy the first block of slots worth serving needs.
-        block_price: the highest price in that block.
-        cheaper_capacity_kwh: what the sources cheaper than the current slot can deliver to the
-            block; the battery charges now only for the need beyond it.
-        now_capacity_kwh: what charging from the grid in the current slot can deliver.
-        now_is_source: whether the current slot is cheap enough to serve the block at all.
-        opportunity: whether any spread in the outlook is worth acting on.
-        export_ok: exporting now pays (a positive export price, later refilled for less).
-        export_need_kwh: energy the slots ahead that are worth more than exporting now need.
-        export_price: the export price of the current slot.
-    """
-
-    price_now: float
-    hold_need_kwh: float
-    hold_price: float
-    block_need_kwh: float
-    block_price: float
-    cheaper_capacity_kwh: float
-    now_capacity_kwh: float
-    now_is_source: bool
-    opportunity: bool
-    export_ok: bool = False
-    export_need_kwh: float = 0.0
-    export_price: float = 0.0
+    kind: CommandKind | None
+    """``None`` when no spread from this slot on is worth acting on."""
+    soc_start_pct: float
+    soc_end_pct: float
+    price: float
+    export_price: float
 
 
-def plan_arbitrage(
-    start_s: np.ndarray,
-    end_s: int,
-    import_per_kwh: np.ndarray,
-    export_per_kwh: np.ndarray,
-    net_load_w: np.ndarray,
-    *,
-    charge_power_w: float,
-    charge_efficiency: float,
-    discharge_efficiency: float,
-    cycle_cost_per_kwh: float,
-    min_spread_per_kwh: float,
-    export_power_w: float = 0.0,
-) -> ArbitragePlan:
-    """Plan over one price outlook (see the module text). Pure; arrays must have equal length."""
-    # Few, whole-array numpy operations: this runs once per price slot in a year-long replay.
-    n = int(start_s.shape[0])
-    p = import_per_kwh
-    dt_h = np.diff(start_s, append=end_s) * (1.0 / 3600.0)
-    load = net_load_w
-    demand_kwh = np.maximum(load, 0.0) * dt_h * 1e-3
-    rt = charge_efficiency * discharge_efficiency
-    grid_cost = p * (1.0 / rt) + cycle_cost_per_kwh
-    kwh_per_w = dt_h * (rt * 1e-3)
-    if bool((load < 0.0).any()):
-        surplus_w = np.minimum(np.maximum(-load, 0.0), charge_power_w)
-        pv_cap = surplus_w * kwh_per_w
-        grid_cap = (charge_power_w - surplus_w) * kwh_per_w
-        pv_cost = np.where(pv_cap > 0, export_per_kwh * (1.0 / rt) + cycle_cost_per_kwh, np.inf)
-        src_cost = np.minimum(grid_cost, pv_cost)
-    else:
-        pv_cap = pv_cost = None
-        grid_cap = charge_power_w * kwh_per_w
-        src_cost = grid_cost
-    price_now = float(p[0])
-    spread = min_spread_per_kwh
-    e = export_per_kwh
-    out_kwh = None
-    if export_power_w > 0:
-        # What the battery could sell per slot after covering the house; never into a price <= 0.
-        out_kwh = np.maximum(export_power_w - np.maximum(load, 0.0), 0.0) * dt_h * 1e-3
-        out_kwh[e <= 0.0] = 0.0
+def slot_actions(plan: PlanResult, import_per_kwh: np.ndarray, export_per_kwh: np.ndarray,
+                 *, capacity_kwh: float, round_trip: float,
+                 wear_per_kwh: float, min_spread_per_kwh: float,
+                 export_open: bool) -> list[SlotAction]:
+    """Turn each slot of ``plan`` into the command kind that runs it (see the module text)."""
+    n = int(plan.start_s.shape[0])
+    c, d, net = plan.charge_w, plan.discharge_w, plan.net_w
+    bat = d - c
+    pos = np.maximum(net, 0.0)
+    surplus = np.maximum(-net, 0.0)
+    grid_charge = -bat > surplus + _TOL_W
+    sells = bat > pos + _TOL_W
+    uses = d > _TOL_W
+    kinds: list[CommandKind | None] = []
+    # Whether any spread from slot k on is worth acting on: a dearer slot later than k (holding
+    # pays), or a slot i >= k cheap enough to buy for a dearer sink after it (cycling pays).
+    p = np.asarray(import_per_kwh, dtype=np.float64)
+    e = np.asarray(export_per_kwh, dtype=np.float64)
+    sink = np.maximum(p, np.where(e > 0, e, -np.inf)) if export_open else p
+    src = p / round_trip + wear_per_kwh + min_spread_per_kwh
+    later_max = np.full(n, -np.inf)
+    if n > 1:
+        later_max[:-1] = np.maximum.accumulate(sink[::-1])[::-1][1:]
+    hold_pays = later_max > p + min_spread_per_kwh + _TIE
+    cycle_gain = np.maximum.accumulate((later_max - src)[::-1])[::-1]
+    opportunity = hold_pays | (cycle_gain > _TIE) | (p < 0)
+    for k in range(n):
+        if not opportunity[k]:
+            kinds.append(None)
+        elif grid_charge[k]:
+            kinds.append(CommandKind.CHARGE)
+        elif sells[k]:
+            kinds.append(CommandKind.DISCHARGE)
+        elif uses[k] or pos[k] <= _TOL_W:
+            kinds.append(CommandKind.SELF_CONSUMPTION)
+        else:
+            kinds.append(CommandKind.HOLD)
+    soc = np.concatenate(([plan.start_kwh], plan.stored_kwh)) * (100.0 / capacity_kwh)
+    return [
+        SlotAction(kinds[k], float(soc[k]), float(soc[k + 1]), float(p[k]), float(e[k]))
+        for k in range(n)
+    ]
 
-    # Hold: slots dearer than now, up to the first slot where refilling beats using the energy
-    # now (strictly: at break-even, keeping the energy avoids a pointless cycle).
-    refill = np.flatnonzero(grid_cost[1:] < price_now - min_spread_per_kwh)
-    k_star = int(refill[0]) + 1 if refill.shape[0] else n
-    ahead = p[1:k_star]
-    dearer = ahead > price_now + min_spread_per_kwh
-    hold_need = float(demand_kwh[1:k_star] @ dearer)
-    hold_price = float(ahead[dearer].max()) if dearer.any() else price_now
-    if out_kwh is not None:
-        e_ahead = e[1:k_star]
-        e_dearer = e_ahead > price_now + spread
-        if e_dearer.any():
-            hold_need += float(out_kwh[1:k_star] @ e_dearer)
-            hold_price = max(hold_price, float(e_ahead[e_dearer].max()))
 
-    export_ok = False
-    export_need = 0.0
-    e0 = float(e[0])
-    if out_kwh is not None and out_kwh[0] > 0:
-        buy_back = np.flatnonzero(grid_cost[1:] < e0 - spread)
-        if buy_back.shape[0]:
-            k_e = int(buy_back[0]) + 1
-            export_ok = True
-            export_need = float(demand_kwh[1:k_e] @ (p[1:k_e] > e0 + spread)) + float(
-                out_kwh[1:k_e] @ (e[1:k_e] > e0 + spread)
-            )
-
-    min_before = np.empty(n)
-    min_before[0] = np.inf
-    np.minimum.accumulate(src_cost[:-1], out=min_before[1:])
-    worthy = (p - min_before > spread) & (demand_kwh > 0)
-    worthy[0] = False
-    sinks = worthy
-    e_worthy = None
-    if out_kwh is not None:
-        e_worthy = (e - min_before > spread) & (out_kwh > 0)
-        e_worthy[0] = False
-        sinks = worthy | e_worthy
-    idx = np.flatnonzero(sinks)
-    opportunity = bool(idx.shape[0]) or hold_need > _EPS_KWH or export_ok
-    if not idx.shape[0]:
-        return ArbitragePlan(price_now, hold_need, hold_price, 0.0, price_now, 0.0, 0.0, False,
-                             opportunity, export_ok, export_need, e0)
-    j1 = int(idx[0])
-    after = np.flatnonzero(grid_cost[j1 + 1 :] <= min_before[j1])
-    if after.shape[0]:
-        idx = idx[idx < j1 + 1 + int(after[0])]
-    w = worthy[idx]
-    block_need = float(demand_kwh[idx] @ w)
-    block_price = float(p[idx][w].max()) if w.any() else -np.inf
-    if out_kwh is not None and e_worthy is not None:
-        ew = e_worthy[idx]
-        if ew.any():
-            block_need += float(out_kwh[idx] @ ew)
-            block_price = max(block_price, float(e[idx][ew].max()))
-    j_last = int(idx[-1])
-
-    # Sources before the last sink of the block that are cheap enough to serve it and, for the
-    # current slot's decision, cheaper than charging now (at equal cost the current slot is the
-    # earliest, so it goes first).
-    limit = block_price - min_spread_per_kwh
-    now_cost = float(grid_cost[0])
-    now_is_source = now_cost < limit and float(grid_cap[0]) > 0
-    bound = min(limit, now_cost)
-    g = grid_cost[1:j_last]
-    cheaper = float(grid_cap[1:j_last] @ (g < bound))
-    if pv_cap is not None and pv_cost is not None:
-        cheaper += float(pv_cap[:j_last] @ (pv_cost[:j_last] < bound))
-    return ArbitragePlan(
-        price_now,
-        hold_need,
-        hold_price,
-        block_need,
-        block_price,
-        cheaper,
-        float(grid_cap[0]),
-        now_is_source,
-        opportunity,
-        export_ok,
-        export_need,
-        e0,
-    )
+@dataclass(slots=True)
+class _Plan:
+    start_s: np.ndarray
+    end_s: int
+    import_per_kwh: np.ndarray
+    export_per_kwh: np.ndarray
+    actions: list[SlotAction]
+    ctx: StrategyContext
 
 
 class TariffArbitrage:
     type_name: ClassVar[str] = "tariff_arbitrage"
     settings_model: ClassVar[type[StrategySettings]] = TariffArbitrageSettings
 
-    __slots__ = ("_cache_key", "_cache_plan", "_last_in", "name", "settings")
+    __slots__ = ("_last", "_plan", "_solver", "name", "settings", "solves")
 
     def __init__(self, name: str, settings: TariffArbitrageSettings) -> None:
         self.name = name
         self.settings = settings
-        self._cache_key: tuple[object, ...] | None = None
-        self._cache_plan: ArbitragePlan | None = None
-        self._last_in: tuple[object, object, object] = (None, None, None)
+        self._plan: _Plan | None = None
+        self._solver: highspy.Highs | None = None
+        # (prices, ctx, slot action, proposal): the answer for the outlook object seen last.
+        self._last: tuple[object, object, SlotAction, Proposal] | None = None
+        self.solves = 0
+        """How many plans were solved (for benchmarks and tests)."""
 
-    def plan(self, state: SiteState, ctx: StrategyContext) -> ArbitragePlan | None:
-        """The plan for ``state.prices`` (cached: it depends only on prices, forecast and ctx)."""
-        prices: PriceOutlook = state.prices
-        forecast = state.forecast_net_load_w
-        # The same outlook and forecast objects as last tick (the usual case between slot
-        # boundaries): the cached plan holds references to them, so identity means equality.
-        if prices is self._last_in[0] and forecast is self._last_in[1] and ctx is self._last_in[2]:
-            return self._cache_plan
-        n = len(prices)
-        if n == 0:
-            return None
-        if forecast is not None and forecast.shape[0] != n:
-            forecast = None
-        charge_w = self.settings.charge_power_w or ctx.limits.max_charge_w
-        charge_w = min(charge_w, ctx.limits.max_charge_w)
-        cycle_cost = self.settings.cycle_cost_per_kwh
-        if cycle_cost is None:
-            cycle_cost = ctx.cycle_cost_per_kwh
-        export_w = self._export_w(ctx)
-        key = (
-            int(prices.start_s[0]),
-            prices.end_s,
-            prices.start_s.tobytes(),
-            prices.import_per_kwh.tobytes(),
-            prices.export_per_kwh.tobytes(),
-            None if forecast is None else forecast.tobytes(),
-            charge_w,
-            ctx.charge_efficiency,
-            ctx.discharge_efficiency,
-            cycle_cost,
-            export_w,
-        )
-        if key == self._cache_key and self._cache_plan is not None:
-            self._last_in = (prices, state.forecast_net_load_w, ctx)
-            return self._cache_plan
-        load = (
-            forecast
-            if forecast is not None
-            else np.full(n, self.settings.default_net_load_w, dtype=np.float64)
-        )
-        plan = plan_arbitrage(
-            prices.start_s,
-            prices.end_s,
-            prices.import_per_kwh,
-            prices.export_per_kwh,
-            load,
-            charge_power_w=charge_w,
+    # -- planning -----------------------------------------------------------------------------
+
+    def _inputs(self, ctx: StrategyContext) -> PlanInputs:
+        lim = ctx.limits
+        charge_w = min(self.settings.charge_power_w or lim.max_charge_w, lim.max_charge_w)
+        wear = self.settings.cycle_cost_per_kwh
+        if wear is None:
+            wear = ctx.cycle_cost_per_kwh
+        floor_pct = max(ctx.reserve_soc_pct, lim.min_soc_pct)
+        return PlanInputs(
+            capacity_kwh=lim.capacity_kwh,
+            charge_w=charge_w,
+            discharge_w=lim.max_discharge_w,
             charge_efficiency=ctx.charge_efficiency,
             discharge_efficiency=ctx.discharge_efficiency,
-            cycle_cost_per_kwh=cycle_cost,
+            floor_kwh=lim.capacity_kwh * floor_pct / 100.0,
+            top_kwh=lim.capacity_kwh * lim.max_soc_pct / 100.0,
+            wear_per_kwh=wear,
             min_spread_per_kwh=self.settings.min_spread_per_kwh,
-            export_power_w=export_w,
+            export_w=self._export_w(ctx),
+            max_import_w=lim.max_import_w,
         )
-        self._cache_key = key
-        self._cache_plan = plan
-        self._last_in = (prices, state.forecast_net_load_w, ctx)
-        return plan
 
     def _export_w(self, ctx: StrategyContext) -> float:
         if not self.settings.allow_export:
@@ -315,70 +191,147 @@ class TariffArbitrage:
             cap = min(cap, self.settings.export_power_w)
         return cap
 
+    def _solve(self, state: SiteState, ctx: StrategyContext) -> _Plan | None:
+        prices = state.prices
+        n = len(prices)
+        forecast = state.forecast_net_load_w
+        if forecast is None or forecast.shape[0] != n or not np.isfinite(forecast).all():
+            net = np.full(n, self.settings.default_net_load_w, dtype=np.float64)
+        else:
+            net = np.asarray(forecast, dtype=np.float64)
+        inputs = self._inputs(ctx)
+        soc = min(max(state.soc_pct, ctx.limits.min_soc_pct), ctx.limits.max_soc_pct)
+        if self._solver is None:
+            self._solver = new_solver()
+        imp = np.asarray(prices.import_per_kwh, dtype=np.float64)
+        exp = np.asarray(prices.export_per_kwh, dtype=np.float64)
+        if not (np.isfinite(imp).all() and np.isfinite(exp).all()):
+            return None
+        result = solve_plan(state.time.timestamp(), prices.start_s, prices.end_s, imp, exp, net,
+                            ctx.limits.capacity_kwh * soc / 100.0, inputs, self._solver)
+        self.solves += 1
+        if result is None:
+            return None
+        rt = ctx.charge_efficiency * ctx.discharge_efficiency
+        actions = slot_actions(result, imp, exp, capacity_kwh=ctx.limits.capacity_kwh,
+                               round_trip=rt,
+                               wear_per_kwh=inputs.wear_per_kwh,
+                               min_spread_per_kwh=inputs.min_spread_per_kwh,
+                               export_open=inputs.export_w > 0)
+        return _Plan(prices.start_s, prices.end_s, imp, exp, actions, ctx)
+
+    def _slot_of(self, plan: _Plan, prices: PriceOutlook, t_s: float) -> int | None:
+        """The index in ``plan`` of the current slot, if the plan still stands for ``prices``."""
+        first = int(prices.start_s[0])
+        k = int(np.searchsorted(plan.start_s, first))
+        m = plan.start_s.shape[0]
+        if k >= m or int(plan.start_s[k]) != first:
+            return None
+        n = len(prices)
+        overlap = min(n, m - k)
+        if not (
+            np.array_equal(prices.start_s[:overlap], plan.start_s[k : k + overlap])
+            and np.array_equal(prices.import_per_kwh[:overlap], plan.import_per_kwh[k:k + overlap])
+            and np.array_equal(prices.export_per_kwh[:overlap], plan.export_per_kwh[k:k + overlap])
+        ):
+            return None
+        if prices.end_s > plan.end_s:
+            # More is known than the plan saw: a new publication, or a rolling fixed schedule.
+            # Replan once the news is a quarter of what is known, or the plan runs short.
+            new_s = prices.end_s - plan.end_s
+            if new_s * 4 >= prices.end_s - t_s or plan.end_s - t_s < 6 * 3600:
+                return None
+        return k
+
+    # -- proposing ----------------------------------------------------------------------------
+
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
-        plan = self.plan(state, ctx)
-        if plan is None:
-            return Proposal(None, "no prices known")
-        limits = ctx.limits
+        prices = state.prices
+        last = self._last
+        tol = self.settings.replan_tolerance_pct
         soc = state.soc_pct
-        charge_w = min(self.settings.charge_power_w or limits.max_charge_w, limits.max_charge_w)
-        if plan.price_now < 0:
-            if soc < limits.max_soc_pct:
-                return Proposal(
-                    Command(
-                        CommandKind.CHARGE, power_w=charge_w, target_soc_pct=limits.max_soc_pct
-                    ),
-                    f"import price {plan.price_now:g} is negative: charge",
-                )
+        if last is not None and last[0] is prices and last[1] is ctx:
+            act = last[2]
+            lo = min(act.soc_start_pct, act.soc_end_pct) - tol
+            hi = max(act.soc_start_pct, act.soc_end_pct) + tol
+            if lo <= soc <= hi or act.kind is None:
+                if act.kind is CommandKind.HOLD and soc <= ctx.reserve_soc_pct + _EMPTY_PCT:
+                    return _NOTHING_STORED
+                return last[3]
+        if len(prices) == 0:
+            return Proposal(None, "no prices known")
+        t_s = state.time.timestamp()
+        plan = self._plan
+        k = None
+        if plan is not None and (plan.ctx is ctx or plan.ctx == ctx):
+            k = self._slot_of(plan, prices, t_s)
+            if k is not None:
+                act = plan.actions[k]
+                lo = min(act.soc_start_pct, act.soc_end_pct) - tol
+                hi = max(act.soc_start_pct, act.soc_end_pct) + tol
+                if not lo <= soc <= hi and act.kind is not None:
+                    k = None
+        if k is None:
+            plan = self._plan = self._solve(state, ctx)
+            if plan is None:
+                self._last = None
+                return Proposal(None, "the plan could not be solved")
+            k = 0
+        assert plan is not None
+        act = plan.actions[k]
+        proposal = self._proposal(act, state, ctx)
+        self._last = (prices, ctx, act, proposal)
+        if act.kind is CommandKind.HOLD and soc <= ctx.reserve_soc_pct + _EMPTY_PCT:
+            return _NOTHING_STORED
+        return proposal
+
+    def _proposal(self, act: SlotAction, state: SiteState, ctx: StrategyContext) -> Proposal:
+        lim = ctx.limits
+        price = act.price
+        if price < 0:
+            charge_w = min(self.settings.charge_power_w or lim.max_charge_w, lim.max_charge_w)
             return Proposal(
-                Command(CommandKind.HOLD),
-                f"import price {plan.price_now:g} is negative and the battery is full: hold",
+                Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=lim.max_soc_pct),
+                f"import price {price:g} is negative: charge",
             )
-        kwh_per_pct = limits.capacity_kwh / 100.0 * ctx.discharge_efficiency
-        stored_kwh = max(0.0, soc - ctx.reserve_soc_pct) * kwh_per_pct
-        room_kwh = max(0.0, limits.max_soc_pct - soc) * kwh_per_pct
-        deficit = plan.block_need_kwh - stored_kwh
-        if plan.now_is_source and deficit > plan.cheaper_capacity_kwh + _EPS_KWH:
-            now_kwh = min(deficit - plan.cheaper_capacity_kwh, plan.now_capacity_kwh, room_kwh)
-            if now_kwh > _EPS_KWH:
-                target = min(limits.max_soc_pct, soc + now_kwh / kwh_per_pct)
-                target = math.ceil(target * 10.0) / 10.0
-                target = min(target, limits.max_soc_pct)
-                return Proposal(
-                    Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=target),
-                    f"slots at up to {plan.block_price:g} ahead need {plan.block_need_kwh:.2f} kWh;"
-                    f" now ({plan.price_now:g}) is among the cheapest slots to buy"
-                    f" {now_kwh:.2f} kWh: charge to {target:g} %",
-                )
-        if stored_kwh <= _EPS_KWH:
-            return Proposal(None, "nothing stored above the reserve and no charge worth buying")
-        if plan.export_ok and stored_kwh > plan.export_need_kwh + _EPS_KWH:
-            sell_kwh = stored_kwh - plan.export_need_kwh
-            floor = max(ctx.reserve_soc_pct, soc - sell_kwh / kwh_per_pct)
-            floor = math.ceil(floor * 10.0) / 10.0
-            power_w = min(limits.max_discharge_w,
+        kind = act.kind
+        end = act.soc_end_pct
+        if kind is None:
+            return Proposal(None, "no price spread ahead beats round-trip losses and wear")
+        if kind is CommandKind.CHARGE:
+            charge_w = min(self.settings.charge_power_w or lim.max_charge_w, lim.max_charge_w)
+            target = min(lim.max_soc_pct, math.ceil(end * 10.0 - 1e-6) / 10.0)
+            return Proposal(
+                Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=target),
+                f"now ({price:g}) is among the cheapest slots that pay for later use:"
+                f" charge to {target:g} %",
+            )
+        floor = _floor_pct(end, ctx)
+        if kind is CommandKind.DISCHARGE:
+            power_w = min(lim.max_discharge_w,
                           self._export_w(ctx) + max(state.load_w - state.pv_w, 0.0))
-            if floor < soc and power_w > 0:
-                return Proposal(
-                    Command(CommandKind.DISCHARGE, power_w=power_w, floor_soc_pct=floor),
-                    f"export {sell_kwh:.2f} kWh at {plan.export_price:g}: it can be bought back"
-                    f" for less later; keep {plan.export_need_kwh:.2f} kWh for dearer slots",
-                )
-        if plan.hold_need_kwh > _EPS_KWH and stored_kwh <= plan.hold_need_kwh + _EPS_KWH:
             return Proposal(
-                Command(CommandKind.HOLD),
-                f"keep the stored {stored_kwh:.2f} kWh for slots at up to {plan.hold_price:g}"
-                f" (now {plan.price_now:g})",
+                Command(CommandKind.DISCHARGE, power_w=power_w, floor_soc_pct=floor),
+                f"export at {act.export_price:g}: it can be bought back for less later;"
+                f" keep {floor:g} % for dearer slots",
             )
-        if plan.opportunity:
-            if plan.hold_need_kwh > _EPS_KWH:
-                why = (f"the stored {stored_kwh:.2f} kWh is more than the {plan.hold_need_kwh:.2f}"
-                       f" kWh the dearer slots ahead need: use it now ({plan.price_now:g})")
-            else:
-                why = (f"nothing ahead is dearer than now ({plan.price_now:g}) before the grid is"
-                       " cheap enough to refill: use stored energy")
-            return Proposal(Command(CommandKind.SELF_CONSUMPTION), why)
-        return Proposal(None, "no price spread ahead beats round-trip losses and wear")
+        if kind is CommandKind.SELF_CONSUMPTION:
+            if floor > ctx.reserve_soc_pct:
+                return Proposal(
+                    Command(CommandKind.SELF_CONSUMPTION, floor_soc_pct=floor),
+                    f"use stored energy now ({price:g}); keep {floor:g} % for dearer slots",
+                )
+            return Proposal(Command(CommandKind.SELF_CONSUMPTION),
+                            f"use stored energy now ({price:g})")
+        return Proposal(Command(CommandKind.HOLD),
+                        f"keep the stored energy for dearer slots ahead (now {price:g})")
 
     def __repr__(self) -> str:
         return f"TariffArbitrage({self.name!r})"
+
+
+def _floor_pct(end_pct: float, ctx: StrategyContext) -> float:
+    """The plan's end-of-slot SOC as a floor, rounded down to 0.1 % and kept within limits."""
+    lim = ctx.limits
+    floor = math.floor(end_pct * 10.0 + 1e-6) / 10.0
+    return min(max(floor, lim.min_soc_pct), lim.max_soc_pct)
