@@ -33,7 +33,7 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PlanInputs", "PlanResult", "new_solver", "solve_plan"]
+__all__ = ["PlanInputs", "PlanResult", "new_solver", "resolve_plan", "solve_plan"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -80,6 +80,10 @@ class PlanResult:
     stored_kwh: FloatArray
     net_w: FloatArray
     end_value_per_kwh: float
+    floor_kwh: float
+    top_kwh: float
+    from_slot: int = 0
+    """The slot the plan starts acting in (see :func:`resolve_plan`)."""
 
 
 def solve_plan(
@@ -181,18 +185,57 @@ def solve_plan(
     solver.run()
     if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
+    return _result(solver, start_s, end_s, stored_kwh, net, end_value, inputs.floor_kwh,
+                   inputs.top_kwh, 0)
+
+
+def resolve_plan(solver: highspy.Highs, plan: PlanResult, k: int,
+                 stored_kwh: float) -> PlanResult | None:
+    """Solve ``plan``'s LP again from slot ``k`` on, with ``stored_kwh`` in the battery.
+
+    ``solver`` must still hold the model :func:`solve_plan` (or this function) last solved for
+    ``plan``. The slots before ``k`` are fixed to doing nothing at ``stored_kwh``, so the rest is
+    the same LP as a fresh plan from slot ``k``; only bounds change, so HiGHS starts from the
+    last basis, several times faster than building and solving anew.
+    """
+    n = int(plan.start_s.shape[0])
+    floor = min(plan.floor_kwh, stored_kwh)
+    top = max(plan.top_kwh, stored_kwh)
+    if k > 0:
+        idx = np.concatenate((np.arange(k), n + np.arange(k))).astype(np.int32)
+        zeros = np.zeros(2 * k)
+        solver.changeColsBounds(2 * k, idx, zeros, zeros)
+    e_idx = (4 * n + np.arange(n)).astype(np.int32)
+    solver.changeColsBounds(n, e_idx, np.full(n, floor), np.full(n, top))
+    solver.changeRowBounds(n, stored_kwh, stored_kwh)
+    solver.run()
+    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return _result(solver, plan.start_s, plan.end_s, stored_kwh, plan.net_w,
+                   plan.end_value_per_kwh, plan.floor_kwh, plan.top_kwh, k)
+
+
+def _result(solver: highspy.Highs, start_s: IntArray, end_s: int, stored_kwh: float,
+            net: FloatArray, end_value: float, floor_kwh: float, top_kwh: float,
+            k: int) -> PlanResult:
+    n = int(start_s.shape[0])
     x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
+    lo = min(floor_kwh, stored_kwh)
+    hi = max(top_kwh, stored_kwh)
     return PlanResult(
         start_s=start_s,
         end_s=end_s,
         start_kwh=stored_kwh,
-        charge_w=x[oc:od],
-        discharge_w=x[od:oi],
-        import_w=x[oi:ox],
-        export_w=x[ox:oe],
-        stored_kwh=np.clip(x[oe:], floor, top),
+        charge_w=x[:n],
+        discharge_w=x[n : 2 * n],
+        import_w=x[2 * n : 3 * n],
+        export_w=x[3 * n : 4 * n],
+        stored_kwh=np.clip(x[4 * n :], lo, hi),
         net_w=net,
         end_value_per_kwh=end_value,
+        floor_kwh=floor_kwh,
+        top_kwh=top_kwh,
+        from_slot=k,
     )
 
 

@@ -38,10 +38,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.strategies.arbitrage_plan import PlanInputs, PlanResult, new_solver, solve_plan
+from gridpilot.strategies.arbitrage_plan import (
+    PlanInputs,
+    PlanResult,
+    new_solver,
+    resolve_plan,
+    solve_plan,
+)
 from gridpilot.strategies.base import Proposal, StrategyContext, StrategySettings
 
 if TYPE_CHECKING:
@@ -49,7 +56,15 @@ if TYPE_CHECKING:
 
     from gridpilot.engine.state import PriceOutlook, SiteState
 
-__all__ = ["SlotAction", "TariffArbitrage", "TariffArbitrageSettings", "slot_actions"]
+__all__ = [
+    "SlotAction",
+    "TariffArbitrage",
+    "TariffArbitrageSettings",
+    "price_opportunity",
+    "slot_kinds",
+]
+
+FloatArray = npt.NDArray[np.float64]
 
 _TOL_W = 20.0
 """Planned flows below this are rounding noise of the solver [W]."""
@@ -88,24 +103,21 @@ class SlotAction:
     export_price: float
 
 
-def slot_actions(plan: PlanResult, import_per_kwh: np.ndarray, export_per_kwh: np.ndarray,
-                 *, capacity_kwh: float, round_trip: float,
-                 wear_per_kwh: float, min_spread_per_kwh: float,
-                 export_open: bool) -> list[SlotAction]:
-    """Turn each slot of ``plan`` into the command kind that runs it (see the module text)."""
-    n = int(plan.start_s.shape[0])
-    c, d, net = plan.charge_w, plan.discharge_w, plan.net_w
-    bat = d - c
-    pos = np.maximum(net, 0.0)
-    surplus = np.maximum(-net, 0.0)
-    grid_charge = -bat > surplus + _TOL_W
-    sells = bat > pos + _TOL_W
-    uses = d > _TOL_W
-    kinds: list[CommandKind | None] = []
-    # Whether any spread from slot k on is worth acting on: a dearer slot later than k (holding
-    # pays), or a slot i >= k cheap enough to buy for a dearer sink after it (cycling pays).
-    p = np.asarray(import_per_kwh, dtype=np.float64)
-    e = np.asarray(export_per_kwh, dtype=np.float64)
+_KINDS: tuple[CommandKind | None, ...] = (
+    None, CommandKind.CHARGE, CommandKind.DISCHARGE, CommandKind.SELF_CONSUMPTION,
+    CommandKind.HOLD,
+)
+
+
+def price_opportunity(import_per_kwh: FloatArray, export_per_kwh: FloatArray, *,
+                      round_trip: float, wear_per_kwh: float, min_spread_per_kwh: float,
+                      export_open: bool) -> npt.NDArray[np.bool_]:
+    """Per slot ``k``: is any spread from ``k`` on worth acting on? A dearer slot later than
+    ``k`` (holding pays), a slot ``i >= k`` cheap enough to buy for a dearer one after it
+    (cycling pays), or a negative price."""
+    p = import_per_kwh
+    e = export_per_kwh
+    n = int(p.shape[0])
     sink = np.maximum(p, np.where(e > 0, e, -np.inf)) if export_open else p
     src = p / round_trip + wear_per_kwh + min_spread_per_kwh
     later_max = np.full(n, -np.inf)
@@ -113,33 +125,39 @@ def slot_actions(plan: PlanResult, import_per_kwh: np.ndarray, export_per_kwh: n
         later_max[:-1] = np.maximum.accumulate(sink[::-1])[::-1][1:]
     hold_pays = later_max > p + min_spread_per_kwh + _TIE
     cycle_gain = np.maximum.accumulate((later_max - src)[::-1])[::-1]
-    opportunity = hold_pays | (cycle_gain > _TIE) | (p < 0)
-    for k in range(n):
-        if not opportunity[k]:
-            kinds.append(None)
-        elif grid_charge[k]:
-            kinds.append(CommandKind.CHARGE)
-        elif sells[k]:
-            kinds.append(CommandKind.DISCHARGE)
-        elif uses[k] or pos[k] <= _TOL_W:
-            kinds.append(CommandKind.SELF_CONSUMPTION)
-        else:
-            kinds.append(CommandKind.HOLD)
-    soc = np.concatenate(([plan.start_kwh], plan.stored_kwh)) * (100.0 / capacity_kwh)
-    return [
-        SlotAction(kinds[k], float(soc[k]), float(soc[k + 1]), float(p[k]), float(e[k]))
-        for k in range(n)
-    ]
+    out: npt.NDArray[np.bool_] = hold_pays | (cycle_gain > _TIE) | (p < 0)
+    return out
+
+
+def slot_kinds(plan: PlanResult, opportunity: npt.NDArray[np.bool_]) -> npt.NDArray[np.int8]:
+    """Index into the kinds (none, charge, discharge, self_consumption, hold) that run each
+    slot of ``plan`` (see the module text)."""
+    bat = plan.discharge_w - plan.charge_w
+    net = plan.net_w
+    pos = np.maximum(net, 0.0)
+    code = np.where(
+        -bat > np.maximum(-net, 0.0) + _TOL_W, 1,
+        np.where(bat > pos + _TOL_W, 2,
+                 np.where((plan.discharge_w > _TOL_W) | (pos <= _TOL_W), 3, 4)))
+    return np.where(opportunity, code, 0).astype(np.int8)
 
 
 @dataclass(slots=True)
 class _Plan:
-    start_s: np.ndarray
-    end_s: int
-    import_per_kwh: np.ndarray
-    export_per_kwh: np.ndarray
-    actions: list[SlotAction]
+    result: PlanResult
+    start_b: bytes
+    import_b: bytes
+    export_b: bytes
+    import_per_kwh: FloatArray
+    export_per_kwh: FloatArray
+    opportunity: npt.NDArray[np.bool_]
+    kinds: list[int]
+    soc_pct: list[float]
     ctx: StrategyContext
+
+    def action(self, k: int) -> SlotAction:
+        return SlotAction(_KINDS[self.kinds[k]], self.soc_pct[k], self.soc_pct[k + 1],
+                          float(self.import_per_kwh[k]), float(self.export_per_kwh[k]))
 
 
 class TariffArbitrage:
@@ -199,47 +217,77 @@ class TariffArbitrage:
             net = np.full(n, self.settings.default_net_load_w, dtype=np.float64)
         else:
             net = np.asarray(forecast, dtype=np.float64)
-        inputs = self._inputs(ctx)
-        soc = min(max(state.soc_pct, ctx.limits.min_soc_pct), ctx.limits.max_soc_pct)
-        if self._solver is None:
-            self._solver = new_solver()
         imp = np.asarray(prices.import_per_kwh, dtype=np.float64)
         exp = np.asarray(prices.export_per_kwh, dtype=np.float64)
         if not (np.isfinite(imp).all() and np.isfinite(exp).all()):
             return None
+        inputs = self._inputs(ctx)
+        if self._solver is None:
+            self._solver = new_solver()
         result = solve_plan(state.time.timestamp(), prices.start_s, prices.end_s, imp, exp, net,
-                            ctx.limits.capacity_kwh * soc / 100.0, inputs, self._solver)
+                            self._stored_kwh(state, ctx), inputs, self._solver)
         self.solves += 1
         if result is None:
             return None
-        rt = ctx.charge_efficiency * ctx.discharge_efficiency
-        actions = slot_actions(result, imp, exp, capacity_kwh=ctx.limits.capacity_kwh,
-                               round_trip=rt,
-                               wear_per_kwh=inputs.wear_per_kwh,
-                               min_spread_per_kwh=inputs.min_spread_per_kwh,
-                               export_open=inputs.export_w > 0)
-        return _Plan(prices.start_s, prices.end_s, imp, exp, actions, ctx)
+        opportunity = price_opportunity(
+            imp, exp, round_trip=ctx.charge_efficiency * ctx.discharge_efficiency,
+            wear_per_kwh=inputs.wear_per_kwh, min_spread_per_kwh=inputs.min_spread_per_kwh,
+            export_open=inputs.export_w > 0)
+        start = np.ascontiguousarray(prices.start_s, dtype=np.int64)
+        return self._wrap(result, start.tobytes(), imp, exp, opportunity, ctx)
+
+    def _resolve(self, plan: _Plan, k: int, state: SiteState) -> _Plan | None:
+        assert self._solver is not None
+        result = resolve_plan(self._solver, plan.result, k, self._stored_kwh(state, plan.ctx))
+        self.solves += 1
+        if result is None:
+            return None
+        return self._wrap(result, plan.start_b, plan.import_per_kwh, plan.export_per_kwh,
+                          plan.opportunity, plan.ctx)
+
+    @staticmethod
+    def _wrap(result: PlanResult, start_b: bytes, imp: FloatArray, exp: FloatArray,
+              opportunity: npt.NDArray[np.bool_], ctx: StrategyContext) -> _Plan:
+        soc = np.concatenate(([result.start_kwh], result.stored_kwh))
+        soc *= 100.0 / ctx.limits.capacity_kwh
+        return _Plan(result, start_b, imp.tobytes(), exp.tobytes(), imp, exp, opportunity,
+                     slot_kinds(result, opportunity).tolist(), soc.tolist(), ctx)
+
+    @staticmethod
+    def _stored_kwh(state: SiteState, ctx: StrategyContext) -> float:
+        lim = ctx.limits
+        soc = state.soc_pct
+        soc = lim.min_soc_pct if not math.isfinite(soc) else soc
+        return lim.capacity_kwh * min(max(soc, lim.min_soc_pct), lim.max_soc_pct) / 100.0
 
     def _slot_of(self, plan: _Plan, prices: PriceOutlook, t_s: float) -> int | None:
         """The index in ``plan`` of the current slot, if the plan still stands for ``prices``."""
+        starts = plan.result.start_s
         first = int(prices.start_s[0])
-        k = int(np.searchsorted(plan.start_s, first))
-        m = plan.start_s.shape[0]
-        if k >= m or int(plan.start_s[k]) != first:
+        k = int(np.searchsorted(starts, first))
+        m = int(starts.shape[0])
+        if k >= m or k < plan.result.from_slot or int(starts[k]) != first:
+            # Not in the plan, or a slot the plan has already fixed as past.
             return None
         n = len(prices)
-        overlap = min(n, m - k)
-        if not (
-            np.array_equal(prices.start_s[:overlap], plan.start_s[k : k + overlap])
-            and np.array_equal(prices.import_per_kwh[:overlap], plan.import_per_kwh[k:k + overlap])
-            and np.array_equal(prices.export_per_kwh[:overlap], plan.export_per_kwh[k:k + overlap])
+        # Byte comparisons: far cheaper than element-wise ones, and exact.
+        a, b = 8 * k, 8 * min(m, k + n)
+        w = b - a
+        if (
+            np.ascontiguousarray(prices.start_s, dtype=np.int64).tobytes()[:w]
+            != plan.start_b[a:b]
+            or np.ascontiguousarray(prices.import_per_kwh, dtype=np.float64).tobytes()[:w]
+            != plan.import_b[a:b]
+            or np.ascontiguousarray(prices.export_per_kwh, dtype=np.float64).tobytes()[:w]
+            != plan.export_b[a:b]
         ):
             return None
-        if prices.end_s > plan.end_s:
+        end_s = plan.result.end_s
+        if prices.end_s > end_s:
             # More is known than the plan saw: a new publication, or a rolling fixed schedule.
             # Replan once the news is a quarter of what is known, or the plan runs short.
-            new_s = prices.end_s - plan.end_s
-            if new_s * 4 >= prices.end_s - t_s or plan.end_s - t_s < 6 * 3600:
+            new_s = prices.end_s - end_s
+            if new_s * 4 >= prices.end_s - t_s or end_s - t_s < 6 * 3600:
                 return None
         return k
 
@@ -252,9 +300,8 @@ class TariffArbitrage:
         soc = state.soc_pct
         if last is not None and last[0] is prices and last[1] is ctx:
             act = last[2]
-            lo = min(act.soc_start_pct, act.soc_end_pct) - tol
-            hi = max(act.soc_start_pct, act.soc_end_pct) + tol
-            if lo <= soc <= hi or act.kind is None:
+            if act.kind is None or (min(act.soc_start_pct, act.soc_end_pct) - tol <= soc
+                                    <= max(act.soc_start_pct, act.soc_end_pct) + tol):
                 if act.kind is CommandKind.HOLD and soc <= ctx.reserve_soc_pct + _EMPTY_PCT:
                     return _NOTHING_STORED
                 return last[3]
@@ -265,20 +312,20 @@ class TariffArbitrage:
         k = None
         if plan is not None and (plan.ctx is ctx or plan.ctx == ctx):
             k = self._slot_of(plan, prices, t_s)
-            if k is not None:
-                act = plan.actions[k]
-                lo = min(act.soc_start_pct, act.soc_end_pct) - tol
-                hi = max(act.soc_start_pct, act.soc_end_pct) + tol
-                if not lo <= soc <= hi and act.kind is not None:
-                    k = None
-        if k is None:
+        if plan is None or k is None:
             plan = self._plan = self._solve(state, ctx)
-            if plan is None:
-                self._last = None
-                return Proposal(None, "the plan could not be solved")
             k = 0
-        assert plan is not None
-        act = plan.actions[k]
+        else:
+            act = plan.action(k)
+            if act.kind is not None and not (
+                min(act.soc_start_pct, act.soc_end_pct) - tol <= soc
+                <= max(act.soc_start_pct, act.soc_end_pct) + tol
+            ):
+                plan = self._plan = self._resolve(plan, k, state)
+        if plan is None:
+            self._last = None
+            return Proposal(None, "the plan could not be solved")
+        act = plan.action(k)
         proposal = self._proposal(act, state, ctx)
         self._last = (prices, ctx, act, proposal)
         if act.kind is CommandKind.HOLD and soc <= ctx.reserve_soc_pct + _EMPTY_PCT:
