@@ -9,6 +9,7 @@ force on the previous tick.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from gridpilot.rules.windows import Window
 
-__all__ = ["WindowProbe"]
+__all__ = ["CalendarTable", "WindowProbe"]
 
 _BLOCK_MIN = 7 * 1440
 
@@ -76,6 +77,14 @@ class WindowProbe:
         """Whether the window is open. ``hysteresis_pct`` widens the SOC thresholds (pass it
         when the window's rule was in force on the previous tick, so it does not drop out at the
         first wobble of the SOC)."""
+        if self.has_conditions and not self.conditions_hold(soc_pct, import_price, hysteresis_pct):
+            return False
+        return self.calendar_open(t_s)
+
+    def conditions_hold(
+        self, soc_pct: float, import_price: float | None, hysteresis_pct: float = 0.0
+    ) -> bool:
+        """The price and SOC part of :meth:`open` alone (true for a window without them)."""
         if self.has_conditions:
             if self.soc_below_pct is not None and not soc_pct < self.soc_below_pct + hysteresis_pct:
                 return False
@@ -89,4 +98,42 @@ class WindowProbe:
                 import_price is not None and import_price > self.price_above
             ):
                 return False
-        return self.calendar_open(t_s)
+        return True
+
+
+class CalendarTable:
+    """The calendar part of several probes at once, as one small integer per minute.
+
+    Bit ``i`` of a minute's code is set when probe ``i``'s calendar is open in that minute. The
+    codes come from each probe's vectorised ``calendar_mask`` for a block of minutes, so a tick
+    costs one index into a list however many windows the policy has.
+    """
+
+    __slots__ = ("_base_min", "_codes", "probes")
+
+    def __init__(self, probes: Sequence[WindowProbe]) -> None:
+        self.probes = tuple(probes)
+        self._base_min = 0
+        self._codes: list[int] = []
+
+    def code_at(self, t_s: float) -> int:
+        if not self.probes:
+            return 0
+        minute = int(t_s // 60)
+        i = minute - self._base_min
+        codes = self._codes
+        if 0 <= i < len(codes):
+            return codes[i]
+        starts = (minute + np.arange(_BLOCK_MIN, dtype=np.int64)) * 60
+        # Past 62 windows the codes no longer fit an int64: fall back to Python integers.
+        wide = len(self.probes) > 62
+        acc = np.zeros(_BLOCK_MIN, dtype=object if wide else np.int64)
+        for bit, probe in enumerate(self.probes):
+            if probe.always_calendar:
+                acc |= 1 << bit
+            else:
+                mask = probe.window.calendar_mask(starts)
+                acc |= mask.astype(object) << bit if wide else mask.astype(np.int64) << bit
+        self._codes = acc.tolist()
+        self._base_min = minute
+        return self._codes[0]

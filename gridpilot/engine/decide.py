@@ -32,7 +32,7 @@ import numpy as np
 from gridpilot.engine.actions import command_from_action, mirror_device_mode
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decision import Candidate, Decision
-from gridpilot.engine.guards import effective_reserve, narrow
+from gridpilot.engine.guards import effective_reserve
 from gridpilot.engine.model import LAYER_RANK, EngineModel, RuleEntry, engine_model
 
 if TYPE_CHECKING:
@@ -47,6 +47,20 @@ _FALLBACK = Command(CommandKind.SELF_CONSUMPTION)
 
 def _price_now(model: EngineModel, state: SiteState, t_s: float) -> float | None:
     prices = state.prices
+    if prices is model.price_outlook:
+        # The same outlook as the last tick (the usual case): its first slot is remembered.
+        if model.price_lo_s <= t_s < model.price_hi_s:
+            return model.price_first
+    else:
+        n = len(prices)
+        if n:
+            end_s = float(prices.end_s)
+            model.price_outlook = prices
+            model.price_lo_s = float(prices.start_s[0])
+            model.price_hi_s = end_s if n == 1 else min(end_s, float(prices.start_s[1]))
+            model.price_first = float(prices.import_per_kwh[0])
+            if model.price_lo_s <= t_s < model.price_hi_s:
+                return model.price_first
     n = len(prices)
     if n and prices.start_s[0] <= t_s < prices.end_s:
         if n == 1 or t_s < prices.start_s[1]:
@@ -100,16 +114,20 @@ def decide(
     if soc_unknown:
         # Nothing may discharge on a SOC nobody knows: read it as empty (at the device minimum).
         soc = limits.min_soc_pct
-    price = _price_now(model, state, t_s)
-    guards = model.guards
-    if guards:
-        active_guards = tuple(
-            g for g in guards if g.probe is None or g.probe.open(t_s, soc, price)
-        )
-        reserve = effective_reserve(limits, active_guards)
+    price = _price_now(model, state, t_s) if model.needs_price else None
+    pattern = model.pattern_at(t_s)
+    if pattern.guards_fixed:
+        active_guards = pattern.guards
+        reserve = pattern.reserve_soc_pct
+        guards_key = pattern.guards_key
     else:
         active_guards = ()
-        reserve = limits.min_soc_pct
+        guards_key = 0
+        for i, g in enumerate(model.guards):
+            if g in pattern.guards and (g.probe is None or g.probe.conditions_hold(soc, price)):
+                active_guards += (g,)
+                guards_key |= 1 << i
+        reserve = effective_reserve(limits, active_guards)
     prev = state.active_command
     prev_kind = None if prev is None else prev.kind
     cands: list[Candidate] = []
@@ -121,59 +139,68 @@ def decide(
     force = False
     rank = -1
 
-    for ov in (*policy.overrides, *overrides):
-        if not ov.start_s <= t_s < ov.until_s:
-            continue
-        src = f"override:{ov.name}"
-        if command is not None:
-            cands.append(Candidate(src, _MANUAL, None, "outranked", "an earlier override won"))
-            continue
-        command = command_from_action(ov.action, limits)
-        winner, layer, force, rank = src, _MANUAL, ov.force, 2
-        until = datetime.fromtimestamp(ov.until_s, UTC).isoformat()
-        reason = f"manual override until {until}: {command.describe()}"
-        cands.append(Candidate(src, _MANUAL, command, "won", reason))
+    if policy.overrides or overrides:
+        for ov in (*policy.overrides, *overrides):
+            if not ov.start_s <= t_s < ov.until_s:
+                continue
+            src = f"override:{ov.name}"
+            if command is not None:
+                cands.append(Candidate(src, _MANUAL, None, "outranked", "an earlier override won"))
+                continue
+            command = command_from_action(ov.action, limits)
+            winner, layer, force, rank = src, _MANUAL, ov.force, 2
+            until = datetime.fromtimestamp(ov.until_s, UTC).isoformat()
+            reason = f"manual override until {until}: {command.describe()}"
+            cands.append(Candidate(src, _MANUAL, command, "won", reason))
 
-    hyst_pct = model.hysteresis_pct
-    ctx = None
-    e: RuleEntry
-    for e in model.entries:
-        if command is not None:
-            cands.append(e.outranked)
-            continue
-        probe = e.probe
-        if probe is not None:
-            kind = e.hysteresis_kind
-            h = hyst_pct if kind is not None and kind is prev_kind else 0.0
-            if not probe.open(t_s, soc, price, h):
+    entries = model.entries
+    if command is not None:
+        cands.extend(e.outranked for e in entries)
+    else:
+        hyst_pct = model.hysteresis_pct
+        ctx = None
+        e: RuleEntry
+        for i, (e, cal_open) in enumerate(zip(entries, pattern.entry_open, strict=True)):
+            if not cal_open:
                 cands.append(e.not_active)
                 continue
-        if e.command is not None:
-            command = e.command
-            won = e.won
-            assert won is not None
-            cands.append(won)
-            reason = won.reason
-        else:
-            strategy = e.strategy
-            assert strategy is not None
-            if ctx is None:
-                ctx = model.ctx_for(reserve)
-            try:
-                proposal = strategy.propose(state, ctx)
-            except Exception as exc:
-                # A faulty plugin is reported and skipped; it must never stop the tick.
-                msg = f"strategy {strategy.name!r} failed: {type(exc).__name__}: {exc}"
-                cands.append(Candidate(e.source, e.layer, None, "no_proposal", msg))
-                notes.append(msg)
-                continue
-            if proposal.command is None:
-                cands.append(Candidate(e.source, e.layer, None, "no_proposal", proposal.reason))
-                continue
-            command = proposal.command
-            reason = f"{strategy.name}: {proposal.reason}"
-            cands.append(Candidate(e.source, e.layer, command, "won", reason))
-        winner, layer, force, rank = e.source, e.layer, e.force, e.rank
+            probe = e.probe
+            if probe is not None and probe.has_conditions:
+                kind = e.hysteresis_kind
+                h = hyst_pct if kind is not None and kind is prev_kind else 0.0
+                if not probe.conditions_hold(soc, price, h):
+                    cands.append(e.not_active)
+                    continue
+            if e.command is not None:
+                command = e.command
+                won = e.won
+                assert won is not None
+                cands.append(won)
+                reason = won.reason
+            else:
+                strategy = e.strategy
+                assert strategy is not None
+                if ctx is None:
+                    ctx = model.ctx_for(reserve)
+                try:
+                    proposal = strategy.propose(state, ctx)
+                except Exception as exc:
+                    # A faulty plugin is reported and skipped; it must never stop the tick.
+                    msg = f"strategy {strategy.name!r} failed: {type(exc).__name__}: {exc}"
+                    cands.append(Candidate(e.source, e.layer, None, "no_proposal", msg))
+                    notes.append(msg)
+                    continue
+                if proposal.command is None:
+                    cands.append(
+                        Candidate(e.source, e.layer, None, "no_proposal", proposal.reason)
+                    )
+                    continue
+                command = proposal.command
+                reason = f"{strategy.name}: {proposal.reason}"
+                cands.append(Candidate(e.source, e.layer, command, "won", reason))
+            winner, layer, force, rank = e.source, e.layer, e.force, e.rank
+            cands.extend(model.outranked_after[i])
+            break
 
     if command is None:
         command = _FALLBACK
@@ -206,7 +233,7 @@ def decide(
     if force and active_guards:
         names = ", ".join(g.label for g in active_guards)
         notes.append(f"forced through guards ({names}); device limits still apply")
-    final, hits = narrow(command, soc, limits, active_guards, force=force)
+    final, hits = model.narrower.narrow(command, soc, active_guards, guards_key, force)
     return Decision(
         command=final,
         winner=winner,

@@ -26,7 +26,7 @@ from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.conditions import WindowProbe
 from gridpilot.engine.decision import LimitHit
 
-__all__ = ["DEVICE", "GuardLimit", "effective_reserve", "narrow"]
+__all__ = ["DEVICE", "GuardLimit", "NarrowCache", "effective_reserve", "narrow"]
 
 DEVICE = "device"
 _INF = float("inf")
@@ -96,6 +96,13 @@ def narrow(
     moved a field is reported as the limit that changed it. With ``force`` the guards are skipped
     (the caller reports it); the device's limits still apply.
     """
+    return _narrowed(command, limits, guards, force).result(command, soc_pct)
+
+
+def _narrowed(
+    command: Command, limits: DeviceLimits, guards: Sequence[GuardLimit], force: bool
+) -> _Narrowed:
+    """Everything :func:`narrow` does that does not depend on the SOC."""
     hits: list[LimitHit] = []
     kind = command.kind
     power = command.power_w
@@ -192,26 +199,116 @@ def narrow(
                     _hit(hits, f"{label}.{field_name}", "power_w", power, cap)
                     power = cap
 
-    if kind is _K.DISCHARGE and soc_pct <= floor:
-        src = "command.floor_soc_pct" if floor_src == "command" else f"{floor_src}.min_soc_pct"
-        _hit(hits, src, "kind", None, None,
-             f"discharge at or below the floor {floor:g} % becomes hold")
-        kind, power = _K.HOLD, None
-    elif (kind is _K.CHARGE or kind is _K.DISCHARGE) and (power is None or power <= 0.0):
+    if (kind is _K.CHARGE or kind is _K.DISCHARGE) and (power is None or power <= 0.0):
         _hit(hits, "power_cap", "kind", None, None, f"{kind.value} at 0 W becomes hold")
-        kind, power = _K.HOLD, None
-    if kind is _K.PEAK_SHAVE and imp is None:
-        imp = 0.0
-    if kind is _K.LIMIT_EXPORT and exp is None:
-        exp = 0.0
-    out = command
-    if (
-        kind is not command.kind
-        or power != command.power_w
-        or target != command.target_soc_pct
-        or floor != command.floor_soc_pct
-        or imp != command.max_import_w
-        or exp != command.max_export_w
-    ):
-        out = Command(kind, power, target, floor, imp, exp)
-    return out, tuple(hits)
+        zero_kind: CommandKind = _K.HOLD
+    else:
+        zero_kind = kind
+    return _Narrowed(kind, power, target, floor, imp, exp, hits, floor_src, zero_kind)
+
+
+class _Narrowed:
+    """A command narrowed by everything but the SOC; :meth:`result` finishes it for a SOC.
+
+    The two possible outcomes (above the floor, or a discharge at or below it) are built once
+    and kept, so a cached instance answers later ticks without new objects.
+    """
+
+    __slots__ = ("_above", "_below", "exp", "floor", "floor_src", "hits", "imp", "kind",
+                 "power", "target", "zero_kind")
+
+    def __init__(self, kind: CommandKind, power: float | None, target: float, floor: float,
+                 imp: float | None, exp: float | None, hits: list[LimitHit], floor_src: str,
+                 zero_kind: CommandKind) -> None:
+        self.kind = kind
+        self.power = power
+        self.target = target
+        self.floor = floor
+        self.imp = imp
+        self.exp = exp
+        self.hits = hits
+        self.floor_src = floor_src
+        self.zero_kind = zero_kind
+        self._above: tuple[Command | None, tuple[LimitHit, ...]] | None = None
+        self._below: tuple[Command | None, tuple[LimitHit, ...]] | None = None
+
+    def result(self, command: Command, soc_pct: float) -> tuple[Command, tuple[LimitHit, ...]]:
+        """The narrowed ``command`` (which must equal the one this was built from) at
+        ``soc_pct``."""
+        below = self.kind is _K.DISCHARGE and soc_pct <= self.floor
+        done = self._below if below else self._above
+        if done is None:
+            done = self._finish(command, below)
+            if below:
+                self._below = done
+            else:
+                self._above = done
+        out, hits = done
+        return (command if out is None else out), hits
+
+    def _finish(self, command: Command,
+                below: bool) -> tuple[Command | None, tuple[LimitHit, ...]]:
+        kind, power, floor, imp, exp = self.kind, self.power, self.floor, self.imp, self.exp
+        target = self.target
+        hits = list(self.hits)
+        if below:
+            # The zero-power hit (if any) is replaced by the floor hit: the floor is tested first.
+            if self.zero_kind is not kind:
+                hits.pop()
+            src = (
+                "command.floor_soc_pct"
+                if self.floor_src == "command"
+                else f"{self.floor_src}.min_soc_pct"
+            )
+            _hit(hits, src, "kind", None, None,
+                 f"discharge at or below the floor {floor:g} % becomes hold")
+            kind, power = _K.HOLD, None
+        elif self.zero_kind is not kind:
+            kind, power = self.zero_kind, None
+        if kind is _K.PEAK_SHAVE and imp is None:
+            imp = 0.0
+        if kind is _K.LIMIT_EXPORT and exp is None:
+            exp = 0.0
+        out = None
+        if (
+            kind is not command.kind
+            or power != command.power_w
+            or target != command.target_soc_pct
+            or floor != command.floor_soc_pct
+            or imp != command.max_import_w
+            or exp != command.max_export_w
+        ):
+            out = Command(kind, power, target, floor, imp, exp)
+        return out, tuple(hits)
+
+
+class NarrowCache:
+    """:func:`narrow` for one device, remembering its answers.
+
+    Narrowing depends on the command's fields, the active guards and ``force``; the SOC only
+    decides whether a discharge sits at or below its floor. The answer for equal inputs is
+    therefore kept and reused: the same commands and guard sets recur on almost every tick.
+    ``guards_key`` must identify ``guards`` (the same key always for the same guards).
+    """
+
+    __slots__ = ("_memo", "limits")
+
+    _MAX = 4096
+
+    def __init__(self, limits: DeviceLimits) -> None:
+        self.limits = limits
+        self._memo: dict[tuple[object, ...], _Narrowed] = {}
+
+    def narrow(self, command: Command, soc_pct: float, guards: Sequence[GuardLimit],
+               guards_key: object, force: bool) -> tuple[Command, tuple[LimitHit, ...]]:
+        key = (command.kind._value_, command.power_w, command.target_soc_pct,
+               command.floor_soc_pct, command.max_import_w, command.max_export_w,
+               guards_key, force)
+        memo = self._memo
+        found = memo.get(key)
+        if found is None:
+            found = _narrowed(command, self.limits, guards, force)
+            if len(memo) >= self._MAX:
+                memo.clear()
+            memo[key] = found
+        return found.result(command, soc_pct)

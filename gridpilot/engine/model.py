@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.engine.conditions import WindowProbe
+from gridpilot.engine.conditions import CalendarTable, WindowProbe
 from gridpilot.engine.decision import Candidate
-from gridpilot.engine.guards import GuardLimit
+from gridpilot.engine.guards import GuardLimit, NarrowCache, effective_reserve
 from gridpilot.strategies.base import StrategyContext
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from gridpilot.rules.tariff import Tariff
     from gridpilot.strategies.base import Strategy
 
-__all__ = ["EngineModel", "RuleEntry", "engine_model"]
+__all__ = ["EngineModel", "RuleEntry", "TickPattern", "engine_model"]
 
 LAYER_RANK = {"manual": 2, "schedule": 1, "default": 0}
 
@@ -47,6 +47,22 @@ class RuleEntry:
     outranked: Candidate
 
 
+@dataclass(frozen=True, slots=True)
+class TickPattern:
+    """What the calendar says in one minute, for every rule and guard of a policy."""
+
+    entry_open: tuple[bool, ...]
+    """Per entry (in :attr:`EngineModel.entries` order): its calendar is open (or it has none)."""
+    guards: tuple[GuardLimit, ...]
+    """The guards whose calendar is open, in priority order."""
+    guards_fixed: bool
+    """None of :attr:`guards` tests price or SOC: they are exactly the active guards."""
+    guards_key: int
+    """Bit ``i`` set for each guard ``i`` of :attr:`EngineModel.guards` in :attr:`guards`."""
+    reserve_soc_pct: float
+    """The effective reserve under :attr:`guards` (meaningful when :attr:`guards_fixed`)."""
+
+
 @dataclass(slots=True)
 class EngineModel:
     limits: DeviceLimits
@@ -57,7 +73,51 @@ class EngineModel:
     needs_price: bool
     tariff: Tariff
     base_ctx: StrategyContext
+    calendar: CalendarTable
+    entry_bits: tuple[int, ...]
+    """Per entry, its bit in a :attr:`calendar` code (0: no calendar, always open)."""
+    guard_bits: tuple[int, ...]
+    narrower: NarrowCache
+    outranked_after: tuple[tuple[Candidate, ...], ...]
+    """``outranked_after[i]``: the ``outranked`` candidates of every entry after entry ``i``."""
     _ctx: dict[float, StrategyContext] = field(default_factory=dict)
+    _patterns: dict[int, TickPattern] = field(default_factory=dict)
+    _last_code: int = -1
+    _last_pattern: TickPattern | None = None
+    price_outlook: object = None
+    """The last price outlook seen, with its first slot ``[price_lo_s, price_hi_s)`` and price."""
+    price_lo_s: float = 0.0
+    price_hi_s: float = 0.0
+    price_first: float = 0.0
+
+    def pattern_at(self, t_s: float) -> TickPattern:
+        """The calendar of every rule and guard at ``t_s`` [UNIX s]."""
+        code = self.calendar.code_at(t_s)
+        if code == self._last_code and self._last_pattern is not None:
+            return self._last_pattern
+        pattern = self._patterns.get(code)
+        if pattern is None:
+            pattern = self._pattern(code)
+            self._patterns[code] = pattern
+        self._last_code = code
+        self._last_pattern = pattern
+        return pattern
+
+    def _pattern(self, code: int) -> TickPattern:
+        open_guards = []
+        key = 0
+        for i, (g, bit) in enumerate(zip(self.guards, self.guard_bits, strict=True)):
+            if bit == 0 or code & bit:
+                open_guards.append(g)
+                key |= 1 << i
+        fixed = all(g.probe is None or not g.probe.has_conditions for g in open_guards)
+        return TickPattern(
+            entry_open=tuple(bit == 0 or bool(code & bit) for bit in self.entry_bits),
+            guards=tuple(open_guards),
+            guards_fixed=fixed,
+            guards_key=key,
+            reserve_soc_pct=effective_reserve(self.limits, open_guards),
+        )
 
     def ctx_for(self, reserve_soc_pct: float) -> StrategyContext:
         ctx = self._ctx.get(reserve_soc_pct)
@@ -143,6 +203,16 @@ def _build(policy: Policy) -> EngineModel:
         hysteresis_pct=control.hysteresis_pct,
         tz=policy.tz,
     )
+    table_probes: list[WindowProbe] = []
+
+    def bit_of(probe: WindowProbe | None) -> int:
+        if probe is None or probe.always_calendar:
+            return 0
+        table_probes.append(probe)
+        return 1 << (len(table_probes) - 1)
+
+    entry_bits = tuple(bit_of(e.probe) for e in entries)
+    guard_bits = tuple(bit_of(g.probe) for g in guards)
     return EngineModel(
         limits=limits,
         entries=entries,
@@ -152,6 +222,13 @@ def _build(policy: Policy) -> EngineModel:
         needs_price=needs_price,
         tariff=policy.tariff,
         base_ctx=base_ctx,
+        calendar=CalendarTable(table_probes),
+        entry_bits=entry_bits,
+        guard_bits=guard_bits,
+        narrower=NarrowCache(limits),
+        outranked_after=tuple(
+            tuple(e.outranked for e in entries[i + 1:]) for i in range(len(entries))
+        ),
     )
 
 
