@@ -22,7 +22,7 @@ from gridpilot.simulator.replay import KINDS, ReplayResult, replay
 from gridpilot.simulator.resample import resample
 
 ROOT = Path(__file__).resolve().parents[2]
-AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
+AGILE = ROOT / "tests/engine/data/agile-home.yaml"  # the rules-only Agile policy
 DATA = ROOT / "examples/data/uk-2018-halfhourly.csv"
 LONDON = ZoneInfo("Europe/London")
 
