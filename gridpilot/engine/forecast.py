@@ -80,18 +80,20 @@ class TimeOfWeekAverage:
         self.weeks = weeks
         self.flat_w = float(flat_w)
         self._nbins = _WEEK_S // bin_s
-        # Plain lists: observe() runs on every tick and list arithmetic beats numpy scalars.
+        # Plain lists per row: observe() runs on every tick and list arithmetic beats numpy
+        # scalars there.
         self._sum: list[list[float]] = [[0.0] * self._nbins for _ in range(weeks)]
         self._count: list[list[float]] = [[0.0] * self._nbins for _ in range(weeks)]
         self._week_of_row: deque[int] = deque([-1] * weeks, maxlen=weeks)
         self._rows: dict[int, int] = {}
         self._offsets: dict[int, int] = {}
         self._total = 0.0
-        self._dirty = True
-        self._agg_sum = [0.0] * self._nbins
-        self._agg_count = [0.0] * self._nbins
-        self._sums = np.zeros(self._nbins)
-        self._counts = np.zeros(self._nbins)
+        # The aggregates over all rows are numpy arrays: forecast() reads them as they are, and
+        # an item update costs observe() less than rebuilding them for every forecast.
+        self._agg_sum = np.zeros(self._nbins, dtype=np.float64)
+        self._agg_count = np.zeros(self._nbins, dtype=np.float64)
+        self._hour = -1
+        self._hour_off = 0
 
     def _offset_s(self, t_s: int) -> int:
         # The UTC offset only changes at whole hours, so one lookup per UTC hour is enough.
@@ -114,7 +116,12 @@ class TimeOfWeekAverage:
         net = float(load_w) - float(pv_w)
         if not math.isfinite(net):
             return
-        local = self._local_s(int(t.timestamp()))
+        t_s = int(t.timestamp())
+        hour = t_s // 3600
+        if hour != self._hour:
+            self._hour_off = self._offset_s(t_s)
+            self._hour = hour
+        local = t_s + self._hour_off + _MONDAY_SHIFT_S
         week = local // _WEEK_S
         row = self._rows.get(week)
         if row is None:
@@ -125,7 +132,6 @@ class TimeOfWeekAverage:
         self._agg_sum[b] += net
         self._agg_count[b] += 1.0
         self._total += 1.0
-        self._dirty = True
 
     def _new_row(self, week: int) -> int:
         # Reuse the row of the oldest week.
@@ -147,12 +153,7 @@ class TimeOfWeekAverage:
         starts = np.asarray(slot_start_s, dtype=np.int64)
         if self._total <= 0:
             return np.full(starts.shape[0], self.flat_w, dtype=np.float64)
-        if self._dirty:
-            self._sums = np.array(self._agg_sum, dtype=np.float64)
-            self._counts = np.array(self._agg_count, dtype=np.float64)
-            self._dirty = False
-        sums, counts = self._sums, self._counts
-        fallback = float(sums.sum() / counts.sum())
+        sums, counts = self._agg_sum, self._agg_count
         if starts.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         first = self._offset_s(int(starts[0]))
@@ -164,4 +165,9 @@ class TimeOfWeekAverage:
             )
         bins = ((starts + offsets + _MONDAY_SHIFT_S) % _WEEK_S) // self.bin_s
         c = counts[bins]
-        return np.where(c > 0, sums[bins] / np.maximum(c, 1.0), fallback)
+        out: FloatArray = sums[bins] / np.maximum(c, 1.0)
+        empty = c <= 0
+        if empty.any():
+            # Bins never seen take the mean of everything seen.
+            out[empty] = float(sums.sum() / counts.sum())
+        return out

@@ -83,7 +83,8 @@ class BackupReserve:
     type_name: ClassVar[str] = "backup_reserve"
     settings_model: ClassVar[type[StrategySettings]] = BackupReserveSettings
 
-    __slots__ = ("_block", "_cache_key", "_cache_plan", "_tz", "_windows", "name", "settings")
+    __slots__ = ("_block", "_cache_key", "_cache_plan", "_last", "_tz", "_windows", "name",
+                 "settings")
 
     def __init__(self, name: str, settings: BackupReserveSettings) -> None:
         self.name = name
@@ -92,6 +93,9 @@ class BackupReserve:
         self._windows: list[tuple[RiskWindow, Window]] = []
         self._cache_key: tuple[object, ...] | None = None
         self._cache_plan: RiskPlan | None = None
+        # The outlook, context and charge power the cached plan was last returned for: ticks
+        # that share the outlook object skip building the byte key.
+        self._last: tuple[object, object, float] | None = None
         self._block: tuple[int, int, str, int, np.ndarray, list[tuple[int, float, str]]] | None = (
             None
         )
@@ -113,6 +117,9 @@ class BackupReserve:
         prices = state.prices
         if not self.settings.risk_windows or len(prices) == 0:
             return None
+        last = self._last
+        if last is not None and last[0] is prices and last[1] is ctx and last[2] == charge_w:
+            return self._cache_plan
         key = (
             prices.start_s.tobytes(),
             prices.end_s,
@@ -121,12 +128,13 @@ class BackupReserve:
             ctx.charge_efficiency,
             ctx.tz.key,
         )
-        if key == self._cache_key:
-            return self._cache_plan
-        plan = self._plan(prices.start_s, prices.end_s, prices.import_per_kwh, ctx, charge_w)
-        self._cache_key = key
-        self._cache_plan = plan
-        return plan
+        if key != self._cache_key:
+            self._cache_plan = self._plan(
+                prices.start_s, prices.end_s, prices.import_per_kwh, ctx, charge_w
+            )
+            self._cache_key = key
+        self._last = (prices, ctx, charge_w)
+        return self._cache_plan
 
     def _calendar(
         self, g0: int, end_s: int, ctx: StrategyContext
