@@ -87,7 +87,7 @@ class TariffArbitrageSettings(StrategySettings):
     """Also sell stored energy to the grid when the export price beats buying it back later."""
     export_power_w: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
     """The most to export from the battery [W]; default the battery's maximum."""
-    replan_tolerance_pct: Annotated[float, Field(gt=0, le=50)] = 3.0
+    replan_tolerance_pct: Annotated[float, Field(gt=0, le=50)] = 5.0
     """How far the SOC may leave the plan's trajectory before the plan is solved again [%]."""
 
 
@@ -160,6 +160,24 @@ class _Plan:
                           float(self.import_per_kwh[k]), float(self.export_per_kwh[k]))
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """The proposal for one slot of one plan, and the outlook object it was last given for."""
+
+    prices: object
+    ctx: StrategyContext
+    plan: _Plan
+    k: int
+    action: SlotAction
+    proposal: Proposal
+
+    def answer(self, soc_pct: float, ctx: StrategyContext) -> Proposal:
+        if (self.action.kind is CommandKind.HOLD
+                and soc_pct <= ctx.reserve_soc_pct + _EMPTY_PCT):
+            return _NOTHING_STORED
+        return self.proposal
+
+
 class TariffArbitrage:
     type_name: ClassVar[str] = "tariff_arbitrage"
     settings_model: ClassVar[type[StrategySettings]] = TariffArbitrageSettings
@@ -171,8 +189,7 @@ class TariffArbitrage:
         self.settings = settings
         self._plan: _Plan | None = None
         self._solver: highspy.Highs | None = None
-        # (prices, ctx, slot action, proposal): the answer for the outlook object seen last.
-        self._last: tuple[object, object, SlotAction, Proposal] | None = None
+        self._last: _Answer | None = None
         self.solves = 0
         """How many plans were solved (for benchmarks and tests)."""
 
@@ -296,15 +313,12 @@ class TariffArbitrage:
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
         prices = state.prices
         last = self._last
-        tol = self.settings.replan_tolerance_pct
         soc = state.soc_pct
-        if last is not None and last[0] is prices and last[1] is ctx:
-            act = last[2]
-            if act.kind is None or (min(act.soc_start_pct, act.soc_end_pct) - tol <= soc
-                                    <= max(act.soc_start_pct, act.soc_end_pct) + tol):
-                if act.kind is CommandKind.HOLD and soc <= ctx.reserve_soc_pct + _EMPTY_PCT:
-                    return _NOTHING_STORED
-                return last[3]
+        if last is not None and last.prices is prices and last.ctx is ctx:
+            # The same outlook object as the last tick: the same slot of the same plan. The SOC
+            # was checked against the plan when the slot's outlook first came (a replay hands
+            # the same object to every tick of a slot; a live loop builds one per tick).
+            return last.answer(soc, ctx)
         if len(prices) == 0:
             return Proposal(None, "no prices known")
         t_s = state.time.timestamp()
@@ -317,20 +331,24 @@ class TariffArbitrage:
             k = 0
         else:
             act = plan.action(k)
+            tol = self.settings.replan_tolerance_pct
             if act.kind is not None and not (
                 min(act.soc_start_pct, act.soc_end_pct) - tol <= soc
                 <= max(act.soc_start_pct, act.soc_end_pct) + tol
             ):
                 plan = self._plan = self._resolve(plan, k, state)
+            elif last is not None and last.plan is plan and last.k == k:
+                # A new outlook object for the slot already decided (a live loop builds one
+                # per tick).
+                self._last = _Answer(prices, ctx, plan, k, last.action, last.proposal)
+                return last.answer(soc, ctx)
         if plan is None:
             self._last = None
             return Proposal(None, "the plan could not be solved")
         act = plan.action(k)
-        proposal = self._proposal(act, state, ctx)
-        self._last = (prices, ctx, act, proposal)
-        if act.kind is CommandKind.HOLD and soc <= ctx.reserve_soc_pct + _EMPTY_PCT:
-            return _NOTHING_STORED
-        return proposal
+        answer = _Answer(prices, ctx, plan, k, act, self._proposal(act, state, ctx))
+        self._last = answer
+        return answer.answer(soc, ctx)
 
     def _proposal(self, act: SlotAction, state: SiteState, ctx: StrategyContext) -> Proposal:
         lim = ctx.limits
