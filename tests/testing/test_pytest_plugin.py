@@ -43,7 +43,9 @@ def _plugin_args() -> list[str]:
     installed = any(
         ep.value == "gridpilot.testing.pytest_plugin" for ep in entry_points(group="pytest11")
     )
-    return [] if installed else ["-p", "gridpilot.testing.pytest_plugin"]
+    # The user's repository has no pytest-asyncio settings; keep its deprecation note quiet.
+    quiet = ["-o", "asyncio_default_fixture_loop_scope=function"]
+    return quiet if installed else [*quiet, "-p", "gridpilot.testing.pytest_plugin"]
 
 
 def test_policy_cases_pass_fail_and_skip(pytester: pytest.Pytester) -> None:
