@@ -14,8 +14,9 @@ price, so the plan neither hoards nor dumps it. The plan's current slot becomes 
   first one under some price);
 * **discharge** when the plan sells stored energy now (only with ``allow_export``, never into an
   export price <= 0), down to the SOC the plan keeps for later;
-* **self_consumption** when the plan covers the house from the battery now, with the floor at
-  the SOC the plan keeps for dearer slots later;
+* **self_consumption** when the plan covers the house from the battery now (with no floor at
+  the plan's SOC: a house that needs more than forecast is still covered, and the SOC drifting
+  below the plan makes it replan how to share what is left);
 * **hold** when the plan keeps the stored energy for later (the house runs on the grid).
 
 A negative import price always charges at full power (being paid to take energy always pays). A
@@ -24,11 +25,15 @@ plus ``min_spread_per_kwh``, so equal or negative spreads never cycle. When no s
 outlook is worth acting on, the strategy proposes nothing and the next rule decides.
 
 Cost: a plan is solved when a new outlook is published (prices not covered by the plan, or
-prices that differ from it), when the context changes (for example a reserve guard opens), and
-when the SOC has left the plan's trajectory by more than ``replan_tolerance_pct``. Between those,
-every tick reads the plan's slot: a few float operations. So within that tolerance the answer
-depends on the plan made at the last solve, not only on the tick's state; forecast updates
-between publications are picked up at the next replan.
+prices that differ from it; a rolling fixed schedule replans once a quarter of what it shows is
+new), when the context changes (for example a reserve guard opens), and when the SOC has left
+the plan's trajectory by more than ``replan_tolerance_pct``; that last re-solve starts HiGHS from
+the previous basis. The SOC is checked when a new outlook object arrives (a replay hands one to
+each slot, a live loop builds one per tick); a tick with the same outlook object as the last one
+reuses the slot's answer, a few attribute reads. So within the tolerance the answer depends on
+the plan made at the last solve, not only on the tick's state, and forecast updates between
+publications are picked up at the next replan. ``python benchmarks/bench_arbitrage.py`` reports
+the plans solved and their cost.
 """
 
 from __future__ import annotations
@@ -381,13 +386,11 @@ class TariffArbitrage:
                 f" keep {floor:g} % for dearer slots",
             )
         if kind is CommandKind.SELF_CONSUMPTION:
-            if floor > ctx.reserve_soc_pct:
-                return Proposal(
-                    Command(CommandKind.SELF_CONSUMPTION, floor_soc_pct=floor),
-                    f"use stored energy now ({price:g}); keep {floor:g} % for dearer slots",
-                )
+            # No floor at the plan's SOC: when the house needs more than forecast, the battery
+            # covers it and the SOC drifts below the plan, which replans how to share the rest.
             return Proposal(Command(CommandKind.SELF_CONSUMPTION),
-                            f"use stored energy now ({price:g})")
+                            f"use stored energy now ({price:g}); the plan reaches {end:.1f} %"
+                            " by the slot's end")
         return Proposal(Command(CommandKind.HOLD),
                         f"keep the stored energy for dearer slots ahead (now {price:g})")
 
