@@ -305,16 +305,44 @@ def _state_factory() -> Callable[..., SiteState]:
 def _known_slot_ends(
     tariff: Tariff, slots: IntArray, tick_slot: IntArray, horizon_slots: int
 ) -> list[int]:
-    """For each slot, the end index (exclusive) of the outlook a tick in it sees."""
+    """For each slot, the end index (exclusive) of the outlook a tick in it sees.
+
+    What is published stays published, so ``known_until`` never moves back as time moves on:
+    where it gives the same answer at two slots it gives it at every slot between them. The
+    slots are therefore bisected, and ``known_until`` is asked about once per publication rather
+    than once per slot.
+    """
     known_until = tariff.known_until
     n_slots = slots.shape[0]
     slot_s = int(slots[1] - slots[0]) if n_slots > 1 else 1800
     first_s = int(slots[0])
+    used = np.unique(tick_slot).tolist()
+    known: list[int | None] = [None] * len(used)
+
+    def ask(j: int) -> int | None:
+        k = known_until(datetime.fromtimestamp(int(slots[used[j]]), UTC))
+        return None if k is None else int(k.timestamp())
+
+    if used:
+        known[0] = ask(0)
+        known[-1] = ask(len(used) - 1)
+        spans = [(0, len(used) - 1)]
+        while spans:
+            lo, hi = spans.pop()
+            if hi - lo <= 1:
+                continue
+            if known[lo] == known[hi]:
+                for j in range(lo + 1, hi):
+                    known[j] = known[lo]
+                continue
+            mid = (lo + hi) // 2
+            known[mid] = ask(mid)
+            spans.append((lo, mid))
+            spans.append((mid, hi))
     ends = [0] * n_slots
-    for s in np.unique(tick_slot).tolist():
-        known = known_until(datetime.fromtimestamp(int(slots[s]), UTC))
+    for s, k_s in zip(used, known, strict=True):
         end = s + horizon_slots
-        if known is not None:
-            end = min(end, (int(known.timestamp()) - first_s) // slot_s)
+        if k_s is not None:
+            end = min(end, (k_s - first_s) // slot_s)
         ends[s] = min(max(end, s + 1), n_slots)
     return ends
