@@ -234,12 +234,5 @@ def decide(
         names = ", ".join(g.label for g in active_guards)
         notes.append(f"forced through guards ({names}); device limits still apply")
     final, hits = model.narrower.narrow(command, soc, active_guards, guards_key, force)
-    return Decision(
-        command=final,
-        winner=winner,
-        layer=layer,
-        reason=reason,
-        candidates=tuple(cands),
-        limits=hits,
-        notes=tuple(notes),
-    )
+    # Positional: measurably cheaper than keywords on every tick.
+    return Decision(final, winner, layer, reason, tuple(cands), hits, tuple(notes))
