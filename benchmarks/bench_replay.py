@@ -15,6 +15,7 @@ import io
 import os
 import platform
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -82,9 +83,11 @@ def main() -> int:
     print(f"policy: {Path(args.policy).name} ({len(policy.strategies)} strategies); "
           f"data: {DATA.name} at {series.interval_s} s")
     print(f"setup (load policy and data, resample): {setup_s:.2f} s")
+    median_s = statistics.median(walls)
     print(f"replay: {n} ticks in {wall_s:.2f} s = {n / wall_s:,.0f} ticks/s "
           f"({wall_s / n * 1e6:.1f} us/tick; best of {len(walls)}: "
           f"{', '.join(f'{w:.2f}' for w in walls)} s; target <= 2 s, >= 50,000 ticks/s)")
+    print(f"  median of {len(walls)}: {median_s:.2f} s = {n / median_s:,.0f} ticks/s")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine "
           "slows every figure)")
     print(f"  inside decide(): {spent[0]:.2f} s of {timed_wall_s:.2f} s "
