@@ -221,3 +221,26 @@ def test_a_real_fortnight_captures_most_of_the_optimum(tmp_path: Path) -> None:
     policy_bill = cost(ticks) - left_kwh * float(np.median(series["import"]))
     captured = (base - policy_bill) / (base - opt.bill)
     assert captured >= 0.85, captured
+
+
+def test_plans_once_per_publication_and_on_drift(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import gridpilot.strategies.tariff_arbitrage as ta
+
+    fresh_plans: list[int] = []
+    real = ta.solve_plan
+
+    def counting(*args: object, **kwargs: object) -> object:
+        fresh_plans.append(int(args[1][0]))  # type: ignore[index]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ta, "solve_plan", counting)
+    policy = agile_policy(tmp_path, {"strategy": "arbitrage"}, export=True)
+    series = uk_series("2018-01-08", 4)
+    ticks = replay(policy, series, soc_pct=10.0, tick_s=300)
+    strategy = policy.strategies["arbitrage"]
+    assert isinstance(strategy, TariffArbitrage)
+    # One fresh plan at the start and one per day-ahead publication (16:00 each day); every
+    # other tick reuses the plan, re-solving warm only where the SOC left its trajectory.
+    assert len(fresh_plans) <= 1 + 4
+    assert strategy.solves < len(ticks) / 50
