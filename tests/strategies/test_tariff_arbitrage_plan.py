@@ -225,16 +225,14 @@ def test_a_real_fortnight_captures_most_of_the_optimum(tmp_path: Path) -> None:
 
 def test_plans_once_per_publication_and_on_drift(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import gridpilot.strategies.tariff_arbitrage as ta
-
     fresh_plans: list[int] = []
-    real = ta.solve_plan
+    real = solve_plan
 
     def counting(*args: object, **kwargs: object) -> object:
         fresh_plans.append(int(args[1][0]))  # type: ignore[index]
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ta, "solve_plan", counting)
+    monkeypatch.setattr("gridpilot.strategies.tariff_arbitrage.solve_plan", counting)
     policy = agile_policy(tmp_path, {"strategy": "arbitrage"}, export=True)
     series = uk_series("2018-01-08", 4)
     ticks = replay(policy, series, soc_pct=10.0, tick_s=300)
