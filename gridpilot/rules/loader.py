@@ -12,7 +12,7 @@ from gridpilot.errors import PolicyError
 from gridpilot.rules.checks import check_parts
 from gridpilot.rules.schema import PolicyDoc
 from gridpilot.rules.validation import issues_from_validation_error
-from gridpilot.rules.yamlsource import SourceMap, load_yaml
+from gridpilot.rules.yamlsource import SourceMap, load_yaml, redact_error
 
 __all__ = ["load_policy_doc", "validate_policy_data"]
 
@@ -38,4 +38,7 @@ def load_policy_doc(
     :class:`PolicyError` listing every problem found.
     """
     data, smap = load_yaml(Path(path), environ=environ)
-    return validate_policy_data(data, smap), smap, data
+    try:
+        return validate_policy_data(data, smap), smap, data
+    except PolicyError as exc:
+        raise redact_error(exc, smap) from None

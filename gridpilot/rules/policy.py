@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from gridpilot.engine.commands import DeviceLimits
+from gridpilot.errors import PolicyError
 from gridpilot.rules.schema import Action, Layer, PolicyDoc, Rule
 from gridpilot.rules.yamlsource import SourceMap
 
@@ -98,6 +99,12 @@ def load_policy(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     """
     from gridpilot.rules.compile import compile_policy
     from gridpilot.rules.loader import load_policy_doc
+    from gridpilot.rules.yamlsource import redact_error
 
+    # Every stage's messages pass through redaction: a value substituted from ${VAR} (a token,
+    # a password) must not reach a terminal or a log, whichever check happens to quote it.
     doc, smap, data = load_policy_doc(path, environ=environ)
-    return compile_policy(doc, smap, data, Path(path))
+    try:
+        return compile_policy(doc, smap, data, Path(path))
+    except PolicyError as exc:
+        raise redact_error(exc, smap) from None

@@ -7,6 +7,7 @@ node's path to its position, so any later stage can point an error back into the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -22,11 +23,26 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from gridpilot.errors import Issue, PolicyError
 
-__all__ = ["NodePath", "SourceMap", "format_path", "load_yaml", "substitute_env"]
+__all__ = [
+    "MAX_NODES",
+    "NodePath",
+    "SourceMap",
+    "format_path",
+    "load_yaml",
+    "redact_error",
+    "redact_issues",
+    "substitute_env",
+]
 
 NodePath = tuple[str | int, ...]
 MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_NODES = 200_000
+"""Nodes (after alias expansion) one file may hold. Far above any real policy; it stops a few
+hundred bytes of nested aliases (a "billion laughs" file) from expanding without bound."""
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_REF_RE = re.compile(r"\$\{([^}]*)\}")
+REDACTED = "***"
+_QUOTED_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 class _TextTimestamps(RoundTripConstructor):
@@ -56,6 +72,12 @@ class SourceMap:
 
     file: str
     positions: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set, repr=False, compare=False)
+    """Values substituted from ``${VARS}``: redacted from every message (see
+    :func:`redact_issues`)."""
+    secret_paths: set[str] = field(default_factory=set, repr=False, compare=False)
+    """Dotted paths of the values that received a substitution: a parser may quote a fragment
+    of such a value, so quoted text in their messages is hidden too."""
 
     def locate(self, path: NodePath) -> tuple[int, int]:
         """The position of ``path``, or of its nearest ancestor that has one."""
@@ -71,32 +93,47 @@ class SourceMap:
         return Issue(self.file, line, col, format_path(path), message, hint)
 
 
-def _plain(node: Any, path: NodePath, smap: SourceMap, issues: list[Issue]) -> Any:
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        for key in node:
-            kpath = (*path, str(key))
-            try:
-                line, col = node.lc.key(key)
-                smap.positions[kpath] = (line + 1, col + 1)
-            except (KeyError, TypeError, AttributeError):
-                pass
-            if not isinstance(key, str):
-                issues.append(smap.issue(kpath, f"keys must be text, got {type(key).__name__}"))
-                continue
-            out[key] = _plain(node[key], kpath, smap, issues)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for i, item in enumerate(node):
-            ipath = (*path, i)
-            try:
-                line, col = node.lc.item(i)
-                smap.positions[ipath] = (line + 1, col + 1)
-            except (KeyError, TypeError, AttributeError):
-                pass
-            items.append(_plain(item, ipath, smap, issues))
-        return items
+class _TooBig(Exception):
+    def __init__(self, path: NodePath, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+@dataclass
+class _Walk:
+    """State of one conversion: nodes seen so far and the containers being converted (an alias
+    to one of those is a cycle)."""
+
+    smap: SourceMap
+    issues: list[Issue]
+    nodes: int = 0
+    open_ids: set[int] = field(default_factory=set)
+
+    def count(self, path: NodePath) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig(
+                path,
+                f"too many nodes/aliases: the document expands to more than {MAX_NODES:,} "
+                "values (aliases are copied where they are used)",
+            )
+
+
+def _plain(node: Any, path: NodePath, walk: _Walk) -> Any:
+    # ruamel composes an alias as the same object as its anchor, so nested aliases multiply on
+    # conversion: every node counts against MAX_NODES, and an alias inside its own anchor is a
+    # cycle we refuse instead of recursing into.
+    walk.count(path)
+    smap, issues = walk.smap, walk.issues
+    if isinstance(node, CommentedMap | CommentedSeq):
+        if id(node) in walk.open_ids:
+            raise _TooBig(path, "an alias refers to a mapping or list that contains it")
+        walk.open_ids.add(id(node))
+        try:
+            return _plain_container(node, path, walk)
+        finally:
+            walk.open_ids.discard(id(node))
     if isinstance(node, float) and not math.isfinite(node):
         issues.append(
             smap.issue(path, f"{node!r} is not allowed here; give a finite number")
@@ -110,6 +147,34 @@ def _plain(node: Any, path: NodePath, smap: SourceMap, issues: list[Issue]) -> A
     return node
 
 
+def _plain_container(node: CommentedMap | CommentedSeq, path: NodePath, walk: _Walk) -> Any:
+    smap, issues = walk.smap, walk.issues
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key in node:
+            kpath = (*path, str(key))
+            try:
+                line, col = node.lc.key(key)
+                smap.positions.setdefault(kpath, (line + 1, col + 1))
+            except (KeyError, TypeError, AttributeError):
+                pass
+            if not isinstance(key, str):
+                issues.append(smap.issue(kpath, f"keys must be text, got {type(key).__name__}"))
+                continue
+            out[key] = _plain(node[key], kpath, walk)
+        return out
+    items = []
+    for i, item in enumerate(node):
+        ipath = (*path, i)
+        try:
+            line, col = node.lc.item(i)
+            smap.positions.setdefault(ipath, (line + 1, col + 1))
+        except (KeyError, TypeError, AttributeError):
+            pass
+        items.append(_plain(item, ipath, walk))
+    return items
+
+
 def substitute_env(
     value: Any,
     smap: SourceMap,
@@ -119,7 +184,9 @@ def substitute_env(
 ) -> Any:
     """Replace ``${NAME}`` in every string with the environment variable ``NAME``.
 
-    A missing variable is reported by name only; the values never appear in any message.
+    A missing variable is reported by name only, and so is a ``${`` left unclosed (it is a typo,
+    not literal text). Every substituted value is recorded in ``smap.secrets`` so that
+    :func:`redact_issues` can keep it out of every later message.
     """
     env = os.environ if environ is None else environ
     if isinstance(value, dict):
@@ -127,6 +194,8 @@ def substitute_env(
     if isinstance(value, list):
         return [substitute_env(v, smap, issues, env, (*path, i)) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
+        _check_references(value, path, smap, issues)
+
         def repl(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in env:
@@ -138,10 +207,69 @@ def substitute_env(
                     )
                 )
                 return ""
+            if env[name]:
+                smap.secrets.add(env[name])
+                smap.secret_paths.add(format_path(path))
             return env[name]
 
         return _ENV_RE.sub(repl, value)
     return value
+
+
+def _check_references(text: str, path: NodePath, smap: SourceMap, issues: list[Issue]) -> None:
+    """Report each ``${`` that is not a complete ``${NAME}`` (checked on the file's own text, so
+    a substituted value is never inspected)."""
+    pos = text.find("${")
+    while pos != -1:
+        ref = _ENV_REF_RE.match(text, pos)
+        if ref is None:
+            issues.append(smap.issue(
+                path,
+                "'${' is not closed: an environment reference is written ${NAME}",
+                "add the closing '}'",
+            ))
+            return
+        if _ENV_RE.fullmatch(ref.group(0)) is None:
+            issues.append(smap.issue(
+                path,
+                f"${{{ref.group(1)}}} is not a valid environment variable name",
+                "use letters, digits and '_', not starting with a digit: ${NAME}",
+            ))
+        pos = text.find("${", ref.end())
+
+
+def redact_issues(
+    issues: list[Issue], secrets: set[str], secret_paths: set[str] | frozenset[str] = frozenset()
+) -> list[Issue]:
+    """``issues`` with every secret in ``secrets`` replaced by ``***`` in messages and hints.
+
+    Longer values are replaced first so a secret that contains another is hidden whole. An issue
+    at (or under) one of ``secret_paths`` also has every quoted fragment hidden: a parser that
+    splits the value (``days: a-b``) may quote a piece of it.
+    """
+    if not secrets:
+        return list(issues)
+    ordered = sorted(secrets, key=len, reverse=True)
+
+    def clean(text: str, quoted: bool) -> str:
+        if quoted:
+            text = _QUOTED_RE.sub(lambda m: m.group(0)[0] + REDACTED + m.group(0)[0], text)
+        for secret in ordered:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    out = []
+    for i in issues:
+        quoted = any(i.path == p or i.path.startswith((p + ".", p + "[")) for p in secret_paths)
+        out.append(dataclasses.replace(
+            i, message=clean(i.message, quoted), hint=clean(i.hint, quoted)
+        ))
+    return out
+
+
+def redact_error(exc: PolicyError, smap: SourceMap) -> PolicyError:
+    """A copy of ``exc`` whose issues name no value substituted from the environment."""
+    return PolicyError(redact_issues(exc.issues, smap.secrets, smap.secret_paths))
 
 
 def load_yaml(
@@ -210,10 +338,17 @@ def load_yaml(
         )
     smap.positions[()] = (1, 1)
     issues: list[Issue] = []
-    plain = _plain(doc, (), smap, issues)
+    try:
+        plain = _plain(doc, (), _Walk(smap, issues))
+    except _TooBig as exc:
+        raise PolicyError([smap.issue(
+            exc.path, exc.message, "write the values out, or use fewer nested aliases"
+        )]) from None
+    except RecursionError:
+        raise fail("not valid YAML: nesting is too deep") from None
     plain = substitute_env(plain, smap, issues, environ)
     if issues:
-        raise PolicyError(issues)
+        raise redact_error(PolicyError(issues), smap)
     return plain, smap
 
 
