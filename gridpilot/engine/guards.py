@@ -291,16 +291,23 @@ class NarrowCache:
     ``guards_key`` must identify ``guards`` (the same key always for the same guards).
     """
 
-    __slots__ = ("_memo", "limits")
+    __slots__ = ("_last", "_memo", "limits")
 
     _MAX = 4096
 
     def __init__(self, limits: DeviceLimits) -> None:
         self.limits = limits
         self._memo: dict[tuple[object, ...], _Narrowed] = {}
+        self._last: tuple[Command, object, bool, _Narrowed] | None = None
 
     def narrow(self, command: Command, soc_pct: float, guards: Sequence[GuardLimit],
                guards_key: object, force: bool) -> tuple[Command, tuple[LimitHit, ...]]:
+        last = self._last
+        # The same command object as the last tick (a static rule, a strategy repeating its
+        # proposal): a command is immutable, so no key needs building.
+        if (last is not None and last[0] is command and last[1] == guards_key
+                and last[2] is force):
+            return last[3].result(command, soc_pct)
         key = (command.kind._value_, command.power_w, command.target_soc_pct,
                command.floor_soc_pct, command.max_import_w, command.max_export_w,
                guards_key, force)
@@ -311,4 +318,5 @@ class NarrowCache:
             if len(memo) >= self._MAX:
                 memo.clear()
             memo[key] = found
+        self._last = (command, guards_key, force, found)
         return found.result(command, soc_pct)
