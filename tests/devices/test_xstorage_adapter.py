@@ -383,7 +383,22 @@ async def test_csv_export_written_as_returned(
     assert result.records == 24
     req = emu.requests_to("GET", "/api/metrics/export")[-1]
     assert req.query["field"].startswith("DATE,TOTAL_HOUSE_CONSUMPTION")
-    assert out.read_text().splitlines()[0].startswith("Date,")
+    lines = out.read_text().splitlines()
+    assert lines[0].split(",") == [
+        "Date", "Total House Consumption", "Critical Loads", "Non Critical Loads",
+        "Photovoltaic Production Agg", "Battery State Of Charge", "Self Consumption",
+        "Self Sufficiency", "Grid Injection", "Battery Temperature"]
+    served = emu.metric_records(int(start.timestamp() * 1000),
+                                int((start + timedelta(hours=2)).timestamp() * 1000))
+    assert [line.split(",")[:2] for line in lines[1:]] == [
+        [datetime.fromtimestamp(r["time"] / 1000, UTC).strftime("%d/%m/%Y %H:%M"),
+         str(r["totalHouseConsumption"])] for r in served]
+    from gridpilot.simulator.loaders import load_data
+
+    series = load_data(out)  # the simulator reads the file exactly as written
+    assert series.start_s[0] == int(start.timestamp())
+    assert series.columns["load_w"].tolist() == [r["totalHouseConsumption"] for r in served]
+    assert series.columns["pv_w"].tolist() == [r["photovoltaicProduction"] for r in served]
 
 
 async def test_own_mode_remembered_across_a_restart(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, read_text
+from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, normalise_name, read_text
 from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv
 from gridpilot.simulator.loaders.uci import load_uci_household
 from gridpilot.simulator.loaders.uk import (
@@ -52,12 +52,25 @@ FORMATS: dict[str, Callable[[Path], TimeSeries]] = {
 }
 
 
+_XSTORAGE_FIELDS = {
+    normalise_name(f)
+    for f in (
+        "TOTAL_HOUSE_CONSUMPTION", "CRITICAL_LOADS", "NON_CRITICAL_LOADS",
+        "PHOTOVOLTAIC_PRODUCTION_AGG", "PHOTOVOLTAIC_PRODUCTION_METER_1",
+        "PHOTOVOLTAIC_PRODUCTION_METER_2", "BATTERY_STATE_OF_CHARGE", "SELF_CONSUMPTION",
+        "SELF_SUFFICIENCY", "GRID_INJECTION", "BATTERY_TEMPERATURE",
+    )
+}
+
+
 def detect_format(path: str | Path) -> str:
-    """Guess the format from the first line of the file."""
+    """Guess the format from the start of the file. Header names and JSON keys are compared
+    ignoring case, spaces, underscores and hyphens, as the loaders read them."""
     text = read_text(path)
     first = text.lstrip()[:2000].splitlines()[0] if text.strip() else ""
     if first.startswith(("{", "[")):
-        return "xbattery" if "pack_voltage" in text[:20000] else "xstorage-metrics"
+        keys = normalise_name(text[:20000].replace('"', " "))
+        return "xbattery" if "packvoltage" in keys else "xstorage-metrics"
     if first.startswith("timestamp,") and "load_w" in first:
         return "csv"
     if first.startswith("Settlement Date,Settlement Period"):
@@ -66,8 +79,10 @@ def detect_format(path: str | Path) -> str:
         return "agile-outgoing"
     if first.startswith("Date;Time;Global_active_power"):
         return "uci"
-    if first.startswith("DATE") and "TOTAL_HOUSE_CONSUMPTION" in first:
-        return "xstorage-csv"
+    for delimiter in (",", ";", "\t"):
+        cells = [normalise_name(c.strip().strip('"')) for c in first.split(delimiter)]
+        if len(cells) > 1 and cells[0] == "date" and _XSTORAGE_FIELDS.intersection(cells[1:]):
+            return "xstorage-csv"
     raise DataError(
         f"{path}: cannot tell the data format from its header {first[:80]!r}; "
         f"give --format (one of {', '.join(FORMATS)}) or write a CSV with columns "

@@ -9,6 +9,7 @@ what it changed, so nothing is repaired silently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ __all__ = [
     "TimeSeries",
     "iso_utc",
     "local_wallclock_to_utc",
+    "normalise_name",
     "power_from_unit",
     "read_text",
     "regularise",
@@ -57,6 +59,13 @@ class LoadReport:
     """Interval values that are ``NaN`` after loading (missing rows or unreadable cells)."""
     repairs: list[str] = field(default_factory=list)
     """Human notes on anything changed: clock-change handling, unit conversions, fills."""
+    missing_cells: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Field -> {interval start [UNIX s] -> where the file left it empty, e.g. ``row 7, column
+    'House' ('nan')``}, so a gap error can name the row instead of only the time."""
+
+    def cell_note(self, name: str, start_s: int) -> str | None:
+        """Where the value of ``name`` at ``start_s`` was left missing in the file, if known."""
+        return self.missing_cells.get(name, {}).get(start_s)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,6 +76,7 @@ class LoadReport:
             "gaps": [list(g) for g in self.gaps],
             "missing_values": self.missing_values,
             "repairs": list(self.repairs),
+            "missing_cells": sum(len(v) for v in self.missing_cells.values()),
         }
 
 
@@ -112,6 +122,17 @@ class TimeSeries:
             {k: v[lo:hi].copy() for k, v in self.columns.items()},
             self.report,
         )
+
+
+_NAME_NOISE = re.compile(r"[\s_\-]+")
+_UNIT_SUFFIX = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]\s*$")
+
+
+def normalise_name(name: str) -> str:
+    """A header or key reduced for matching: case, spaces, underscores and hyphens ignored, and
+    a trailing unit in brackets (``"PV (W)"``) dropped. ``TOTAL_HOUSE_CONSUMPTION``,
+    ``Total House Consumption`` and ``totalHouseConsumption`` all give the same text."""
+    return _NAME_NOISE.sub("", _UNIT_SUFFIX.sub("", name.strip())).lower()
 
 
 def read_text(path: str | Path) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,9 @@ POWER_FIELDS = ("load_w", "pv_w", "grid_w", "battery_w", "export_w")
 PRICE_FIELDS = ("import_price", "export_price")
 _PRICE_UNITS = {"per_kwh": 1.0, "per_mwh": 0.001, "per_100_kwh": 0.01}
 _SOC_UNITS = {"pct": 1.0, "fraction": 100.0}
+EXTRA_POWER_PREFIX = "_w:"
+"""Fields named ``_w:<anything>`` are extra power columns a format combines itself (e.g. the
+xStorage PV meters summed into ``pv_w``); they are read and converted like ``pv_w``."""
 _MISSING = ("", "?", "na", "n/a", "nan", "null", "none", "-")
 
 
@@ -110,6 +114,7 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
 
     stamps: list[str] = []
     raw: dict[str, list[float]] = {f: [] for f in mapping.columns}
+    empty_cells: dict[str, list[tuple[int, int, str]]] = {f: [] for f in mapping.columns}
     missing = {m.lower() for m in mapping.missing}
     width = max([*ts_idx, *field_idx.values()]) + 1
     for rowno, row in enumerate(reader, start=2):
@@ -123,22 +128,19 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
         for f, i in field_idx.items():
             cell = row[i].strip()
             if cell.lower() in missing:
+                empty_cells[f].append((len(stamps) - 1, rowno, cell))
                 raw[f].append(np.nan)
                 continue
-            try:
-                raw[f].append(float(cell))
-            except ValueError:
-                raise DataError(
-                    f"{source}: row {rowno}, column {mapping.columns[f].column!r}: "
-                    f"{cell!r} is not a number"
-                ) from None
+            raw[f].append(_number(cell, rowno, mapping.columns[f].column, source))
     report.rows = len(stamps)
     times_s = _parse_times(stamps, mapping, tz, source, report)
     values = {f: np.asarray(v, dtype=np.float64) for f, v in raw.items()}
     series = regularise(times_s, values, report, interval_s=mapping.interval_s)
     if mapping.timestamp_marks == "end":
+        times_s = times_s - series.interval_s
         series.start_s = series.start_s - series.interval_s
         report.repairs.append("timestamps mark interval ends: shifted to interval starts")
+    _note_empty_cells(empty_cells, times_s, mapping, report)
     for f, spec in mapping.columns.items():
         report.units[f] = spec.unit
         series.columns[f] = _convert(f, series.columns[f], spec.unit, series.interval_s, source)
@@ -148,9 +150,51 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
     return series
 
 
+def _number(cell: str, rowno: int, column: str, source: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataError(
+            f"{source}: row {rowno}, column {column!r}: {cell!r} is not a number"
+        ) from None
+    if not math.isfinite(value):
+        # float() reads "inf", "1e400" and "nan" without complaint; none is a reading.
+        raise DataError(
+            f"{source}: row {rowno}, column {column!r}: {cell!r} is not a finite number; "
+            "fix the value, or leave the cell empty to treat it as a gap (see --fill)"
+        )
+    return value
+
+
+def _note_empty_cells(
+    empty_cells: Mapping[str, list[tuple[int, int, str]]],
+    times_s: IntArray,
+    mapping: CsvMapping,
+    report: LoadReport,
+) -> None:
+    """Remember where the file left values empty, so a gap error can name the row."""
+    total = 0
+    first: str | None = None
+    for f, cells in empty_cells.items():
+        if not cells:
+            continue
+        column = mapping.columns[f].column
+        notes = report.missing_cells.setdefault(f, {})
+        for pos, rowno, cell in cells:
+            note = f"row {rowno}, column {column!r} ({cell!r})"
+            notes.setdefault(int(times_s[pos]), note)
+            first = first or note
+        total += len(cells)
+    if first is not None:
+        report.repairs.append(
+            f"{total} empty or 'nan' cell(s) read as missing values, the first at {first}; "
+            "the gap policy (--fill) decides what happens to them"
+        )
+
+
 def _check_unit(name: str, unit: str, source: str) -> None:
     u = unit.strip().lower()
-    if name in POWER_FIELDS:
+    if name in POWER_FIELDS or name.startswith(EXTRA_POWER_PREFIX):
         ok = u in {"w", "kw", "mw", "wh", "kwh", "mwh"}
     elif name in PRICE_FIELDS:
         ok = u in _PRICE_UNITS
@@ -167,7 +211,7 @@ def _check_unit(name: str, unit: str, source: str) -> None:
 
 def _convert(name: str, values: FloatArray, unit: str, interval_s: int, source: str) -> FloatArray:
     u = unit.strip().lower()
-    if name in POWER_FIELDS:
+    if name in POWER_FIELDS or name.startswith(EXTRA_POWER_PREFIX):
         return power_from_unit(values, unit, interval_s, f"{source}: field {name!r}")
     if name in PRICE_FIELDS:
         return values * _PRICE_UNITS[u]

@@ -10,15 +10,25 @@ in this feed: it yields ``battery_w`` and ``soc_pct`` only.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, read_text, regularise
+from gridpilot.simulator.loaders.base import (
+    LoadReport,
+    TimeSeries,
+    normalise_name,
+    read_text,
+    regularise,
+)
 
 __all__ = ["load_xbattery_telemetry", "parse_xbattery_telemetry"]
+
+# Keys match ignoring case, spaces, underscores and hyphens (``packVoltage``, ``pack-voltage``).
+_KEYS = {normalise_name(k): k for k in ("pack_voltage", "pack_current", "soc", "bms_state", "_ts")}
 
 
 def load_xbattery_telemetry(path: str | Path, *, interval_s: int | None = None) -> TimeSeries:
@@ -44,26 +54,34 @@ def parse_xbattery_telemetry(
     times: list[int] = []
     power: list[float] = []
     soc: list[float] = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
+    for i, raw in enumerate(records):
+        if not isinstance(raw, dict):
             raise DataError(f"{source}: record {i}: expected an object")
-        ts = rec.get("_ts")
-        if isinstance(ts, bool) or not isinstance(ts, int | float):
-            raise DataError(f"{source}: record {i}, field '_ts': expected epoch seconds")
+        rec = {_KEYS.get(normalise_name(str(k)), k): (k, v) for k, v in raw.items()}
+        ts_key, ts = rec.get("_ts", ("_ts", None))
+        if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
+            raise DataError(f"{source}: record {i}, field {ts_key!r}: expected epoch seconds")
         times.append(round(ts / 1000.0) if abs(ts) >= 1e11 else int(ts))
-        v, a, s = rec.get("pack_voltage"), rec.get("pack_current"), rec.get("soc")
-        for key, val in (("pack_voltage", v), ("pack_current", a), ("soc", s)):
+        vals: dict[str, float | None] = {}
+        for key in ("pack_voltage", "pack_current", "soc"):
+            given, val = rec.get(key, (key, None))
             if val is not None and (isinstance(val, bool) or not isinstance(val, int | float)):
-                raise DataError(f"{source}: record {i}, field {key!r}: {val!r} is not a number")
-        if isinstance(v, int | float) and isinstance(a, int | float):
-            p = abs(float(v) * float(a))
-            state = str(rec.get("bms_state", "")).upper()
+                raise DataError(f"{source}: record {i}, field {given!r}: {val!r} is not a number")
+            if val is not None and not math.isfinite(val):
+                raise DataError(
+                    f"{source}: record {i}, field {given!r}: {val!r} is not a finite number"
+                )
+            vals[key] = None if val is None else float(val)
+        v, a, s = vals["pack_voltage"], vals["pack_current"], vals["soc"]
+        if v is not None and a is not None:
+            p = abs(v * a)
+            state = str(rec.get("bms_state", ("", ""))[1]).upper()
             if state == "CHARGING" or (state != "DISCHARGING" and a < 0):
                 p = -p
             power.append(p)
         else:
             power.append(np.nan)
-        soc.append(float(s) if isinstance(s, int | float) else np.nan)
+        soc.append(np.nan if s is None else s)
     report.rows = len(times)
     if len(times) == 1 and interval_s is None:
         interval_s = 60

@@ -7,18 +7,35 @@ field names and can be overridden.
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, read_text, regularise
-from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv
+from gridpilot.simulator.loaders.base import (
+    LoadReport,
+    TimeSeries,
+    normalise_name,
+    read_text,
+    regularise,
+)
+from gridpilot.simulator.loaders.csvfile import (
+    EXTRA_POWER_PREFIX,
+    ColumnSpec,
+    CsvMapping,
+    parse_rows,
+)
 
 __all__ = [
+    "METRICS_KEY_NAMES",
     "XSTORAGE_CSV_COLUMNS",
     "load_xstorage_csv",
     "load_xstorage_metrics",
@@ -31,7 +48,14 @@ XSTORAGE_CSV_COLUMNS: dict[str, ColumnSpec] = {
     "export_w": ColumnSpec("GRID_INJECTION", "W"),
     "soc_pct": ColumnSpec("BATTERY_STATE_OF_CHARGE", "pct"),
 }
-"""Default mapping: simulator field -> export field name (the header the unit is asked for)."""
+"""Default mapping: simulator field -> export field name. A header matches a field name when
+the two agree ignoring case, spaces, underscores, hyphens and a unit in brackets, so
+``Total House Consumption`` reads as ``TOTAL_HOUSE_CONSUMPTION``."""
+
+_REQUIRED = ("load_w", "pv_w")
+# Other names the unit may give the PV total; without one, the per-meter columns are summed.
+_PV_ALIASES = ("PHOTOVOLTAIC_PRODUCTION", "PV_PRODUCTION")
+_PV_METERS = ("PHOTOVOLTAIC_PRODUCTION_METER_1", "PHOTOVOLTAIC_PRODUCTION_METER_2")
 
 _METRIC_FIELDS = {
     "totalHouseConsumption": "load_w",
@@ -39,6 +63,17 @@ _METRIC_FIELDS = {
     "totalGridInjection": "export_w",
     "batteryStateOfCharge": "soc_pct",
 }
+_METRIC_KEYS = {normalise_name(k): k for k in (*_METRIC_FIELDS, "time")}
+METRICS_KEY_NAMES = tuple(_METRIC_FIELDS)
+"""The ``/api/metrics`` record keys the simulator reads (besides ``time``)."""
+
+# Day-first is tried before month-first: the unit is sold in Europe. A file whose dates
+# cannot be read day-first (a day above 12 in the second place) is read month-first.
+_TIME_PATTERNS = (
+    "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S",
+    "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S",
+)
 
 
 def load_xstorage_csv(
@@ -46,23 +81,126 @@ def load_xstorage_csv(
     *,
     columns: Mapping[str, ColumnSpec] | None = None,
     timestamp_column: str = "DATE",
-    timestamp_format: str = "iso",
+    timestamp_format: str = "auto",
     timezone: str = "UTC",
-    delimiter: str = ",",
+    delimiter: str = "auto",
 ) -> TimeSeries:
-    """Read a ``/api/metrics/export`` CSV. ``columns`` overrides the default mapping field by
-    field (give only the ones whose header differs); naive timestamps are read in ``timezone``."""
-    mapping_cols = dict(XSTORAGE_CSV_COLUMNS)
-    if columns:
-        mapping_cols.update(columns)
+    """Read a ``/api/metrics/export`` CSV (average watts per 5-minute interval).
+
+    Header names are matched against the documented field names ignoring case, spaces,
+    underscores and hyphens (see :data:`XSTORAGE_CSV_COLUMNS`). ``columns`` overrides the mapping
+    field by field (give only the ones whose header differs). Without a PV total column the
+    ``PHOTOVOLTAIC_PRODUCTION_METER_1``/``_2`` columns are summed. ``timestamp_format`` ``auto``
+    recognises ISO times, epoch seconds or milliseconds and the usual ``dd/mm/yyyy hh:mm``
+    forms; naive timestamps are read in ``timezone``. ``delimiter`` ``auto`` takes the first of
+    comma, semicolon and tab that splits the header.
+    """
+    source = str(path)
+    text = read_text(path)
+    if delimiter == "auto":
+        line = text.lstrip().split("\n", 1)[0]
+        delimiter = next((d for d in (",", ";", "\t") if d in line), ",")
+    header = _header(text, delimiter, source)
+    by_norm: dict[str, str] = {}
+    for h in header:
+        by_norm.setdefault(normalise_name(h), h)
+
+    def find(name: str) -> str | None:
+        return name if name in header else by_norm.get(normalise_name(name))
+
+    wanted = dict(columns or {})
+    mapped: dict[str, ColumnSpec] = {}
+    for f, spec in {**XSTORAGE_CSV_COLUMNS, **wanted}.items():
+        actual = find(spec.column)
+        if actual is None and f == "pv_w" and f not in wanted:
+            actual = next((a for a in map(find, _PV_ALIASES) if a is not None), None)
+        if actual is not None:
+            mapped[f] = ColumnSpec(actual, spec.unit)
+        elif f in wanted or (f in _REQUIRED and not (f == "pv_w" and _meters(find))):
+            raise DataError(
+                f"{source}: row 1: no column matches {spec.column!r} (for {f}) in the header "
+                f"({', '.join(repr(h) for h in header)}); map it with --map {f}=COLUMN"
+            )
+    meters = [] if "pv_w" in mapped else _meters(find)
+    for k, actual in enumerate(meters):
+        mapped[f"{EXTRA_POWER_PREFIX}pv{k}"] = ColumnSpec(actual, XSTORAGE_CSV_COLUMNS["pv_w"].unit)
+    ts_col = find(timestamp_column)
+    if ts_col is None:
+        raise DataError(
+            f"{source}: row 1: no column matches {timestamp_column!r} (the time) in the header "
+            f"({', '.join(repr(h) for h in header)}); name it with --time-column"
+        )
+    fmt = timestamp_format
+    if fmt == "auto":
+        fmt = _guess_time_format(text, header.index(ts_col), delimiter, source)
     mapping = CsvMapping(
-        columns=mapping_cols,
-        timestamp_columns=(timestamp_column,),
-        timestamp_format=timestamp_format,
+        columns=mapped,
+        timestamp_columns=(ts_col,),
+        timestamp_format=fmt,
         timezone=timezone,
         delimiter=delimiter,
     )
-    return load_csv(path, mapping)
+    series = parse_rows(text, mapping, source=source)
+    if meters:
+        parts = [series.columns.pop(f"{EXTRA_POWER_PREFIX}pv{k}") for k in range(len(meters))]
+        series.columns["pv_w"] = np.sum(parts, axis=0)
+        series.report.units["pv_w"] = " + ".join(repr(m) for m in meters) + " [W]"
+        for k in range(len(meters)):
+            series.report.units.pop(f"{EXTRA_POWER_PREFIX}pv{k}", None)
+        series.report.repairs.append(
+            f"PV read as the sum of the meter columns {', '.join(repr(m) for m in meters)}"
+        )
+    series.report.repairs.append(
+        "columns matched: "
+        + ", ".join(f"{f}={spec.column!r}" for f, spec in mapped.items() if f in _FIELD_ORDER)
+    )
+    return series
+
+
+_FIELD_ORDER = ("load_w", "pv_w", "export_w", "grid_w", "battery_w", "soc_pct",
+                "import_price", "export_price")
+
+
+def _meters(find: Callable[[str], str | None]) -> list[str]:
+    return [a for a in map(find, _PV_METERS) if a is not None]
+
+
+def _header(text: str, delimiter: str, source: str) -> list[str]:
+    try:
+        return [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
+    except StopIteration:
+        raise DataError(f"{source}: the file is empty") from None
+
+
+def _guess_time_format(text: str, index: int, delimiter: str, source: str) -> str:
+    """The timestamp format of the first data rows (see :func:`load_xstorage_csv`)."""
+    samples: list[str] = []
+    for row in itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), 1, None):
+        if len(row) > index and row[index].strip():
+            samples.append(row[index].strip())
+        if len(samples) >= 500:
+            break
+    if not samples:
+        return "iso"
+    first = samples[0]
+    if first.replace(".", "", 1).isdigit():
+        return "epoch"
+    try:
+        datetime.fromisoformat(first)
+        return "iso"
+    except ValueError:
+        pass
+    for pattern in _TIME_PATTERNS:
+        try:
+            for s in samples:
+                datetime.strptime(s, pattern)
+        except ValueError:
+            continue
+        return pattern
+    raise DataError(
+        f"{source}: row 2: cannot tell the time format of {first!r}; give it with "
+        "--time-format (a strptime pattern such as '%d/%m/%Y %H:%M')"
+    )
 
 
 def load_xstorage_metrics(path: str | Path) -> TimeSeries:
@@ -78,27 +216,44 @@ def load_xstorage_metrics(path: str | Path) -> TimeSeries:
 
 
 def parse_xstorage_metrics(data: Any, *, source: str) -> TimeSeries:
+    """Metric records to a series. Keys match ignoring case, spaces, underscores and hyphens
+    (``total_house_consumption`` reads as ``totalHouseConsumption``); values are average watts."""
     records = _records(data, source)
     report = LoadReport(source=source, units={f: "W (average)" for f in _METRIC_FIELDS})
     report.units["batteryStateOfCharge"] = "%"
     times: list[int] = []
     cols: dict[str, list[float]] = {v: [] for v in _METRIC_FIELDS.values()}
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            raise DataError(f"{source}: record {i}: expected an object, got {type(rec).__name__}")
-        t = rec.get("time")
-        if isinstance(t, bool) or not isinstance(t, int | float):
-            raise DataError(f"{source}: record {i}, field 'time': expected epoch milliseconds")
+    seen: set[str] = set()
+    for i, raw in enumerate(records):
+        if not isinstance(raw, dict):
+            raise DataError(f"{source}: record {i}: expected an object, got {type(raw).__name__}")
+        rec = {_METRIC_KEYS.get(normalise_name(str(k)), k): (k, v) for k, v in raw.items()}
+        t_key, t = rec.get("time", ("time", None))
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+            raise DataError(f"{source}: record {i}, field {t_key!r}: expected epoch milliseconds")
         # The API documents milliseconds; digit count catches a seconds value.
         times.append(round(t / 1000.0) if abs(t) >= 1e11 else int(t))
         for key, name in _METRIC_FIELDS.items():
-            v = rec.get(key)
+            if key in rec:
+                seen.add(key)
+            given, v = rec.get(key, (key, None))
             if v is None:
                 cols[name].append(np.nan)
-            elif isinstance(v, bool) or not isinstance(v, int | float):
-                raise DataError(f"{source}: record {i}, field {key!r}: {v!r} is not a number")
-            else:
-                cols[name].append(float(v))
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise DataError(f"{source}: record {i}, field {given!r}: {v!r} is not a number")
+            if not math.isfinite(v):
+                raise DataError(
+                    f"{source}: record {i}, field {given!r}: {v!r} is not a finite number; "
+                    "fix the value or set it to null to treat it as a gap (see --fill)"
+                )
+            cols[name].append(float(v))
+    for key in ("totalHouseConsumption", "photovoltaicProduction"):
+        if records and key not in seen:
+            raise DataError(
+                f"{source}: no record has a {key!r} field (record 0 has: "
+                f"{', '.join(map(repr, records[0])) or 'nothing'})"
+            )
     report.rows = len(times)
     values = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
     series = regularise(np.asarray(times, dtype=np.int64), values, report)
