@@ -71,9 +71,11 @@ def fill_gaps(series: TimeSeries, policy: GapPolicy) -> TimeSeries:
         first = int(np.argmax(missing))
         run = _longest_run(missing) * series.interval_s
         if policy.method == "fail":
+            cell = series.report.cell_note(name, int(series.start_s[first]))
             raise DataError(
                 f"{series.report.source}: column {name!r} has {int(missing.sum())} missing "
-                f"interval(s), the first at {iso_utc(int(series.start_s[first]))}; choose a gap "
+                f"interval(s), the first at {iso_utc(int(series.start_s[first]))}"
+                f"{f' (empty in the file at {cell})' if cell else ''}; choose a gap "
                 "policy (--fill hold|linear|zero) or repair the file"
             )
         if policy.max_gap_s is not None and run > policy.max_gap_s:
