@@ -60,6 +60,8 @@ class PlanInputs:
     export_w: float
     """The most the battery may push to the grid [W]; 0 keeps battery energy off the grid."""
     max_import_w: float | None = None
+    max_export_w: float | None = None
+    """The site's export limit [W]: the battery may not push export past it (PV alone may)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,10 @@ def solve_plan(
         imp_hi = np.minimum(imp_hi, np.maximum(inputs.max_import_w, pos))
     upper[oi:ox] = imp_hi
     battery_out = np.where(px > 0.0, inputs.export_w, 0.0)
-    upper[ox:oe] = surplus + battery_out
+    x_hi = surplus + battery_out
+    if inputs.max_export_w is not None:
+        x_hi = np.minimum(x_hi, np.maximum(inputs.max_export_w, surplus))
+    upper[ox:oe] = x_hi
     floor = min(inputs.floor_kwh, stored_kwh)
     top = max(inputs.top_kwh, stored_kwh)
     lower[oe:] = floor

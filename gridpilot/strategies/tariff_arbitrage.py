@@ -219,6 +219,7 @@ class TariffArbitrage:
             min_spread_per_kwh=self.settings.min_spread_per_kwh,
             export_w=self._export_w(ctx),
             max_import_w=lim.max_import_w,
+            max_export_w=lim.max_export_w,
         )
 
     def _export_w(self, ctx: StrategyContext) -> float:

@@ -72,6 +72,21 @@ def test_hand_checked_day_with_losses_and_a_charge_limit() -> None:
     np.testing.assert_allclose(plan.stored_kwh, [1.35, 1.35 - left_kwh, 2.0 / 0.9, 0], atol=1e-9)
 
 
+def test_the_battery_never_pushes_export_past_the_site_limit() -> None:
+    # 3 kW of PV surplus already flows out at a high export price; the site may export 3.68 kW,
+    # so the battery can only add 680 W, however much it holds.
+    inputs = PlanInputs(capacity_kwh=10.0, charge_w=3300.0, discharge_w=3300.0,
+                        charge_efficiency=0.95, discharge_efficiency=0.95, floor_kwh=1.0,
+                        top_kwh=10.0, wear_per_kwh=0.0, min_spread_per_kwh=0.0, export_w=3300.0,
+                        max_export_w=3680.0)
+    start = T0 + np.arange(2, dtype=np.int64) * 1800
+    plan = solve_plan(float(T0), start, T0 + 3600, np.array([0.10, 0.10]),
+                      np.array([0.50, 0.01]), np.array([-3000.0, 300.0]), 8.0, inputs)
+    assert plan is not None
+    assert plan.export_w[0] == pytest.approx(3680.0, abs=1e-6)
+    assert plan.discharge_w[0] - plan.charge_w[0] == pytest.approx(680.0, abs=1e-6)
+
+
 def test_resolve_from_a_later_slot_matches_a_fresh_plan() -> None:
     day = uk_series("2018-01-10", 2)
     n = 62
