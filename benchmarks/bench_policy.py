@@ -32,10 +32,13 @@ MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", 
 def policy_text(n_rules: int) -> str:
     rules = []
     for i in range(n_rules):
-        start = (i * 7) % 24
-        when = [f'time: "{start:02d}:{(i * 5) % 60:02d}-{(start + 2) % 24:02d}:00"',
-                f"days: {DAYS[i % 7]}-{DAYS[(i + 3) % 7]}",
-                f"months: {MONTHS[i % 12]}-{MONTHS[(i + 5) % 12]}"]
+        # Each rule owns one (month, weekday, 8-hour block) cell, so none is unreachable
+        # (check rejects a rule whose every time earlier action rules already take).
+        block = i // 84
+        start = block * 8 + i % 5
+        when = [f'time: "{start:02d}:{(i * 5) % 60:02d}-{block * 8 + 6:02d}:00"',
+                f"days: {DAYS[(i // 12) % 7]}",
+                f"months: {MONTHS[i % 12]}"]
         if i % 3 == 0:
             when.append(f"price_below: {0.05 + i / 1000:.3f}")
         if i % 4 == 0:

@@ -6,9 +6,12 @@ Each check returns located :class:`Issue` objects with a hint saying what to do:
 - a ``backup_reserve`` guard below the battery's floor has no effect;
 - a rule or guard that can never fire: an empty time range (``"10:00-10:00"``), an impossible
   date (``02-30``), a date range that ends before it starts, ``soc_below_pct`` at or under
-  ``soc_above_pct``, ``price_below`` at or under ``price_above``, or a rule placed after an
-  always-on action rule of the same layer (within a layer the first matching rule wins; a strategy
-  rule can pass, so rules after it stay reachable);
+  ``soc_above_pct``, ``price_below`` at or under ``price_above``, ``soc_below_pct: 0`` or
+  ``soc_above_pct: 100``, ``days``/``months`` that no day of the ``dates`` has, a cron expression
+  with no fire time (``"0 0 31 2 *"``), or a rule placed after an always-on action rule of the
+  same layer, or whose times are all covered by earlier action rules of its layer that test no
+  price or SOC (within a layer the first matching rule wins; a strategy rule can pass, so rules
+  after it stay reachable; see :mod:`gridpilot.rules.coverage`);
 - a tariff period whose end equals its start.
 """
 
@@ -26,6 +29,7 @@ from gridpilot.rules.calendar import (
     parse_dates,
     parse_time_range,
 )
+from gridpilot.rules.coverage import LayerCoverage, calendar_never_matches, cron_never_fires
 from gridpilot.rules.schema import (
     BatterySpec,
     Guard,
@@ -64,6 +68,35 @@ def never_fires(when: When) -> list[tuple[str, str, str]]:
                     "a date range ends before it starts, so it never matches",
                     "write the earlier date first: START..END",
                 ))
+    if _calendar_ok(when) and calendar_never_matches(
+        CalendarSpec.parse(None, when.days, when.months, when.dates)
+    ):
+        given = " and ".join(k for k in ("days", "months") if getattr(when, k) is not None)
+        out.append((
+            "dates",
+            f"no day of these dates is in its {given}, so it never matches",
+            f"make 'dates' and '{given.split()[0]}' agree, or drop one of them",
+        ))
+    if when.cron is not None and cron_never_fires(when.cron):
+        out.append((
+            "cron",
+            f"cron {when.cron!r} names a date that never exists, so it never fires",
+            "check the day of month against the month: February has no 30th, April no 31st",
+        ))
+    if when.soc_below_pct is not None and when.soc_below_pct <= 0:
+        out.append((
+            "soc_below_pct",
+            f"soc_below_pct {when.soc_below_pct:g}: the state of charge is never below 0 %, "
+            "so it never matches",
+            "give a bound above 0, or remove the condition",
+        ))
+    if when.soc_above_pct is not None and when.soc_above_pct >= 100:
+        out.append((
+            "soc_above_pct",
+            f"soc_above_pct {when.soc_above_pct:g}: the state of charge is never above 100 %, "
+            "so it never matches",
+            "give a bound below 100, or remove the condition",
+        ))
     if (
         when.soc_below_pct is not None
         and when.soc_above_pct is not None
@@ -87,6 +120,32 @@ def never_fires(when: When) -> list[tuple[str, str, str]]:
             "price_above is the lower bound and price_below the upper one",
         ))
     return out
+
+
+def _calendar_ok(when: When) -> bool:
+    """Whether the calendar parts parse (validation reports them otherwise)."""
+    try:
+        CalendarSpec.parse(when.time, when.days, when.months, when.dates)
+    except ValueError:
+        return False
+    return True
+
+
+def _calendar(when: When | None) -> CalendarSpec:
+    if when is None:
+        return CalendarSpec()
+    return CalendarSpec.parse(when.time, when.days, when.months, when.dates)
+
+
+def _unconditional(when: When | None) -> bool:
+    """True when the window is a calendar only: no price, SOC or cron part."""
+    return when is None or (
+        when.cron is None
+        and all(
+            v is None
+            for v in (when.price_below, when.price_above, when.soc_below_pct, when.soc_above_pct)
+        )
+    )
 
 
 def _always(when: When | None) -> bool:
@@ -127,12 +186,13 @@ def _guards(guards: Sequence[tuple[int, Guard]], floor: float | None,
 
 def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> Iterator[Issue]:
     always_on: dict[str, tuple[int, str]] = {}
+    live: list[tuple[int, Rule]] = []
     for i, rule in rules:
         if not rule.enabled:
             continue
-        if rule.when is not None:
-            for key, message, hint in never_fires(rule.when):
-                yield smap.issue(("rules", i, "when", key), f"rule {rule.name!r}: {message}", hint)
+        reasons = never_fires(rule.when) if rule.when is not None else []
+        for key, message, hint in reasons:
+            yield smap.issue(("rules", i, "when", key), f"rule {rule.name!r}: {message}", hint)
         layer = rule.layer.value
         if layer in always_on:
             j, name = always_on[layer]
@@ -145,6 +205,42 @@ def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> Iterator[Issue
         elif _always(rule.when) and rule.action is not None:
             # A strategy may have nothing to propose and let the next rule decide; an action never.
             always_on[layer] = (i, rule.name)
+        if not reasons and (rule.when is None or _calendar_ok(rule.when)):
+            live.append((i, rule))
+    yield from _shadowed(live, always_on, smap)
+
+
+def _shadowed(live: Sequence[tuple[int, Rule]], always_on: Mapping[str, tuple[int, str]],
+              smap: SourceMap) -> Iterator[Issue]:
+    """Rules whose every time is taken by earlier calendar-only action rules of their layer.
+
+    The grid is only built for a layer once such a rule exists in it, and a layer with an
+    always-on rule is reported above already.
+    """
+    names = {i: rule.name for i, rule in live}
+    by_layer: dict[str, list[tuple[int, Rule]]] = {}
+    for i, rule in live:
+        by_layer.setdefault(rule.layer.value, []).append((i, rule))
+    for layer, members in by_layer.items():
+        if layer in always_on:
+            continue
+        cov = LayerCoverage([_calendar(rule.when) for _, rule in members])
+        for i, rule in members:
+            spec = _calendar(rule.when)
+            owners = None if cov.empty else cov.covering(spec)
+            if owners:
+                listed = ", ".join(f"{names[j]!r} (rules[{j}])" for j in owners)
+                yield smap.issue(
+                    ("rules", i),
+                    f"rule {rule.name!r} can never fire: every time it covers is already taken "
+                    f"by {listed}, earlier in the {layer} layer",
+                    f"move {rule.name!r} above {names[owners[0]]!r}, or narrow its 'when'"
+                    if len(owners) == 1
+                    else f"move {rule.name!r} above them, or narrow their 'when'",
+                )
+                continue
+            if rule.action is not None and _unconditional(rule.when):
+                cov.add(i, spec)
 
 
 def _periods(schedule: PriceSchedule, path: NodePath, smap: SourceMap) -> Iterator[Issue]:
