@@ -78,12 +78,12 @@ def test_duplicate_secret_never_echoed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("replacement", "fragment"),
     [
-        ("    capacity_kwh: [1, 2]", "site.battery.capacity_kwh: Input should be a valid number"),
+        ("    capacity_kwh: [1, 2]", "site.battery.capacity_kwh: should be a number"),
         ("    capacity_kwh: 1e999", "site.battery.capacity_kwh: inf is not allowed here"),
         ("    capacity_kwh: -.inf", "site.battery.capacity_kwh: -inf is not allowed here"),
         ("    capacity_kwh: 99999999999999999999999", "number is too large"),
-        ("    capacity_kwh: true", "site.battery.capacity_kwh: Input should be a valid number"),
-        ("    capacity_kwh: {a: 1}", "site.battery.capacity_kwh: Input should be a valid number"),
+        ("    capacity_kwh: true", "site.battery.capacity_kwh: should be a number"),
+        ("    capacity_kwh: {a: 1}", "site.battery.capacity_kwh: should be a number"),
     ],
 )
 def test_wrong_types_and_numbers(tmp_path: Path, replacement: str, fragment: str) -> None:
