@@ -109,19 +109,20 @@ class CalendarTable:
     costs one index into a list however many windows the policy has.
     """
 
-    __slots__ = ("_base_min", "_codes", "probes")
+    __slots__ = ("_block", "probes")
 
     def __init__(self, probes: Sequence[WindowProbe]) -> None:
         self.probes = tuple(probes)
-        self._base_min = 0
-        self._codes: list[int] = []
+        # (first minute, codes) in one attribute, so a reader never pairs one block's start
+        # with another block's codes.
+        self._block: tuple[int, list[int]] = (0, [])
 
     def code_at(self, t_s: float) -> int:
         if not self.probes:
             return 0
         minute = int(t_s // 60)
-        i = minute - self._base_min
-        codes = self._codes
+        base, codes = self._block
+        i = minute - base
         if 0 <= i < len(codes):
             return codes[i]
         starts = (minute + np.arange(_BLOCK_MIN, dtype=np.int64)) * 60
@@ -134,6 +135,6 @@ class CalendarTable:
             else:
                 mask = probe.window.calendar_mask(starts)
                 acc |= mask.astype(object) << bit if wide else mask.astype(np.int64) << bit
-        self._codes = acc.tolist()
-        self._base_min = minute
-        return self._codes[0]
+        codes = acc.tolist()
+        self._block = (minute, codes)
+        return codes[0]

@@ -47,20 +47,21 @@ _FALLBACK = Command(CommandKind.SELF_CONSUMPTION)
 
 def _price_now(model: EngineModel, state: SiteState, t_s: float) -> float | None:
     prices = state.prices
-    if prices is model.price_outlook:
+    memo = model.price_memo
+    if memo is not None and memo[0] is prices:
         # The same outlook as the last tick (the usual case): its first slot is remembered.
-        if model.price_lo_s <= t_s < model.price_hi_s:
-            return model.price_first
+        if memo[1] <= t_s < memo[2]:
+            return memo[3]
     else:
         n = len(prices)
         if n:
             end_s = float(prices.end_s)
-            model.price_outlook = prices
-            model.price_lo_s = float(prices.start_s[0])
-            model.price_hi_s = end_s if n == 1 else min(end_s, float(prices.start_s[1]))
-            model.price_first = float(prices.import_per_kwh[0])
-            if model.price_lo_s <= t_s < model.price_hi_s:
-                return model.price_first
+            lo_s = float(prices.start_s[0])
+            hi_s = end_s if n == 1 else min(end_s, float(prices.start_s[1]))
+            first = float(prices.import_per_kwh[0])
+            model.price_memo = (prices, lo_s, hi_s, first)
+            if lo_s <= t_s < hi_s:
+                return first
     n = len(prices)
     if n and prices.start_s[0] <= t_s < prices.end_s:
         if n == 1 or t_s < prices.start_s[1]:

@@ -4,6 +4,12 @@ Everything that does not depend on the state is prepared here: the rules in arbi
 (manual, schedule, default; file order within a layer), their static commands, the trace entries
 that do not change (``not_active``, ``outranked``), window probes, compiled guards and the strategy
 context. ``decide()`` then only does comparisons and a few allocations per tick.
+
+The model also remembers what recurs from tick to tick: the calendar of every rule and guard as
+one code per minute (:class:`~gridpilot.engine.conditions.CalendarTable`), the guard set and
+reserve of each code (:class:`TickPattern`), narrowed commands
+(:class:`~gridpilot.engine.guards.NarrowCache`) and the first price slot of the last outlook.
+Each of these is a pure function of its key, so a decision never depends on what was remembered.
 """
 
 from __future__ import annotations
@@ -82,25 +88,21 @@ class EngineModel:
     """``outranked_after[i]``: the ``outranked`` candidates of every entry after entry ``i``."""
     _ctx: dict[float, StrategyContext] = field(default_factory=dict)
     _patterns: dict[int, TickPattern] = field(default_factory=dict)
-    _last_code: int = -1
-    _last_pattern: TickPattern | None = None
-    price_outlook: object = None
-    """The last price outlook seen, with its first slot ``[price_lo_s, price_hi_s)`` and price."""
-    price_lo_s: float = 0.0
-    price_hi_s: float = 0.0
-    price_first: float = 0.0
+    _last: tuple[int, TickPattern] | None = None
+    price_memo: tuple[object, float, float, float] | None = None
+    """The last price outlook seen, with its first slot's start, end and import price."""
 
     def pattern_at(self, t_s: float) -> TickPattern:
         """The calendar of every rule and guard at ``t_s`` [UNIX s]."""
         code = self.calendar.code_at(t_s)
-        if code == self._last_code and self._last_pattern is not None:
-            return self._last_pattern
+        last = self._last
+        if last is not None and last[0] == code:
+            return last[1]
         pattern = self._patterns.get(code)
         if pattern is None:
             pattern = self._pattern(code)
             self._patterns[code] = pattern
-        self._last_code = code
-        self._last_pattern = pattern
+        self._last = (code, pattern)
         return pattern
 
     def _pattern(self, code: int) -> TickPattern:
