@@ -1,7 +1,10 @@
 """``gridpilot check FILE|DIR... [--json]``: validate policies and report every problem.
 
-A directory stands for the ``*.yaml`` and ``*.yml`` files in it (not its subdirectories); scenario
-test files (``*.gridpilot-test.yaml``) are validated with the policy they name. Every
+A directory stands for the policies under it, searched recursively like ``gridpilot test`` does
+(hidden directories skipped): ``*.yaml``/``*.yml`` files with top-level ``version:`` and ``site:``,
+and scenario test files (``*.gridpilot-test.yaml``), which are validated with the policy they
+name. Other YAML under a directory (CI workflows, ...) is skipped; a directory with no policy at
+all is an error. A file named on the command line is always checked. Every
 error of every file is reported, each as ``FILE:LINE:COL: section.path: message (hint: ...)``.
 Exit status 0 when every file passes, 1 when any has an error.
 """
@@ -10,42 +13,74 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from gridpilot.errors import Issue, PolicyError
 
-__all__ = ["check_file", "expand_paths", "register"]
+__all__ = ["check_file", "expand_paths", "looks_like_policy", "register"]
+
+_VERSION_KEY = re.compile(r"^version\s*:", re.MULTILINE)
+_SITE_KEY = re.compile(r"^site\s*:", re.MULTILINE)
+_SNIFF_BYTES = 2 * 1024 * 1024
+_TEST_SUFFIXES = (".gridpilot-test.yaml", ".gridpilot-test.yml")
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="validate policy files and report every problem",
-        description="Validate policy files (or every *.yaml in a directory) and report every "
-        "problem with its file position. Exit status 1 when any file has an error.",
+        description="Validate policy files (or every policy under a directory, recursively) "
+        "and report every problem with its file position. Exit status 1 when any file has an "
+        "error.",
     )
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="policy files or directories")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.set_defaults(handler=run)
 
 
+def looks_like_policy(path: Path) -> bool:
+    """A cheap look (no YAML parse) for a policy: top-level ``version:`` and ``site:``."""
+    try:
+        with path.open("rb") as fh:
+            text = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(_VERSION_KEY.search(text) and _SITE_KEY.search(text))
+
+
+def _wanted(path: Path, root: Path) -> bool:
+    if any(part.startswith(".") for part in path.relative_to(root).parts):
+        return False
+    if not path.is_file() or path.suffix not in (".yaml", ".yml"):
+        return False
+    return path.name.endswith(_TEST_SUFFIXES) or looks_like_policy(path)
+
+
 def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
     """Files to check, and issues for directories that hold no policy."""
     files: list[Path] = []
     issues: list[Issue] = []
+    seen: set[Path] = set()
     for text in paths:
         p = Path(text)
         if p.is_dir():
-            found = sorted(
-                f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()
-            )
+            found = sorted(f for f in p.rglob("*") if _wanted(f, p))
             if not found:
-                issues.append(Issue(text, 0, 0, "", "no *.yaml or *.yml files in this directory"))
-            files.extend(found)
+                issues.append(Issue(
+                    text, 0, 0, "",
+                    "no policy (a YAML file with 'version:' and 'site:') or "
+                    "*.gridpilot-test.yaml file in this directory or below",
+                ))
         else:
-            files.append(p)
+            found = [p]
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(f)
     return files, issues
 
 

@@ -59,7 +59,8 @@ def test_check_missing_file_and_empty_dir(tmp_path: Path) -> None:
     proc = gridpilot("check", str(tmp_path / "missing.yaml"), str(tmp_path))
     assert proc.returncode == 1
     assert f"{tmp_path / 'missing.yaml'}: file not found" in proc.stdout
-    assert f"{tmp_path}: no *.yaml or *.yml files in this directory" in proc.stdout
+    assert f"{tmp_path}: no policy (a YAML file with 'version:' and 'site:') or " \
+        "*.gridpilot-test.yaml file in this directory or below" in proc.stdout
     assert "Traceback" not in proc.stderr
 
 
@@ -94,3 +95,43 @@ def test_check_validates_scenario_test_files_in_a_directory(tmp_path: Path) -> N
     assert f"{tmp_path / 'p.gridpilot-test.yaml'}:5:" in proc.stdout
     assert "no rule 'no such rule'" in proc.stdout
     assert f"{tmp_path / 'p.yaml'}: ok" in proc.stdout
+
+
+def test_check_directory_recurses_like_test(tmp_path: Path) -> None:
+    policy = (ROOT / "examples" / "policies" / "economy7.yaml").read_text()
+    policy = policy.replace("../data/", str(ROOT / "examples/data") + "/")
+    (tmp_path / "sites" / "north").mkdir(parents=True)
+    (tmp_path / "sites" / "north" / "home.yaml").write_text(policy)
+    (tmp_path / "sites" / "broken.yml").write_text(
+        policy.replace("timezone: Europe/London", "timezone: Mars/Olympus")
+    )
+    # Not policies: skipped, not errors.
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "workflow.yml").write_text("on: push\njobs: {}\n")
+    (tmp_path / ".gridpilot").mkdir()
+    (tmp_path / ".gridpilot" / "old.yaml").write_text("version: 1\nsite: 5\n")
+    proc = gridpilot("check", str(tmp_path), str(tmp_path / "sites"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"{tmp_path / 'sites' / 'north' / 'home.yaml'}: ok" in lines
+    assert any(line.startswith(f"{tmp_path / 'sites' / 'broken.yml'}:") and "Mars/Olympus" in line
+               for line in lines), lines
+    assert "workflow.yml" not in proc.stdout and "old.yaml" not in proc.stdout
+    # Each file once, though both arguments reach it.
+    assert "2 file(s) checked, 1 error(s) in 1 file(s)" in proc.stderr
+
+
+def test_check_examples_directory_recurses() -> None:
+    proc = gridpilot("check", "examples/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "examples/policies/economy7.yaml: ok" in proc.stdout
+    assert "examples/plugin/policy.yaml: ok" in proc.stdout
+    assert "github-actions" not in proc.stdout
+
+
+def test_a_named_non_policy_file_is_still_checked(tmp_path: Path) -> None:
+    path = tmp_path / "workflow.yml"
+    path.write_text("on: push\n")
+    proc = gridpilot("check", str(path))
+    assert proc.returncode == 1
+    assert str(path) in proc.stdout
