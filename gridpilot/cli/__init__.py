@@ -1,6 +1,7 @@
 """The ``gridpilot`` command line.
 
-Exit codes everywhere: 0 ok, 1 the input is invalid or a check failed, 2 usage error.
+Exit codes everywhere: 0 ok, 1 the input is invalid or a check failed, 2 usage error (a
+malformed flag value included), 141 the reader of stdout went away (``| head``).
 Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its
 parser and sets ``handler`` to a function ``(args) -> int``.
 """
@@ -9,17 +10,24 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from gridpilot import __version__
 from gridpilot.errors import GridpilotError
 
-__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "main"]
+__all__ = ["DEBUG_ENV", "EXIT_BROKEN_PIPE", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe."""
+
+DEBUG_ENV = "GRIDPILOT_DEBUG"
+"""Set to 1 to see the traceback of an internal error."""
 
 # Subcommand modules, in the order they are listed in --help.
 _COMMAND_MODULES = (
@@ -51,15 +59,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
     try:
-        return int(handler(args))
+        args = parser.parse_args(argv)
+        handler = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code = int(handler(args))
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except GridpilotError as exc:
         print(f"gridpilot: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the last resort: a bug, not bad input
+        return _internal_error(exc)
+
+
+def _stdout_closed() -> int:
+    """``gridpilot log --json | head``: the reader has all it wanted. Point stdout at
+    /dev/null so Python's final flush does not complain, and exit like a command that
+    SIGPIPE ended."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _internal_error(exc: Exception) -> int:
+    print(f"gridpilot: internal error: {type(exc).__name__}: {exc} — please report it"
+          + ("" if os.environ.get(DEBUG_ENV) == "1"
+             else f" (set {DEBUG_ENV}=1 to see where it happened)"),
+          file=sys.stderr)
+    if os.environ.get(DEBUG_ENV) == "1":
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_INVALID

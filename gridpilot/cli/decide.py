@@ -116,6 +116,11 @@ def load_state(path: Path | None, at: datetime | None, policy: Any) -> SiteState
             raise DataError(f"{name}: cannot read: {exc.strerror or exc}") from None
         except json.JSONDecodeError as exc:
             raise DataError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{name}: byte {exc.start}: not UTF-8 text; give a JSON state file "
+                "(see `gridpilot decide --help`)"
+            ) from None
     try:
         doc = _StateFile.model_validate(raw)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gridpilot.cli.argtypes import sim_step_s
 from gridpilot.errors import DataError
 
 __all__ = ["find_examples", "register"]
@@ -23,7 +24,8 @@ def register(subparsers: Any) -> None:
         "compare it with no battery, plain self-consumption and the perfect-foresight optimum, "
         "and write report.json, report.md and plots.",
     )
-    parser.add_argument("--step", default="30m", help="simulation step (default: 30m)")
+    parser.add_argument("--step", default="30m", type=sim_step_s,
+                        help="simulation step (default: 30m)")
     parser.add_argument("--out", default="gridpilot-demo", metavar="DIR",
                         help="report directory (default: ./gridpilot-demo)")
     parser.add_argument("--no-optimal", action="store_true", help="skip the optimum")

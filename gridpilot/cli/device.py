@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gridpilot.cli.argtypes import date_or_time
+from gridpilot.cli.outputs import prepare_output_file, write_failed
 from gridpilot.devices.base import DeviceAdapter, DeviceReading, Exporter
 from gridpilot.errors import CommandError
 
@@ -36,9 +38,9 @@ def register(subparsers: Any) -> None:
     probe.set_defaults(handler=run_probe)
     export = sub.add_parser("export", help="download the device's history to a file")
     export.add_argument("policy", metavar="POLICY", help="the policy file")
-    export.add_argument("--from", dest="start", required=True, metavar="WHEN",
+    export.add_argument("--from", dest="start", required=True, metavar="WHEN", type=date_or_time,
                         help="start: YYYY-MM-DD or an ISO time (site time unless it has an offset)")
-    export.add_argument("--to", dest="end", required=True, metavar="WHEN",
+    export.add_argument("--to", dest="end", required=True, metavar="WHEN", type=date_or_time,
                         help="end (exclusive), same forms as --from")
     export.add_argument("--out", required=True, metavar="FILE", help="where to write")
     export.set_defaults(handler=run_export)
@@ -144,11 +146,15 @@ async def _export(adapter: DeviceAdapter, start: datetime, end: datetime, out: P
 
 
 def run_export(args: Any) -> int:
+    out = prepare_output_file(args.out, "--out")
     policy, adapter = _open(args.policy)
     start = parse_when(args.start, policy.tz, "--from")
     end = parse_when(args.end, policy.tz, "--to")
     if end <= start:
         raise CommandError("--to must be after --from")
-    result = asyncio.run(_export(adapter, start, end, Path(args.out)))
+    try:
+        result = asyncio.run(_export(adapter, start, end, out))
+    except OSError as exc:
+        raise write_failed(exc.filename or out, exc, "--out") from None
     print(f"wrote {result.records} records ({result.format}) to {result.path}")
     return 0

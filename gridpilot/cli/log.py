@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--state-dir", metavar="DIR", help="the scheduler's state directory")
     parser.add_argument("--policy", metavar="POLICY", help="find the state dir from this policy")
-    parser.add_argument("--since", metavar="WHEN",
+    parser.add_argument("--since", metavar="WHEN", type=_since_arg,
                         help="only records from this time on: a duration back from now (2h, "
                         "30m) or an ISO time")
     parser.add_argument("--kind", action="append", metavar="KIND",
@@ -30,6 +30,17 @@ def register(subparsers: Any) -> None:
                         "error, ...); repeatable")
     parser.add_argument("--json", action="store_true", help="print the raw JSON lines")
     parser.set_defaults(handler=handle)
+
+
+def _since_arg(text: str) -> datetime:
+    from gridpilot.clock import SystemClock
+
+    try:
+        since = _since(text, SystemClock().now())
+    except GridpilotError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--since ")) from None
+    assert since is not None
+    return since
 
 
 def _since(text: str | None, now: datetime) -> datetime | None:
@@ -48,29 +59,52 @@ def _since(text: str | None, now: datetime) -> datetime | None:
         raise GridpilotError(f"--since {text!r}: use a duration (2h, 30m) or an ISO time") from None
 
 
-def _cmd(c: dict[str, Any] | None) -> str:
-    if not c:
+def _cmd(c: Any) -> str:
+    if not isinstance(c, dict) or not c:
         return "-"
     kind = str(c.get("kind"))
     if kind in ("charge", "discharge") and c.get("power_w") is not None:
-        return f"{kind} {c['power_w']:g} W"
+        return f"{kind} {_number(c['power_w'], 'g')} W"
     return kind
 
 
+def _number(value: Any, spec: str) -> str:
+    # NaN and infinity reach the log as text ("nan"): show whatever is there.
+    return format(value, spec) if isinstance(value, int | float) else str(value)
+
+
 def format_record(r: dict[str, Any]) -> str:
-    """One readable line for an audit record."""
+    """One readable line for an audit record (any JSON object: a field of an unexpected type
+    is shown as it is rather than stopping the listing)."""
+    try:
+        return _format(r)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return _generic(r)
+
+
+def _generic(r: dict[str, Any]) -> str:
+    head = f"{str(r.get('ts', ''))[:19]} {r.get('kind')!s:<17}"
+    rest = " ".join(f"{k}={v}" for k, v in r.items()
+                    if k not in ("ts", "kind") and v not in (None, ""))
+    return head + rest
+
+
+def _format(r: dict[str, Any]) -> str:
     kind = str(r.get("kind"))
-    head = f"{r.get('ts', '')[:19]} {kind:<17}"
+    if kind == "corrupt":
+        return f"{r.get('file')}:{r.get('line')}: skipped, not an audit record: {r.get('why')}"
+    head = f"{str(r.get('ts', ''))[:19]} {kind:<17}"
     if kind == "tick":
         text = f"#{r.get('tick')} {r.get('status')}"
         state = r.get("state")
-        if state:
-            text += f" SOC {state['soc_pct']:.1f} % grid {state['grid_w']:+.0f} W"
+        if isinstance(state, dict):
+            text += (f" SOC {_number(state.get('soc_pct'), '.1f')} % grid "
+                     f"{_number(state.get('grid_w'), '+.0f')} W")
         dec = r.get("decision")
-        if dec:
+        if isinstance(dec, dict):
             text += f" -> {dec.get('describe')} ({dec.get('winner')})"
         disp = r.get("dispatch")
-        if disp:
+        if isinstance(disp, dict):
             text += f" [{disp.get('status')}]"
         if r.get("error"):
             text += f" {r['error']}"
@@ -83,13 +117,10 @@ def format_record(r: dict[str, Any]) -> str:
         return head + text
     if kind == "policy_invalid":
         return head + str(r.get("error", "")).replace("\n", " | ")
-    skip = {"ts", "kind"}
-    rest = " ".join(f"{k}={v}" for k, v in r.items() if k not in skip and v not in (None, ""))
-    return head + rest
+    return _generic(r)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from gridpilot.clock import SystemClock
     from gridpilot.scheduler.audit import audit_files, read_audit
     from gridpilot.scheduler.locate import resolve_state_dir
 
@@ -97,7 +128,7 @@ def handle(args: argparse.Namespace) -> int:
     if not audit_files(Path(state_dir)):
         raise GridpilotError(f"no audit log in {state_dir}; has `gridpilot run` run there? "
                              "(use --policy or --state-dir)")
-    since = _since(args.since, SystemClock().now())
+    since = args.since
     kinds = dict.fromkeys(args.kind, True) if args.kind else None
     for record in read_audit(Path(state_dir), since=since, kinds=kinds):
         if args.json:

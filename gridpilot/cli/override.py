@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from gridpilot.cli.argtypes import duration_s, finite_float
 from gridpilot.engine.commands import CommandKind
 from gridpilot.errors import GridpilotError
 
@@ -37,14 +38,18 @@ def register(subparsers: Any) -> None:
     p_set = sub.add_parser("set", help="set an override")
     p_set.add_argument("action", choices=[k.value for k in CommandKind], metavar="ACTION",
                        help="one of: " + ", ".join(k.value for k in CommandKind))
-    p_set.add_argument("--power-w", type=float, help="charge or discharge power [W]")
-    p_set.add_argument("--target-soc-pct", type=float, help="charge target [%%]")
-    p_set.add_argument("--floor-soc-pct", type=float, help="discharge floor [%%]")
-    p_set.add_argument("--max-import-w", type=float, help="peak_shave threshold [W]")
-    p_set.add_argument("--max-export-w", type=float, help="limit_export cap [W]")
+    watts = finite_float(min_value=0.0)
+    pct = finite_float(min_value=0.0, max_value=100.0)
+    p_set.add_argument("--power-w", type=finite_float(positive=True),
+                       help="charge or discharge power [W]")
+    p_set.add_argument("--target-soc-pct", type=pct, help="charge target [%%]")
+    p_set.add_argument("--floor-soc-pct", type=pct, help="discharge floor [%%]")
+    p_set.add_argument("--max-import-w", type=watts, help="peak_shave threshold [W]")
+    p_set.add_argument("--max-export-w", type=watts, help="limit_export cap [W]")
     length = p_set.add_mutually_exclusive_group(required=True)
-    length.add_argument("--for", dest="for_", metavar="DURATION", help="e.g. 2h, 90m")
-    length.add_argument("--until", metavar="TIME",
+    length.add_argument("--for", dest="for_s", metavar="DURATION", type=duration_s(),
+                        help="e.g. 2h, 90m")
+    length.add_argument("--until", metavar="TIME", type=_until,
                         help="ISO time, or HH:MM (the next such local time)")
     p_set.add_argument("--force", action="store_true",
                        help="may break through guards (never the device's hard limits)")
@@ -64,6 +69,15 @@ def register(subparsers: Any) -> None:
 def _usage(args: argparse.Namespace) -> int:
     args.override_parser.print_help()
     return 2
+
+
+def _until(text: str) -> datetime:
+    from gridpilot.clock import SystemClock
+
+    try:
+        return parse_until(text, SystemClock().now())
+    except GridpilotError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--until ")) from None
 
 
 def parse_until(text: str, now: datetime) -> datetime:
@@ -109,8 +123,6 @@ def _request(args: argparse.Namespace, method: str, path: str,
 
 
 def _set(args: argparse.Namespace) -> int:
-    from gridpilot.clock import SystemClock
-
     action: dict[str, Any] = {"kind": args.action}
     for name in ("power_w", "target_soc_pct", "floor_soc_pct", "max_import_w", "max_export_w"):
         value = getattr(args, name)
@@ -119,15 +131,10 @@ def _set(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"action": action, "force": args.force}
     if args.name:
         body["name"] = args.name
-    if args.for_:
-        from gridpilot.rules.calendar import parse_duration_s
-
-        try:
-            body["for_s"] = parse_duration_s(args.for_)
-        except ValueError as exc:
-            raise GridpilotError(f"--for {args.for_!r}: {exc} (e.g. 2h, 90m)") from None
+    if args.for_s is not None:
+        body["for_s"] = args.for_s
     else:
-        body["until"] = parse_until(args.until, SystemClock().now()).isoformat()
+        body["until"] = args.until.isoformat()
     data = _request(args, "POST", "/overrides", body)
     o = data["override"]
     print(f"override {o['name']}: {o['action']['kind']} until {o['until']}")

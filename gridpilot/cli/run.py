@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from gridpilot.cli.argtypes import date_or_time, duration_s, finite_float, positive_int
+from gridpilot.cli.outputs import prepare_output_dir, write_failed
 from gridpilot.clock import AcceleratedClock, Clock, SystemClock
 from gridpilot.errors import GridpilotError
 
@@ -42,13 +44,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="decide and audit, but send nothing to the device")
     parser.add_argument("--interval", metavar="DURATION",
+                        type=duration_s(min_s=1, max_s=3600, example="60s, 5m"),
                         help="time between ticks, e.g. 60s, 5m (default: run.interval_s)")
-    parser.add_argument("--speed", type=float, metavar="N",
+    parser.add_argument("--speed", type=finite_float(positive=True), metavar="N",
                         help="run the clock N times faster (simulated device only; default "
                         f"{SIMULATED_DEFAULT_SPEED:g} for it, 1 otherwise)")
-    parser.add_argument("--start", metavar="ISO-TIME",
+    parser.add_argument("--start", metavar="ISO-TIME", type=date_or_time,
                         help="with an accelerated clock: the simulated time to start at")
-    parser.add_argument("--max-ticks", type=int, metavar="N", help="stop after N ticks")
+    parser.add_argument("--max-ticks", type=positive_int, metavar="N", help="stop after N ticks")
     parser.add_argument("--state-dir", metavar="DIR",
                         help="audit log, overrides and memory (default: run.state_dir)")
     parser.add_argument("--quiet", action="store_true", help="print no line per tick")
@@ -62,20 +65,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.set_defaults(handler=handle)
-
-
-def _parse_interval(text: str | None) -> float | None:
-    if text is None:
-        return None
-    from gridpilot.rules.calendar import parse_duration_s
-
-    try:
-        seconds = parse_duration_s(text)
-    except ValueError as exc:
-        raise GridpilotError(f"--interval {text!r}: {exc} (e.g. 60s, 5m)") from None
-    if not 1 <= seconds <= 3600:
-        raise GridpilotError(f"--interval {text!r}: must be between 1 s and 1 h")
-    return seconds
 
 
 def _start_time(text: str | None, device_type: str) -> datetime:
@@ -127,7 +116,7 @@ def handle(args: argparse.Namespace) -> int:
 
     path = Path(args.policy)
     policy = load_policy(path)
-    interval_s = _parse_interval(args.interval)
+    interval_s: float | None = args.interval
     device_type = policy.doc.device.type
     clock, speed = make_clock(args, device_type)
     return asyncio.run(_run(args, policy, clock, speed, interval_s))
@@ -228,8 +217,11 @@ async def _startup_sync(policy: Any, device: Any, state_dir: Path) -> None:
 
 def _lock_state_dir(state_dir: Path) -> IO[str]:
     """One scheduler per state directory: two would fight over the device and the audit log."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fh = (state_dir / "run.lock").open("a+", encoding="utf-8")
+    prepare_output_dir(state_dir, "--state-dir (or run.state_dir)")
+    try:
+        fh = (state_dir / "run.lock").open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise write_failed(state_dir / "run.lock", exc, "--state-dir (or run.state_dir)") from None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

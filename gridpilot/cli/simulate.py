@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from gridpilot.cli.argtypes import date_or_time, finite_float, sim_step_s, timezone_name
+from gridpilot.cli.outputs import prepare_output_dir, write_failed
 from gridpilot.errors import DataError
 
 if TYPE_CHECKING:
@@ -46,12 +48,13 @@ def register(subparsers: Any) -> None:
                         help="also solve the perfect-foresight optimum (linear programme)")
     parser.add_argument("--out", metavar="DIR", help="write report.json, report.md and plots here")
     parser.add_argument("--no-plots", action="store_true", help="with --out: skip the PNG plots")
-    parser.add_argument("--week", metavar="DATE",
+    parser.add_argument("--week", metavar="DATE", type=date_or_time,
                         help="first day of the week to plot (default: the busiest week)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--baseline", metavar="REPORT.json",
                         help="compare the bill with an accepted report.json (a bill gate for CI)")
-    parser.add_argument("--max-bill-increase-pct", type=float, default=0.0, metavar="PCT",
+    parser.add_argument("--max-bill-increase-pct", type=finite_float(), default=0.0,
+                        metavar="PCT",
                         help="with --baseline: exit 1 when the bill grows by more than this "
                         "(default 0)")
     parser.set_defaults(handler=run)
@@ -61,13 +64,16 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FILE", help="recorded data file")
     parser.add_argument("--format", default="auto",
                         help="data format (default: detected from the header)")
-    parser.add_argument("--from", dest="start", metavar="DATE",
+    parser.add_argument("--from", dest="start", metavar="DATE", type=date_or_time,
                         help="first day (site time, YYYY-MM-DD or ISO time)")
-    parser.add_argument("--to", dest="end", metavar="DATE", help="end (exclusive, site time)")
-    parser.add_argument("--step", default="5m", help="simulation step: 1m, 5m, 15m, 30m or 1h")
+    parser.add_argument("--to", dest="end", metavar="DATE", type=date_or_time,
+                        help="end (exclusive, site time)")
+    parser.add_argument("--step", default="5m", type=sim_step_s,
+                        help="simulation step: 1m, 5m, 15m, 30m or 1h")
     parser.add_argument("--fill", default="fail", choices=("fail", "hold", "linear", "zero"),
                         help="what to do with gaps in the data (default: fail)")
-    parser.add_argument("--soc", type=float, metavar="PCT",
+    parser.add_argument("--soc", type=finite_float(min_value=0.0, max_value=100.0),
+                        metavar="PCT",
                         help="initial SOC [%%] (default: the battery's minimum)")
     parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN[:UNIT]",
                         help="read a CSV through a column mapping, e.g. load_w=House:kW "
@@ -76,7 +82,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --map: the timestamp column (default: timestamp)")
     parser.add_argument("--time-format", default="iso",
                         help="with --map: iso, epoch_s, epoch_ms or a strptime pattern")
-    parser.add_argument("--timezone", default="UTC",
+    parser.add_argument("--timezone", default="UTC", type=timezone_name,
                         help="with --map: how naive timestamps are read (IANA name)")
     parser.add_argument("--delimiter", default=",", help="with --map: the CSV delimiter")
 
@@ -96,7 +102,9 @@ def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     from gridpilot.simulator.loaders import load_data
     from gridpilot.simulator.resample import GapPolicy, parse_step, resample
 
-    step_s = parse_step(args.step)
+    # The parser has already turned --step into seconds; callers building their own
+    # arguments (``gridpilot demo``) may pass the text.
+    step_s = args.step if isinstance(args.step, int) else parse_step(args.step)
     series = _load_mapped(args) if args.map else load_data(args.data, args.format)
     start = parse_date(args.start, tz, "--from") if args.start else None
     end = parse_date(args.end, tz, "--to") if args.end else None
@@ -160,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
     from gridpilot.simulator.report import report_dict, write_report
 
     policy = load_policy(args.policy)
+    if args.out:
+        prepare_output_dir(args.out, "--out")
     series = prepare_series(args, policy.tz)
     bar = _progress(sys.stderr.isatty() and not args.json)
     if bar is not None:
@@ -175,8 +185,11 @@ def run(args: argparse.Namespace) -> int:
         bt = run_backtest(policy, series, optimal=args.optimal, initial_soc_pct=args.soc)
     if args.out:
         week = parse_date(args.week, policy.tz, "--week") if args.week else None
-        report = write_report(bt, args.out, data=series.report, week_start_s=week,
-                              plots=not args.no_plots)
+        try:
+            report = write_report(bt, args.out, data=series.report, week_start_s=week,
+                                  plots=not args.no_plots)
+        except OSError as exc:
+            raise write_failed(exc.filename or args.out, exc, "--out") from None
     else:
         report = report_dict(bt, series.report)
     if args.json:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gridpilot.cli.argtypes import positive_int, sweep_setting
+from gridpilot.cli.outputs import prepare_output_file, write_failed
 from gridpilot.cli.simulate import add_backtest_arguments, prepare_series
 
 __all__ = ["register"]
@@ -22,11 +24,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("policy", metavar="POLICY", help="policy file")
     add_backtest_arguments(parser)
     parser.add_argument("--set", dest="settings", action="append", required=True,
+                        type=sweep_setting,
                         metavar="PATH=A:B:STEP", help="a setting to vary (repeatable)")
     parser.add_argument("--csv", default="sweep.csv", metavar="FILE",
                         help="where to write the ranked table (default: sweep.csv)")
-    parser.add_argument("--jobs", type=int, help="worker processes (default: every core)")
-    parser.add_argument("--top", type=int, default=20, help="rows to print (default: 20)")
+    parser.add_argument("--jobs", type=positive_int,
+                        help="worker processes (default: every core)")
+    parser.add_argument("--top", type=positive_int, default=20,
+                        help="rows to print (default: 20)")
     parser.set_defaults(handler=run)
 
 
@@ -36,16 +41,21 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from gridpilot.rules.policy import load_policy
-    from gridpilot.simulator.sweep import parse_setting, run_sweep, variants, write_csv
+    from gridpilot.simulator.sweep import check_settings, run_sweep, variants, write_csv
 
-    settings = [parse_setting(s) for s in args.settings]
+    settings = args.settings
     policy = load_policy(args.policy)
+    csv_path = prepare_output_file(args.csv, "--csv")
+    check_settings(args.policy, settings)
     series = prepare_series(args, policy.tz)
     console = Console()
     console.print(f"{len(variants(settings))} variants of {escape(policy.name)}, "
                   f"{len(series)} ticks each")
     results = run_sweep(args.policy, series, settings, jobs=args.jobs, initial_soc_pct=args.soc)
-    write_csv(args.csv, results)
+    try:
+        write_csv(csv_path, results)
+    except OSError as exc:
+        raise write_failed(csv_path, exc, "--csv") from None
     cur = policy.tariff.currency
     table = Table(title=f"ranked by bill [{cur}]")
     table.add_column("rank", justify="right")

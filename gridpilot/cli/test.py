@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from gridpilot.cli.outputs import prepare_output_file, write_failed
+
 __all__ = ["register"]
 
 
@@ -41,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from gridpilot.testing.session import run_paths
 
+    junit = prepare_output_file(args.junit, "--junit") if args.junit else None
     try:
         results = run_paths(args.paths, keyword=args.keyword)
     except FileNotFoundError as exc:
@@ -64,8 +67,11 @@ def run(args: argparse.Namespace) -> int:
     passed = sum(sr.passed for sr in results)
     failed = sum(sr.failed for sr in results)
     skipped = sum(sr.skipped for sr in results)
-    if args.junit:
-        write_junit(results, args.junit)
+    if junit is not None:
+        try:
+            write_junit(results, junit)
+        except OSError as exc:
+            raise write_failed(junit, exc, "--junit") from None
     if passed + failed + skipped == 0:
         print("gridpilot test: no scenario tests found in " + ", ".join(args.paths),
               file=sys.stderr)

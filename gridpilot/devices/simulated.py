@@ -239,7 +239,16 @@ class SimulatedAdapter:
         a slice of the bundled file loads like the file itself."""
         if end <= start:
             raise CommandError("--to must be after --from")
-        series = self._data().slice_time(int(start.timestamp()), int(end.timestamp()))
+        data = self._data()
+        series = data.slice_time(int(start.timestamp()), int(end.timestamp()))
+        if len(series) == 0:
+            first = datetime.fromtimestamp(int(data.start_s[0]), UTC)
+            last = datetime.fromtimestamp(data.end_s, UTC)
+            raise DataError(
+                f"{self.name}: no recorded data from {start.isoformat()} to {end.isoformat()}; "
+                f"the data covers {first:%Y-%m-%dT%H:%MZ} to {last:%Y-%m-%dT%H:%MZ} "
+                "(choose --from and --to inside it)"
+            )
         names = ["load_w", "pv_w", *sorted(set(series.columns) - {"load_w", "pv_w"})]
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="", encoding="utf-8") as f:

@@ -137,8 +137,9 @@ def read_audit(
 ) -> Iterator[dict[str, Any]]:
     """The records of the audit log in ``directory``, oldest first.
 
-    A line that is not valid JSON (a crash mid-write) is yielded as ``{"kind": "corrupt", ...}``
-    naming the file and line rather than stopping the read.
+    A line that is not valid JSON (a crash mid-write), or not a record gridpilot writes (no
+    ``ts`` with a UTC offset, no ``kind``), is yielded as ``{"kind": "corrupt", ...}`` naming
+    the file, the line and what is wrong with it rather than stopping the read.
     """
     for path in audit_files(directory):
         with path.open(encoding="utf-8", errors="replace") as fh:
@@ -149,17 +150,34 @@ def read_audit(
                 try:
                     record = json.loads(text)
                 except json.JSONDecodeError:
-                    yield {"ts": "", "kind": "corrupt", "file": str(path), "line": lineno}
+                    yield {"ts": "", "kind": "corrupt", "file": str(path), "line": lineno,
+                           "why": "not valid JSON"}
                     continue
-                if not isinstance(record, dict):
+                ts, why = _record_time(record)
+                if ts is None:
+                    yield {"ts": "", "kind": "corrupt", "file": str(path), "line": lineno,
+                           "why": why}
                     continue
-                if since is not None:
-                    try:
-                        ts = datetime.fromisoformat(str(record.get("ts", "")))
-                    except ValueError:
-                        continue
-                    if ts < since:
-                        continue
+                if since is not None and ts < since:
+                    continue
                 if kinds is not None and not kinds.get(str(record.get("kind")), False):
                     continue
                 yield record
+
+
+def _record_time(record: Any) -> tuple[datetime | None, str]:
+    """The time of an audit record, or None and why the line is not one."""
+    if not isinstance(record, dict):
+        return None, f"a JSON {type(record).__name__}, not an audit record"
+    raw = record.get("ts")
+    if not isinstance(raw, str):
+        return None, "no 'ts' time text"
+    if not isinstance(record.get("kind"), str):
+        return None, "no 'kind' text"
+    try:
+        ts = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, f"'ts' {raw[:40]!r} is not an ISO 8601 time"
+    if ts.utcoffset() is None:
+        return None, f"'ts' {raw[:40]!r} has no UTC offset"
+    return ts, ""

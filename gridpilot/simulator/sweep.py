@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import csv
 import itertools
+import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +24,7 @@ from gridpilot.errors import DataError, PolicyError
 __all__ = [
     "SweepSetting",
     "SweepVariant",
+    "check_settings",
     "parse_setting",
     "run_sweep",
     "variants",
@@ -75,7 +77,8 @@ def parse_setting(text: str) -> SweepSetting:
         raise DataError(f"--set {text!r}: empty path")
     if values_s.count(":") == 2:
         a, b, st = (_number(x) for x in values_s.split(":"))
-        if not all(isinstance(x, int | float) for x in (a, b, st)) or st <= 0 or b < a:
+        if (not all(isinstance(x, int | float) and math.isfinite(x) for x in (a, b, st))
+                or st <= 0 or b < a):
             raise DataError(f"--set {text!r}: A:B:STEP needs numbers with A <= B and STEP > 0")
         n = int((b - a) / st + 1e-9) + 1
         if n > 10_000:
@@ -97,12 +100,22 @@ def variants(settings: Sequence[SweepSetting]) -> list[tuple[tuple[str, Any], ..
             for combo in itertools.product(*(s.values for s in settings))]
 
 
+def _index(node: list[Any], key: str, dotted: str) -> int:
+    try:
+        i = int(key)
+        node[i]
+    except (ValueError, IndexError):
+        valid = f"0..{len(node) - 1}" if node else "the list is empty"
+        raise DataError(f"--set {dotted}: {key!r} is not an index of this list ({valid})") from None
+    return i
+
+
 def _apply(data: dict[str, Any], dotted: str, value: Any) -> None:
     node: Any = data
     parts = dotted.split(".")
     for i, key in enumerate(parts[:-1]):
         if isinstance(node, list):
-            node = node[int(key)]
+            node = node[_index(node, key, dotted)]
         elif isinstance(node, dict):
             if key not in node:
                 if parts[0] == "strategies" and i == 1:
@@ -114,11 +127,40 @@ def _apply(data: dict[str, Any], dotted: str, value: Any) -> None:
             raise DataError(f"--set {dotted}: {key!r} is not a section")
     last = parts[-1]
     if isinstance(node, list):
-        node[int(last)] = value
+        node[_index(node, last, dotted)] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
         raise DataError(f"--set {dotted}: cannot set a value inside a scalar")
+
+
+def check_settings(policy_path: str | Path, settings: Sequence[SweepSetting]) -> None:
+    """Refuse, before any backtest runs, a setting none of whose values gives a valid policy
+    (a path the policy lacks, an unknown strategy, a value of the wrong type): every variant
+    would only fail with the same error. Values that fail alongside valid ones stay per-variant
+    errors in the results."""
+    from gridpilot.rules.compile import compile_policy
+    from gridpilot.rules.loader import load_policy_doc, validate_policy_data
+
+    _doc, smap, data = load_policy_doc(policy_path)
+    for setting in settings:
+        first_error = ""
+        for value in setting.values:
+            candidate = copy.deepcopy(data)
+            try:
+                _apply(candidate, setting.name, value)
+                doc = validate_policy_data(candidate, smap)
+                compile_policy(doc, smap, candidate, Path(policy_path))
+            except (PolicyError, DataError) as exc:
+                first_error = first_error or str(exc).splitlines()[0]
+                continue
+            first_error = ""
+            break
+        if first_error:
+            raise DataError(
+                f"--set {setting.name}: no value gives a valid policy, nothing was run: "
+                f"{first_error.removeprefix(f'--set {setting.name}: ')}"
+            )
 
 
 # Worker state, set once per process by _init.

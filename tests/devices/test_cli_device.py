@@ -85,4 +85,4 @@ def test_export_writes_metrics_for_the_simulator(tmp_path: Path) -> None:
     records = json.loads(out.read_text())
     # --from is read in the site's timezone: midnight BST is 23:00 UTC the day before.
     assert records[0]["time"] == datetime(2026, 6, 30, 23, 0, tzinfo=UTC).timestamp() * 1000
-    assert bad.returncode == 1 and "--from 'yesterday'" in bad.stderr
+    assert bad.returncode == 2 and "argument --from: 'yesterday'" in bad.stderr

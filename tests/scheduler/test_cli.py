@@ -167,7 +167,7 @@ def test_run_refuses_bad_input_with_a_located_error(tmp_path: Path) -> None:
     assert r.returncode == 1 and "simulated device" in r.stderr
     r = gridpilot("run", str(policy), "--interval", "soon", env={**os.environ,
                                                                  "XSTORAGE_PASSWORD": "x"})
-    assert r.returncode == 1 and "--interval" in r.stderr
+    assert r.returncode == 2 and "--interval" in r.stderr
 
 
 def test_override_and_log_without_a_running_instance(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_bad_input_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "row 2" in proc.stderr
     proc = _run("simulate", str(AGILE), "--data", str(DATA), "--step", "7m")
-    assert proc.returncode == 1 and "1m, 5m, 15m, 30m or 1h" in proc.stderr
+    assert proc.returncode == 2 and "1m, 5m, 15m, 30m or 1h" in proc.stderr
     proc = _run("simulate", str(AGILE), "--data", str(DATA), "--from", "2030-01-01")
     assert proc.returncode == 1 and "no data" in proc.stderr
 

@@ -1,0 +1,138 @@
+"""``type=`` converters for command-line flags.
+
+A malformed flag value is a usage error: argparse turns :class:`argparse.ArgumentTypeError`
+into ``gridpilot CMD: error: argument --flag: <message>`` and exit status 2, before any file is
+read or any device is touched. Every converter here says what a good value looks like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from gridpilot.simulator.sweep import SweepSetting
+
+__all__ = [
+    "date_or_time",
+    "duration_s",
+    "finite_float",
+    "positive_int",
+    "sim_step_s",
+    "sweep_setting",
+    "timezone_name",
+]
+
+
+def finite_float(
+    *, min_value: float | None = None, max_value: float | None = None, positive: bool = False
+) -> Callable[[str], float]:
+    """A finite number within ``[min_value, max_value]`` (above 0 with ``positive``)."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: give a finite number")
+        if positive and value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be above 0")
+        if min_value is not None and value < min_value:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be at least {min_value:g}")
+        if max_value is not None and value > max_value:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be at most {max_value:g}")
+        return value
+
+    convert.__name__ = "number"  # argparse names the converter in some of its messages
+    return convert
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
+def duration_s(
+    *, min_s: float = 0.0, max_s: float | None = None, example: str = "2h, 90m"
+) -> Callable[[str], float]:
+    """A duration (``90s``, ``5m``, ``1h30m``) in seconds, within ``[min_s, max_s]``."""
+
+    def convert(text: str) -> float:
+        from gridpilot.rules.calendar import parse_duration_s
+
+        try:
+            seconds = parse_duration_s(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{exc} (e.g. {example})") from None
+        if seconds < min_s or (max_s is not None and seconds > max_s):
+            upper = f" and {_human_s(max_s)}" if max_s is not None else ""
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: must be between {_human_s(min_s)}{upper}"
+            )
+        return seconds
+
+    convert.__name__ = "duration"
+    return convert
+
+
+def _human_s(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def sim_step_s(text: str) -> int:
+    """A simulation step: ``1m``, ``5m``, ``15m``, ``30m`` or ``1h``, in seconds."""
+    from gridpilot.errors import DataError
+    from gridpilot.simulator.resample import parse_step
+
+    try:
+        return parse_step(text)
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def date_or_time(text: str) -> str:
+    """A date (``YYYY-MM-DD``) or ISO 8601 time; the text is kept, since how a value without an
+    offset is read depends on the site's timezone, known only once the policy is loaded."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 time (YYYY-MM-DDTHH:MM[+01:00])"
+        ) from None
+    return text
+
+
+def timezone_name(text: str) -> str:
+    """An IANA timezone name such as ``Europe/London`` or ``UTC``."""
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IANA timezone name (e.g. Europe/London, UTC)"
+        ) from None
+    return text
+
+
+def sweep_setting(text: str) -> SweepSetting:
+    """``PATH=A:B:STEP`` or ``PATH=a,b,c``."""
+    from gridpilot.errors import DataError
+    from gridpilot.simulator.sweep import parse_setting
+
+    try:
+        return parse_setting(text)
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--set ")) from None

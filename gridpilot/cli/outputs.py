@@ -1,0 +1,75 @@
+"""Checks for the files and directories a command writes.
+
+They run before the work starts, so a backtest of a year is not lost to a typo in ``--out``, and
+every failure reads ``PATH: what is wrong (what to do)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gridpilot.errors import DataError
+
+__all__ = ["prepare_output_dir", "prepare_output_file", "write_failed"]
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).rstrip(".").lower()
+
+
+def write_failed(path: str | Path, exc: OSError, flag: str) -> DataError:
+    """The error for a write that failed after the checks (a full disk, a vanished directory)."""
+    return DataError(f"{path}: cannot write: {_reason(exc)} (choose another {flag})")
+
+
+def prepare_output_dir(path: str | Path, flag: str) -> Path:
+    """Create the directory ``path`` (and its parents) unless it exists; it must be writable."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise DataError(
+            f"{p}: exists and is not a directory (give {flag} a new or existing directory)"
+        )
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(
+            f"{p}: cannot create this directory: {_reason(exc)} "
+            f"(give {flag} a directory you can write to)"
+        ) from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise DataError(f"{p}: this directory is not writable (give {flag} one you can write to)")
+    return p
+
+
+def prepare_output_file(path: str | Path, flag: str) -> Path:
+    """Check that the file ``path`` can be written (creating its parent directories); an
+    existing file is kept untouched until the command writes it."""
+    p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p}: is a directory (give {flag} a file name)")
+    parent = p.parent
+    if parent.exists() and not parent.is_dir():
+        raise DataError(f"{parent}: is not a directory (give {flag} a path inside a directory)")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(
+            f"{p}: cannot create its directory {parent}: {_reason(exc)} "
+            f"(give {flag} a path you can write to)"
+        ) from None
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            raise DataError(f"{p}: this file is not writable (give {flag} one you can write to)")
+        return p
+    # Creating the file is the only test that works everywhere (read-only mounts, /proc, ACLs);
+    # it is removed again so a failed run leaves nothing behind.
+    try:
+        with p.open("x"):
+            pass
+    except OSError as exc:
+        raise DataError(
+            f"{p}: cannot create this file: {_reason(exc)} (give {flag} a path you can write to)"
+        ) from None
+    p.unlink()
+    return p
