@@ -130,9 +130,16 @@ def handle(args: argparse.Namespace) -> int:
                              "(use --policy or --state-dir)")
     since = args.since
     kinds = dict.fromkeys(args.kind, True) if args.kind else None
-    for record in read_audit(Path(state_dir), since=since, kinds=kinds):
-        if args.json:
-            print(json.dumps(record, separators=(",", ":")))
-        else:
-            print(format_record(record))
+    try:
+        for record in read_audit(Path(state_dir), since=since, kinds=kinds):
+            if args.json:
+                print(json.dumps(record, separators=(",", ":")))
+            else:
+                print(format_record(record))
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise GridpilotError(f"{exc.filename or state_dir}: cannot read the audit log: {reason} "
+                             "(check --state-dir)") from None
     return 0

@@ -98,6 +98,10 @@ def parse_date(text: str, tz: ZoneInfo, what: str) -> int:
     return int(t.timestamp())
 
 
+def _day(unix_s: int, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(unix_s, tz).strftime("%Y-%m-%d %H:%M")
+
+
 def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     from gridpilot.simulator.loaders import load_data
     from gridpilot.simulator.resample import GapPolicy, parse_step, resample
@@ -171,6 +175,13 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         prepare_output_dir(args.out, "--out")
     series = prepare_series(args, policy.tz)
+    week = parse_date(args.week, policy.tz, "--week") if args.week else None
+    if week is not None and not int(series.start_s[0]) <= week < series.end_s:
+        raise DataError(
+            f"--week {args.week}: outside the simulated period "
+            f"{_day(int(series.start_s[0]), policy.tz)} to {_day(series.end_s, policy.tz)} "
+            "(choose a day inside it, or leave --week out for the busiest week)"
+        )
     bar = _progress(sys.stderr.isatty() and not args.json)
     if bar is not None:
         with bar:
@@ -184,7 +195,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         bt = run_backtest(policy, series, optimal=args.optimal, initial_soc_pct=args.soc)
     if args.out:
-        week = parse_date(args.week, policy.tz, "--week") if args.week else None
         try:
             report = write_report(bt, args.out, data=series.report, week_start_s=week,
                                   plots=not args.no_plots)

@@ -78,6 +78,9 @@ def find_control(state_dir: Path) -> ControlEndpoint:
         ) from None
     except (OSError, ValueError) as exc:
         raise ControlError(f"{info_path}: unreadable ({exc})") from None
+    if not isinstance(info, dict):
+        raise ControlError(f"{info_path}: not a control file of `gridpilot run` (expected a JSON "
+                           "object); restart the scheduler to rewrite it")
     token_file = Path(str(info.get("token_file") or state_dir / "control.token"))
     token = read_token(token_file)
     socket = info.get("socket")

@@ -52,7 +52,7 @@ def parse_step(text: str) -> int:
             seconds = int(float(t[:-1]))
         else:
             seconds = int(float(t))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf"
         raise DataError(f"step {text!r}: use e.g. 5m, 30m or 1h") from None
     if seconds not in ALLOWED_STEPS_S:
         raise DataError(f"step {text!r}: the simulation step must be 1m, 5m, 15m, 30m or 1h")

@@ -366,3 +366,32 @@ def test_an_unexpected_error_is_one_line_and_a_traceback_only_when_asked(debug: 
         assert "Traceback" in result.stderr and "in render" in result.stderr
     else:
         assert lines == [expected + " (set GRIDPILOT_DEBUG=1 to see where it happened)"]
+
+
+def test_log_with_an_unreadable_audit_file_names_it(tmp_path: Path) -> None:
+    (tmp_path / "state" / "audit.jsonl").mkdir(parents=True)
+    result = gridpilot("log", "--state-dir", str(tmp_path / "state"))
+    _one_line_about(result, str(tmp_path / "state" / "audit.jsonl"), "is a directory")
+
+
+def test_override_with_a_foreign_control_file(tmp_path: Path) -> None:
+    (tmp_path / "control.json").write_text("[1, 2]", encoding="utf-8")
+    result = gridpilot("override", "--state-dir", str(tmp_path), "list")
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"gridpilot: {tmp_path / 'control.json'}: not a control file of `gridpilot run` "
+        "(expected a JSON object); restart the scheduler to rewrite it"
+    )
+
+
+def test_simulate_week_outside_the_simulated_period(policy: Path, two_days: Path,
+                                                    tmp_path: Path) -> None:
+    result = gridpilot("simulate", str(policy), "--data", str(two_days), "--out",
+                       str(tmp_path / "out"), "--week", "2018-06-01")
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "gridpilot: --week 2018-06-01: outside the simulated period 2018-01-01 00:00 to "
+        "2018-01-03 00:00 (choose a day inside it, or leave --week out for the busiest week)"
+    )
