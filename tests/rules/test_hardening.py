@@ -166,3 +166,11 @@ def test_redaction_removes_every_occurrence(secret: str, before: str, after: str
     (clean,) = redact_issues([issue], {secret, secret[:1]})
     assert secret not in clean.message and secret not in clean.hint
     assert secret[:1] not in clean.message.replace("***", "") or secret[:1] in "*"
+
+
+def test_recorded_secrets_stay_out_of_reprs(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace("name: test site", "name: ${SITE_NAME}"))
+    policy = load_policy(path, environ={"SITE_NAME": SECRET})
+    assert policy.doc.site.name == SECRET
+    assert SECRET in policy.source.secrets
+    assert SECRET not in repr(policy.source)
