@@ -6,6 +6,21 @@ bill is ``energy cost - export revenue + standing charge + demand charge``; the 
 ``demand_charge_per_kw`` times the highest grid import of each calendar month in the site's
 timezone, in kW at the step's resolution. Wear (``cycle_cost_per_kwh`` per kWh discharged) is
 reported beside the bill, not in it.
+
+Self-sufficiency and self-consumption follow the energy's origin (see
+:mod:`gridpilot.simulator.selfsupply`):
+
+- ``self_sufficiency = 1 - grid_origin_to_load / load``: the share of the load the house did not
+  take from the grid. Battery energy counts only by its PV-origin share, tracked tick by tick:
+  energy charged from the grid and discharged later is grid energy, so a battery charged only
+  from the grid never raises self-sufficiency above the figure without a battery.
+- ``self_consumption = 1 - pv_exported / pv``: the share of PV used on site, directly or through
+  the battery; PV stored and later exported by the battery counts as exported.
+
+Energy in the battery at the start of a run has an unknown origin and counts as grid energy
+(``initial_pv_share``); the simulator starts at the battery's minimum SOC unless told otherwise.
+With neither grid charging nor battery export both figures equal the simple ones
+(``1 - import / load`` and ``1 - export / pv``).
 """
 
 from __future__ import annotations
@@ -19,6 +34,7 @@ import numpy.typing as npt
 
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.simulator.battery import BatteryParams, step
+from gridpilot.simulator.selfsupply import self_supply
 
 __all__ = [
     "BillInputs",
@@ -72,9 +88,18 @@ class Totals:
     bill: float
     peak_import_w: float
     self_consumption: float
-    """Share of PV used on site: export is attributed to PV first, each step."""
+    """Share of PV used on site, directly or through the battery (module docstring)."""
     self_sufficiency: float
-    """Share of the load not met by grid import: import is attributed to the load first."""
+    """Share of the load not taken from the grid, directly or through the battery (module
+    docstring): grid energy stored and discharged later is not self-supplied."""
+    grid_to_load_kwh: float
+    """Grid import that served the load directly."""
+    grid_to_battery_kwh: float
+    """Grid import that charged the battery."""
+    pv_to_battery_kwh: float
+    """PV that charged the battery."""
+    battery_pv_to_load_kwh: float
+    """Battery discharge to the load that came from PV (by the tracked PV share)."""
     battery_charge_kwh: float
     battery_discharge_kwh: float
     equivalent_full_cycles: float
@@ -121,11 +146,13 @@ def compute_totals(
     battery: BatteryParams | None = None,
     import_w: FloatArray | None = None,
     export_w: FloatArray | None = None,
+    initial_pv_share: float = 0.0,
 ) -> Totals:
     """Bill and energy totals of one run (see the module docstring).
 
     ``import_w``/``export_w`` default to the positive and negative parts of ``grid_w``; the
-    optimum passes its own split.
+    optimum passes its own split. ``initial_pv_share`` is the PV share credited to energy the
+    battery held at the start (0: its origin is unknown, so it is not claimed as self-supplied).
     """
     h = step_s / 3600.0
     imp_w = np.maximum(grid_w, 0.0) if import_w is None else import_w
@@ -162,8 +189,12 @@ def compute_totals(
     )
     pv_kwh = float(pv_w.sum() * h / 1000.0)
     load_kwh = float(load_w.sum() * h / 1000.0)
-    pv_exported = float(np.minimum(exp_kwh, np.maximum(pv_w, 0.0) * h / 1000.0).sum())
-    load_imported = float(np.minimum(imp_kwh, np.maximum(load_w, 0.0) * h / 1000.0).sum())
+    origin = self_supply(
+        load_w, pv_w, battery_w, step_s,
+        charge_efficiency=1.0 if battery is None else battery.charge_efficiency,
+        discharge_efficiency=1.0 if battery is None else battery.discharge_efficiency,
+        initial_pv_share=initial_pv_share,
+    )
     dis_kwh = float(np.maximum(battery_w, 0.0).sum() * h / 1000.0)
     chg_kwh = float(np.maximum(-battery_w, 0.0).sum() * h / 1000.0)
     usable = 0.0
@@ -182,8 +213,12 @@ def compute_totals(
         demand_charge=float(m_demand.sum()),
         bill=float(m_bill.sum()),
         peak_import_w=float(m_peak.max()) if nm else 0.0,
-        self_consumption=1.0 - pv_exported / pv_kwh if pv_kwh > 0 else 0.0,
-        self_sufficiency=1.0 - load_imported / load_kwh if load_kwh > 0 else 0.0,
+        self_consumption=origin.self_consumption,
+        self_sufficiency=origin.self_sufficiency,
+        grid_to_load_kwh=origin.grid_to_load_kwh,
+        grid_to_battery_kwh=origin.grid_to_battery_kwh,
+        pv_to_battery_kwh=origin.pv_to_battery_kwh,
+        battery_pv_to_load_kwh=origin.battery_pv_to_load_kwh,
         battery_charge_kwh=chg_kwh,
         battery_discharge_kwh=dis_kwh,
         equivalent_full_cycles=dis_kwh / usable if usable > 0 else 0.0,

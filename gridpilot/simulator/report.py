@@ -10,12 +10,14 @@
       "battery": {capacity_kwh, max_charge_w, max_discharge_w, charge_efficiency,
                   discharge_efficiency, min_soc_pct, max_soc_pct, cycle_cost_per_kwh},
       "initial_soc_pct": float,
-      "data": {source, rows, units, duplicates, gaps, missing_values, repairs},
+      "data": {source, rows, units, duplicates, gaps, missing_values, repairs,
+               missing_cells},        # missing_cells: empty/'nan' cells (rows named in repairs)
       "results": {                   # one Totals object per run; "optimum" is null without it
         "policy" | "no_battery" | "self_consumption" | "optimum": {
           import_kwh, export_kwh, load_kwh, pv_kwh, energy_cost, export_revenue,
           standing_charge, demand_charge, bill, peak_import_w, self_consumption (0..1),
-          self_sufficiency (0..1), battery_charge_kwh, battery_discharge_kwh,
+          self_sufficiency (0..1), grid_to_load_kwh, grid_to_battery_kwh, pv_to_battery_kwh,
+          battery_pv_to_load_kwh, battery_charge_kwh, battery_discharge_kwh,
           equivalent_full_cycles, wear_cost,
           months: [{month "YYYY-MM", import_kwh, export_kwh, energy_cost, export_revenue,
                     standing_charge, demand_charge, bill, peak_import_w}]
@@ -34,6 +36,15 @@
     }
 
 Money is in ``currency``; energy in kWh; power in W.
+
+``self_sufficiency = 1 - grid_origin_to_load / load_kwh``: the share of the load the house did
+not take from the grid, directly (``grid_to_load_kwh``) or through the battery. Battery energy
+counts only by its PV-origin share, tracked step by step (``battery_pv_to_load_kwh`` is the
+self-supplied part of the battery's discharge to the load), so grid energy stored at night and
+discharged by day is not self-supplied. ``self_consumption = 1 - pv_exported / pv_kwh``: the
+share of PV used on site, directly or through the battery (PV the battery later exports counts
+as exported). Energy in the battery at the start counts as grid energy. Details:
+:mod:`gridpilot.simulator.selfsupply`.
 """
 
 from __future__ import annotations
