@@ -52,8 +52,7 @@ def sample_days(specs: Iterable[CalendarSpec]) -> IntArray:
         for lo, hi in zip(edges, [*edges[1:], edges[-1] + _CYCLE_DAYS], strict=True):
             pieces.append(np.arange(lo, min(hi, lo + _CYCLE_DAYS), dtype=np.int64))
     days = np.unique(np.concatenate(pieces))
-    # Keep clear of date.min / date.max so the day before and after stay valid ordinals.
-    out: IntArray = days[(days > 1) & (days < date.max.toordinal())]
+    out: IntArray = days[(days >= 1) & (days <= date.max.toordinal())]
     return out
 
 

@@ -251,3 +251,19 @@ def test_never_matches_agrees_with_a_long_day_sweep(
         assert not calendar_never_matches(spec)
     else:
         assert calendar_never_matches(spec) == (not brute.any())
+
+
+@pytest.mark.parametrize(
+    ("dates", "days", "months", "never"),
+    [
+        ("0001-01-01", "mon", None, False),  # the first day of the calendar was a Monday
+        ("9999-12-31", None, "dec", False),
+        ("9999-12-31", "thu", None, True),  # it is a Friday
+        ("02-29", "mon", None, False),  # 2044
+        ("02-29", None, "mar", True),
+    ],
+)
+def test_never_matches_at_the_ends_of_the_calendar(
+    dates: str, days: str | None, months: str | None, never: bool,
+) -> None:
+    assert calendar_never_matches(CalendarSpec.parse(None, days, months, dates)) is never
