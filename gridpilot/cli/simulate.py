@@ -253,9 +253,10 @@ def _show_data_notes(series: TimeSeries) -> None:
 
 def show_summary(bt: Backtest, out: Path | None = None) -> None:
     """Print the comparison table (rich) to stdout."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from gridpilot.cli.terminal import StdoutConsole
 
     cur = bt.currency
     runs = [("Policy", bt.policy), ("No battery", bt.no_battery),
@@ -280,7 +281,7 @@ def show_summary(bt: Backtest, out: Path | None = None) -> None:
     ]
     for label, fmt in rows:
         table.add_row(escape(label), *(fmt(t) for _, t in runs))
-    console = Console()
+    console = StdoutConsole()
     console.print(table)
     saved = bt.no_battery.bill - bt.policy.bill
     console.print(f"Saving against no battery: {saved:,.2f} {cur}")

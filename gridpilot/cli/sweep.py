@@ -36,10 +36,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
+    from gridpilot.cli.terminal import StdoutConsole
     from gridpilot.rules.policy import load_policy
     from gridpilot.simulator.sweep import check_settings, run_sweep, variants, write_csv
 
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     csv_path = prepare_output_file(args.csv, "--csv")
     check_settings(args.policy, settings)
     series = prepare_series(args, policy.tz)
-    console = Console()
+    console = StdoutConsole()
     console.print(f"{len(variants(settings))} variants of {escape(policy.name)}, "
                   f"{len(series)} ticks each")
     results = run_sweep(args.policy, series, settings, jobs=args.jobs, initial_soc_pct=args.soc)
