@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from gridpilot.simulator.sweep import SweepSetting
 
 __all__ = [
+    "column_map",
+    "data_format",
     "date_or_time",
+    "delimiter",
     "duration_s",
     "finite_float",
     "positive_int",
@@ -136,3 +139,37 @@ def sweep_setting(text: str) -> SweepSetting:
         return parse_setting(text)
     except DataError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--set ")) from None
+
+
+def data_format(text: str) -> str:
+    """``auto`` or one of the recorded-data formats the loaders know."""
+    from gridpilot.simulator.loaders import FORMATS
+
+    if text != "auto" and text not in FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a data format; use auto or one of {', '.join(FORMATS)}"
+        )
+    return text
+
+
+def column_map(text: str) -> str:
+    """``FIELD=COLUMN`` or ``FIELD=COLUMN:UNIT`` (kept as text: the loader reads it)."""
+    field, sep, rest = text.partition("=")
+    if not sep or not field.strip() or not rest.strip() or rest.strip().startswith(":"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use FIELD=COLUMN or FIELD=COLUMN:UNIT, e.g. load_w=House:kW"
+        )
+    return text
+
+
+_NAMED_DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def delimiter(text: str) -> str:
+    """One character, or ``tab`` (also ``\\t``), ``comma``, ``semicolon``, ``pipe``."""
+    value = _NAMED_DELIMITERS.get(text, text)
+    if len(value) != 1 or value in "\r\n\"":
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give one character (e.g. ';'), or tab, comma, semicolon or pipe"
+        )
+    return value

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from gridpilot.cli.argtypes import date_or_time, finite_float, sim_step_s, timezone_name
+from gridpilot.cli.argtypes import (
+    column_map,
+    data_format,
+    date_or_time,
+    delimiter,
+    finite_float,
+    sim_step_s,
+    timezone_name,
+)
 from gridpilot.cli.outputs import prepare_output_dir, write_failed
 from gridpilot.errors import DataError
 
@@ -62,7 +70,7 @@ def register(subparsers: Any) -> None:
 
 def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FILE", help="recorded data file")
-    parser.add_argument("--format", default="auto",
+    parser.add_argument("--format", default="auto", type=data_format,
                         help="data format (default: detected from the header)")
     parser.add_argument("--from", dest="start", metavar="DATE", type=date_or_time,
                         help="first day (site time, YYYY-MM-DD or ISO time)")
@@ -76,6 +84,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="PCT",
                         help="initial SOC [%%] (default: the battery's minimum)")
     parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN[:UNIT]",
+                        type=column_map,
                         help="read a CSV through a column mapping, e.g. load_w=House:kW "
                         "(repeatable; with --format xstorage-csv it overrides single fields)")
     parser.add_argument("--time-column", default=None, metavar="NAME",
@@ -84,7 +93,8 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --map: iso, epoch_s, epoch_ms or a strptime pattern")
     parser.add_argument("--timezone", default="UTC", type=timezone_name,
                         help="with --map: how naive timestamps are read (IANA name)")
-    parser.add_argument("--delimiter", default=",", help="with --map: the CSV delimiter")
+    parser.add_argument("--delimiter", default=",", type=delimiter,
+                        help="with --map: the CSV delimiter (one character, or tab)")
 
 
 def parse_date(text: str, tz: ZoneInfo, what: str) -> int:

@@ -42,7 +42,8 @@ def test_finite_float_gives_a_finite_value_in_bounds_or_a_usage_error(
 def test_every_converter_answers_a_value_or_a_usage_error(text: str) -> None:
     converters = [
         argtypes.positive_int, argtypes.sim_step_s, argtypes.date_or_time,
-        argtypes.timezone_name, argtypes.sweep_setting,
+        argtypes.timezone_name, argtypes.sweep_setting, argtypes.data_format,
+        argtypes.column_map, argtypes.delimiter,
         argtypes.duration_s(min_s=1, max_s=3600),
     ]
     for convert in converters:
@@ -55,6 +56,8 @@ def test_every_converter_answers_a_value_or_a_usage_error(text: str) -> None:
             assert isinstance(value, int) and value >= 1
         if convert is argtypes.sim_step_s:
             assert value in (60, 300, 900, 1800, 3600)
+        if convert is argtypes.delimiter:
+            assert len(value) == 1
 
 
 @given(st.text(max_size=12))
