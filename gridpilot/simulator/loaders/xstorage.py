@@ -131,8 +131,14 @@ def load_xstorage_csv(
             f"({', '.join(repr(h) for h in header)}); name it with --time-column"
         )
     fmt = timestamp_format
-    if fmt == "auto":
-        fmt = _guess_time_format(text, header.index(ts_col), delimiter, source)
+    if fmt in ("auto", "iso"):
+        guess = _guess_time_format(text, header.index(ts_col), delimiter, source)
+        if fmt == "iso" and guess not in ("iso", "epoch"):
+            raise DataError(
+                f"{source}: row 2, column {ts_col!r}: the times are not ISO 8601 but read as "
+                f"{guess!r}; give --time-format '{guess}' (or auto)"
+            )
+        fmt = guess if fmt == "auto" else fmt
     mapping = CsvMapping(
         columns=mapped,
         timestamp_columns=(ts_col,),
