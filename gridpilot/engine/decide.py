@@ -122,10 +122,12 @@ def decide(
         reserve = pattern.reserve_soc_pct
         guards_key = pattern.guards_key
     else:
+        # Some guard whose calendar is open also tests price or SOC: test those now.
         active_guards = ()
         guards_key = 0
+        open_key = pattern.guards_key
         for i, g in enumerate(model.guards):
-            if g in pattern.guards and (g.probe is None or g.probe.conditions_hold(soc, price)):
+            if open_key >> i & 1 and (g.probe is None or g.probe.conditions_hold(soc, price)):
                 active_guards += (g,)
                 guards_key |= 1 << i
         reserve = effective_reserve(limits, active_guards)
