@@ -211,3 +211,24 @@ def test_generic_csv_mapping_still_checks_field_names(tmp_path: Path) -> None:
     path.write_text("timestamp,x\n2018-07-01T00:00,1\n2018-07-01T00:30,2\n")
     with pytest.raises(DataError, match="unknown field 'lod_w'"):
         load_csv(path, CsvMapping(columns={"lod_w": ColumnSpec("x", "W")}))
+
+
+ELEXON = ROOT.parent / "shared" / "data" / "uk-2018" / "sources" / "sspsbpniv.csv"
+
+
+@pytest.mark.skipif(not ELEXON.exists(), reason="../shared/data is not present")
+@pytest.mark.parametrize("bad", ["1e400", "nan", "-inf"])
+def test_elexon_non_finite_price_is_named(tmp_path: Path, bad: str) -> None:
+    with ELEXON.open(encoding="utf-8-sig") as f:
+        lines = [next(f) for _ in range(49)]  # the header and the first real day
+    cells = lines[5].rstrip("\n").split(",")
+    cells[3] = bad
+    lines[5] = ",".join(cells) + "\n"
+    path = tmp_path / "elexon.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DataError, match=rf"row 6, column 'System Buy Price\(£/MWh\)': '{bad}' is "
+                       "not a finite number"):
+        load_data(path, "elexon")
+    lines[5] = ",".join([*cells[:3], "", *cells[4:]]) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    assert np.isnan(load_data(path, "elexon").columns["system_buy_price"]).sum() == 1

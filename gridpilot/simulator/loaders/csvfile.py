@@ -36,7 +36,14 @@ from gridpilot.simulator.loaders.base import (
     regularise,
 )
 
-__all__ = ["ColumnSpec", "CsvMapping", "load_csv", "parse_rows"]
+__all__ = [
+    "EXTRA_POWER_PREFIX",
+    "ColumnSpec",
+    "CsvMapping",
+    "load_csv",
+    "parse_number",
+    "parse_rows",
+]
 
 POWER_FIELDS = ("load_w", "pv_w", "grid_w", "battery_w", "export_w")
 PRICE_FIELDS = ("import_price", "export_price")
@@ -131,7 +138,7 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
                 empty_cells[f].append((len(stamps) - 1, rowno, cell))
                 raw[f].append(np.nan)
                 continue
-            raw[f].append(_number(cell, rowno, mapping.columns[f].column, source))
+            raw[f].append(parse_number(cell, rowno, mapping.columns[f].column, source))
     report.rows = len(stamps)
     times_s = _parse_times(stamps, mapping, tz, source, report)
     values = {f: np.asarray(v, dtype=np.float64) for f, v in raw.items()}
@@ -150,7 +157,8 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
     return series
 
 
-def _number(cell: str, rowno: int, column: str, source: str) -> float:
+def parse_number(cell: str, rowno: int, column: str, source: str) -> float:
+    """A finite number from a cell, or :class:`DataError` naming its row and column."""
     try:
         value = float(cell)
     except ValueError:

@@ -18,7 +18,7 @@ import numpy as np
 
 from gridpilot.errors import DataError
 from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, read_text, regularise
-from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv
+from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv, parse_number
 
 __all__ = [
     "UK_COMPOSITE_MAPPING",
@@ -125,12 +125,7 @@ def load_elexon_settlement(path: str | Path) -> TimeSeries:
         for key, name in (("ssp", "system_sell_price"), ("sbp", "system_buy_price"),
                           ("niv", "net_imbalance_mwh")):
             cell = row[idx[key]].strip()
-            try:
-                cols[name].append(float(cell) if cell else np.nan)
-            except ValueError:
-                raise DataError(
-                    f"{source}: row {rowno}, column {wanted[key]!r}: {cell!r} is not a number"
-                ) from None
+            cols[name].append(parse_number(cell, rowno, wanted[key], source) if cell else np.nan)
     report.rows = len(times)
     short = sum(1 for n in day_len.values() if n == 46)
     long_ = sum(1 for n in day_len.values() if n == 50)
