@@ -196,6 +196,8 @@ def test_xbattery_keys_match_loosely(tmp_path: Path) -> None:
     records = [{"_ts": 1736784000 + 60 * i, "packVoltage": 41.0, "PackCurrent": -10.0,
                 "SOC": 20 + i, "bmsState": "CHARGING"} for i in range(5)]
     path = tmp_path / "t.json"
+    path.write_text(json.dumps(records))  # a bare list, as `device export` writes it
+    assert detect_format(path) == "xbattery"
     path.write_text(json.dumps({"data": records}))
     assert detect_format(path) == "xbattery"
     s = load_xbattery_telemetry(path)

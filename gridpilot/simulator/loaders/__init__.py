@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,8 +70,8 @@ def detect_format(path: str | Path) -> str:
     text = read_text(path)
     first = text.lstrip()[:2000].splitlines()[0] if text.strip() else ""
     if first.startswith(("{", "[")):
-        keys = normalise_name(text[:20000].replace('"', " "))
-        return "xbattery" if "packvoltage" in keys else "xstorage-metrics"
+        keys = re.sub(r"[\s_\-]+", "", text[:20000]).lower()
+        return "xbattery" if '"packvoltage"' in keys else "xstorage-metrics"
     if first.startswith("timestamp,") and "load_w" in first:
         return "csv"
     if first.startswith("Settlement Date,Settlement Period"):
