@@ -141,6 +141,7 @@ def markdown(d: dict[str, Any]) -> str:
         ("Peak import [W]", "peak_import_w", lambda v: f"{v:,.0f}"),
         ("Self-consumption", "self_consumption", lambda v: f"{v:.1%}"),
         ("Self-sufficiency", "self_sufficiency", lambda v: f"{v:.1%}"),
+        ("Grid to battery [kWh]", "grid_to_battery_kwh", lambda v: f"{v:,.0f}"),
         ("Full cycles", "equivalent_full_cycles", lambda v: f"{v:,.1f}"),
     ]
     for label, key, fmt in rows:
@@ -150,6 +151,8 @@ def markdown(d: dict[str, Any]) -> str:
         "",
         f"Bills in {cur}. Saving against no battery: {_money(s['vs_no_battery'], cur)}; "
         f"against plain self-consumption: {_money(s['vs_self_consumption'], cur)}.",
+        "Self-sufficiency counts battery energy only by its share charged from PV: grid energy "
+        "stored and used later is not self-supplied.",
     ]
     if s["savings_captured"] is not None:
         lines.append(

@@ -36,6 +36,15 @@ def test_simulate_writes_the_report(tmp_path: Path) -> None:
     assert set(report["plots"]) == {"week.png", "monthly_bills.png", "daily_peaks.png"}
     md = (out / "report.md").read_text()
     assert "Savings captured" in md and "week.png" in md
+    pol, none = res["policy"], res["no_battery"]
+    # The Agile policy charges from the grid at cheap times; only PV-charged energy can lift
+    # self-sufficiency above the figure without a battery.
+    assert pol["grid_to_battery_kwh"] > 1.0
+    bat = report["battery"]
+    round_trip = bat["charge_efficiency"] * bat["discharge_efficiency"]
+    assert (pol["self_sufficiency"] - none["self_sufficiency"]) * pol["load_kwh"] <= (
+        pol["pv_to_battery_kwh"] * round_trip + 1e-9)
+    assert f"| Grid to battery [kWh] | {pol['grid_to_battery_kwh']:,.0f} |" in md
 
 
 def test_simulate_json_to_stdout() -> None:
