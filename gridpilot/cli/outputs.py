@@ -23,13 +23,18 @@ def write_failed(path: str | Path, exc: OSError, flag: str) -> DataError:
     return DataError(f"{path}: cannot write: {_reason(exc)} (choose another {flag})")
 
 
-def prepare_output_dir(path: str | Path, flag: str) -> Path:
-    """Create the directory ``path`` (and its parents) unless it exists; it must be writable."""
+def prepare_output_dir(path: str | Path, flag: str, *, keep: bool = True) -> Path:
+    """Check that the directory ``path`` exists or can be created, and is writable.
+
+    With ``keep`` the directory is left created; without, the directories this check created
+    are removed again, so a command that fails before writing leaves nothing behind.
+    """
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise DataError(
             f"{p}: exists and is not a directory (give {flag} a new or existing directory)"
         )
+    missing = [d for d in (p, *p.parents) if not d.exists()]
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -37,7 +42,11 @@ def prepare_output_dir(path: str | Path, flag: str) -> Path:
             f"{p}: cannot create this directory: {_reason(exc)} "
             f"(give {flag} a directory you can write to)"
         ) from None
-    if not os.access(p, os.W_OK | os.X_OK):
+    writable = os.access(p, os.W_OK | os.X_OK)
+    if not keep:
+        for d in missing:  # deepest first
+            d.rmdir()
+    if not writable:
         raise DataError(f"{p}: this directory is not writable (give {flag} one you can write to)")
     return p
 

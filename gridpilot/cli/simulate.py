@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     if args.out:
-        prepare_output_dir(args.out, "--out")
+        prepare_output_dir(args.out, "--out", keep=False)
     series = prepare_series(args, policy.tz)
     week = parse_date(args.week, policy.tz, "--week") if args.week else None
     if week is not None and not int(series.start_s[0]) <= week < series.end_s:

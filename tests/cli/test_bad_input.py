@@ -411,3 +411,18 @@ def test_simulate_week_outside_the_simulated_period(policy: Path, two_days: Path
         "gridpilot: --week 2018-06-01: outside the simulated period 2018-01-01 00:00 to "
         "2018-01-03 00:00 (choose a day inside it, or leave --week out for the busiest week)"
     )
+
+
+def test_simulate_out_is_not_left_behind_when_the_data_is_refused(policy: Path, two_days: Path,
+                                                                  tmp_path: Path) -> None:
+    out = tmp_path / "new" / "report"
+    result = gridpilot("simulate", str(policy), "--data", str(two_days), "--from", "2030-01-01",
+                       "--out", str(out))
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert "no data between --from and --to" in result.stderr
+    assert not (tmp_path / "new").exists()
+    result = gridpilot("simulate", str(policy), "--data", str(two_days), "--out", str(out),
+                       "--no-plots")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["policy"] == "bad input"
