@@ -90,6 +90,11 @@ def test_pv_meters_are_summed_without_a_total(tmp_path: Path, real: dict[str, np
     assert np.allclose(s.columns["pv_w"], real["pv_w"])
     assert float(s.columns["pv_w"].max()) > 1000  # summer PV: the check is not of zeros
     assert any("meter columns" in r for r in s.report.repairs)
+    # With the total present as well, the meters are not added on top of it.
+    both = [[r[0], r[1], repr(float(real["pv_w"][i])), r[2], r[3]] for i, r in enumerate(rows)]
+    s = load_xstorage_csv(_write(tmp_path / "b.csv", [*header[:2], "Photovoltaic Production",
+                                                      *header[2:]], both))
+    assert np.array_equal(s.columns["pv_w"], real["pv_w"])
 
 
 def test_mapping_can_be_overridden_and_missing_columns_are_named(
