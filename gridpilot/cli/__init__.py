@@ -93,10 +93,12 @@ def _stdout_closed() -> int:
 
 
 def _internal_error(exc: Exception) -> int:
-    print(f"gridpilot: internal error: {type(exc).__name__}: {exc} — please report it"
-          + ("" if os.environ.get(DEBUG_ENV) == "1"
-             else f" (set {DEBUG_ENV}=1 to see where it happened)"),
+    """A bug, not bad input: one line to report, the traceback only on request."""
+    debug = os.environ.get(DEBUG_ENV) == "1"
+    message = " | ".join(str(exc).splitlines())
+    print(f"gridpilot: internal error: {type(exc).__name__}: {message} — please report it"
+          + ("" if debug else f" (set {DEBUG_ENV}=1 to see where it happened)"),
           file=sys.stderr)
-    if os.environ.get(DEBUG_ENV) == "1":
+    if debug:
         traceback.print_exception(exc, file=sys.stderr)
     return EXIT_INVALID

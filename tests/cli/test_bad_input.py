@@ -359,7 +359,7 @@ def test_device_export_inside_the_data_still_writes(policy: Path, tmp_path: Path
 _FAULTY = (
     "import sys, gridpilot.cli.schema as s\n"
     "def render():\n"
-    "    raise RuntimeError('the schema broke')\n"
+    "    raise RuntimeError('the schema broke\\nbadly')\n"
     "s.render = render\n"
     "from gridpilot.cli import main\n"
     "sys.exit(main(['schema']))\n"
@@ -376,7 +376,8 @@ def test_an_unexpected_error_is_one_line_and_a_traceback_only_when_asked(debug: 
                             timeout=60, env=env, check=False)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    expected = "gridpilot: internal error: RuntimeError: the schema broke — please report it"
+    expected = ("gridpilot: internal error: RuntimeError: the schema broke | badly — please "
+                "report it")
     if debug:
         assert lines[0] == expected
         assert "Traceback" in result.stderr and "in render" in result.stderr
