@@ -111,8 +111,16 @@ def test_appending_guards_never_loosens(cmd: Command, guards: list[GuardLimit],
         base.max_export_w if base.max_export_w is not None else inf)
     if out.kind is base.kind and out.power_w is not None and base.power_w is not None:
         assert out.power_w <= base.power_w
-    if base.kind is K.HOLD:
-        assert out.kind is K.HOLD or out.kind is base.kind
+    if base.kind is K.HOLD and out.kind is not K.HOLD:
+        # The one way a guard may turn a hold into a discharge: a ceiling below the discharge's
+        # own floor lowers that floor (the ceiling asks for the SOC to come down), never below
+        # the reserve, and the battery then discharges only down to the ceiling.
+        ceilings = [g.max_soc_pct for g in extra if g.max_soc_pct is not None]
+        assert cmd.kind is K.DISCHARGE and out.kind is K.DISCHARGE
+        assert out.floor_soc_pct < cmd.floor_soc_pct
+        assert any(abs(out.floor_soc_pct - max(c, effective_reserve(LIMITS, more))) < 1e-9
+                   for c in ceilings)
+        assert soc > out.floor_soc_pct
 
 
 def test_force_keeps_device_limits_only() -> None:
