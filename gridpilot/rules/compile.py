@@ -39,6 +39,7 @@ from gridpilot.rules.windows import Window
 from gridpilot.rules.yamlsource import NodePath, SourceMap
 
 if TYPE_CHECKING:
+    from gridpilot.engine.forecast_registry import ForecastFactory
     from gridpilot.strategies.base import Strategy
 
 __all__ = ["compile_policy"]
@@ -65,6 +66,7 @@ def compile_policy(
     tariff = _tariff(doc, tz, base_dir, smap, issues)
     strategies = _strategies(doc, data, smap, issues)
     _device(doc, data, smap, issues)
+    forecast = _forecast(doc, data, tz, smap, issues)
 
     rules: list[CompiledRule] = []
     for i, rule in enumerate(doc.rules):
@@ -107,6 +109,7 @@ def compile_policy(
         default=default,
         overrides=overrides,
         strategies=strategies,
+        forecast_factory=forecast,
     )
 
 
@@ -262,6 +265,34 @@ def _device(doc: PolicyDoc, data: Mapping[str, Any], smap: SourceMap,
         model.model_validate(settings)
     except ValidationError as exc:
         issues.extend(issues_from_validation_error(exc, smap, settings, model, ("device",)))
+
+
+def _forecast(doc: PolicyDoc, data: Mapping[str, Any], tz: ZoneInfo, smap: SourceMap,
+              issues: list[Issue]) -> ForecastFactory | None:
+    from gridpilot.engine.forecast_registry import (
+        available_forecasts,
+        forecast_factory,
+        forecast_settings_model,
+    )
+
+    ftype = doc.forecast.type
+    raw = data.get("forecast", {}) if isinstance(data, Mapping) else {}
+    settings = {k: v for k, v in raw.items() if k != "type"} if isinstance(raw, Mapping) else {}
+    try:
+        return forecast_factory(ftype, settings, tz)
+    except KeyError:
+        valid = available_forecasts()
+        issues.append(smap.issue(
+            ("forecast", "type"),
+            f"unknown forecast type {ftype!r} (valid: {', '.join(valid)})",
+            suggest(ftype, valid),
+        ))
+    except StrategyError as exc:
+        issues.append(smap.issue(("forecast", "type"), str(exc)))
+    except ValidationError as exc:
+        model = forecast_settings_model(ftype)
+        issues.extend(issues_from_validation_error(exc, smap, settings, model, ("forecast",)))
+    return None
 
 
 def _guard(i: int, guard: Guard, tz: ZoneInfo) -> CompiledGuard:

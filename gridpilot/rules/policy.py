@@ -19,6 +19,8 @@ from gridpilot.rules.schema import Action, Layer, PolicyDoc, Rule
 from gridpilot.rules.yamlsource import SourceMap
 
 if TYPE_CHECKING:
+    from gridpilot.engine.forecast import ForecastProvider
+    from gridpilot.engine.forecast_registry import ForecastFactory
     from gridpilot.rules.tariff import Tariff
     from gridpilot.rules.windows import Window
     from gridpilot.strategies.base import Strategy
@@ -86,6 +88,17 @@ class Policy:
     default: CompiledRule
     overrides: tuple[CompiledOverride, ...]
     strategies: Mapping[str, Strategy]
+    forecast_factory: ForecastFactory | None = None
+    """Makes the policy's load/PV forecast provider (``forecast:``); ``None`` = the default."""
+
+    def new_forecast(self) -> ForecastProvider:
+        """A fresh forecast provider of the kind the policy names (each caller keeps its own
+        history): the time-of-week average unless ``forecast:`` says otherwise."""
+        if self.forecast_factory is not None:
+            return self.forecast_factory()
+        from gridpilot.engine.forecast import TimeOfWeekAverage
+
+        return TimeOfWeekAverage(self.tz)
 
     @property
     def name(self) -> str:

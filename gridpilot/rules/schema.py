@@ -42,6 +42,7 @@ __all__ = [
     "DeviceSpec",
     "DynamicPrices",
     "ExportCapGuard",
+    "ForecastSpec",
     "Guard",
     "ImportCapGuard",
     "Layer",
@@ -155,6 +156,14 @@ def _check_calendar(field_name: str | None, value: StrList | None) -> StrList | 
     elif field_name == "dates":
         parse_dates(value)
     return value
+
+
+class ForecastSpec(BaseModel):
+    """``type`` picks the load/PV forecast provider the planning strategies size their energy
+    from; the other keys are its settings (see :mod:`gridpilot.engine.forecast_registry`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+    type: str = "time_of_week"
 
 
 class When(StrictModel):
@@ -476,6 +485,7 @@ class PolicyDoc(StrictModel):
     version: Literal[1]
     site: SiteSpec
     device: DeviceSpec = DeviceSpec()
+    forecast: ForecastSpec = ForecastSpec()
     tariff: TariffSpec
     guards: list[Guard] = []
     strategies: dict[str, dict[str, Any]] = {}

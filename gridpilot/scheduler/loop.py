@@ -27,7 +27,7 @@ from typing import Any, cast
 from gridpilot.clock import Clock
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
-from gridpilot.engine.forecast import ForecastProvider, TimeOfWeekAverage
+from gridpilot.engine.forecast import ForecastProvider
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
 from gridpilot.errors import DeviceError
 from gridpilot.rules.policy import CompiledOverride
@@ -108,7 +108,7 @@ class Scheduler:
         self.interval_s = float(interval_s or run.interval_s)
         self.decide_fn = decide_fn or _default_decide()
         self.on_tick = on_tick
-        self.forecast: ForecastProvider | None = forecast or TimeOfWeekAverage(policy.tz)
+        self.forecast: ForecastProvider | None = forecast or policy.new_forecast()
         self.metrics = Metrics()
         self.audit = AuditLog(self.state_dir, max_bytes=run.audit_max_bytes, keep=run.audit_keep)
         self.overrides = OverrideStore(self.state_dir)

@@ -115,9 +115,7 @@ def replay(
         r.strategy is not None for r in (*policy.rules, policy.default)
     )
     if forecast is None:
-        from gridpilot.engine.forecast import TimeOfWeekAverage
-
-        forecast = TimeOfWeekAverage(policy.tz)
+        forecast = policy.new_forecast()
     load = series.column("load_w")
     pv = series.column("pv_w")
     for name, col in (("load_w", load), ("pv_w", pv)):
