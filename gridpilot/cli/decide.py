@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -65,6 +65,10 @@ class _Prices(_Strict):
             self.export_per_kwh is not None and len(self.export_per_kwh) != n
         ):
             raise ValueError("prices lists must have one value per slot in 'start'")
+        if any(b <= a for a, b in zip(self.start, self.start[1:], strict=False)):
+            raise ValueError("prices.start must be in time order, each slot after the last")
+        if self.end <= self.start[-1]:
+            raise ValueError("prices.end must be after the last slot's start")
         return self
 
 
@@ -102,7 +106,15 @@ class _StateFile(_Strict):
 def _aware(t: datetime, what: str) -> datetime:
     if t.tzinfo is None or t.utcoffset() is None:
         raise DataError(f"{what}: {t.isoformat()} needs a UTC offset, e.g. 2018-01-10T17:00:00Z")
+    # Far from the UNIX epoch the day-ahead horizon and UNIX seconds leave datetime's range.
+    if not _EARLIEST <= t <= _LATEST:
+        raise DataError(f"{what}: {t.isoformat()} is out of range; give a time between "
+                        f"{_EARLIEST.year} and {_LATEST.year}")
     return t
+
+
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def load_state(path: Path | None, at: datetime | None, policy: Any) -> SiteState:
@@ -241,11 +253,13 @@ def format_decision(decision: Decision, state: SiteState, policy_name: str, tz: 
 
 def _parse_at(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")), repr(text))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 time, e.g. 2018-01-10T17:00:00Z"
         ) from None
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: Any) -> None:

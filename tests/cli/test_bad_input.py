@@ -57,6 +57,8 @@ USAGE_CASES = [
     (["sweep", "{policy}", "--data", "{data}", "--set", "x=1", "--jobs", "0"],
      "--jobs", "1 or more"),
     (["decide", "{policy}", "--at", "notatime"], "--at", "ISO 8601"),
+    (["decide", "{policy}", "--at", "2018-01-01T17:00"], "--at", "needs a UTC offset"),
+    (["decide", "{policy}", "--at", "0001-01-01T00:00Z"], "--at", "between 1970 and 9000"),
     (["log", "--since", "banana"], "--since", "duration"),
     (["device", "export", "{policy}", "--from", "soon", "--to", "2018-01-02", "--out", "x.csv"],
      "--from", "YYYY-MM-DD"),
@@ -115,6 +117,29 @@ def test_decide_with_a_binary_state_file_names_the_file(policy: Path, tmp_path: 
         f"gridpilot: {state}: byte 128: not UTF-8 text; give a JSON state file "
         "(see `gridpilot decide --help`)"
     ]
+
+
+@pytest.mark.parametrize(("state", "message"), [
+    ({"time": "9999-12-31T23:59:59Z"},
+     "time: 9999-12-31T23:59:59+00:00 is out of range; give a time between 1970 and 9000"),
+    ({"time": "2018-01-01T12:00:00Z", "prices": {
+        "start": ["2018-01-01T13:00:00Z", "2018-01-01T12:00:00Z"], "end": "2018-01-01T14:00:00Z",
+        "import_per_kwh": [0.1, 0.2]}},
+     "prices: Value error, prices.start must be in time order, each slot after the last"),
+    ({"time": "2018-01-01T12:00:00Z", "prices": {
+        "start": ["2018-01-01T12:00:00Z"], "end": "2018-01-01T11:00:00Z",
+        "import_per_kwh": [0.1]}},
+     "prices: Value error, prices.end must be after the last slot's start"),
+])
+def test_decide_with_a_state_it_cannot_use_names_the_field(
+    state: dict[str, object], message: str, policy: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state), encoding="utf-8")
+    result = gridpilot("decide", str(policy), "--state", str(path))
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"gridpilot: {path}: {message}"
 
 
 def _one_line_about(result: subprocess.CompletedProcess[str], path: str, what: str) -> None:
