@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 if TYPE_CHECKING:
     from gridpilot.simulator.sweep import SweepSetting
 
+FIRST_YEAR = 1970
+LAST_YEAR = 9000
+
 __all__ = [
+    "FIRST_YEAR",
+    "LAST_YEAR",
     "column_map",
     "data_format",
     "date_or_time",
@@ -111,11 +116,16 @@ def date_or_time(text: str) -> str:
     """A date (``YYYY-MM-DD``) or ISO 8601 time; the text is kept, since how a value without an
     offset is read depends on the site's timezone, known only once the policy is loaded."""
     try:
-        datetime.fromisoformat(text)
+        value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 time (YYYY-MM-DDTHH:MM[+01:00])"
         ) from None
+    # Near datetime's limits a timezone shift or a day's horizon leaves its range.
+    if not FIRST_YEAR <= value.year < LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a time from {FIRST_YEAR} to before {LAST_YEAR}"
+        )
     return text
 
 

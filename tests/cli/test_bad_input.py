@@ -43,6 +43,7 @@ USAGE_CASES = [
     (["run", "{policy}", "--speed", "0"], "--speed", "above 0"),
     (["run", "{policy}", "--max-ticks", "0"], "--max-ticks", "1 or more"),
     (["run", "{policy}", "--start", "yesterday"], "--start", "ISO 8601"),
+    (["run", "{policy}", "--start", "0001-01-01"], "--start", "from 1970 to before 9000"),
     (["override", "set", "charge", "--power-w", "nan", "--for", "1h"], "--power-w", "finite"),
     (["override", "set", "charge", "--power-w", "-3000", "--for", "1h"], "--power-w", "above 0"),
     (["override", "set", "charge", "--target-soc-pct", "inf", "--for", "1h"],
