@@ -20,6 +20,7 @@ from gridpilot.devices.base import AppliedCommand, DeviceReading
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits, validate_command
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.forecast import FlatForecast
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
 from gridpilot.errors import DeviceProtocolError, DeviceUnreachable
 from gridpilot.rules.loader import load_policy_doc
@@ -67,6 +68,7 @@ def fake_policy(doc: PolicyDoc, path: Path | None = None) -> Any:
         guards=(),
         rules=(),
         overrides=(),
+        new_forecast=lambda: FlatForecast(),
     )
 
 
