@@ -39,7 +39,8 @@ def _since_arg(text: str) -> datetime:
         since = _since(text, SystemClock().now())
     except GridpilotError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--since ")) from None
-    assert since is not None
+    if since is None:
+        raise argparse.ArgumentTypeError("empty: use a duration (2h, 30m) or an ISO time")
     return since
 
 

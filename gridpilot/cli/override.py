@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from gridpilot.cli.argtypes import duration_s, finite_float
+from gridpilot.cli.argtypes import FIRST_YEAR, LAST_YEAR, duration_s, finite_float
 from gridpilot.engine.commands import CommandKind
 from gridpilot.errors import GridpilotError
 
@@ -75,9 +75,16 @@ def _until(text: str) -> datetime:
     from gridpilot.clock import SystemClock
 
     try:
-        return parse_until(text, SystemClock().now())
+        until = parse_until(text, SystemClock().now())
     except GridpilotError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--until ")) from None
+    except (OverflowError, ValueError, OSError):  # beyond what this computer's clock can show
+        raise argparse.ArgumentTypeError(f"{text!r}: out of range") from None
+    if not FIRST_YEAR <= until.year < LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a time from {FIRST_YEAR} to before {LAST_YEAR}"
+        )
+    return until
 
 
 def parse_until(text: str, now: datetime) -> datetime:

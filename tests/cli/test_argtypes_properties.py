@@ -12,13 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.cli import argtypes
+from gridpilot.cli.log import _since_arg as log_since
 from gridpilot.cli.log import format_record
+from gridpilot.cli.override import _until as override_until
 from gridpilot.scheduler.audit import read_audit
 
 TEXT = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["nan", "-nan", "inf", "-inf", "1e999", "0", "-0", "1h", "5m", "0:1:1",
-                     "x=0:nan:1", "a=1,2", "2018-01-01", "25:99", "1_000", "0x10"]),
+                     "x=0:nan:1", "a=1,2", "2018-01-01", "25:99", "1_000", "0x10", "",
+                     "0001-01-01T00:00", "9999-12-31T23:59", "9999-12-31T23:59+14:00", "24:00",
+                     "1900-01-01"]),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 
@@ -43,7 +47,7 @@ def test_every_converter_answers_a_value_or_a_usage_error(text: str) -> None:
     converters = [
         argtypes.positive_int, argtypes.sim_step_s, argtypes.date_or_time,
         argtypes.timezone_name, argtypes.sweep_setting, argtypes.data_format,
-        argtypes.column_map, argtypes.delimiter,
+        argtypes.column_map, argtypes.delimiter, override_until, log_since,
         argtypes.duration_s(min_s=1, max_s=3600),
     ]
     for convert in converters:

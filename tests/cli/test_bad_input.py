@@ -61,6 +61,8 @@ USAGE_CASES = [
     (["decide", "{policy}", "--at", "2018-01-01T17:00"], "--at", "needs a UTC offset"),
     (["decide", "{policy}", "--at", "0001-01-01T00:00Z"], "--at", "between 1970 and 9000"),
     (["log", "--since", "banana"], "--since", "duration"),
+    (["log", "--since", ""], "--since", "empty"),
+    (["override", "set", "hold", "--until", "0001-01-01T00:00"], "--until", "out of range"),
     (["device", "export", "{policy}", "--from", "soon", "--to", "2018-01-02", "--out", "x.csv"],
      "--from", "YYYY-MM-DD"),
     (["demo", "--step", "7m"], "--step", "1m, 5m, 15m"),
