@@ -22,6 +22,7 @@ from typing import Any
 from gridpilot.errors import DataError, PolicyError
 
 __all__ = [
+    "CHECKED_VALUES",
     "SweepSetting",
     "SweepVariant",
     "check_settings",
@@ -134,18 +135,27 @@ def _apply(data: dict[str, Any], dotted: str, value: Any) -> None:
         raise DataError(f"--set {dotted}: cannot set a value inside a scalar")
 
 
+CHECKED_VALUES = 20
+"""How many of a setting's values :func:`check_settings` tries at most (evenly spread): each
+costs a validation and compilation of the whole policy."""
+
+
 def check_settings(policy_path: str | Path, settings: Sequence[SweepSetting]) -> None:
     """Refuse, before any backtest runs, a setting none of whose values gives a valid policy
     (a path the policy lacks, an unknown strategy, a value of the wrong type): every variant
     would only fail with the same error. Values that fail alongside valid ones stay per-variant
-    errors in the results."""
+    errors in the results. Of a long range, :data:`CHECKED_VALUES` evenly spread values are
+    tried."""
     from gridpilot.rules.compile import compile_policy
     from gridpilot.rules.loader import load_policy_doc, validate_policy_data
 
     _doc, smap, data = load_policy_doc(policy_path)
     for setting in settings:
         first_error = ""
-        for value in setting.values:
+        n = len(setting.values)
+        k = min(n, CHECKED_VALUES)
+        tried = sorted({round(i * (n - 1) / max(k - 1, 1)) for i in range(k)})
+        for value in (setting.values[i] for i in tried):
             candidate = copy.deepcopy(data)
             try:
                 _apply(candidate, setting.name, value)
@@ -157,8 +167,9 @@ def check_settings(policy_path: str | Path, settings: Sequence[SweepSetting]) ->
             first_error = ""
             break
         if first_error:
+            which = "no value" if len(tried) == n else f"none of {len(tried)} values tried of {n}"
             raise DataError(
-                f"--set {setting.name}: no value gives a valid policy, nothing was run: "
+                f"--set {setting.name}: {which} gives a valid policy, nothing was run: "
                 f"{first_error.removeprefix(f'--set {setting.name}: ')}"
             )
 

@@ -332,7 +332,10 @@ def test_sweep_refuses_a_target_no_value_can_set_before_running(
 
 
 @pytest.mark.parametrize(("setting", "why"), [
-    ("site.nope.x=1,2", "the policy has no 'nope' here"),
+    ("site.nope.x=1,2", "gridpilot: --set site.nope.x: no value gives a valid policy, nothing "
+     "was run: the policy has no 'nope' here\n"),
+    ("strategies.nope.x=0:5000:1", "--set strategies.nope.x: none of 20 values tried of 5001 "
+     "gives a valid policy"),
     ("rules.3.action.power_w=1000", "'3' is not an index of this list (the list is empty)"),
     ("site.battery.capacity_kwh=big,huge", "site.battery.capacity_kwh"),
 ])
