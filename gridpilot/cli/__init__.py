@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import sys
 import traceback
 from collections.abc import Sequence
@@ -68,8 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(handler(args))
         sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
         return code
-    except BrokenPipeError:
-        return _stdout_closed()
+    except BrokenPipeError as exc:
+        if _stdout_is_closed():
+            return _stdout_closed()
+        return _internal_error(exc)  # a socket or child pipe, not our reader
     except GridpilotError as exc:
         print(f"gridpilot: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -77,6 +80,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the last resort: a bug, not bad input
         return _internal_error(exc)
+
+
+def _stdout_is_closed() -> bool:
+    """Whether stdout is a pipe nobody reads any more (poll reports an error on its end)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True  # no poll() here, or stdout already gone: the reader is the likely cause
 
 
 def _stdout_closed() -> int:

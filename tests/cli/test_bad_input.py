@@ -458,3 +458,15 @@ def test_simulate_out_is_not_left_behind_when_the_data_is_refused(policy: Path, 
                        "--no-plots")
     assert result.returncode == 0, result.stderr
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["policy"] == "bad input"
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_not_hidden() -> None:
+    """A closed socket or child pipe is a fault to report, unlike a reader that went away."""
+    code = _FAULTY.replace("RuntimeError('the schema broke\\nbadly')",
+                           "BrokenPipeError(32, 'Broken pipe')")
+    assert code != _FAULTY
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("gridpilot: internal error: BrokenPipeError: [Errno 32] "
+                                    "Broken pipe — please report it")
