@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     sim_args = argparse.Namespace(
         policy=str(ex / POLICY), data=str(ex / DATA), format="auto", start=None, end=None,
         step=args.step, fill="fail", soc=None, optimal=not args.no_optimal, out=args.out,
-        no_plots=False, week=None, json=False, map=[], time_column=None, time_format="iso",
-        timezone="UTC", delimiter=",", baseline=None, max_bill_increase_pct=0.0,
+        no_plots=False, week=None, json=False, map=[], time_column=None, time_format=None,
+        timezone=None, delimiter=",", baseline=None, max_bill_increase_pct=0.0,
     )
     return simulate(sim_args)

@@ -89,10 +89,12 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                         "(repeatable; with --format xstorage-csv it overrides single fields)")
     parser.add_argument("--time-column", default=None, metavar="NAME",
                         help="with --map: the timestamp column (default: timestamp)")
-    parser.add_argument("--time-format", default="iso",
-                        help="with --map: iso, epoch_s, epoch_ms or a strptime pattern")
-    parser.add_argument("--timezone", default="UTC", type=timezone_name,
-                        help="with --map: how naive timestamps are read (IANA name)")
+    parser.add_argument("--time-format", default=None,
+                        help="with --map or an xStorage CSV export: auto, iso, epoch_s, epoch_ms "
+                        "or a strptime pattern (default: iso with --map, auto for xStorage)")
+    parser.add_argument("--timezone", default=None, type=timezone_name,
+                        help="how timestamps without an offset are read (IANA name; default: "
+                        "the site's timezone)")
     parser.add_argument("--delimiter", default=",", type=delimiter,
                         help="with --map: the CSV delimiter (one character, or tab)")
 
@@ -113,13 +115,12 @@ def _day(unix_s: int, tz: ZoneInfo) -> str:
 
 
 def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
-    from gridpilot.simulator.loaders import load_data
     from gridpilot.simulator.resample import GapPolicy, parse_step, resample
 
     # The parser has already turned --step into seconds; callers building their own
     # arguments (``gridpilot demo``) may pass the text.
     step_s = args.step if isinstance(args.step, int) else parse_step(args.step)
-    series = _load_mapped(args) if args.map else load_data(args.data, args.format)
+    series = _load(args, tz)
     start = parse_date(args.start, tz, "--from") if args.start else None
     end = parse_date(args.end, tz, "--to") if args.end else None
     if start is not None or end is not None:
@@ -139,7 +140,22 @@ def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
 _DEFAULT_UNITS = {"import_price": "per_kwh", "export_price": "per_kwh", "soc_pct": "pct"}
 
 
-def _load_mapped(args: argparse.Namespace) -> TimeSeries:
+def _load(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
+    """Load ``--data``. Timestamps without an offset are site time unless ``--timezone`` says
+    otherwise: a unit's export and most hand-made CSVs are written in local time."""
+    from gridpilot.simulator.loaders import detect_format, load_data, load_xstorage_csv
+
+    zone = getattr(args, "timezone", None) or tz.key
+    if args.map:
+        return _load_mapped(args, zone)
+    fmt = detect_format(args.data) if args.format == "auto" else args.format
+    if fmt == "xstorage-csv":
+        return load_xstorage_csv(args.data, timestamp_format=args.time_format or "auto",
+                                 timezone=zone)
+    return load_data(args.data, fmt)
+
+
+def _load_mapped(args: argparse.Namespace, zone: str) -> TimeSeries:
     from gridpilot.simulator.loaders import ColumnSpec, CsvMapping, load_csv, load_xstorage_csv
 
     columns: dict[str, ColumnSpec] = {}
@@ -153,12 +169,12 @@ def _load_mapped(args: argparse.Namespace) -> TimeSeries:
     if args.format == "xstorage-csv":
         return load_xstorage_csv(args.data, columns=columns,
                                  timestamp_column=args.time_column or "DATE",
-                                 timestamp_format=args.time_format, timezone=args.timezone,
+                                 timestamp_format=args.time_format or "auto", timezone=zone,
                                  delimiter=args.delimiter)
     if args.format not in ("auto", "csv"):
         raise DataError(f"--map works with --format csv or xstorage-csv, not {args.format!r}")
     mapping = CsvMapping(columns=columns, timestamp_columns=(args.time_column or "timestamp",),
-                         timestamp_format=args.time_format, timezone=args.timezone,
+                         timestamp_format=args.time_format or "iso", timezone=zone,
                          delimiter=args.delimiter)
     return load_csv(args.data, mapping)
 

@@ -180,13 +180,16 @@ def test_xbattery_export_round_trip(tmp_path: Path) -> None:
 
 def test_csv_export_with_a_mapping_override(xstorage_exports: dict[str, Any]) -> None:
     path = xstorage_exports["dir"] / "export.csv"
+    # A wrong explicit time format is refused with the format to use instead.
     args = ("simulate", str(xstorage_exports["policy"]), "--data", str(path), "--json",
-            "--no-plots", "--format", "xstorage-csv", "--map", "load_w=total-house-consumption")
+            "--no-plots", "--format", "xstorage-csv", "--map", "load_w=total-house-consumption",
+            "--time-format", "iso")
     hint = run(*args, XS_PASSWORD="unused")
     assert hint.returncode == 1 and "Traceback" not in hint.stderr
     assert "give --time-format '%d/%m/%Y %H:%M' (or auto)" in hint.stderr
+    # By default an xStorage export's times are recognised whatever their format.
     report = simulate(xstorage_exports["policy"], path, "--format", "xstorage-csv", "--map",
-                      "load_w=total-house-consumption", "--time-format", "auto")
+                      "load_w=total-house-consumption")
     assert report["results"]["no_battery"]["load_kwh"] == pytest.approx(
         served_kwh(xstorage_exports["served"], "totalHouseConsumption"), rel=1e-9)
 

@@ -123,3 +123,20 @@ def test_progress_bar_on_a_terminal() -> None:
     shown = b"".join(chunks).decode(errors="replace")
     assert "replaying" in shown and "ticks" in shown
     assert "Bill" in proc.stdout
+
+
+def test_naive_export_times_are_read_in_the_site_timezone(tmp_path: Path) -> None:
+    # An xStorage CSV export with wall-clock times and no offset, as the unit writes it, for a
+    # BST day: the first interval starts at 00:00 London time, which is 23:00 UTC the day before.
+    rows = ["Date,Total House Consumption,Photovoltaic Production Agg"]
+    for i in range(24 * 12):
+        rows.append(f"15/07/2018 {i // 12:02d}:{i % 12 * 5:02d},400,0")
+    data = tmp_path / "export.csv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    proc = _run("simulate", str(AGILE), "--data", str(data), "--json")
+    assert proc.returncode == 0, proc.stderr
+    period = json.loads(proc.stdout)["period"]
+    assert period["start"].startswith("2018-07-14T23:00"), period
+    proc = _run("simulate", str(AGILE), "--data", str(data), "--json", "--timezone", "UTC")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["period"]["start"].startswith("2018-07-15T00:00")
