@@ -184,7 +184,11 @@ def _guards(guards: Sequence[tuple[int, Guard]], floor: float | None,
                 yield smap.issue(("guards", i, "when", key), f"guard {label!r}: {message}", hint)
 
 
-def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> Iterator[Issue]:
+def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> list[Issue]:
+    return sorted(_rule_issues(rules, smap), key=lambda i: (i.line, i.column))
+
+
+def _rule_issues(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> Iterator[Issue]:
     always_on: dict[str, tuple[int, str]] = {}
     live: list[tuple[int, Rule]] = []
     for i, rule in rules:
@@ -223,7 +227,8 @@ def _shadowed(live: Sequence[tuple[int, Rule]], always_on: Mapping[str, tuple[in
         by_layer.setdefault(rule.layer.value, []).append((i, rule))
     for layer, members in by_layer.items():
         if layer in always_on:
-            continue
+            # The rules after an always-on rule are reported above; those before it still count.
+            members = [(i, r) for i, r in members if i < always_on[layer][0]]
         cov = LayerCoverage([_calendar(rule.when) for _, rule in members])
         for i, rule in members:
             spec = _calendar(rule.when)
@@ -251,6 +256,14 @@ def _periods(schedule: PriceSchedule, path: NodePath, smap: SourceMap) -> Iterat
                 (*ppath, "time"),
                 f"tariff period {period.time!r} ends where it starts, so it never applies",
                 "use \"00:00-24:00\" for a whole day, or give a later end",
+            )
+        if period.dates is not None and calendar_never_matches(
+            CalendarSpec.parse(None, period.days, period.months, period.dates)
+        ):
+            yield smap.issue(
+                (*ppath, "dates"),
+                "no day of these dates is in the period's days or months, so it never applies",
+                "make 'dates', 'days' and 'months' agree, or drop one of them",
             )
         if period.dates is not None:
             for bad in impossible_annual_dates(parse_dates(period.dates)):

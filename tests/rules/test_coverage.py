@@ -267,3 +267,32 @@ def test_never_matches_at_the_ends_of_the_calendar(
     dates: str, days: str | None, months: str | None, never: bool,
 ) -> None:
     assert calendar_never_matches(CalendarSpec.parse(None, days, months, dates)) is never
+
+
+def test_tariff_period_with_no_common_day(policy_file: Callable[[str], Path]) -> None:
+    path = policy_file("", base=(
+        "version: 1\nsite:\n  name: s\n  timezone: Europe/London\n  battery:\n"
+        "    capacity_kwh: 10\n    max_charge_w: 3000\n    max_discharge_w: 3000\n"
+        "tariff:\n  import:\n    default: 0.25\n    periods:\n"
+        "      - {price: 0.1, months: jan, dates: 2026-07-04}\n"
+        "  export:\n    default: 0.05\n"
+    ))
+    (err,) = errors_of(path)
+    assert ":13:" in err and "tariff.import.periods[0].dates: no day of these dates is in the " \
+        "period's days or months, so it never applies" in err
+
+
+def test_rules_before_an_always_on_rule_are_still_checked(
+    policy_file: Callable[[str], Path],
+) -> None:
+    path = policy_file(rules_section(
+        rule("night", '{time: "00:30-07:30"}'),
+        rule("inner", '{time: "01:00-02:00"}'),
+        rule("always", None),
+        rule("after", '{time: "09:00-10:00"}'),
+    ))
+    errs = errors_of(path)
+    assert len(errs) == 2
+    assert "rule 'inner' can never fire: every time it covers is already taken by 'night'" \
+        in errs[0]
+    assert "rule 'after' can never fire: the always-on rule 'always' (rules[2])" in errs[1]
