@@ -341,8 +341,10 @@ def load_yaml(
     try:
         plain = _plain(doc, (), _Walk(smap, issues))
     except _TooBig as exc:
+        # Deep inside an expansion the path is a long chain of indexes into the anchor's text;
+        # the section that holds the expansion is what a person can act on.
         raise PolicyError([smap.issue(
-            exc.path, exc.message, "write the values out, or use fewer nested aliases"
+            exc.path[:1], exc.message, "write the values out, or use fewer nested aliases"
         )]) from None
     except RecursionError:
         raise fail("not valid YAML: nesting is too deep") from None
