@@ -121,7 +121,8 @@ def test_check_directory_recurses_like_test(tmp_path: Path) -> None:
     assert "2 file(s) checked, 1 error(s) in 1 file(s)" in proc.stderr
 
 
-def test_check_examples_directory_recurses() -> None:
+def test_check_examples_directory_recurses(example_plugin_installed: None) -> None:
+    # examples/plugin/policy.yaml uses the plugin's strategy, so it checks only once installed.
     proc = gridpilot("check", "examples/")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "examples/policies/economy7.yaml: ok" in proc.stdout

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -18,18 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "examples" / "plugin"
 
 
-@pytest.fixture(scope="module")
-def installed() -> Iterator[None]:
-    # Reinstalled on every run so the installed copy is always the one in the checkout.
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet",
-         "--disable-pip-version-check", "--force-reinstall", str(PLUGIN)],
-        capture_output=True, text=True, check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    registry._reset_for_tests()
-    yield
-    registry._reset_for_tests()
+@pytest.fixture
+def installed(example_plugin_installed: None) -> None:
+    """The plugin, installed once per run by the shared fixture in tests/conftest.py."""
 
 
 def test_the_plugin_installs_and_registers(installed: None) -> None:
