@@ -13,8 +13,11 @@ The steps:
    default has nothing to say, the engine falls back to ``self_consumption`` and says so.
 3. **Anti-flap.** If the winning kind differs from ``state.active_command``'s and that kind has run
    for less than ``control.min_dwell_s`` (since ``state.active_since``), the previous command is
-   kept, unless the winner is manual or from a higher layer than ``state.active_layer``. Guards
-   still apply to the kept command, so a guard can always force the change.
+   kept, unless the winner is manual or from a higher layer than ``state.active_layer``, or a grid
+   cap is being broken that the kept command cannot help with (the house draws more than an
+   import cap while the kept command cannot discharge, or the PV surplus exceeds an export cap
+   while it cannot charge): then the guard forces the change. Guards also narrow the kept
+   command like any other.
 4. **Limits.** The device's hard limits, then the active guards in priority order, narrow the
    command (see :mod:`gridpilot.engine.guards`). A forced manual intent skips the guards, never the
    device limits, and the trace names the guards it broke through.
@@ -30,9 +33,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gridpilot.engine.actions import command_from_action, mirror_device_mode
-from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.decision import Candidate, Decision
-from gridpilot.engine.guards import effective_reserve
+from gridpilot.engine.guards import GuardLimit, effective_reserve
 from gridpilot.engine.model import LAYER_RANK, EngineModel, RuleEntry, engine_model
 
 if TYPE_CHECKING:
@@ -222,7 +225,10 @@ def decide(
         prev_layer = state.active_layer
         if prev_layer is None or rank <= LAYER_RANK.get(prev_layer, 0):
             elapsed_s = t_s - state.active_since.timestamp()
-            if 0 <= elapsed_s < model.min_dwell_s:
+            pressing = _guard_pressing(prev.kind, command.kind, state, limits, active_guards)
+            if pressing:
+                notes.append(f"{pressing} forces the change before the minimum dwell")
+            elif 0 <= elapsed_s < model.min_dwell_s:
                 why = (
                     f"{prev.kind.value} has run {elapsed_s:.0f} s of the minimum "
                     f"{model.min_dwell_s:g} s; {command.kind.value} waits"
@@ -239,3 +245,35 @@ def decide(
     final, hits = model.narrower.narrow(command, soc, active_guards, guards_key, force)
     # Positional: measurably cheaper than keywords on every tick.
     return Decision(final, winner, layer, reason, tuple(cands), hits, tuple(notes))
+
+
+_NO_DISCHARGE = frozenset({CommandKind.CHARGE, CommandKind.HOLD, CommandKind.IDLE})
+_NO_CHARGE = frozenset({CommandKind.DISCHARGE, CommandKind.IDLE})
+
+
+def _guard_pressing(
+    kept: CommandKind,
+    new: CommandKind,
+    state: SiteState,
+    limits: DeviceLimits,
+    guards: tuple[GuardLimit, ...],
+) -> str:
+    """The limit (``guard:<name>`` or ``device.max_import_w``) that the kept command leaves
+    broken while the new one could help, or ``""``. Only the grid caps can be broken by standing
+    still: the SOC limits are enforced by narrowing whatever command runs."""
+    net_w = state.load_w - state.pv_w
+    if kept in _NO_DISCHARGE and new not in _NO_DISCHARGE:
+        caps = [(g.label, g.max_import_w) for g in guards if g.max_import_w is not None]
+        if limits.max_import_w is not None:
+            caps.append(("device.max_import_w", limits.max_import_w))
+        for label, cap in caps:
+            if net_w > cap:
+                return label
+    if kept in _NO_CHARGE and new not in _NO_CHARGE:
+        caps = [(g.label, g.max_export_w) for g in guards if g.max_export_w is not None]
+        if limits.max_export_w is not None:
+            caps.append(("device.max_export_w", limits.max_export_w))
+        for label, cap in caps:
+            if -net_w > cap:
+                return label
+    return ""

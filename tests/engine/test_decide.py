@@ -220,6 +220,49 @@ def test_guard_forces_a_change_during_dwell(tmp_path: Path) -> None:
     assert d.command.kind is K.HOLD  # the held discharge meets the reserve
 
 
+def test_an_import_cap_being_broken_forces_a_change_during_dwell(tmp_path: Path) -> None:
+    # A recharge is running when the house load jumps above the import cap: the default wants
+    # self-consumption (which can discharge), and waiting out the dwell would break the cap.
+    p = make_policy(tmp_path, policy_doc(
+        guards=[{"kind": "import_cap", "name": "fuse", "max_import_w": 3000}],
+        default={"action": {"kind": "self_consumption"}},
+        control={"min_dwell_s": 900},
+    ))
+    t = "2018-01-10T12:00:00Z"
+    prev = Command(K.CHARGE, power_w=1000, target_soc_pct=90)
+    since = at(t) - timedelta(seconds=60)
+    calm = decide(p, state(t, load_w=1500, active_command=prev, active_since=since,
+                           active_layer="default"))
+    assert calm.command.kind is K.CHARGE and calm.reason.startswith("held")
+    spike = decide(p, state(t, load_w=4500, active_command=prev, active_since=since,
+                            active_layer="default"))
+    assert spike.command.kind is K.SELF_CONSUMPTION
+    assert any("guard:fuse forces the change" in n for n in spike.notes)
+    # A held command that can already discharge is not disturbed by the same spike.
+    shaving = Command(K.PEAK_SHAVE, max_import_w=2500)
+    d = decide(p, state(t, load_w=4500, active_command=shaving, active_since=since,
+                        active_layer="default"))
+    assert d.command.kind is K.PEAK_SHAVE and d.reason.startswith("held")
+
+
+def test_an_export_cap_being_broken_forces_a_change_during_dwell(tmp_path: Path) -> None:
+    p = make_policy(tmp_path, policy_doc(
+        guards=[{"kind": "export_cap", "name": "dno", "max_export_w": 2000}],
+        default={"action": {"kind": "self_consumption"}},
+        control={"min_dwell_s": 900},
+    ))
+    t = "2018-01-10T12:00:00Z"
+    prev = Command(K.IDLE)
+    since = at(t) - timedelta(seconds=60)
+    d = decide(p, state(t, load_w=300, pv_w=3500, active_command=prev, active_since=since,
+                        active_layer="default"))
+    assert d.command.kind is K.SELF_CONSUMPTION
+    assert any("guard:dno forces the change" in n for n in d.notes)
+    d = decide(p, state(t, load_w=300, pv_w=1500, active_command=prev, active_since=since,
+                        active_layer="default"))
+    assert d.command.kind is K.IDLE
+
+
 def test_manual_intent_skips_dwell(tmp_path: Path) -> None:
     p = make_policy(tmp_path, policy_doc(rules=[rule("stop", "manual", "idle")],
                                          control={"min_dwell_s": 900}))
