@@ -116,10 +116,11 @@ _KINDS: tuple[CommandKind | None, ...] = (
 
 def price_opportunity(import_per_kwh: FloatArray, export_per_kwh: FloatArray, *,
                       round_trip: float, wear_per_kwh: float, min_spread_per_kwh: float,
-                      export_open: bool) -> npt.NDArray[np.bool_]:
-    """Per slot ``k``: is any spread from ``k`` on worth acting on? A dearer slot later than
-    ``k`` (holding pays), a slot ``i >= k`` cheap enough to buy for a dearer one after it
-    (cycling pays), or a negative price."""
+                      export_open: bool) -> npt.NDArray[np.int8]:
+    """Per slot ``k``: is any spread from ``k`` on worth acting on? ``2``: a dearer slot comes
+    later than ``k``, so holding pays; ``1``: holding does not pay, but a slot ``i >= k`` is cheap
+    enough to buy for a dearer one after it (cycling pays) or the price is negative; ``0``:
+    nothing pays."""
     p = import_per_kwh
     e = export_per_kwh
     n = int(p.shape[0])
@@ -130,13 +131,17 @@ def price_opportunity(import_per_kwh: FloatArray, export_per_kwh: FloatArray, *,
         later_max[:-1] = np.maximum.accumulate(sink[::-1])[::-1][1:]
     hold_pays = later_max > p + min_spread_per_kwh + _TIE
     cycle_gain = np.maximum.accumulate((later_max - src)[::-1])[::-1]
-    out: npt.NDArray[np.bool_] = hold_pays | (cycle_gain > _TIE) | (p < 0)
+    acting_pays = hold_pays | (cycle_gain > _TIE) | (p < 0)
+    out: npt.NDArray[np.int8] = np.where(hold_pays, 2, np.where(acting_pays, 1, 0)).astype(
+        np.int8)
     return out
 
 
-def slot_kinds(plan: PlanResult, opportunity: npt.NDArray[np.bool_]) -> npt.NDArray[np.int8]:
+def slot_kinds(plan: PlanResult, opportunity: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
     """Index into the kinds (none, charge, discharge, self_consumption, hold) that run each
-    slot of ``plan`` (see the module text)."""
+    slot of ``plan`` (see the module text). ``opportunity`` is :func:`price_opportunity`'s code:
+    a slot holds only where something dearer comes later; where the plan merely leaves the
+    battery alone at a tie, it runs self-consumption instead, so it never waits for nothing."""
     bat = plan.discharge_w - plan.charge_w
     net = plan.net_w
     pos = np.maximum(net, 0.0)
@@ -144,7 +149,8 @@ def slot_kinds(plan: PlanResult, opportunity: npt.NDArray[np.bool_]) -> npt.NDAr
         -bat > np.maximum(-net, 0.0) + _TOL_W, 1,
         np.where(bat > pos + _TOL_W, 2,
                  np.where((plan.discharge_w > _TOL_W) | (pos <= _TOL_W), 3, 4)))
-    return np.where(opportunity, code, 0).astype(np.int8)
+    code = np.where((code == 4) & (opportunity < 2), 3, code)
+    return np.where(opportunity > 0, code, 0).astype(np.int8)
 
 
 @dataclass(slots=True)
@@ -155,7 +161,7 @@ class _Plan:
     export_b: bytes
     import_per_kwh: FloatArray
     export_per_kwh: FloatArray
-    opportunity: npt.NDArray[np.bool_]
+    opportunity: npt.NDArray[np.int8]
     kinds: list[int]
     soc_pct: list[float]
     ctx: StrategyContext
@@ -270,7 +276,7 @@ class TariffArbitrage:
 
     @staticmethod
     def _wrap(result: PlanResult, start_b: bytes, imp: FloatArray, exp: FloatArray,
-              opportunity: npt.NDArray[np.bool_], ctx: StrategyContext) -> _Plan:
+              opportunity: npt.NDArray[np.int8], ctx: StrategyContext) -> _Plan:
         soc = np.concatenate(([result.start_kwh], result.stored_kwh))
         soc *= 100.0 / ctx.limits.capacity_kwh
         return _Plan(result, start_b, imp.tobytes(), exp.tobytes(), imp, exp, opportunity,
