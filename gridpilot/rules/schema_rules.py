@@ -1,0 +1,177 @@
+"""Policy sections that decide what the battery does: time windows, actions, rules, the
+default and manual overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
+
+from gridpilot.engine.commands import CommandKind
+from gridpilot.rules.calendar import parse_duration_s, validate_cron
+from gridpilot.rules.schema_base import (
+    Pct,
+    PowerW,
+    Price,
+    StrictModel,
+    StrList,
+    check_calendar_text,
+)
+
+__all__ = ["Action", "DefaultSpec", "Layer", "ManualOverride", "Rule", "When"]
+
+
+class Layer(StrEnum):
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    DEFAULT = "default"
+
+    @property
+    def rank(self) -> int:
+        """Higher wins: manual 2, schedule 1, default 0."""
+        return {"manual": 2, "schedule": 1, "default": 0}[self.value]
+
+
+class When(StrictModel):
+    """A time window and/or conditions. Every given part must hold for the window to match.
+
+    Times are wall-clock times in the site's timezone.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
+    time: str | None = None
+    """``"HH:MM-HH:MM"``; the end is exclusive and may be before the start (crosses midnight)."""
+    days: StrList | None = None
+    """``mon-fri``, ``sat,sun`` or a list of day names."""
+    months: StrList | None = None
+    """``nov-feb``, ``1-3`` or a list."""
+    dates: StrList | None = None
+    """``2026-12-20..2027-01-03`` (inclusive) or a list of such ranges or single dates."""
+    cron: str | None = None
+    """A cron expression for the start of the window; needs ``for``."""
+    for_: str | None = Field(default=None, alias="for")
+    """How long a cron window lasts, e.g. ``3h``, ``90m``."""
+    price_below: Price | None = None
+    """Matches while the import price is below this [currency/kWh]."""
+    price_above: Price | None = None
+    soc_below_pct: Pct | None = None
+    soc_above_pct: Pct | None = None
+
+    @field_validator("time", "days", "months", "dates")
+    @classmethod
+    def _calendar_ok(cls, value: StrList | None, info: ValidationInfo) -> StrList | None:
+        return check_calendar_text(info.field_name, value)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_ok(cls, value: str | None) -> str | None:
+        return None if value is None else validate_cron(value)
+
+    @field_validator("for_")
+    @classmethod
+    def _for_ok(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration_s(value)
+        return value
+
+    @model_validator(mode="after")
+    def _cron_needs_for(self) -> When:
+        if self.cron is not None and self.for_ is None:
+            raise ValueError("a cron window needs 'for' (e.g. for: 3h)")
+        if self.for_ is not None and self.cron is None:
+            raise ValueError("'for' only goes with 'cron'")
+        return self
+
+
+_ACTION_FIELDS = ("power_w", "target_soc_pct", "floor_soc_pct", "max_import_w", "max_export_w")
+
+
+class Action(StrictModel):
+    """A direct command in a rule. Omitted powers mean the battery's maximum; omitted SOC targets
+    mean the battery's SOC range."""
+
+    kind: CommandKind
+    power_w: Annotated[float, Strict(), Field(gt=0, le=10_000_000)] | None = None
+    target_soc_pct: Pct | None = None
+    floor_soc_pct: Pct | None = None
+    max_import_w: PowerW | None = None
+    max_export_w: PowerW | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> Action:
+        allowed: dict[CommandKind, set[str]] = {
+            CommandKind.CHARGE: {"power_w", "target_soc_pct"},
+            CommandKind.DISCHARGE: {"power_w", "floor_soc_pct"},
+            CommandKind.PEAK_SHAVE: {"max_import_w"},
+            CommandKind.LIMIT_EXPORT: {"max_export_w"},
+        }
+        given = {
+            name
+            for name in _ACTION_FIELDS
+            if getattr(self, name) is not None
+        }
+        extra = given - allowed.get(self.kind, set())
+        if extra:
+            raise ValueError(
+                f"{', '.join(sorted(extra))} does not apply to a {self.kind.value} action"
+            )
+        if self.kind is CommandKind.PEAK_SHAVE and self.max_import_w is None:
+            raise ValueError("a peak_shave action needs max_import_w")
+        if self.kind is CommandKind.LIMIT_EXPORT and self.max_export_w is None:
+            raise ValueError("a limit_export action needs max_export_w")
+        return self
+
+
+class Rule(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    layer: Layer
+    when: When | None = None
+    """When the rule applies; omitted = always."""
+    action: Action | None = None
+    strategy: str | None = None
+    """The name of an entry under ``strategies`` (or a built-in strategy type with defaults)."""
+    force: bool = False
+    """Manual rules only: may break through guards (never through the device's hard limits)."""
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Rule:
+        if (self.action is None) == (self.strategy is None):
+            raise ValueError("a rule needs exactly one of 'action' or 'strategy'")
+        if self.force and self.layer is not Layer.MANUAL:
+            raise ValueError("'force: true' is only allowed on manual rules")
+        return self
+
+
+class DefaultSpec(StrictModel):
+    action: Action | None = None
+    strategy: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DefaultSpec:
+        if (self.action is None) == (self.strategy is None):
+            raise ValueError("'default' needs exactly one of 'action' or 'strategy'")
+        return self
+
+
+class ManualOverride(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    action: Action
+    start: datetime
+    """When the override starts (ISO 8601; without an offset it is read in the site's timezone)."""
+    until: datetime
+    """When it expires (exclusive)."""
+    force: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ManualOverride:
+        # With one time naive and one not, the order is checked once both are in the site's zone.
+        if (self.start.tzinfo is None) != (self.until.tzinfo is None):
+            return self
+        if self.until <= self.start:
+            raise ValueError("'until' must be after 'start'")
+        return self

@@ -1,0 +1,79 @@
+"""Policy sections about the site itself: battery, grid connection, device adapter and
+forecast provider."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+
+from gridpilot.rules.schema_base import Pct, PowerW, StrictModel
+
+__all__ = ["BatterySpec", "DeviceSpec", "ForecastSpec", "GridSpec", "SiteSpec"]
+
+
+class BatterySpec(StrictModel):
+    capacity_kwh: Annotated[float, Strict(), Field(gt=0, le=100_000)]
+    """Usable energy between 0 and 100 % SOC [kWh]."""
+    max_charge_w: Annotated[float, Strict(), Field(gt=0, le=10_000_000)]
+    max_discharge_w: Annotated[float, Strict(), Field(gt=0, le=10_000_000)]
+    charge_efficiency: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.95
+    """Fraction of AC energy taken from the site that ends up stored."""
+    discharge_efficiency: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.95
+    """Fraction of stored energy delivered to the site as AC."""
+    min_soc_pct: Pct = 0.0
+    max_soc_pct: Pct = 100.0
+    cycle_cost_per_kwh: Annotated[float, Strict(), Field(ge=0, le=100)] = 0.0
+    """Wear cost per kWh discharged, in the tariff's currency."""
+
+
+class GridSpec(StrictModel):
+    max_import_w: PowerW | None = None
+    """The connection's import limit [W] (fuse), ``None`` = unlimited."""
+    max_export_w: PowerW | None = None
+    """The export limit the network operator allows [W], ``None`` = unlimited."""
+
+
+class SiteSpec(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    timezone: str
+    """IANA timezone name, e.g. ``Europe/London``. Every time in the policy is read in it."""
+    battery: BatterySpec
+    grid: GridSpec = GridSpec()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name such as 'Europe/London'"
+            ) from exc
+        return value
+
+
+class DeviceSpec(BaseModel):
+    """``type`` picks the adapter; the other keys are that adapter's own settings, validated by
+    the adapter's settings model when the policy is compiled."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+    type: str = "simulated"
+    name: str = ""
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Adapter settings may hold credentials: a repr (and so a log line) names them only.
+        yield "type", self.type
+        yield "name", self.name
+        for key in (self.model_extra or {}):
+            yield key, "***"
+
+
+class ForecastSpec(BaseModel):
+    """``type`` picks the load/PV forecast provider the planning strategies size their energy
+    from; the other keys are its settings (see :mod:`gridpilot.engine.forecast_registry`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+    type: str = "time_of_week"
