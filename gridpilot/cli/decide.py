@@ -33,24 +33,23 @@ import argparse
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decision import Decision
-from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
+from gridpilot.engine.partial_state import PartialState, build_site_state, forecast_array
+from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.errors import DataError
 
 __all__ = ["format_decision", "load_state", "register"]
 
 
-class _Strict(BaseModel):
+class _Prices(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-
-class _Prices(_Strict):
     start: list[datetime]
     end: datetime
     import_per_kwh: list[float]
@@ -72,33 +71,12 @@ class _Prices(_Strict):
         return self
 
 
-class _Mode(_Strict):
-    kind: CommandKind | None = None
-    source: ModeSource = ModeSource.UNKNOWN
-    native: str = ""
+class _StateFile(PartialState):
+    """STATE.json: the shared partial state plus the time, explicit prices and the remembered
+    command's start and layer (all times ISO 8601 with an offset)."""
 
-
-class _Active(_Strict):
-    kind: CommandKind
-    power_w: float | None = None
-    target_soc_pct: float = 100.0
-    floor_soc_pct: float = 0.0
-    max_import_w: float | None = None
-    max_export_w: float | None = None
-
-
-class _StateFile(_Strict):
     time: datetime | None = None
-    soc_pct: Annotated[float, Field(ge=0, le=100)] = 50.0
-    load_w: float = 0.0
-    pv_w: float = 0.0
-    battery_w: float = 0.0
-    grid_w: float | None = None
     prices: _Prices | None = None
-    forecast_net_load_w: list[float] | None = None
-    month_peak_import_w: Annotated[float, Field(ge=0)] = 0.0
-    device_mode: _Mode | None = None
-    active_command: _Active | None = None
     active_since: datetime | None = None
     active_layer: Literal["manual", "schedule", "default"] | None = None
 
@@ -163,35 +141,18 @@ def load_state(path: Path | None, at: datetime | None, policy: Any) -> SiteState
                               imp, exp)
     else:
         prices = policy.tariff.outlook(t)
-    forecast = None
-    if doc.forecast_net_load_w is not None:
-        if len(doc.forecast_net_load_w) != len(prices):
-            raise DataError(
-                f"{name}: forecast_net_load_w has {len(doc.forecast_net_load_w)} values but the "
-                f"prices have {len(prices)} slots; give one value per price slot"
-            )
-        forecast = np.array(doc.forecast_net_load_w, dtype=np.float64)
-    mode = None
-    if doc.device_mode is not None:
-        mode = DeviceMode(doc.device_mode.kind, doc.device_mode.source, doc.device_mode.native)
-    active = None
-    if doc.active_command is not None:
-        active = Command.from_dict(doc.active_command.model_dump(mode="json"))
-    grid_w = doc.grid_w if doc.grid_w is not None else doc.load_w - doc.pv_w - doc.battery_w
-    return SiteState(
-        time=t,
-        soc_pct=doc.soc_pct,
-        load_w=doc.load_w,
-        pv_w=doc.pv_w,
-        grid_w=grid_w,
-        battery_w=doc.battery_w,
-        prices=prices,
-        device_mode=mode,
-        active_command=active,
+    try:
+        forecast = forecast_array(doc.forecast_net_load_w, len(prices))
+    except ValueError as exc:
+        raise DataError(f"{name}: {exc}") from None
+    return build_site_state(
+        doc,
+        t,
+        prices,
+        forecast_net_load_w=forecast,
+        active_command=None if doc.active_command is None else doc.active_command.command(),
         active_since=None if doc.active_since is None
         else _aware(doc.active_since, f"{name}: active_since"),
-        month_peak_import_w=doc.month_peak_import_w,
-        forecast_net_load_w=forecast,
         active_layer=doc.active_layer,
     )
 

@@ -1,5 +1,5 @@
-"""Turning a case's partial description into the engine's inputs: the site state, the known
-prices and the manual overrides."""
+"""Turning a case's partial description into the engine's inputs: the site state (through the
+builder ``gridpilot decide`` uses too), the known prices and the manual overrides."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, tzinfo
 import numpy as np
 
 from gridpilot.engine.commands import Command
-from gridpilot.engine.state import DeviceMode, PriceOutlook, ReadingAges, SiteState
+from gridpilot.engine.partial_state import Readings, build_site_state, forecast_array
+from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.rules.policy import CompiledOverride, Policy
 from gridpilot.testing.model import (
     ActiveCommandSpec,
@@ -100,14 +101,7 @@ def active_from_spec(
 ) -> tuple[Command | None, datetime | None]:
     if spec is None:
         return None, None
-    command = Command(
-        kind=spec.kind,
-        power_w=spec.power_w,
-        target_soc_pct=spec.target_soc_pct,
-        floor_soc_pct=spec.floor_soc_pct,
-        max_import_w=spec.max_import_w,
-        max_export_w=spec.max_export_w,
-    )
+    command = spec.command()
     if spec.since is not None:
         since = resolve_time(spec.since, tz)
         if since > at:
@@ -124,22 +118,15 @@ def _forecast(
     spec: StateSpec, outlook: PriceOutlook, offset: int, has_own_prices: bool
 ) -> np.ndarray | None:
     value = spec.forecast_net_load_w
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return np.full(len(outlook), float(value), dtype=np.float64)
-    if not has_own_prices:
+    if isinstance(value, list) and not has_own_prices:
         raise ValueError(
             "state.forecast_net_load_w as a list needs the case's own 'prices' to align with; "
             "give a single number to use a flat forecast"
         )
-    arr = np.asarray(value, dtype=np.float64)[offset:]
-    if len(arr) != len(outlook):
-        raise ValueError(
-            f"state.forecast_net_load_w has {len(value)} values but 'prices' has "
-            f"{len(outlook) + offset} slots"
-        )
-    return arr
+    try:
+        return forecast_array(value, len(outlook), offset)
+    except ValueError as exc:
+        raise ValueError(f"state.{exc}") from None
 
 
 def build_state(
@@ -157,34 +144,27 @@ def build_state(
     month_peak_import_w: float,
     active_layer: str | None = None,
 ) -> SiteState:
+    """The case's state at tick ``t``, with the readings a sequence has moved on to."""
     spec = case.state
     outlook, offset = prices(t)
-    mode = None
-    if spec.device_mode is not None:
-        dm = spec.device_mode
-        mode = DeviceMode(kind=dm.kind, source=dm.source, native=dm.native)
-    ages = ReadingAges(
-        soc_s=spec.ages.soc_s,
-        load_s=spec.ages.load_s,
-        pv_s=spec.ages.pv_s,
-        grid_s=spec.ages.grid_s,
-        battery_s=spec.ages.battery_s,
-    )
-    return SiteState(
-        time=t,
+    readings = Readings(
         soc_pct=soc_pct,
         load_w=load_w,
         pv_w=pv_w,
-        grid_w=load_w - pv_w - battery_w if grid_w is None else grid_w,
         battery_w=battery_w,
-        prices=outlook,
-        ages=ages,
-        device_mode=mode,
+        grid_w=grid_w,
+        month_peak_import_w=month_peak_import_w,
+    )
+    return build_site_state(
+        spec,
+        t,
+        outlook,
+        readings=readings,
+        forecast_net_load_w=_forecast(spec, outlook, offset, case.prices is not None),
         active_command=active,
         active_since=active_since,
         active_layer=active_layer,
-        month_peak_import_w=month_peak_import_w,
-        forecast_net_load_w=_forecast(spec, outlook, offset, case.prices is not None),
+        ages=spec.ages.reading_ages(),
     )
 
 
