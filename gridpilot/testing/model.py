@@ -7,7 +7,11 @@ every ``step`` from ``at`` to ``until``, moving the state of charge through the 
 checks ``checks`` along the way: the decision at a time, the SOC reached by a deadline, what holds
 during a window, dwell time and the number of mode changes.
 
-This module depends only on pydantic and the command types so that the policy schema can use it
+The language is split by concern: durations and times in :mod:`gridpilot.testing.model_base`,
+expectations in :mod:`gridpilot.testing.expectations`, the state, prices and overrides in
+:mod:`gridpilot.testing.state_model` (built on the partial state ``gridpilot decide`` reads too);
+this module holds the case and its sequence checks and re-exports the rest. All of it depends
+only on pydantic and the engine's state and command types so that the policy schema can use it
 without an import cycle; the override actions are validated against the policy's ``Action`` model
 when a case is validated.
 """

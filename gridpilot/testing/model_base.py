@@ -17,6 +17,7 @@ __all__ = ["Duration", "SpecModel", "TimeText", "parse_duration_s"]
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
+
 def parse_duration_s(value: float | int | str) -> float:
     """``"90s"``, ``"15m"``, ``"1.5h"``, ``"1d"`` or a number of seconds -> seconds."""
     if isinstance(value, bool):
@@ -36,6 +37,8 @@ def parse_duration_s(value: float | int | str) -> float:
 
 
 class SpecModel(BaseModel):
+    """Strict and frozen: an unknown key is an error, a case never changes once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
