@@ -4,14 +4,15 @@ Each check returns located :class:`Issue` objects with a hint saying what to do:
 
 - the battery's ``min_soc_pct`` must be below its ``max_soc_pct``;
 - a ``backup_reserve`` guard below the battery's floor has no effect;
-- a rule or guard that can never fire: an empty time range (``"10:00-10:00"``), an impossible
-  date (``02-30``), a date range that ends before it starts, ``soc_below_pct`` at or under
+- a rule or guard that can never fire: an empty time range (``"10:00-10:00"``), an impossible date
+  (``02-30``), a date range that ends before it starts, ``soc_below_pct`` at or under
   ``soc_above_pct``, ``price_below`` at or under ``price_above``, ``soc_below_pct: 0`` or
   ``soc_above_pct: 100``, ``days``/``months`` that no day of the ``dates`` has, a cron expression
-  with no fire time (``"0 0 31 2 *"``), or a rule placed after an always-on action rule of the
-  same layer, or whose times are all covered by earlier action rules of its layer that test no
-  price or SOC (within a layer the first matching rule wins; a strategy rule can pass, so rules
-  after it stay reachable; see :mod:`gridpilot.rules.coverage`);
+  with no fire time (``"0 0 31 2 *"``), a cron window whose spans never meet its own
+  ``time``/``days``/``months``/``dates`` (see :mod:`gridpilot.rules.cron_overlap`), or a rule placed
+  after an always-on action rule of the same layer, or whose times are all covered by earlier action
+  rules of its layer that test no price or SOC (within a layer the first matching rule wins; a
+  strategy rule can pass, so rules after it stay reachable; see :mod:`gridpilot.rules.coverage`);
 - a tariff period whose end equals its start.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -30,6 +32,7 @@ from gridpilot.rules.calendar import (
     parse_time_range,
 )
 from gridpilot.rules.coverage import LayerCoverage, calendar_never_matches, cron_never_fires
+from gridpilot.rules.cron_overlap import cron_misses_calendar
 from gridpilot.rules.schema import (
     BatterySpec,
     Guard,
@@ -44,8 +47,12 @@ from gridpilot.rules.yamlsource import NodePath, SourceMap
 __all__ = ["check_parts", "check_policy", "never_fires"]
 
 
-def never_fires(when: When) -> list[tuple[str, str, str]]:
-    """Why ``when`` can never match: ``(field, message, hint)`` for each reason found."""
+def never_fires(when: When, tz: ZoneInfo | None = None) -> list[tuple[str, str, str]]:
+    """Why ``when`` can never match: ``(field, message, hint)`` for each reason found.
+
+    ``tz`` is the site's timezone, in which a cron window is checked against its calendar parts
+    (UTC when the site's is not known).
+    """
     out: list[tuple[str, str, str]] = []
     if when.time is not None and parse_time_range(when.time).empty:
         out.append((
@@ -82,6 +89,18 @@ def never_fires(when: When) -> list[tuple[str, str, str]]:
             "cron",
             f"cron {when.cron!r} names a date that never exists, so it never fires",
             "check the day of month against the month: February has no 30th, April no 31st",
+        ))
+    elif when.cron is not None and not out and cron_misses_calendar(when, tz):
+        parts = " and ".join(
+            f"'{k}'" for k in ("time", "days", "months", "dates") if getattr(when, k) is not None
+        )
+        allow = "allow" if " and " in parts else "allows"
+        out.append((
+            "cron",
+            f"cron {when.cron!r} with for {when.for_} is never open at a time its {parts} "
+            f"{allow}, so it never fires",
+            f"make the cron fire where {parts} {allow} (or lengthen 'for' so each window "
+            f"reaches there), or remove {parts}",
         ))
     if when.soc_below_pct is not None and when.soc_below_pct <= 0:
         out.append((
@@ -169,7 +188,7 @@ def _battery(b: BatterySpec | None, smap: SourceMap) -> Iterator[Issue]:
 
 
 def _guards(guards: Sequence[tuple[int, Guard]], floor: float | None,
-            smap: SourceMap) -> Iterator[Issue]:
+            smap: SourceMap, tz: ZoneInfo | None = None) -> Iterator[Issue]:
     for i, guard in guards:
         if isinstance(guard, ReserveGuard) and floor is not None and guard.min_soc_pct < floor:
             yield smap.issue(
@@ -179,22 +198,24 @@ def _guards(guards: Sequence[tuple[int, Guard]], floor: float | None,
                 f"raise the reserve to at least {floor:g} % or lower the battery floor",
             )
         if guard.when is not None:
-            for key, message, hint in never_fires(guard.when):
+            for key, message, hint in never_fires(guard.when, tz):
                 label = guard.name or guard.kind
                 yield smap.issue(("guards", i, "when", key), f"guard {label!r}: {message}", hint)
 
 
-def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> list[Issue]:
-    return sorted(_rule_issues(rules, smap), key=lambda i: (i.line, i.column))
+def _rules(rules: Sequence[tuple[int, Rule]], smap: SourceMap,
+           tz: ZoneInfo | None = None) -> list[Issue]:
+    return sorted(_rule_issues(rules, smap, tz), key=lambda i: (i.line, i.column))
 
 
-def _rule_issues(rules: Sequence[tuple[int, Rule]], smap: SourceMap) -> Iterator[Issue]:
+def _rule_issues(rules: Sequence[tuple[int, Rule]], smap: SourceMap,
+                 tz: ZoneInfo | None) -> Iterator[Issue]:
     always_on: dict[str, tuple[int, str]] = {}
     live: list[tuple[int, Rule]] = []
     for i, rule in rules:
         if not rule.enabled:
             continue
-        reasons = never_fires(rule.when) if rule.when is not None else []
+        reasons = never_fires(rule.when, tz) if rule.when is not None else []
         for key, message, hint in reasons:
             yield smap.issue(("rules", i, "when", key), f"rule {rule.name!r}: {message}", hint)
         layer = rule.layer.value
@@ -278,11 +299,22 @@ def check_policy(doc: PolicyDoc, smap: SourceMap) -> list[Issue]:
     """Every cross-field problem of ``doc``, located through ``smap``."""
     issues: list[Issue] = []
     issues.extend(_battery(doc.site.battery, smap))
-    issues.extend(_guards(list(enumerate(doc.guards)), doc.site.battery.min_soc_pct, smap))
-    issues.extend(_rules(list(enumerate(doc.rules)), smap))
+    tz = _zone(doc.site.timezone)
+    issues.extend(_guards(list(enumerate(doc.guards)), doc.site.battery.min_soc_pct, smap, tz))
+    issues.extend(_rules(list(enumerate(doc.rules)), smap, tz))
     issues.extend(_periods(doc.tariff.import_, ("tariff", "import"), smap))
     issues.extend(_periods(doc.tariff.export, ("tariff", "export"), smap))
     return issues
+
+
+def _zone(name: Any) -> ZoneInfo | None:
+    """The site's timezone, or ``None`` when it is missing or unknown (validation says so)."""
+    if not isinstance(name, str):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _part(model: Any, value: Any) -> Any:
@@ -306,19 +338,20 @@ def check_parts(data: Any, smap: SourceMap) -> list[Issue]:
     issues: list[Issue] = []
     battery = _part(TypeAdapter(BatterySpec), _get(data, "site", "battery"))
     issues.extend(_battery(battery, smap))
+    tz = _zone(_get(data, "site", "timezone"))
     guard_adapter: TypeAdapter[Guard] = TypeAdapter(Guard)
     raw_guards = _get(data, "guards")
     if isinstance(raw_guards, list):
         guards = [(i, g) for i, g in enumerate(_part(guard_adapter, x) for x in raw_guards)
                   if g is not None]
         floor = battery.min_soc_pct if battery is not None else None
-        issues.extend(_guards(guards, floor, smap))
+        issues.extend(_guards(guards, floor, smap, tz))
     raw_rules = _get(data, "rules")
     if isinstance(raw_rules, list):
         rule_adapter = TypeAdapter(Rule)
         rules = [(i, r) for i, r in enumerate(_part(rule_adapter, x) for x in raw_rules)
                  if r is not None]
-        issues.extend(_rules(rules, smap))
+        issues.extend(_rules(rules, smap, tz))
     schedule_adapter = TypeAdapter(PriceSchedule)
     for key in ("import", "export"):
         schedule = _part(schedule_adapter, _get(data, "tariff", key))
