@@ -9,6 +9,7 @@ what it changed, so nothing is repaired silently.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ __all__ = [
     "IntArray",
     "LoadReport",
     "TimeSeries",
+    "epoch_s",
     "iso_utc",
     "local_wallclock_to_utc",
     "normalise_name",
@@ -36,6 +38,18 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+def epoch_s(value: object, where: str, expected: str) -> int:
+    """UNIX seconds of an epoch timestamp from a JSON record.
+
+    Device APIs mix seconds and milliseconds and only the digit count tells them apart, so any
+    value of 1e11 or more is read as milliseconds. ``where`` and ``expected`` name the record,
+    field and unit in the error for anything that is not a finite number.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DataError(f"{where}: expected {expected}")
+    return round(value / 1000.0) if abs(value) >= 1e11 else int(value)
+
 
 # Factors from a column's unit to average watts, for units that are powers.
 _POWER_UNITS = {"w": 1.0, "kw": 1000.0, "mw": 1e6}

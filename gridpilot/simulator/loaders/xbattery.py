@@ -20,6 +20,7 @@ from gridpilot.errors import DataError
 from gridpilot.simulator.loaders.base import (
     LoadReport,
     TimeSeries,
+    epoch_s,
     normalise_name,
     read_text,
     regularise,
@@ -59,9 +60,7 @@ def parse_xbattery_telemetry(
             raise DataError(f"{source}: record {i}: expected an object")
         rec = {_KEYS.get(normalise_name(str(k)), k): (k, v) for k, v in raw.items()}
         ts_key, ts = rec.get("_ts", ("_ts", None))
-        if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
-            raise DataError(f"{source}: record {i}, field {ts_key!r}: expected epoch seconds")
-        times.append(round(ts / 1000.0) if abs(ts) >= 1e11 else int(ts))
+        times.append(epoch_s(ts, f"{source}: record {i}, field {ts_key!r}", "epoch seconds"))
         vals: dict[str, float | None] = {}
         for key in ("pack_voltage", "pack_current", "soc"):
             given, val = rec.get(key, (key, None))

@@ -23,6 +23,7 @@ from gridpilot.errors import DataError
 from gridpilot.simulator.loaders.base import (
     LoadReport,
     TimeSeries,
+    epoch_s,
     normalise_name,
     read_text,
     regularise,
@@ -235,10 +236,8 @@ def parse_xstorage_metrics(data: Any, *, source: str) -> TimeSeries:
             raise DataError(f"{source}: record {i}: expected an object, got {type(raw).__name__}")
         rec = {_METRIC_KEYS.get(normalise_name(str(k)), k): (k, v) for k, v in raw.items()}
         t_key, t = rec.get("time", ("time", None))
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
-            raise DataError(f"{source}: record {i}, field {t_key!r}: expected epoch milliseconds")
-        # The API documents milliseconds; digit count catches a seconds value.
-        times.append(round(t / 1000.0) if abs(t) >= 1e11 else int(t))
+        # The API documents milliseconds; epoch_s also takes a seconds value.
+        times.append(epoch_s(t, f"{source}: record {i}, field {t_key!r}", "epoch milliseconds"))
         for key, name in _METRIC_FIELDS.items():
             if key in rec:
                 seen.add(key)
