@@ -26,6 +26,7 @@ from gridpilot.devices.secrets import resolve_secret
 from gridpilot.devices.tls import TlsPolicy
 from gridpilot.engine.commands import Command
 from gridpilot.errors import CommandError, DeviceProtocolError
+from gridpilot.timeutil import epoch_seconds
 
 if TYPE_CHECKING:
     from gridpilot.devices.registry import DeviceContext
@@ -91,7 +92,7 @@ def reading_from_record(record: Mapping[str, Any], *, now: datetime) -> DeviceRe
     ts = _num(record.get("_ts"))
     measured = now
     if ts is not None and ts > 0:
-        measured = datetime.fromtimestamp(ts / 1000.0 if ts >= 1e11 else ts, UTC)
+        measured = datetime.fromtimestamp(epoch_seconds(ts), UTC)
     voltage, current = _num(record.get("pack_voltage")), _num(record.get("pack_current"))
     state = str(record.get("bms_state", "")).upper()
     battery_w = None

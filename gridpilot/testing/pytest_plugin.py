@@ -80,7 +80,20 @@ class PolicyTestFile(pytest.File):
 _CACHE_KEY: pytest.StashKey[dict[Any, Any]] = pytest.StashKey()
 
 
-class ScenarioItem(pytest.Item):
+class _ScenarioReportItem(pytest.Item):
+    """Shows a :class:`ScenarioFailed` as gridpilot's own report instead of a traceback."""
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.report
+        return str(super().repr_failure(excinfo, style=style))
+
+
+class ScenarioItem(_ScenarioReportItem):
     """One scenario case."""
 
     def __init__(self, *, suite: Any, source: Any, **kwargs: Any) -> None:
@@ -99,20 +112,11 @@ class ScenarioItem(pytest.Item):
         if result.outcome != "passed":
             raise ScenarioFailed(format_failure(result, tz=policy.tz))
 
-    def repr_failure(
-        self,
-        excinfo: pytest.ExceptionInfo[BaseException],
-        style: Any = None,
-    ) -> str:
-        if isinstance(excinfo.value, ScenarioFailed):
-            return excinfo.value.report
-        return str(super().repr_failure(excinfo, style=style))
-
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, max(0, self.source.line - 1), f"scenario: {self.source.case.name}"
 
 
-class PolicyLoadItem(pytest.Item):
+class PolicyLoadItem(_ScenarioReportItem):
     """Stands for a file whose cases (or policy) could not be loaded, so the problem is reported
     as a failing test with its file and line rather than a collection crash."""
 
@@ -124,15 +128,6 @@ class PolicyLoadItem(pytest.Item):
         from gridpilot.testing.report import format_load_error
 
         raise ScenarioFailed(format_load_error(self.suite))
-
-    def repr_failure(
-        self,
-        excinfo: pytest.ExceptionInfo[BaseException],
-        style: Any = None,
-    ) -> str:
-        if isinstance(excinfo.value, ScenarioFailed):
-            return excinfo.value.report
-        return str(super().repr_failure(excinfo, style=style))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, "scenario file could not be loaded"

@@ -17,11 +17,9 @@ from gridpilot.devices.base import DeviceReading
 from gridpilot.engine.commands import CommandKind
 from gridpilot.engine.state import DeviceMode, ModeSource
 from gridpilot.errors import DeviceProtocolError
+from gridpilot.timeutil import epoch_seconds
 
 __all__ = ["epoch_to_datetime", "mode_from_record", "reading_from_status"]
-
-# Above this an epoch value can only be milliseconds (1e11 s is the year 5138).
-_MS_THRESHOLD = 100_000_000_000
 
 _IMPORT_ROLES = frozenset({"CONSUMER", "CONSUMING"})
 _EXPORT_ROLES = frozenset({"PRODUCER", "SUPPLYING"})
@@ -38,7 +36,7 @@ def epoch_to_datetime(value: Any) -> datetime | None:
     """A UTC datetime from epoch seconds or milliseconds; ``None`` for missing or zero."""
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         return None
-    seconds = value / 1000.0 if value >= _MS_THRESHOLD else float(value)
+    seconds = epoch_seconds(value)
     try:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):

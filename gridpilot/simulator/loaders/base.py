@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridpilot.errors import DataError
+from gridpilot.timeutil import MS_THRESHOLD, epoch_seconds
 
 __all__ = [
     "FloatArray",
@@ -42,13 +43,14 @@ IntArray = npt.NDArray[np.int64]
 def epoch_s(value: object, where: str, expected: str) -> int:
     """UNIX seconds of an epoch timestamp from a JSON record.
 
-    Device APIs mix seconds and milliseconds and only the digit count tells them apart, so any
-    value of 1e11 or more is read as milliseconds. ``where`` and ``expected`` name the record,
-    field and unit in the error for anything that is not a finite number.
+    Seconds or milliseconds, told apart by :func:`gridpilot.timeutil.epoch_seconds`. ``where``
+    and ``expected`` name the record, field and unit in the error for anything that is not a
+    finite number.
     """
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise DataError(f"{where}: expected {expected}")
-    return round(value / 1000.0) if abs(value) >= 1e11 else int(value)
+    seconds = epoch_seconds(value)
+    return round(seconds) if abs(value) >= MS_THRESHOLD else int(seconds)
 
 
 # Factors from a column's unit to average watts, for units that are powers.

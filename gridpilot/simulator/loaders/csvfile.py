@@ -35,6 +35,7 @@ from gridpilot.simulator.loaders.base import (
     read_text,
     regularise,
 )
+from gridpilot.timeutil import MS_THRESHOLD
 
 __all__ = [
     "EXTRA_POWER_PREFIX",
@@ -240,7 +241,7 @@ def _parse_times(
                 raise DataError(
                     f"{source}: row {i + 2}, column {col!r}: {s!r} is not an epoch timestamp"
                 ) from None
-            millis = fmt == "epoch_ms" or (fmt == "epoch" and abs(v) >= 1e11)
+            millis = fmt == "epoch_ms" or (fmt == "epoch" and abs(v) >= MS_THRESHOLD)
             out[i] = round(v / 1000.0) if millis else round(v)
         return out
     aware: list[int | None] = []
