@@ -9,12 +9,14 @@ what it changed, so nothing is repaired silently.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,12 +35,24 @@ __all__ = [
     "local_wallclock_to_utc",
     "normalise_name",
     "power_from_unit",
+    "read_json",
     "read_text",
     "regularise",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+def read_json(path: str | Path) -> Any:
+    """The JSON document in ``path``; a malformed one is a :class:`DataError` naming the line
+    and column."""
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}: line {exc.lineno}, column {exc.colno}: bad JSON: {exc.msg}"
+        ) from None
+
 
 def epoch_s(value: object, where: str, expected: str) -> int:
     """UNIX seconds of an epoch timestamp from a JSON record.

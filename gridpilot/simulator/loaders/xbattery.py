@@ -9,7 +9,6 @@ in this feed: it yields ``battery_w`` and ``soc_pct`` only.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from gridpilot.simulator.loaders.base import (
     TimeSeries,
     epoch_s,
     normalise_name,
-    read_text,
+    read_json,
     regularise,
 )
 
@@ -33,14 +32,7 @@ _KEYS = {normalise_name(k): k for k in ("pack_voltage", "pack_current", "soc", "
 
 
 def load_xbattery_telemetry(path: str | Path, *, interval_s: int | None = None) -> TimeSeries:
-    source = str(path)
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"{source}: line {exc.lineno}, column {exc.colno}: bad JSON: {exc.msg}"
-        ) from None
-    return parse_xbattery_telemetry(data, source=source, interval_s=interval_s)
+    return parse_xbattery_telemetry(read_json(path), source=str(path), interval_s=interval_s)
 
 
 def parse_xbattery_telemetry(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import json
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -25,6 +24,7 @@ from gridpilot.simulator.loaders.base import (
     TimeSeries,
     epoch_s,
     normalise_name,
+    read_json,
     read_text,
     regularise,
 )
@@ -212,14 +212,7 @@ def _guess_time_format(text: str, index: int, delimiter: str, source: str) -> st
 
 def load_xstorage_metrics(path: str | Path) -> TimeSeries:
     """Read a saved ``/api/metrics`` JSON answer (the envelope or a bare list of records)."""
-    source = str(path)
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"{source}: line {exc.lineno}, column {exc.colno}: bad JSON: {exc.msg}"
-        ) from None
-    return parse_xstorage_metrics(data, source=source)
+    return parse_xstorage_metrics(read_json(path), source=str(path))
 
 
 def parse_xstorage_metrics(data: Any, *, source: str) -> TimeSeries:
