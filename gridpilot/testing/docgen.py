@@ -42,15 +42,19 @@ def begin_marker(name: str) -> str:
 def end_marker(name: str) -> str:
     return f"<!-- END GENERATED {name} -->"
 
-_UNITS = (
-    ("_kwh", "kWh"),
-    ("_w", "W"),
-    ("_pct", "%"),
-    ("_s", "s"),
-    ("per_kwh", "currency/kWh"),
-    ("per_day", "currency/day"),
-    ("per_kw", "currency/kW"),
-)
+# Checked longest suffix first: ``min_spread_per_kwh`` also ends in ``_kwh``, yet it is a price.
+_UNITS = tuple(sorted(
+    (
+        ("_kwh", "kWh"),
+        ("_w", "W"),
+        ("_pct", "%"),
+        ("_s", "s"),
+        ("per_kwh", "currency/kWh"),
+        ("per_day", "currency/day"),
+        ("per_kw", "currency/kW"),
+    ),
+    key=lambda pair: -len(pair[0]),
+))
 _PRICE_KEYS = {"price", "price_below", "price_above", "default", "import", "export"}
 
 

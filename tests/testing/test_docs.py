@@ -96,3 +96,29 @@ def test_yaml_snippets_in_the_testing_guide_are_valid_cases() -> None:
                 ScenarioCase.model_validate(case)
                 checked += 1
     assert checked >= 5
+
+
+def test_a_price_per_kwh_is_documented_in_currency_per_kwh_not_kwh() -> None:
+    from pydantic import BaseModel
+
+    class Prices(BaseModel):
+        min_spread_per_kwh: float = 0.0
+        standing_charge_per_day: float = 0.0
+        demand_charge_per_kw: float = 0.0
+        capacity_kwh: float = 1.0
+        max_charge_w: float = 1.0
+
+    text = generate_reference(Prices, [])
+    units = {
+        row.split("|")[1].strip(" `"): row.split("|")[3].strip()
+        for row in text.splitlines() if row.startswith("| `")
+    }
+    assert units == {
+        "min_spread_per_kwh": "currency/kWh", "standing_charge_per_day": "currency/day",
+        "demand_charge_per_kw": "currency/kW", "capacity_kwh": "kWh", "max_charge_w": "W",
+    }
+    # and in every generated document: no key priced per kWh is given in kWh
+    for name in ("policy.md", "devices.md", "strategies.md"):
+        for row in (DOCS / name).read_text(encoding="utf-8").splitlines():
+            if re.match(r"\| `\w+_per_kwh` \|", row):
+                assert row.split("|")[3].strip() == "currency/kWh", f"{name}: {row}"
