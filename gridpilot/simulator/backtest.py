@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class Backtest:
     no_battery: Totals
     self_consumption: Totals
     self_consumption_soc_pct: np.ndarray
+    tz: ZoneInfo
+    """The site's timezone: months, days and plot axes are site-local."""
     optimum: Totals | None = None
     optimum_result: OptimumResult | None = None
     optimal_bill_bound: float | None = None
@@ -126,6 +129,7 @@ def run_backtest(
         no_battery=totals(nb_grid, nb_bat, with_battery=False),
         self_consumption=totals(sc_grid, sc_bat),
         self_consumption_soc_pct=sc_soc,
+        tz=tz,
         max_import_w=policy.limits.max_import_w,
     )
     if optimal:
