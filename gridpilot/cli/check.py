@@ -16,11 +16,14 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gridpilot.errors import Issue, PolicyError
 
-__all__ = ["check_file", "expand_paths", "looks_like_policy", "register"]
+if TYPE_CHECKING:
+    from gridpilot.rules.policy import Policy
+
+__all__ = ["check_file", "device_issues", "expand_paths", "looks_like_policy", "register"]
 
 _VERSION_KEY = re.compile(r"^version\s*:", re.MULTILINE)
 _SITE_KEY = re.compile(r"^site\s*:", re.MULTILINE)
@@ -87,14 +90,28 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
 def check_file(path: Path) -> list[Issue]:
     """Every problem of the policy or ``*.gridpilot-test.yaml`` file at ``path`` (an empty list
     when it is valid), including scenario cases that name rules or guards the policy lacks."""
-    from gridpilot.testing.suite import load_suite
+    from gridpilot.testing.suite import is_test_file, load_suite
 
     suite = load_suite(path)
     if suite.error is not None:
         if isinstance(suite.error, PolicyError):
             return suite.error.issues
         return [Issue(str(path), 0, 0, "", str(suite.error))]
-    return [problem for case in suite.cases for problem in case.problems]
+    problems = [problem for case in suite.cases for problem in case.problems]
+    if suite.policy is not None and not is_test_file(path):
+        # The device is checked with its policy; a test file's policy is checked on its own.
+        problems += device_issues(suite.policy)
+    return problems
+
+
+def device_issues(policy: Policy) -> list[Issue]:
+    """What would stop ``gridpilot run`` from starting the policy's device, located in the
+    policy (the same check ``run`` makes before its first tick)."""
+    from gridpilot.devices.preflight import device_problems
+    from gridpilot.rules.yamlsource import redact_issues
+
+    issues = [policy.source.issue(p.path, p.message, p.hint) for p in device_problems(policy)]
+    return redact_issues(issues, policy.source.secrets, policy.source.secret_paths)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -144,6 +144,11 @@ class SimulatedAdapter:
             self._series = series
         return self._series
 
+    def preflight(self) -> None:
+        """Load the recorded data now (``check`` and ``run`` call this before the first tick),
+        so a missing or malformed file stops the start instead of every tick."""
+        self._data()
+
     def data_time_s(self, t: datetime) -> float:
         """Where in the data (UNIX s) the clock time ``t`` falls."""
         series = self._data()
