@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from gridpilot.errors import DeviceAuthError
+from gridpilot.inputs import note_input
 
 __all__ = ["resolve_secret"]
 
@@ -27,6 +28,7 @@ def resolve_secret(
     if file is None:
         raise DeviceAuthError(device, f"no {what} given; set it from an env var or a file")
     path = file if file.is_absolute() or base_dir is None else base_dir / file
+    note_input(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -8,7 +8,7 @@ returns a frozen :class:`Policy` that ``decide()`` reads without further validat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -90,6 +90,9 @@ class Policy:
     strategies: Mapping[str, Strategy]
     forecast_factory: ForecastFactory | None = None
     """Makes the policy's load/PV forecast provider (``forecast:``); ``None`` = the default."""
+    inputs: tuple[Path, ...] = ()
+    """Every file loading the policy read (the policy itself, price files...), in the order
+    read: what ``gridpilot run`` watches to reload it. Recorded by :mod:`gridpilot.inputs`."""
 
     def new_forecast(self) -> ForecastProvider:
         """A fresh forecast provider of the kind the policy names (each caller keeps its own
@@ -110,14 +113,17 @@ def load_policy(path: str | Path, *, environ: Mapping[str, str] | None = None) -
 
     Raises :class:`gridpilot.errors.PolicyError` listing every problem with its file position.
     """
+    from gridpilot.inputs import recording_inputs
     from gridpilot.rules.compile import compile_policy
     from gridpilot.rules.loader import load_policy_doc
     from gridpilot.rules.yamlsource import redact_error
 
     # Every stage's messages pass through redaction: a value substituted from ${VAR} (a token,
     # a password) must not reach a terminal or a log, whichever check happens to quote it.
-    doc, smap, data = load_policy_doc(path, environ=environ)
-    try:
-        return compile_policy(doc, smap, data, Path(path))
-    except PolicyError as exc:
-        raise redact_error(exc, smap) from None
+    with recording_inputs() as read:
+        doc, smap, data = load_policy_doc(path, environ=environ)
+        try:
+            policy = compile_policy(doc, smap, data, Path(path))
+        except PolicyError as exc:
+            raise redact_error(exc, smap) from None
+    return replace(policy, inputs=tuple(read))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.inputs import note_input
 from gridpilot.rules.schema import DynamicPrices
 
 __all__ = ["RESOLUTIONS_S", "PriceFileError", "PriceSeries", "load_price_file"]
@@ -102,6 +103,7 @@ def _parse_price(value: Any, where: str, scale: float) -> float:
 
 
 def _read_text(path: Path, shown: str) -> str:
+    note_input(path)
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_PRICE_FILE_BYTES + 1)

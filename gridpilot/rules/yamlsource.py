@@ -22,6 +22,7 @@ from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from gridpilot.errors import Issue, PolicyError
+from gridpilot.inputs import note_input
 
 __all__ = [
     "MAX_NODES",
@@ -286,6 +287,7 @@ def load_yaml(
     def fail(message: str, line: int = 0, col: int = 0, hint: str = "") -> PolicyError:
         return PolicyError([Issue(name, line, col, "", message, hint)])
 
+    note_input(path)
     try:
         with path.open("rb") as fh:
             # Bounded read: a device file such as /dev/zero must not hang the loader.

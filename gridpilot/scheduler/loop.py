@@ -75,7 +75,10 @@ class Scheduler:
         state_dir: audit log, overrides and memory.
         decide_fn / policy_loader: injected for tests; default to the engine's.
         forecast: the load/PV forecast fed every fresh tick (default: time-of-week average).
-        watch_policy: reload the policy when ``policy.path`` changes.
+        watch_policy: reload the policy when ``policy.path`` or a file it read
+            (``policy.inputs``: price files...) changes.
+        device_inputs: the files the device adapter read when it was built (the simulated
+            battery's data...): a change to one is reported as needing a restart.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class Scheduler:
         watch_policy: bool = True,
         on_tick: Callable[[TickReport], None] | None = None,
         forecast: ForecastProvider | None = None,
+        device_inputs: Sequence[Path] = (),
     ) -> None:
         self.policy = policy
         self.device = device
@@ -131,7 +135,8 @@ class Scheduler:
         )
         path = getattr(policy, "path", None)
         self.watcher = (
-            PolicyWatcher(Path(path), policy_loader or _default_loader())
+            PolicyWatcher(Path(path), policy_loader or _default_loader(),
+                          inputs=getattr(policy, "inputs", ()), restart_inputs=device_inputs)
             if watch_policy and path is not None
             else None
         )
@@ -368,6 +373,15 @@ class Scheduler:
         result = await self.watcher.check()
         if result is None:
             return
+        if result.restart_needed:
+            files = ", ".join(str(p) for p in result.restart_needed)
+            log.warning("%s changed; the device read it at start: restart gridpilot run to "
+                        "apply it", files)
+            self.audit.write("restart_needed", now, files=[str(p) for p in result.restart_needed],
+                             why="the device adapter read these files at start")
+        changed = [str(p) for p in result.changed]
+        if not changed:
+            return
         if result.policy is not None:
             old = self.policy.doc
             self.policy = result.policy
@@ -378,13 +392,15 @@ class Scheduler:
                 log.warning("the %s section changed; restart gridpilot run to apply it",
                             " and ".join(fixed))
             self.metrics.policy_reloads += 1
-            log.info("policy reloaded from %s", self.watcher.path)
-            self.audit.write("policy_reloaded", now, path=str(self.watcher.path))
+            log.info("policy reloaded from %s (changed: %s)", self.watcher.path,
+                     ", ".join(changed))
+            self.audit.write("policy_reloaded", now, path=str(self.watcher.path), changed=changed)
         else:
             self.metrics.error("policy_invalid")
-            log.error("the edited policy is invalid; keeping the running one:\n%s", result.error)
+            log.error("the edited policy is invalid (changed: %s); keeping the running one:\n%s",
+                      ", ".join(changed), result.error)
             self.audit.write("policy_invalid", now, path=str(self.watcher.path),
-                             error=result.error, issues=list(result.issues))
+                             error=result.error, issues=list(result.issues), changed=changed)
 
     # -- the loop ----------------------------------------------------------------------------
     async def run(self, *, once: bool = False, max_ticks: int | None = None) -> int:

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridpilot.errors import DataError
+from gridpilot.inputs import note_input
 from gridpilot.timeutil import MS_THRESHOLD, epoch_seconds
 
 __all__ = [
@@ -92,6 +93,14 @@ class LoadReport:
     missing_cells: dict[str, dict[int, str]] = field(default_factory=dict)
     """Field -> {interval start [UNIX s] -> where the file left it empty, e.g. ``row 7, column
     'House' ('nan')``}, so a gap error can name the row instead of only the time."""
+    warnings: list[str] = field(default_factory=list)
+    """Values that look wrong (a likely unit mistake, a negative load) and other things a
+    user must hear about; see :mod:`gridpilot.simulator.loaders.plausibility`."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """Field -> the column (or record key) of the file it was read from, for messages."""
+    row_label: str = "row"
+    """What :attr:`TimeSeries.rows` counts: ``row`` (CSV, the header is row 1) or ``record``
+    (JSON, from 0)."""
 
     def cell_note(self, name: str, start_s: int) -> str | None:
         """Where the value of ``name`` at ``start_s`` was left missing in the file, if known."""
@@ -107,6 +116,7 @@ class LoadReport:
             "missing_values": self.missing_values,
             "repairs": list(self.repairs),
             "missing_cells": sum(len(v) for v in self.missing_cells.values()),
+            "warnings": list(self.warnings),
         }
 
 
@@ -118,12 +128,24 @@ class TimeSeries:
     interval_s: int
     columns: dict[str, FloatArray]
     report: LoadReport
+    rows: IntArray | None = None
+    """Where each interval came from in the file (a row or record number, see
+    :attr:`LoadReport.row_label`; ``-1`` where no row gave it), so a message can name the row.
+    ``None`` once resampling has mixed rows."""
 
     def __post_init__(self) -> None:
         n = self.start_s.shape[0]
         for name, values in self.columns.items():
             if values.shape != (n,):
                 raise ValueError(f"column {name!r} has {values.shape[0]} values, expected {n}")
+        if self.rows is not None and self.rows.shape != (n,):
+            raise ValueError(f"rows has {self.rows.shape[0]} values, expected {n}")
+
+    def row_of(self, i: int) -> str:
+        """``row 7`` (or ``record 3``): where interval ``i`` was read, as far as known."""
+        if self.rows is None or self.rows[i] < 0:
+            return f"interval {iso_utc(int(self.start_s[i]))}"
+        return f"{self.report.row_label} {int(self.rows[i])}"
 
     def __len__(self) -> int:
         return int(self.start_s.shape[0])
@@ -151,6 +173,7 @@ class TimeSeries:
             self.interval_s,
             {k: v[lo:hi].copy() for k, v in self.columns.items()},
             self.report,
+            None if self.rows is None else self.rows[lo:hi].copy(),
         )
 
 
@@ -168,6 +191,7 @@ def normalise_name(name: str) -> str:
 def read_text(path: str | Path) -> str:
     """The file's text, with a clear error when it cannot be read."""
     p = Path(path)
+    note_input(p)
     try:
         return p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -233,12 +257,14 @@ def regularise(
     report: LoadReport,
     *,
     interval_s: int | None = None,
+    rows: IntArray | None = None,
 ) -> TimeSeries:
     """Put timestamped rows on a regular grid.
 
     Rows are sorted; duplicates (same timestamp) keep the first row and are counted; intervals
     with no row become ``NaN`` and are listed in ``report.gaps``. ``interval_s`` defaults to the
-    most common spacing between rows.
+    most common spacing between rows. ``rows`` numbers the input rows as the file does (default:
+    from 0, as records), so later checks can name the row of a value.
     """
     if times_s.shape[0] == 0:
         raise DataError(f"{report.source}: no data rows")
@@ -278,7 +304,10 @@ def regularise(
     present[pos] = True
     report.gaps.extend(_spans(grid, ~present))
     report.missing_values = int(sum(int(np.isnan(c).sum()) for c in out.values()))
-    return TimeSeries(grid, interval_s, out, report)
+    numbers = np.arange(times_s.shape[0], dtype=np.int64) if rows is None else rows
+    row_at = np.full(n, -1, dtype=np.int64)
+    row_at[pos] = numbers[idx]
+    return TimeSeries(grid, interval_s, out, report, row_at)
 
 
 def _spans(grid: IntArray, missing: npt.NDArray[np.bool_]) -> list[tuple[str, str]]:
