@@ -20,8 +20,9 @@ from typing import IO, Any
 
 from gridpilot.cli.argtypes import date_or_time, duration_s, finite_float, positive_int
 from gridpilot.cli.outputs import prepare_output_dir, write_failed
+from gridpilot.cli.terminal import stdout
 from gridpilot.clock import AcceleratedClock, Clock, SystemClock
-from gridpilot.errors import GridpilotError
+from gridpilot.errors import GridpilotError, PolicyError
 
 __all__ = ["register"]
 
@@ -119,7 +120,31 @@ def handle(args: argparse.Namespace) -> int:
     interval_s: float | None = args.interval
     device_type = policy.doc.device.type
     clock, speed = make_clock(args, device_type)
+    _refuse_unstartable_device(policy)
     return asyncio.run(_run(args, policy, clock, speed, interval_s))
+
+
+def _refuse_unstartable_device(policy: Any) -> None:
+    """Whatever would break every tick (a missing data or secret file, settings the adapter
+    refuses) stops the start, located in the policy as ``gridpilot check`` reports it."""
+    from gridpilot.cli.check import device_issues
+
+    issues = device_issues(policy)
+    if issues:
+        raise PolicyError(issues)
+
+
+def _start_device(policy: Any, clock: Clock) -> tuple[Any, list[Path]]:
+    """The adapter, ready for its first tick, and the files it read on the way (watched for
+    changes that need a restart)."""
+    from gridpilot.inputs import recording_inputs
+
+    with recording_inputs() as read:
+        device = _create_device(policy, clock)
+        preflight = getattr(device, "preflight", None)
+        if callable(preflight):
+            preflight()
+    return device, read
 
 
 async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float,
@@ -133,7 +158,11 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
     state_dir = (Path(args.state_dir) if args.state_dir
                  else state_dir_for_policy(Path(args.policy), run.state_dir))
     lock = _lock_state_dir(state_dir)
-    device = _create_device(policy, clock)
+    try:
+        device, device_inputs = _start_device(policy, clock)
+    except BaseException:
+        lock.close()
+        raise
     if args.sync_schedule or args.remove_schedule:
         try:
             return await _schedule(args, policy, device, state_dir)
@@ -144,10 +173,10 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
 
     def show(report: TickReport) -> None:
         if not args.quiet:
-            print(report.line(policy.tz), flush=True)
+            print(report.line(policy.tz), flush=True, file=stdout())
 
     scheduler = Scheduler(policy, device, clock=clock, state_dir=state_dir, dry_run=args.dry_run,
-                          interval_s=interval_s, on_tick=show)
+                          interval_s=interval_s, on_tick=show, device_inputs=device_inputs)
     control: ControlServer | None = None
     where = "off"
     try:
@@ -169,7 +198,7 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
             f" | every {scheduler.interval_s:g} s{f' at {speed:g}x speed' if speed != 1 else ''}"
             f"{' | DRY RUN: nothing is sent' if args.dry_run else ''} | control API {where}"
             f" | state in {state_dir}",
-            flush=True,
+            flush=True, file=stdout(),
         )
         return await scheduler.run(once=args.once, max_ticks=args.max_ticks)
     finally:
@@ -186,11 +215,11 @@ async def _schedule(args: argparse.Namespace, policy: Any, device: Any, state_di
         raise GridpilotError(f"device {device.name!r} has no schedule of its own to write into")
     if args.remove_schedule:
         removed = await remove_device_schedule(device, state_dir)
-        print(f"removed {removed} device schedule event(s) that gridpilot wrote")
+        print(f"removed {removed} device schedule event(s) that gridpilot wrote", file=stdout())
         return 0
     await device.read_state()  # the adapter learns the inverter rating on first contact
     written = await sync_device_schedule(device, policy, state_dir)
-    print(f"wrote {written} event(s) into the device schedule of {device.name!r}")
+    print(f"wrote {written} event(s) into the device schedule of {device.name!r}", file=stdout())
     return 0
 
 

@@ -20,7 +20,7 @@ import signal
 import time as _time
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,7 +29,7 @@ from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.forecast import ForecastProvider
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
-from gridpilot.errors import DeviceError
+from gridpilot.errors import GridpilotError
 from gridpilot.rules.policy import CompiledOverride
 from gridpilot.scheduler.audit import AuditLog, decision_summary
 from gridpilot.scheduler.device import AdapterLike, Snapshot, snapshot_from_reading
@@ -153,6 +153,13 @@ class Scheduler:
             if problem:
                 log.warning("%s", problem)
                 self.audit.write("error", self.started, error_kind="state_file", error=problem)
+        if run.read_timeout_s >= self.interval_s:
+            text = (f"run.read_timeout_s ({run.read_timeout_s:g} s) is not shorter than the tick "
+                    f"interval ({self.interval_s:g} s): a device that stops answering makes "
+                    "ticks miss their slots; set run.read_timeout_s below the interval")
+            log.warning("%s", text)
+            self.audit.write("config_warning", self.started, setting="run.read_timeout_s",
+                             warning=text)
 
     # -- control -----------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -205,7 +212,9 @@ class Scheduler:
         except Exception as exc:
             where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             context = f"{where.filename}:{where.lineno} in {where.name}" if where else ""
-            log.exception("tick %d at %s failed: %s", n, now.isoformat(), exc)
+            # gridpilot's own errors say what is wrong; a traceback is for the unexpected.
+            log.error("tick %d at %s failed: %s", n, now.isoformat(), exc,
+                      exc_info=not isinstance(exc, GridpilotError))
             self.metrics.error(type(exc).__name__)
             self.audit.write("tick", now, tick=n, status="error", error_kind=type(exc).__name__,
                              error=str(exc), where=context)
@@ -300,7 +309,8 @@ class Scheduler:
             self.metrics.error(kind)
             self.audit.write("error", now, tick=n, stage="read_state", error_kind=kind,
                              error=str(exc))
-            expected = isinstance(exc, DeviceError | TimeoutError | OSError)
+            # gridpilot's own errors say what is wrong; a traceback is for the unexpected.
+            expected = isinstance(exc, GridpilotError | TimeoutError | OSError)
             log.warning("tick %d: %s", n, text, exc_info=not expected)
             return None, text
 
@@ -410,13 +420,25 @@ class Scheduler:
                          dry_run=self.dry_run, policy=str(getattr(self.policy, "path", "")))
         try:
             while True:
-                await self.tick()
+                report = await self.tick()
                 done = max_ticks is not None and self.tick_count >= max_ticks
                 if once or self.stopping or done:
                     break
-                await self._wait_next()
+                due = next_tick_at(report.time, self.interval_s)
+                now = self.clock.now()
+                if now >= due:
+                    self._note_skipped(due, now, f"tick {report.tick} took longer than the "
+                                       f"{self.interval_s:g} s interval")
+                target = await self._wait_next()
                 if self.stopping:
                     break
+                now = self.clock.now()
+                if target is not None and (now - target).total_seconds() >= self.interval_s:
+                    # Woken far past the slot slept for: the process was stopped or the
+                    # machine slept. The tick now covers the current slot, not the missed ones.
+                    self._note_skipped(target, now - timedelta(seconds=self.interval_s),
+                                       "gridpilot did not run (the machine slept, or the "
+                                       "process was paused)")
         finally:
             await self.shutdown()
             for sig in installed:
@@ -424,19 +446,32 @@ class Scheduler:
                     asyncio.get_running_loop().remove_signal_handler(sig)
         return 0
 
-    async def _wait_next(self) -> None:
+    def _note_skipped(self, first: datetime, until: datetime, why: str) -> None:
+        """Audit the aligned slots from ``first`` up to ``until`` (inclusive) that got no tick."""
+        slots = math.floor((until - first).total_seconds() / self.interval_s + 1e-9) + 1
+        last = first + timedelta(seconds=(slots - 1) * self.interval_s)
+        log.warning("%d tick slot(s) from %s to %s skipped: %s", slots, first.isoformat(),
+                    last.isoformat(), why)
+        self.audit.write("ticks_skipped", self.clock.now(), slots=slots, first=first.isoformat(),
+                         last=last.isoformat(), interval_s=self.interval_s, reason=why)
+
+    async def _wait_next(self) -> datetime | None:
+        """Sleep until the next aligned slot; returns it, or ``None`` when woken early."""
         now = self.clock.now()
-        delay_s = (next_tick_at(now, self.interval_s) - now).total_seconds()
+        target = next_tick_at(now, self.interval_s)
+        delay_s = (target - now).total_seconds()
         self._wake.clear()
         sleeper = asyncio.ensure_future(self.clock.sleep(delay_s))
         stopper = asyncio.ensure_future(self._stop.wait())
         waker = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait({sleeper, stopper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            slept = sleeper.done() and not sleeper.cancelled()
         finally:
             for task in (sleeper, stopper, waker):
                 task.cancel()
             await asyncio.gather(sleeper, stopper, waker, return_exceptions=True)
+        return target if slept else None
 
     async def shutdown(self) -> None:
         now = self.clock.now()
