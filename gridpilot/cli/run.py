@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
 import importlib
 import logging
@@ -246,6 +247,11 @@ async def _startup_sync(policy: Any, device: Any, state_dir: Path) -> None:
 
 def _lock_state_dir(state_dir: Path) -> IO[str]:
     """One scheduler per state directory: two would fight over the device and the audit log."""
+    from gridpilot.scheduler.persist import STATE_DIR_MODE
+
+    # Created private here; the scheduler tightens or warns about an existing one.
+    with contextlib.suppress(OSError):
+        state_dir.mkdir(mode=STATE_DIR_MODE, parents=True, exist_ok=True)
     prepare_output_dir(state_dir, "--state-dir (or run.state_dir)")
     try:
         fh = (state_dir / "run.lock").open("a+", encoding="utf-8")

@@ -69,7 +69,7 @@ def read_token(path: Path) -> str:
 def ensure_token(path: Path) -> str:
     """Read the token in ``path``, creating the file (0600) with a fresh token if missing."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(secrets.token_urlsafe(32) + "\n")
@@ -136,7 +136,7 @@ class ControlServer:
         return self.address
 
     async def start_unix(self, path: Path) -> dict[str, Any]:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
         try:

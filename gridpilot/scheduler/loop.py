@@ -36,7 +36,7 @@ from gridpilot.scheduler.device import AdapterLike, Snapshot, snapshot_from_read
 from gridpilot.scheduler.dispatcher import Dispatcher, DispatchOutcome
 from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.overrides import OverrideStore
-from gridpilot.scheduler.persist import load_memory, save_memory
+from gridpilot.scheduler.persist import ensure_state_dir, load_memory, save_memory
 from gridpilot.scheduler.reload import PolicyWatcher
 from gridpilot.scheduler.tick import (
     TickReport,
@@ -114,6 +114,7 @@ class Scheduler:
         self.on_tick = on_tick
         self.forecast: ForecastProvider | None = forecast or policy.new_forecast()
         self.metrics = Metrics()
+        dir_warning = ensure_state_dir(self.state_dir)
         self.audit = AuditLog(self.state_dir, max_bytes=run.audit_max_bytes, keep=run.audit_keep)
         self.overrides = OverrideStore(self.state_dir)
         self.memory, memory_error = load_memory(self.state_dir)
@@ -149,6 +150,10 @@ class Scheduler:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self.started = self.clock.now()
+        if dir_warning:
+            log.warning("%s", dir_warning)
+            self.audit.write("config_warning", self.started, setting="state_dir",
+                             warning=dir_warning)
         for problem in (memory_error, self.overrides.load_error):
             if problem:
                 log.warning("%s", problem)

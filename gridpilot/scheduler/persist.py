@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,14 +19,49 @@ from typing import Any
 
 from gridpilot.engine.commands import Command
 
-__all__ = ["RunMemory", "atomic_write_json", "load_memory", "save_memory"]
+__all__ = ["RunMemory", "atomic_write_json", "ensure_state_dir", "load_memory", "save_memory"]
 
 STATE_FILE = "state.json"
+STATE_DIR_MODE = 0o700
+"""The state directory holds the control API's token, the audit log and what was sent: only its
+owner may list or read it."""
+_OWN_FILES = (STATE_FILE, "audit.jsonl", "run.lock", "overrides.json", "control.json",
+              "control.token")
+
+
+def ensure_state_dir(path: Path) -> str | None:
+    """Create the state directory ``path`` with mode 0700 (parents as the umask says).
+
+    An existing directory that others can read is tightened to 0700 when it is evidently
+    gridpilot's (owned by this user, and empty or holding gridpilot's files); otherwise it is
+    left alone. Returns a warning to show in either case, ``None`` when all is well.
+    """
+    p = Path(path)
+    p.mkdir(mode=STATE_DIR_MODE, parents=True, exist_ok=True)
+    st = p.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    if not mode & 0o077:
+        return None
+    ours = st.st_uid == os.getuid() and (
+        not any(p.iterdir()) or any((p / name).exists() for name in _OWN_FILES)
+    )
+    if ours:
+        try:
+            os.chmod(p, mode & ~0o077)
+        except OSError:
+            pass
+        else:
+            return (f"{p}: other users could read this state directory (mode {mode:o}); "
+                    f"tightened to {mode & ~0o077:o}")
+    # Perhaps a shared folder named on purpose (run.state_dir: "."): say so, change nothing.
+    return (f"{p}: other users can read this state directory (mode {mode:o}), which holds the "
+            f"control API's token and the audit log; run: chmod 700 {p}, or give "
+            "run.state_dir a directory of its own")
 
 
 def atomic_write_json(path: Path, data: Any, *, mode: int = 0o600) -> None:
     """Write ``data`` as JSON to ``path`` so readers see the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=STATE_DIR_MODE, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
