@@ -3,21 +3,27 @@
 Exit codes everywhere: 0 ok, 1 the input is invalid or a check failed, 2 usage error (a
 malformed flag value included), 141 the reader of stdout went away (``| head``).
 Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its
-parser and sets ``handler`` to a function ``(args) -> int``.
+parser and sets ``handler`` to a function ``(args) -> int``. A command prints its own output to
+:func:`gridpilot.cli.terminal.stdout` (rich: ``StdoutConsole``); while it runs, fd 1 and
+``sys.stdout`` lead to stderr, so nothing a library prints can get into that output.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import select
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TextIO
 
 from gridpilot import __version__
+from gridpilot.cli.terminal import program_stdout
 from gridpilot.errors import GridpilotError
+from gridpilot.stdio import STDOUT_FD
 
 __all__ = ["DEBUG_ENV", "EXIT_BROKEN_PIPE", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -59,19 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything runs with fd 1 and sys.stdout on stderr; only ``out`` reaches the real stdout.
+    with program_stdout() as out:
+        code = _main(argv, out)
+    if code == EXIT_BROKEN_PIPE:
+        _silence(STDOUT_FD)  # so Python's final flush at exit does not complain
+    return code
+
+
+def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out):  # --help and --version are the program's output
+            args = parser.parse_args(argv)
         handler = getattr(args, "handler", None)
         if handler is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         code = int(handler(args))
-        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        out.flush()  # a reader that went away shows here, not at interpreter exit
         return code
     except BrokenPipeError as exc:
-        if _stdout_is_closed():
-            return _stdout_closed()
+        if _is_closed(out):
+            _silence(_fileno(out))
+            return EXIT_BROKEN_PIPE
         return _internal_error(exc)  # a socket or child pipe, not our reader
     except GridpilotError as exc:
         print(f"gridpilot: {exc}", file=sys.stderr)
@@ -82,27 +99,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _internal_error(exc)
 
 
-def _stdout_is_closed() -> bool:
-    """Whether stdout is a pipe nobody reads any more (poll reports an error on its end)."""
+def _fileno(stream: TextIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _is_closed(stream: TextIO) -> bool:
+    """Whether ``stream`` is a pipe nobody reads any more (poll reports an error on its end)."""
+    fd = _fileno(stream)
+    if fd is None:
+        return True  # stdout already gone: the reader is the likely cause
     try:
         poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        poller.register(fd, select.POLLOUT)
         return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
     except (AttributeError, OSError, ValueError):
-        return True  # no poll() here, or stdout already gone: the reader is the likely cause
+        return True  # no poll() here: the reader is the likely cause
 
 
-def _stdout_closed() -> int:
-    """``gridpilot log --json | head``: the reader has all it wanted. Point stdout at
-    /dev/null so Python's final flush does not complain, and exit like a command that
-    SIGPIPE ended."""
+def _silence(fd: int | None) -> None:
+    """``gridpilot log --json | head``: the reader has all it wanted. Point ``fd`` at /dev/null
+    so the bytes still buffered for it go nowhere instead of raising again, and let the command
+    exit like one that SIGPIPE ended."""
+    if fd is None:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, fd)
         os.close(devnull)
-    except (OSError, ValueError):
+    except OSError:
         pass
-    return EXIT_BROKEN_PIPE
 
 
 def _internal_error(exc: Exception) -> int:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gridpilot.cli.terminal import stdout
 from gridpilot.errors import Issue, PolicyError
 
 if TYPE_CHECKING:
@@ -128,14 +129,14 @@ def run(args: argparse.Namespace) -> int:
             ],
             "error_count": n_errors,
         }
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2), file=stdout())
     else:
         for name, issues in results:
             if issues:
                 for issue in issues:
-                    print(issue.format())
+                    print(issue.format(), file=stdout())
             else:
-                print(f"{name}: ok")
+                print(f"{name}: ok", file=stdout())
         n_bad = sum(1 for _, issues in results if issues)
         summary = f"{len(results)} file(s) checked, {n_errors} error(s) in {n_bad} file(s)"
         print(summary, file=sys.stderr)

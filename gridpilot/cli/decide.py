@@ -38,6 +38,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from gridpilot.cli.terminal import stdout
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.partial_state import PartialState, build_site_state, forecast_array
@@ -247,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
     state = load_state(Path(args.state) if args.state else None, args.at, policy)
     decision = decide(policy, state)
     if args.json:
-        print(json.dumps(decision.as_dict(), indent=2))
+        print(json.dumps(decision.as_dict(), indent=2), file=stdout())
     else:
-        print(format_decision(decision, state, policy.name, policy.tz))
+        print(format_decision(decision, state, policy.name, policy.tz), file=stdout())
     return 0

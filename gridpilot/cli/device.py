@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from gridpilot.cli.argtypes import date_or_time
 from gridpilot.cli.outputs import prepare_output_file, write_failed
+from gridpilot.cli.terminal import stdout
 from gridpilot.devices.base import DeviceAdapter, DeviceReading, Exporter
 from gridpilot.errors import CommandError
 
@@ -110,9 +110,9 @@ def run_probe(args: Any) -> int:
     state = _reading_dict(reading)
     data = {"device": adapter.name, "state": state, "capabilities": caps}
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
+        print(json.dumps(data, indent=2, default=str), file=stdout())
         return 0
-    out = sys.stdout
+    out = stdout()
     print(f"device: {adapter.name}", file=out)
     print("state:", file=out)
     for key in ("soc_pct", "load_w", "pv_w", "grid_w", "battery_w"):
@@ -156,5 +156,5 @@ def run_export(args: Any) -> int:
         result = asyncio.run(_export(adapter, start, end, out))
     except OSError as exc:
         raise write_failed(exc.filename or out, exc, "--out") from None
-    print(f"wrote {result.records} records ({result.format}) to {result.path}")
+    print(f"wrote {result.records} records ({result.format}) to {result.path}", file=stdout())
     return 0

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gridpilot.cli.terminal import stdout
 from gridpilot.errors import GridpilotError
 
 __all__ = ["format_record", "register"]
@@ -134,9 +135,9 @@ def handle(args: argparse.Namespace) -> int:
     try:
         for record in read_audit(Path(state_dir), since=since, kinds=kinds):
             if args.json:
-                print(json.dumps(record, separators=(",", ":")))
+                print(json.dumps(record, separators=(",", ":")), file=stdout())
             else:
-                print(format_record(record))
+                print(format_record(record), file=stdout())
     except BrokenPipeError:
         raise
     except OSError as exc:

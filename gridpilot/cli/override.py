@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gridpilot.cli.argtypes import FIRST_YEAR, LAST_YEAR, duration_s, finite_float
+from gridpilot.cli.terminal import stdout
 from gridpilot.engine.commands import CommandKind
 from gridpilot.errors import GridpilotError
 
@@ -144,27 +145,27 @@ def _set(args: argparse.Namespace) -> int:
         body["until"] = args.until.isoformat()
     data = _request(args, "POST", "/overrides", body)
     o = data["override"]
-    print(f"override {o['name']}: {o['action']['kind']} until {o['until']}")
+    print(f"override {o['name']}: {o['action']['kind']} until {o['until']}", file=stdout())
     return 0
 
 
 def _clear(args: argparse.Namespace) -> int:
     path = "/overrides" if args.name is None else "/overrides/" + quote(args.name, safe="")
     data = _request(args, "DELETE", path)
-    print(f"removed {data['removed']} override(s)")
+    print(f"removed {data['removed']} override(s)", file=stdout())
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
     data = _request(args, "GET", "/overrides")
     if args.json:
-        print(json.dumps(data, indent=1))
+        print(json.dumps(data, indent=1), file=stdout())
         return 0
     if not data["overrides"]:
-        print("no overrides")
+        print("no overrides", file=stdout())
     for o in data["overrides"]:
         extra = {k: v for k, v in o["action"].items() if k != "kind"}
         detail = " ".join(f"{k}={v:g}" for k, v in extra.items())
         print(f"{o['name']}: {o['action']['kind']} {detail} from {o['start']} until {o['until']}"
-              f"{' (force)' if o['force'] else ''}".replace("  ", " "))
+              f"{' (force)' if o['force'] else ''}".replace("  ", " "), file=stdout())
     return 0

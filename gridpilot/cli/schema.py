@@ -10,6 +10,8 @@ import argparse
 import json
 from typing import Any
 
+from gridpilot.cli.terminal import stdout
+
 __all__ = ["policy_json_schema", "register", "render"]
 
 
@@ -36,5 +38,5 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(render(), end="")
+    print(render(), end="", file=stdout())
     return 0

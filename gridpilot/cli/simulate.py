@@ -26,6 +26,7 @@ from gridpilot.cli.argtypes import (
     timezone_name,
 )
 from gridpilot.cli.outputs import prepare_output_dir, write_failed
+from gridpilot.cli.terminal import stdout
 from gridpilot.errors import DataError
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         report = report_dict(bt, series.report)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2), file=stdout())
     else:
         show_summary(bt, out=Path(args.out) if args.out else None)
         _show_data_notes(series)
@@ -274,7 +275,7 @@ def _show_data_notes(series: TimeSeries) -> None:
         first = r.gaps[0]
         notes.append(f"{len(r.gaps)} gap(s) in the file, the first {first[0]}..{first[1]}")
     for note in notes:
-        print(f"data: {note}")
+        print(f"data: {note}", file=stdout())
 
 
 def show_summary(bt: Backtest, out: Path | None = None) -> None:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from gridpilot.cli.outputs import prepare_output_file, write_failed
+from gridpilot.cli.terminal import stdout
 
 __all__ = ["register"]
 
@@ -52,18 +53,18 @@ def run(args: argparse.Namespace) -> int:
     details: list[str] = []
     for sr in results:
         if sr.suite.error is not None:
-            print(f"ERROR {sr.suite.file}  (cannot load)")
+            print(f"ERROR {sr.suite.file}  (cannot load)", file=stdout())
             details.append(format_load_error(sr.suite))
         tz = sr.suite.policy.tz if sr.suite.policy is not None else None
         for r in sr.results:
-            print(format_status_line(r))
+            print(format_status_line(r), file=stdout())
             if r.outcome in ("failed", "error"):
                 details.append(format_failure(r, tz=tz, with_trace=not args.no_trace))
     if details:
-        print()
+        print(file=stdout())
         for text in details:
-            print(text)
-            print()
+            print(text, file=stdout())
+            print(file=stdout())
     passed = sum(sr.passed for sr in results)
     failed = sum(sr.failed for sr in results)
     skipped = sum(sr.skipped for sr in results)
@@ -76,6 +77,6 @@ def run(args: argparse.Namespace) -> int:
         print("gridpilot test: no scenario tests found in " + ", ".join(args.paths),
               file=sys.stderr)
     if skipped:
-        print(f"({skipped} skipped)")
-    print(format_summary(passed, failed))
+        print(f"({skipped} skipped)", file=stdout())
+    print(format_summary(passed, failed), file=stdout())
     return 0 if failed == 0 and passed + skipped > 0 else 1

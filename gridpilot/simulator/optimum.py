@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from gridpilot.errors import GridpilotError
 from gridpilot.simulator.battery import BatteryParams
+from gridpilot.solver import new_highs
 
 __all__ = ["OptimumResult", "savings_captured", "solve_optimum"]
 
@@ -179,8 +180,7 @@ def solve_optimum(
     lp.a_matrix_.value_ = v
     lp.offset_ = offset
 
-    solver = highspy.Highs()  # type: ignore[no-untyped-call]
-    solver.setOptionValue("output_flag", False)
+    solver = new_highs()
     solver.setOptionValue("time_limit", float(time_limit_s))
     solver.passModel(lp)
     solver.run()

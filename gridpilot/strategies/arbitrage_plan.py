@@ -33,6 +33,8 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.solver import new_highs
+
 __all__ = ["PlanInputs", "PlanResult", "new_solver", "resolve_plan", "solve_plan"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -246,7 +248,4 @@ def _result(solver: highspy.Highs, start_s: IntArray, end_s: int, stored_kwh: fl
 
 def new_solver() -> highspy.Highs:
     """A quiet HiGHS instance, reusable across plans."""
-    solver = highspy.Highs()  # type: ignore[no-untyped-call]
-    solver.setOptionValue("output_flag", False)
-    solver.setOptionValue("presolve", "off")
-    return solver
+    return new_highs(presolve="off")
