@@ -243,7 +243,8 @@ class ControlServer:
     def _add(self, body: bytes) -> _Response:
         try:
             data = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
+            # Malformed, not UTF-8, nested too deep, or an integer too long to convert.
             return _json(400, {"error": "the body is not valid JSON"})
         now = self.clock.now()
         try:

@@ -4,6 +4,7 @@ time and surviving restarts (``overrides.json`` in the state directory)."""
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,13 +75,15 @@ def parse_override_request(body: Any, now: datetime) -> RuntimeOverride:
     """Build an override from a control API request body.
 
     ``{"action": {"kind": ..., ...}, "for_s": 7200}`` or ``{"action": ..., "until": ISO}``, with
-    optional ``"name"`` and ``"force"``.
+    optional ``"name"`` and ``"force"``. Any body at all gets either an override or an
+    :class:`OverrideError` naming the field: every field's type and range is checked here,
+    before any arithmetic can overflow.
     """
     if not isinstance(body, dict):
         raise OverrideError("the request body must be a JSON object")
     unknown = set(body) - {"action", "for_s", "until", "name", "force"}
     if unknown:
-        raise OverrideError(f"unknown field(s) {', '.join(sorted(unknown))}")
+        raise OverrideError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     try:
         action = Action.model_validate(body.get("action"))
     except ValidationError as exc:
@@ -93,25 +96,54 @@ def parse_override_request(body: Any, now: datetime) -> RuntimeOverride:
     if has_for == has_until:
         raise OverrideError("give exactly one of 'for_s' (seconds) or 'until' (ISO time)")
     if has_for:
-        try:
-            duration_s = float(body["for_s"])
-        except (TypeError, ValueError):
-            raise OverrideError("for_s must be a number of seconds") from None
-        until = now + timedelta(seconds=duration_s)
+        until = now + timedelta(seconds=_duration_s(body["for_s"]))
     else:
-        try:
-            until = _aware(datetime.fromisoformat(str(body["until"])))
-        except ValueError as exc:
-            raise OverrideError(f"until: {exc}; use ISO 8601 with an offset") from None
-    if until <= now:
-        raise OverrideError(f"the override would end at {until.isoformat()}, which has passed")
-    if (until - now).total_seconds() > MAX_OVERRIDE_S:
-        raise OverrideError("an override may last at most 14 days")
-    name = str(body.get("name") or f"manual-{now.strftime('%Y%m%dT%H%M%S')}")
-    if not 0 < len(name) <= 200:
-        raise OverrideError("name must be 1-200 characters")
-    return RuntimeOverride(name=name, action=action, start=now, until=until,
-                           force=bool(body.get("force", False)))
+        until = _until(body["until"], now)
+    name = body.get("name")
+    if name is None or name == "":
+        name = f"manual-{now.strftime('%Y%m%dT%H%M%S')}"
+    if not isinstance(name, str) or not 0 < len(name) <= 200:
+        raise OverrideError("name: must be text of 1-200 characters")
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise OverrideError("force: must be true or false")
+    return RuntimeOverride(name=name, action=action, start=now, until=until, force=force)
+
+
+def _duration_s(value: Any) -> float:
+    """``for_s`` in seconds: a JSON number in (0, 14 days]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OverrideError("for_s: must be a number of seconds, e.g. 7200")
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float
+        seconds = math.inf if value > 0 else -math.inf
+    if math.isnan(seconds):
+        raise OverrideError("for_s: must be a number of seconds, not NaN")
+    if seconds <= 0:
+        raise OverrideError(f"for_s: {seconds:g} s: the override has passed before it starts; "
+                            "give a positive number of seconds")
+    if seconds > MAX_OVERRIDE_S:
+        raise OverrideError(f"for_s: {seconds:g} s is too long: an override may last at most "
+                            f"14 days ({MAX_OVERRIDE_S} s)")
+    return seconds
+
+
+def _until(value: Any, now: datetime) -> datetime:
+    """``until``: an ISO time with an offset, after ``now`` and at most 14 days away."""
+    if not isinstance(value, str):
+        raise OverrideError("until: must be an ISO 8601 time with an offset, as text")
+    try:
+        until = _aware(datetime.fromisoformat(value))
+        left_s = (until - now).total_seconds()
+    except (ValueError, OverflowError) as exc:
+        raise OverrideError(f"until: {exc}; use ISO 8601 with an offset") from None
+    if left_s <= 0:
+        raise OverrideError(f"until: the override would end at {until.isoformat()}, which has "
+                            "passed")
+    if left_s > MAX_OVERRIDE_S:
+        raise OverrideError("until: an override may last at most 14 days")
+    return until
 
 
 class OverrideStore:
