@@ -115,15 +115,22 @@ def load_policy(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     """
     from gridpilot.inputs import recording_inputs
     from gridpilot.rules.compile import compile_policy
-    from gridpilot.rules.loader import load_policy_doc
+    from gridpilot.rules.loader import merge_issues, read_policy_doc
     from gridpilot.rules.yamlsource import redact_error
 
     # Every stage's messages pass through redaction: a value substituted from ${VAR} (a token,
     # a password) must not reach a terminal or a log, whichever check happens to quote it.
     with recording_inputs() as read:
-        doc, smap, data = load_policy_doc(path, environ=environ)
+        doc, smap, data, pending = read_policy_doc(path, environ=environ)
         try:
             policy = compile_policy(doc, smap, data, Path(path))
         except PolicyError as exc:
-            raise redact_error(exc, smap) from None
+            raise redact_error(PolicyError(merge_issues(pending, exc.issues)), smap) from None
+        except (TypeError, ValueError):
+            # Only a value already reported (and replaced) can upset the compiler this way.
+            if not pending:
+                raise
+            raise redact_error(PolicyError(pending), smap) from None
+        if pending:
+            raise redact_error(PolicyError(pending), smap)
     return replace(policy, inputs=tuple(read))

@@ -25,11 +25,13 @@ from gridpilot.errors import Issue, PolicyError
 from gridpilot.inputs import note_input
 
 __all__ = [
+    "INVALID",
     "MAX_NODES",
     "NodePath",
     "SourceMap",
     "format_path",
     "load_yaml",
+    "load_yaml_partial",
     "redact_error",
     "redact_issues",
     "substitute_env",
@@ -44,6 +46,17 @@ _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ENV_REF_RE = re.compile(r"\$\{([^}]*)\}")
 REDACTED = "***"
 _QUOTED_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+class _Invalid:
+    """Stands for a number already reported (NaN, infinite, huge): no schema type accepts it, so
+    validation goes on past it and reports the rest of the file."""
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+INVALID = _Invalid()
 
 
 class _TextTimestamps(RoundTripConstructor):
@@ -139,10 +152,10 @@ def _plain(node: Any, path: NodePath, walk: _Walk) -> Any:
         issues.append(
             smap.issue(path, f"{node!r} is not allowed here; give a finite number")
         )
-        return None
+        return INVALID
     if isinstance(node, int) and not isinstance(node, bool) and abs(node) > 10**15:
         issues.append(smap.issue(path, "number is too large; give a value below 1e15"))
-        return None
+        return INVALID
     if isinstance(node, str):
         return str(node)
     return node
@@ -213,6 +226,8 @@ def substitute_env(
                 smap.secret_paths.add(format_path(path))
             return env[name]
 
+        # A missing variable leaves "" (reported above, and any later complaint about the
+        # value at this path is dropped), so the stages after validation still run.
         return _ENV_RE.sub(repl, value)
     return value
 
@@ -281,6 +296,19 @@ def load_yaml(
     Raises :class:`PolicyError` (never anything else) for a missing, unreadable, binary, empty or
     malformed file, duplicate keys, non-finite or huge numbers, and unset ``${VARS}``.
     """
+    plain, smap, issues = load_yaml_partial(path, environ=environ)
+    if issues:
+        raise redact_error(PolicyError(issues), smap)
+    return plain, smap
+
+
+def load_yaml_partial(
+    path: Path, *, environ: Mapping[str, str] | None = None
+) -> tuple[Any, SourceMap, list[Issue]]:
+    """Like :func:`load_yaml`, but the problems of single values (non-finite or huge numbers,
+    unset ``${VARS}``) are returned, not raised: such a number becomes :data:`INVALID`, a missing
+    variable "", and the caller validates the rest and reports every problem at once. Whatever
+    stops the file from being read as a whole is still raised."""
     name = str(path)
     smap = SourceMap(name)
 
@@ -351,9 +379,7 @@ def load_yaml(
     except RecursionError:
         raise fail("not valid YAML: nesting is too deep") from None
     plain = substitute_env(plain, smap, issues, environ)
-    if issues:
-        raise redact_error(PolicyError(issues), smap)
-    return plain, smap
+    return plain, smap, redact_issues(issues, smap.secrets, smap.secret_paths)
 
 
 def _kind(value: Any) -> str:

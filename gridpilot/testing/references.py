@@ -7,7 +7,9 @@ are loaded, and an unknown one is an error at its line, with the closest name as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from gridpilot.errors import Issue
 from gridpilot.rules.policy import Policy
@@ -16,7 +18,7 @@ from gridpilot.rules.yamlsource import NodePath, SourceMap
 from gridpilot.testing.expect import source_name
 from gridpilot.testing.model import Expectation, ScenarioCase
 
-__all__ = ["check_references"]
+__all__ = ["PolicyNames", "check_references"]
 
 
 def _expectations(
@@ -75,13 +77,49 @@ def _limit_problem(text: str, guards: set[str]) -> tuple[str, str] | None:
     )
 
 
+@dataclass(frozen=True)
+class PolicyNames:
+    """The names an expectation may refer to: rules (enabled ones), overrides, guards."""
+
+    rules: frozenset[str]
+    overrides: frozenset[str]
+    guards: frozenset[str]
+
+    @classmethod
+    def of(cls, policy: Policy) -> PolicyNames:
+        return cls(
+            frozenset(r.name for r in policy.rules),
+            frozenset(o.name for o in policy.overrides),
+            frozenset({g.name for g in policy.guards} | {g.kind for g in policy.guards}),
+        )
+
+    @classmethod
+    def from_data(cls, data: Any) -> PolicyNames:
+        """The names in a policy's plain data, for a policy that does not compile: its tests'
+        references are still checked, in the same run as its other errors. An entry that is not
+        valid is taken at its word, so no reference to it is reported twice."""
+        def entries(key: str) -> list[Mapping[str, Any]]:
+            raw = data.get(key) if isinstance(data, Mapping) else None
+            return [e for e in raw if isinstance(e, Mapping)] if isinstance(raw, list) else []
+
+        rules = {r["name"] for r in entries("rules")
+                 if isinstance(r.get("name"), str) and r.get("enabled") is not False}
+        overrides = {o["name"] for o in entries("manual") if isinstance(o.get("name"), str)}
+        guards: set[str] = set()
+        for i, g in enumerate(entries("guards")):
+            kind = str(g.get("kind"))
+            guards |= {kind, str(g.get("name") or f"{kind}[{i}]")}
+        return cls(frozenset(rules), frozenset(overrides), frozenset(guards))
+
+
 def check_references(
-    policy: Policy, case: ScenarioCase, path: NodePath, smap: SourceMap
+    policy: Policy | PolicyNames, case: ScenarioCase, path: NodePath, smap: SourceMap
 ) -> list[Issue]:
     """Issues for names in ``case``'s expectations that the policy does not have."""
-    rules = {r.name for r in policy.rules}
-    overrides = {o.name for o in policy.overrides} | {o.name for o in case.overrides}
-    guards = {g.name for g in policy.guards} | {g.kind for g in policy.guards}
+    names = policy if isinstance(policy, PolicyNames) else PolicyNames.of(policy)
+    rules = set(names.rules)
+    overrides = set(names.overrides) | {o.name for o in case.overrides}
+    guards = set(names.guards)
     issues: list[Issue] = []
 
     def add(where: NodePath, problem: tuple[str, str] | None) -> None:
@@ -93,8 +131,8 @@ def check_references(
             add((*epath, "winner"), _source_problem(exp.winner, rules, overrides))
         for key in ("bound_by", "not_bound_by"):
             value = getattr(exp, key)
-            names = [value] if isinstance(value, str) else list(value or [])
-            for i, name in enumerate(names):
+            names_ = [value] if isinstance(value, str) else list(value or [])
+            for i, name in enumerate(names_):
                 where = (*epath, key) if isinstance(value, str) else (*epath, key, i)
                 add(where, _limit_problem(name, guards))
         for source in exp.outcomes or {}:

@@ -22,17 +22,12 @@ from gridpilot.errors import GridpilotError
 from gridpilot.rules.policy import CompiledOverride, Policy
 from gridpilot.testing.expect import Failure, check_decision
 from gridpilot.testing.model import ScenarioCase
-from gridpilot.testing.recorded import load_recorded
-from gridpilot.testing.scenario_state import (
-    active_from_spec,
-    build_overrides,
-    build_state,
-    price_source,
-)
+from gridpilot.testing.prepare import MAX_TICKS, prepare_case
+from gridpilot.testing.scenario_state import build_state
 from gridpilot.testing.sequence_checks import Tick, evaluate_check
-from gridpilot.testing.times import resolve_time
 
 __all__ = [
+    "MAX_TICKS",
     "CaseResult",
     "Engine",
     "Failure",
@@ -42,7 +37,6 @@ __all__ = [
 ]
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
-MAX_TICKS = 50_000
 
 
 class StepResultLike(Protocol):
@@ -123,11 +117,11 @@ def run_case(
     started = _time.perf_counter()
     try:
         eng = engine or default_engine()
+        folder = base_dir if base_dir is not None else Path(file or ".").parent
         if case.is_sequence:
-            folder = base_dir if base_dir is not None else Path(file or ".").parent
             _run_sequence(policy, case, eng, result, list(check_lines), folder)
         else:
-            _run_single(policy, case, eng, result, expect_lines)
+            _run_single(policy, case, eng, result, expect_lines, folder)
     except (ValueError, GridpilotError) as exc:
         result.outcome = "error"
         result.message = str(exc)
@@ -146,26 +140,26 @@ def _run_single(
     eng: Engine,
     result: CaseResult,
     expect_lines: tuple[int, int],
+    base_dir: Path,
 ) -> None:
-    tz = policy.tz
-    at = resolve_time(case.at, tz)
+    ready = prepare_case(policy, case, base_dir)
+    at = ready.start
     result.at = at
-    active, since = active_from_spec(case.state.active_command, at, tz)
     state = build_state(
         case,
         at,
-        prices=price_source(policy, case, at),
+        prices=ready.prices,
         soc_pct=case.state.soc_pct,
         load_w=case.state.load_w,
         pv_w=case.state.pv_w,
         battery_w=case.state.battery_w,
         grid_w=case.state.grid_w,
-        active=active,
-        active_since=since,
+        active=ready.active,
+        active_since=ready.active_since,
         month_peak_import_w=case.state.month_peak_import_w,
         active_layer=_active_layer(case),
     )
-    decision = eng.decide(policy, state, build_overrides(case.overrides, at, tz))
+    decision = eng.decide(policy, state, ready.overrides)
     result.decision = decision
     line_expect = expect_lines[0] or result.line
     line_not = expect_lines[1] or result.line
@@ -180,16 +174,6 @@ def _active_layer(case: ScenarioCase) -> str | None:
     return None if spec is None else spec.layer
 
 
-def _profile(policy: Policy, case: ScenarioCase, start: datetime) -> list[tuple[datetime, Any]]:
-    points = []
-    after = start
-    for point in case.profile:
-        t = resolve_time(point.at, policy.tz, after=after)
-        points.append((t, point))
-        after = t
-    return points
-
-
 def _run_sequence(
     policy: Policy,
     case: ScenarioCase,
@@ -199,26 +183,16 @@ def _run_sequence(
     base_dir: Path,
 ) -> None:
     tz = policy.tz
-    start = resolve_time(case.at, tz)
-    assert case.until is not None
-    until = resolve_time(case.until, tz, after=start)
+    ready = prepare_case(policy, case, base_dir)
+    start, until = ready.start, ready.until
+    assert until is not None
     result.at = start
     step_s = case.step_s
-    if until <= start:
-        raise ValueError("'until' must be after 'at'")
-    n_ticks = int(-(-(until - start).total_seconds() // step_s))
-    if n_ticks > MAX_TICKS:
-        raise ValueError(
-            f"{n_ticks} ticks from 'at' to 'until'; at most {MAX_TICKS} (use a longer 'step')"
-        )
     params = eng.battery_params(policy)
-    prices = price_source(policy, case, start)
-    overrides = build_overrides(case.overrides, start, tz)
-    profile = _profile(policy, case, start)
-    recorded = None
-    if case.data is not None:
-        recorded = load_recorded(base_dir / case.data.file, case.data.format)
-    active, since = active_from_spec(case.state.active_command, start, tz)
+    prices, overrides, profile, recorded = (
+        ready.prices, ready.overrides, ready.profile, ready.recorded
+    )
+    active, since = ready.active, ready.active_since
     initial_active = (active, since)
     layer = _active_layer(case)
     spec = case.state
@@ -226,7 +200,7 @@ def _run_sequence(
     battery_w, grid_w = spec.battery_w, spec.grid_w
     peak = spec.month_peak_import_w
     ticks: list[Tick] = []
-    for i in range(n_ticks):
+    for i in range(ready.n_ticks):
         t = start + timedelta(seconds=i * step_s)
         for when, point in profile:
             if when <= t:

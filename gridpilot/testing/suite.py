@@ -7,15 +7,23 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from gridpilot.errors import GridpilotError, Issue, PolicyError
+from gridpilot.rules.loader import merge_issues
 from gridpilot.rules.policy import Policy, load_policy
 from gridpilot.rules.validation import issues_from_validation_error
-from gridpilot.rules.yamlsource import NodePath, SourceMap, load_yaml
+from gridpilot.rules.yamlsource import (
+    NodePath,
+    SourceMap,
+    load_yaml_partial,
+    redact_issues,
+)
 from gridpilot.testing.model import ScenarioCase, TestFileDoc
-from gridpilot.testing.references import check_references
+from gridpilot.testing.prepare import CaseSetupError, prepare_case
+from gridpilot.testing.references import PolicyNames, check_references
 
 __all__ = [
     "TEST_FILE_SUFFIXES",
@@ -107,12 +115,28 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+def _setup_problems(
+    policy: Policy, case: ScenarioCase, path: NodePath, smap: SourceMap
+) -> list[Issue]:
+    """What stops ``case`` from running (``gridpilot test`` would refuse it), at its key."""
+    if case.skip is not None:
+        return []
+    try:
+        prepare_case(policy, case, Path(smap.file).parent)
+    except CaseSetupError as exc:
+        return [smap.issue((*path, *exc.path), exc.message)]
+    return []
+
+
 def _cases(
     policy: Policy, tests: list[ScenarioCase], smap: SourceMap, prefix: NodePath
 ) -> list[CaseSource]:
     out = []
     for i, case in enumerate(tests):
-        problems = tuple(check_references(policy, case, (*prefix, i), smap))
+        problems = tuple(
+            check_references(policy, case, (*prefix, i), smap)
+            + _setup_problems(policy, case, (*prefix, i), smap)
+        )
         line, col = smap.locate((*prefix, i))
         checks = tuple(
             smap.locate((*prefix, i, "checks", j))[0] for j in range(len(case.checks))
@@ -138,6 +162,36 @@ def _policy(path: Path, cache: PolicyCache) -> Policy:
     return hit
 
 
+def _reference_problems(raw_tests: Any, names: PolicyNames, smap: SourceMap) -> list[Issue]:
+    """Names the valid cases in ``raw_tests`` use that the policy lacks."""
+    out: list[Issue] = []
+    if not isinstance(raw_tests, list):
+        return out
+    for i, raw in enumerate(raw_tests):
+        try:
+            case = ScenarioCase.model_validate(raw)
+        except (ValidationError, ValueError, TypeError):
+            continue  # its own schema errors are reported where it is validated
+        out += check_references(names, case, ("tests", i), smap)
+    return redact_issues(out, smap.secrets, smap.secret_paths)
+
+
+def _with_references(
+    exc: PolicyError, policy_path: Path, tests: tuple[Any, SourceMap] | None = None
+) -> PolicyError:
+    """``exc`` (the policy does not load) plus the unknown names its tests use, so that one run
+    reports both; ``tests``: the raw cases and source map of a separate test file."""
+    try:
+        data, smap, _ = load_yaml_partial(policy_path)
+    except PolicyError:
+        return exc
+    names = PolicyNames.from_data(data)
+    if tests is None:
+        own = data.get("tests") if isinstance(data, dict) else None
+        return PolicyError(merge_issues(exc.issues, _reference_problems(own, names, smap)))
+    return PolicyError([*exc.issues, *_reference_problems(tests[0], names, tests[1])])
+
+
 def load_suite(path: str | Path, cache: PolicyCache | None = None) -> Suite:
     """Load the cases in ``path`` and the policy they test. Never raises for bad input: the
     problem is in :attr:`Suite.error` with its file position."""
@@ -146,13 +200,15 @@ def load_suite(path: str | Path, cache: PolicyCache | None = None) -> Suite:
     suite = Suite(file=str(path))
     try:
         if is_test_file(path):
-            data, smap = load_yaml(path)
+            data, smap, pending = load_yaml_partial(path)
             try:
                 doc = TestFileDoc.model_validate(data)
             except ValidationError as exc:
-                raise PolicyError(
-                    issues_from_validation_error(exc, smap, data, TestFileDoc)
-                ) from None
+                raise PolicyError(merge_issues(
+                    pending, issues_from_validation_error(exc, smap, data, TestFileDoc)
+                )) from None
+            if pending:
+                raise PolicyError(pending)
             policy_path = path.parent / doc.policy
             suite.policy_file = str(policy_path)
             if not policy_path.is_file():
@@ -161,11 +217,17 @@ def load_suite(path: str | Path, cache: PolicyCache | None = None) -> Suite:
                     Issue(smap.file, line, col, "policy", f"policy file {doc.policy!r} not found",
                           "the path is relative to this test file")
                 ])
-            suite.policy = _policy(policy_path, cache)
+            try:
+                suite.policy = _policy(policy_path, cache)
+            except PolicyError as exc:
+                raise _with_references(exc, policy_path, (data.get("tests"), smap)) from None
             suite.cases = _cases(suite.policy, doc.tests, smap, ("tests",))
         else:
             suite.policy_file = str(path)
-            policy = _policy(path, cache)
+            try:
+                policy = _policy(path, cache)
+            except PolicyError as exc:
+                raise _with_references(exc, path) from None
             suite.policy = policy
             suite.cases = _cases(policy, list(policy.doc.tests), policy.source, ("tests",))
     except GridpilotError as exc:
