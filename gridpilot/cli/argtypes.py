@@ -72,21 +72,24 @@ def positive_int(text: str) -> int:
 
 
 def duration_s(
-    *, min_s: float = 0.0, max_s: float | None = None, example: str = "2h, 90m"
+    *, min_s: float = 0.0, max_s: float = 366 * 86_400.0, example: str = "2h, 90m"
 ) -> Callable[[str], float]:
-    """A duration (``90s``, ``5m``, ``1h30m``) in seconds, within ``[min_s, max_s]``."""
+    """A duration (``90s``, ``500ms``, ``5m``, ``1h30m``; see
+    :func:`gridpilot.timeutil.parse_duration_s`) in seconds: above 0, within ``[min_s, max_s]``
+    (by default at most a year, so that adding it to a time stays in range)."""
 
     def convert(text: str) -> float:
-        from gridpilot.rules.calendar import parse_duration_s
+        from gridpilot.timeutil import parse_duration_s
 
         try:
             seconds = parse_duration_s(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(f"{exc} (e.g. {example})") from None
-        if seconds < min_s or (max_s is not None and seconds > max_s):
-            upper = f" and {_human_s(max_s)}" if max_s is not None else ""
+        if seconds <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be above 0 (e.g. {example})")
+        if seconds < min_s or seconds > max_s:
             raise argparse.ArgumentTypeError(
-                f"{text!r}: must be between {_human_s(min_s)}{upper}"
+                f"{text!r}: must be between {_human_s(min_s)} and {_human_s(max_s)}"
             )
         return seconds
 
@@ -95,7 +98,7 @@ def duration_s(
 
 
 def _human_s(seconds: float) -> str:
-    for unit, size in (("h", 3600), ("m", 60)):
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{seconds / size:g} {unit}"
     return f"{seconds:g} s"

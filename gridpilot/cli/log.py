@@ -53,11 +53,11 @@ def _since(text: str | None, now: datetime) -> datetime | None:
         return t if t.tzinfo else t.astimezone()
     except ValueError:
         pass
-    from gridpilot.rules.calendar import parse_duration_s
+    from gridpilot.timeutil import parse_duration_s
 
     try:
         return now - timedelta(seconds=parse_duration_s(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: before the year 1
         raise GridpilotError(f"--since {text!r}: use a duration (2h, 30m) or an ISO time") from None
 
 

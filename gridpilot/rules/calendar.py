@@ -29,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 from croniter import croniter
 
+from gridpilot.timeutil import parse_duration_s
+
 __all__ = [
     "DAY_NAMES",
     "MONTH_NAMES",
@@ -39,10 +41,10 @@ __all__ = [
     "parse_clock_min",
     "parse_dates",
     "parse_days",
-    "parse_duration_s",
     "parse_months",
     "parse_time_range",
     "validate_cron",
+    "window_for_s",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -56,7 +58,6 @@ _FULL_MONTHS = (
     "october", "november", "december",
 )
 _TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|min|s)")
 _FULL_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ANNUAL_DATE_RE = re.compile(r"^(\d{2})-(\d{2})$")
 # Days in each month of a leap year: an annual date is possible if it exists in some year.
@@ -219,24 +220,10 @@ def impossible_annual_dates(ranges: Sequence[DateRange]) -> list[str]:
     return bad
 
 
-def parse_duration_s(text: str | int | float) -> float:
-    """``3h``, ``90m``, ``1h30m``, ``45s``, ``2d`` -> seconds (a bare number is seconds)."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        seconds = float(text)
-    else:
-        s = str(text).strip().lower()
-        pos = 0
-        seconds = 0.0
-        found = False
-        for m in _DURATION_RE.finditer(s):
-            if s[pos:m.start()].strip():
-                break
-            unit = {"d": 86_400, "h": 3600, "m": 60, "min": 60, "s": 1}[m.group(2)]
-            seconds += float(m.group(1)) * unit
-            pos = m.end()
-            found = True
-        if not found or s[pos:].strip():
-            raise ValueError(f"duration {text!r} is not like 3h, 90m or 1h30m")
+def window_for_s(text: str | int | float) -> float:
+    """Seconds a cron window stays open (its ``for``), in the one duration grammar of
+    :func:`gridpilot.timeutil.parse_duration_s`: above 0 and at most a year."""
+    seconds = parse_duration_s(text)
     if not 0 < seconds <= 366 * 86_400:
         raise ValueError(f"duration {text!r} must be above 0 and at most a year")
     return seconds

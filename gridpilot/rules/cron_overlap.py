@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from croniter import croniter
 
-from gridpilot.rules.calendar import CalendarSpec, parse_duration_s
+from gridpilot.rules.calendar import CalendarSpec, window_for_s
 from gridpilot.rules.schema import When
 from gridpilot.rules.windows import Window
 
@@ -49,7 +49,7 @@ def cron_misses_calendar(when: When, tz: ZoneInfo | None = None) -> bool:
         return False
     try:
         cal = CalendarSpec.parse(when.time, when.days, when.months, when.dates)
-        duration_s = parse_duration_s(when.for_)
+        duration_s = window_for_s(when.for_)
         window = Window(when, tz or ZoneInfo("UTC"))
     except (ValueError, KeyError):
         return False

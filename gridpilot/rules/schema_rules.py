@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from gridpilot.engine.commands import CommandKind
-from gridpilot.rules.calendar import parse_duration_s, validate_cron
+from gridpilot.rules.calendar import validate_cron, window_for_s
 from gridpilot.rules.schema_base import (
     Pct,
     PowerW,
@@ -75,7 +75,7 @@ class When(StrictModel):
     @classmethod
     def _for_ok(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_duration_s(value)
+            window_for_s(value)
         return value
 
     @model_validator(mode="after")

@@ -61,7 +61,7 @@ import numpy as np
 import numpy.typing as npt
 from croniter import croniter
 
-from gridpilot.rules.calendar import CalendarSpec, LocalFields, parse_duration_s, validate_cron
+from gridpilot.rules.calendar import CalendarSpec, LocalFields, validate_cron, window_for_s
 from gridpilot.rules.schema import When
 
 __all__ = ["Window"]
@@ -104,7 +104,7 @@ class Window:
         self.tz = tz
         self._cal = CalendarSpec.parse(spec.time, spec.days, spec.months, spec.dates)
         self._cron = (
-            _Cron(validate_cron(spec.cron), parse_duration_s(spec.for_ or "0"), tz)
+            _Cron(validate_cron(spec.cron), window_for_s(spec.for_ or "0"), tz)
             if spec.cron is not None
             else None
         )

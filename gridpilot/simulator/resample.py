@@ -20,6 +20,7 @@ import numpy as np
 
 from gridpilot.errors import DataError
 from gridpilot.simulator.loaders.base import FloatArray, TimeSeries, iso_utc
+from gridpilot.timeutil import parse_duration_s
 
 __all__ = ["ALLOWED_STEPS_S", "GapPolicy", "fill_gaps", "parse_step", "resample"]
 
@@ -39,24 +40,15 @@ class GapPolicy:
 
 
 def parse_step(text: str) -> int:
-    """``"5m"``, ``"1h"``, ``"300s"`` or ``"300"`` -> seconds, one of :data:`ALLOWED_STEPS_S`."""
-    t = text.strip().lower()
+    """``"5m"``, ``"1h"``, ``"300s"`` or ``"300"`` -> seconds, one of :data:`ALLOWED_STEPS_S`
+    (read as every duration is, by :func:`gridpilot.timeutil.parse_duration_s`)."""
     try:
-        if t.endswith("min"):
-            seconds = int(float(t[:-3]) * 60)
-        elif t.endswith("m"):
-            seconds = int(float(t[:-1]) * 60)
-        elif t.endswith("h"):
-            seconds = int(float(t[:-1]) * 3600)
-        elif t.endswith("s"):
-            seconds = int(float(t[:-1]))
-        else:
-            seconds = int(float(t))
-    except (ValueError, OverflowError):  # OverflowError: "inf"
+        seconds = parse_duration_s(text)
+    except ValueError:
         raise DataError(f"step {text!r}: use e.g. 5m, 30m or 1h") from None
     if seconds not in ALLOWED_STEPS_S:
         raise DataError(f"step {text!r}: the simulation step must be 1m, 5m, 15m, 30m or 1h")
-    return seconds
+    return int(seconds)
 
 
 def fill_gaps(series: TimeSeries, policy: GapPolicy) -> TimeSeries:
