@@ -8,6 +8,7 @@ node's path to its position, so any later stage can point an error back into the
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
 import os
 import re
@@ -325,7 +326,8 @@ def load_yaml_partial(
     except IsADirectoryError:
         raise fail("is a directory, not a policy file") from None
     except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror or exc}") from None
+        hint = "fix or remove the symlink" if exc.errno == errno.ELOOP else ""
+        raise fail(f"cannot read file: {exc.strerror or exc}", hint=hint) from None
     if len(raw) > MAX_FILE_BYTES:
         raise fail(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     if b"\x00" in raw:

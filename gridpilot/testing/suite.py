@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -74,6 +75,22 @@ class Suite:
 PolicyCache = dict[Path, Policy | PolicyError]
 
 
+def file_key(path: Path) -> Path:
+    """The file ``path`` names, for finding it twice: its resolved path, or for a symlink loop
+    (which cannot be resolved) its absolute path, so the loop is reported when it is read, as a
+    problem of that file alone."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def unreadable_link(path: Path) -> bool:
+    """A YAML-named symlink whose target cannot be reached (a loop, or nothing there): a file
+    the user meant to be read, so it is read and its problem reported rather than skipped."""
+    return path.suffix in (".yaml", ".yml") and path.is_symlink() and not path.exists()
+
+
 def is_test_file(path: Path) -> bool:
     return path.name.endswith(TEST_FILE_SUFFIXES)
 
@@ -97,18 +114,19 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(str(raw))
         if path.is_dir():
             candidates = sorted(
                 p for p in path.rglob("*")
-                if p.is_file() and (is_test_file(p) or looks_like_policy_with_tests(p))
+                if (p.is_file() and (is_test_file(p) or looks_like_policy_with_tests(p)))
+                or unreadable_link(p)
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             candidates = [path]
         for p in candidates:
-            key = p.resolve()
+            key = file_key(p)
             if key not in seen:
                 seen.add(key)
                 found.append(p)
@@ -150,7 +168,7 @@ def _cases(
 
 
 def _policy(path: Path, cache: PolicyCache) -> Policy:
-    key = path.resolve()
+    key = file_key(path)
     if key not in cache:
         try:
             cache[key] = load_policy(path)
