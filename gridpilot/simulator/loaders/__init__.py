@@ -1,6 +1,9 @@
 """Loaders for recorded data: each states its units, converts to UTC and reports what it did.
 
-:func:`load_data` picks the loader from ``format`` (or from the file's header when ``auto``).
+:func:`load_data` picks the loader from ``format`` (or from the file's header when ``auto``) and
+passes the result through :func:`check_plausibility`, as every caller of a loader must: it warns
+about likely unit mistakes and refuses absurd values (see
+:mod:`gridpilot.simulator.loaders.plausibility`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 from gridpilot.errors import DataError
 from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, normalise_name, read_text
 from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv
+from gridpilot.simulator.loaders.plausibility import check_plausibility
 from gridpilot.simulator.loaders.uci import load_uci_household
 from gridpilot.simulator.loaders.uk import (
     load_agile_outgoing,
@@ -28,6 +32,7 @@ __all__ = [
     "CsvMapping",
     "LoadReport",
     "TimeSeries",
+    "check_plausibility",
     "detect_format",
     "load_agile_outgoing",
     "load_csv",
@@ -91,12 +96,20 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def load_data(path: str | Path, format: str = "auto") -> TimeSeries:
-    """Load ``path`` in the given format (``auto`` detects it)."""
+def load_data(
+    path: str | Path,
+    format: str = "auto",
+    *,
+    accept_implausible: bool = False,
+    accept_hint: str = "",
+) -> TimeSeries:
+    """Load ``path`` in the given format (``auto`` detects it) and check that its values are
+    plausible: absurd ones are a :class:`DataError` unless ``accept_implausible``
+    (``accept_hint`` names the caller's way to accept them, for the message)."""
     p = Path(path)
     fmt = detect_format(p) if format == "auto" else format
     try:
         loader = FORMATS[fmt]
     except KeyError:
         raise DataError(f"unknown data format {fmt!r}; use one of {', '.join(FORMATS)}") from None
-    return loader(p)
+    return check_plausibility(loader(p), accept=accept_implausible, accept_hint=accept_hint)

@@ -208,10 +208,13 @@ def power_from_unit(values: FloatArray, unit: str, interval_s: float, where: str
     5-minute watt-hours read as watts are 12 times too small.
     """
     key = unit.strip().lower()
-    if key in _POWER_UNITS:
-        return values * _POWER_UNITS[key]
-    if key in _ENERGY_UNITS:
-        return values * _ENERGY_UNITS[key] * 3600.0 / float(interval_s)
+    # A value too large for its unit overflows to infinity here; the plausibility checks
+    # refuse it and name its row, so numpy's warning would only repeat that without the row.
+    with np.errstate(over="ignore"):
+        if key in _POWER_UNITS:
+            return values * _POWER_UNITS[key]
+        if key in _ENERGY_UNITS:
+            return values * _ENERGY_UNITS[key] * 3600.0 / float(interval_s)
     raise DataError(
         f"{where}: unknown power/energy unit {unit!r}; use one of "
         f"{', '.join(['W', 'kW', 'MW', 'Wh', 'kWh', 'MWh'])}"

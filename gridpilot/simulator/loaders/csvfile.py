@@ -121,6 +121,7 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
         raise DataError(f"{source}: unknown timezone {mapping.timezone!r}") from None
 
     stamps: list[str] = []
+    rownos: list[int] = []
     raw: dict[str, list[float]] = {f: [] for f in mapping.columns}
     empty_cells: dict[str, list[tuple[int, int, str]]] = {f: [] for f in mapping.columns}
     missing = {m.lower() for m in mapping.missing}
@@ -133,6 +134,7 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
                 f"{source}: row {rowno}: {len(row)} columns, expected at least {width}"
             )
         stamps.append(" ".join(row[i].strip() for i in ts_idx))
+        rownos.append(rowno)
         for f, i in field_idx.items():
             cell = row[i].strip()
             if cell.lower() in missing:
@@ -143,7 +145,9 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
     report.rows = len(stamps)
     times_s = _parse_times(stamps, mapping, tz, source, report)
     values = {f: np.asarray(v, dtype=np.float64) for f, v in raw.items()}
-    series = regularise(times_s, values, report, interval_s=mapping.interval_s)
+    report.columns.update({f: spec.column for f, spec in mapping.columns.items()})
+    series = regularise(times_s, values, report, interval_s=mapping.interval_s,
+                        rows=np.asarray(rownos, dtype=np.int64))
     if mapping.timestamp_marks == "end":
         times_s = times_s - series.interval_s
         series.start_s = series.start_s - series.interval_s
@@ -154,6 +158,7 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
         series.columns[f] = _convert(f, series.columns[f], spec.unit, series.interval_s, source)
     if "export_w" in series.columns and "grid_w" not in series.columns:
         series.columns["grid_w"] = -series.columns.pop("export_w")
+        report.columns["grid_w"] = report.columns.pop("export_w")
         report.repairs.append("grid export column read as negative grid power")
     return series
 

@@ -95,6 +95,7 @@ def load_elexon_settlement(path: str | Path) -> TimeSeries:
     day_start: dict[date, int] = {}
     day_len: dict[date, int] = {}
     times: list[int] = []
+    rownos: list[int] = []
     cols: dict[str, list[float]] = {"system_sell_price": [], "system_buy_price": [],
                                     "net_imbalance_mwh": []}
     for rowno, row in enumerate(reader, start=2):
@@ -122,6 +123,7 @@ def load_elexon_settlement(path: str | Path) -> TimeSeries:
                 f"{d.isoformat()}, which has {day_len[d]} periods"
             )
         times.append(day_start[d] + (period - 1) * 1800)
+        rownos.append(rowno)
         for key, name in (("ssp", "system_sell_price"), ("sbp", "system_buy_price"),
                           ("niv", "net_imbalance_mwh")):
             cell = row[idx[key]].strip()
@@ -135,7 +137,10 @@ def load_elexon_settlement(path: str | Path) -> TimeSeries:
             f"{long_} day(s) of 50"
         )
     values = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
-    series = regularise(np.asarray(times, dtype=np.int64), values, report, interval_s=1800)
+    report.columns.update({"system_sell_price": wanted["ssp"], "system_buy_price": wanted["sbp"],
+                           "net_imbalance_mwh": wanted["niv"]})
+    series = regularise(np.asarray(times, dtype=np.int64), values, report, interval_s=1800,
+                        rows=np.asarray(rownos, dtype=np.int64))
     series.columns["system_sell_price"] = series.columns["system_sell_price"] / 1000.0
     series.columns["system_buy_price"] = series.columns["system_buy_price"] / 1000.0
     return series

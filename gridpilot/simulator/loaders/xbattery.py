@@ -42,7 +42,9 @@ def parse_xbattery_telemetry(
     if not isinstance(records, list):
         raise DataError(f"{source}: expected {{'data': [...]}} with telemetry records")
     report = LoadReport(
-        source=source, units={"pack_voltage": "V", "pack_current": "A", "soc": "%"}
+        source=source, units={"pack_voltage": "V", "pack_current": "A", "soc": "%"},
+        columns={"battery_w": "pack_voltage * pack_current", "soc_pct": "soc"},
+        row_label="record",
     )
     times: list[int] = []
     power: list[float] = []

@@ -152,8 +152,10 @@ def load_xstorage_csv(
         parts = [series.columns.pop(f"{EXTRA_POWER_PREFIX}pv{k}") for k in range(len(meters))]
         series.columns["pv_w"] = np.sum(parts, axis=0)
         series.report.units["pv_w"] = " + ".join(repr(m) for m in meters) + " [W]"
+        series.report.columns["pv_w"] = " + ".join(meters)
         for k in range(len(meters)):
             series.report.units.pop(f"{EXTRA_POWER_PREFIX}pv{k}", None)
+            series.report.columns.pop(f"{EXTRA_POWER_PREFIX}pv{k}", None)
         series.report.repairs.append(
             f"PV read as the sum of the meter columns {', '.join(repr(m) for m in meters)}"
         )
@@ -219,7 +221,8 @@ def parse_xstorage_metrics(data: Any, *, source: str) -> TimeSeries:
     """Metric records to a series. Keys match ignoring case, spaces, underscores and hyphens
     (``total_house_consumption`` reads as ``totalHouseConsumption``); values are average watts."""
     records = _records(data, source)
-    report = LoadReport(source=source, units={f: "W (average)" for f in _METRIC_FIELDS})
+    report = LoadReport(source=source, units={f: "W (average)" for f in _METRIC_FIELDS},
+                        columns={v: k for k, v in _METRIC_FIELDS.items()}, row_label="record")
     report.units["batteryStateOfCharge"] = "%"
     times: list[int] = []
     cols: dict[str, list[float]] = {v: [] for v in _METRIC_FIELDS.values()}
@@ -256,6 +259,7 @@ def parse_xstorage_metrics(data: Any, *, source: str) -> TimeSeries:
     values = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
     series = regularise(np.asarray(times, dtype=np.int64), values, report)
     series.columns["grid_w"] = -series.columns.pop("export_w")
+    report.columns["grid_w"] = report.columns.pop("export_w")
     report.repairs.append("totalGridInjection read as negative grid power (export)")
     return series
 
