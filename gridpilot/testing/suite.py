@@ -119,8 +119,10 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
         if path.is_dir():
             candidates = sorted(
                 p for p in path.rglob("*")
-                if (p.is_file() and (is_test_file(p) or looks_like_policy_with_tests(p)))
-                or unreadable_link(p)
+                if (
+                    (p.is_file() and (is_test_file(p) or looks_like_policy_with_tests(p)))
+                    or unreadable_link(p)
+                )
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
