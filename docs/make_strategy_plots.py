@@ -22,6 +22,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 from gridpilot.rules.policy import load_policy
+from gridpilot.simulator.plots import COLOURS
 from gridpilot.testing.model import ScenarioCase
 from gridpilot.testing.runner import run_case
 
@@ -133,25 +134,30 @@ def plot_day(day: Day, folder: Path) -> Path:
 
     fig, (ax_p, ax_s) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
                                      gridspec_kw={"height_ratios": [3, 2]})
-    ax_p.step(times, [t.load_w / 1000 for t in result.ticks], where="post", label="load",
-              color="0.3", lw=1)
-    ax_p.step(times, [t.pv_w / 1000 for t in result.ticks], where="post", label="PV",
-              color="orange", lw=1)
-    ax_p.step(times, [t.grid_w / 1000 for t in result.ticks], where="post",
-              label="grid (+import)", color="tab:red", lw=1.2)
-    ax_p.step(times, [t.battery_w / 1000 for t in result.ticks], where="post",
-              label="battery (+discharge)", color="tab:blue", lw=1.2)
+    # The backtest's colours, so that a quantity looks the same in every plot of the project.
+    for label, values, lw in (
+        ("load", [t.load_w for t in result.ticks], 1.0),
+        ("PV", [t.pv_w for t in result.ticks], 1.0),
+        ("grid (+ import)", [t.grid_w for t in result.ticks], 1.2),
+        ("battery (+ discharge)", [t.battery_w for t in result.ticks], 1.2),
+    ):
+        ax_p.step(times, [v / 1000 for v in values], where="post", label=label,
+                  color=COLOURS[label], lw=lw)
     ax_p.axhline(0, color="0.8", lw=0.8)
     ax_p.set_ylabel("power [kW]")
     ax_p.legend(loc="upper left", fontsize=8, ncols=4)
     ax_p.set_title(day.title)
-    ax_s.plot(times, [t.soc_pct for t in result.ticks], color="tab:green", label="SOC")
+    ax_s.plot(times, [t.soc_pct for t in result.ticks], color=COLOURS["SOC"], label="SOC")
     ax_s.set_ylim(0, 100)
     ax_s.set_ylabel("SOC [%]")
     ax_price = ax_s.twinx()
-    ax_price.step(times, prices, where="post", color="tab:purple", lw=0.8, label="import price")
-    ax_price.set_ylabel("import price [per kWh]")
+    ax_price.step(times, prices, where="post", color=COLOURS["import price"], lw=0.8,
+                  label="import price")
+    ax_price.set_ylabel(f"import price [{policy.tariff.currency}/kWh]")
+    handles = ax_s.get_legend_handles_labels()[0] + ax_price.get_legend_handles_labels()[0]
+    ax_price.legend(handles=handles, loc="lower left", fontsize=8, ncols=2)
     ax_s.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
+    ax_s.set_xlabel(f"site time, {tz.key}")
     fig.tight_layout()
     out = OUT / f"strategy-{day.strategy}.png"
     fig.savefig(out, dpi=90)

@@ -166,3 +166,13 @@ def test_plot_all_writes_the_three_pngs(bt: Backtest, tmp_path: Path) -> None:
     assert names == ["week.png", "monthly_bills.png", "daily_peaks.png"]
     for n in names:
         assert (tmp_path / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_strategy_plots_in_the_docs_use_the_same_colours() -> None:
+    import re
+
+    script = (ROOT / "docs/make_strategy_plots.py").read_text(encoding="utf-8")
+    assert "from gridpilot.simulator.plots import COLOURS" in script
+    colours = re.findall(r"color=([^,)]+)", script)
+    assert colours and all(c.startswith("COLOURS[") or c == '"0.8"' for c in colours), colours
+    assert "site time" in script  # the axis names the zone there too
