@@ -56,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
         policy=str(ex / POLICY), data=str(ex / DATA), format="auto", start=None, end=None,
         step=args.step, fill="fail", soc=None, optimal=not args.no_optimal, out=args.out,
         no_plots=False, week=None, json=False, map=[], time_column=None, time_format=None,
-        timezone=None, delimiter=",", baseline=None, max_bill_increase_pct=0.0,
+        timezone=None, delimiter=None, baseline=None, max_bill_increase_pct=0.0,
     )
     return simulate(sim_args)

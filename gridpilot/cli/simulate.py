@@ -96,8 +96,9 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timezone", default=None, type=timezone_name,
                         help="how timestamps without an offset are read (IANA name; default: "
                         "the site's timezone)")
-    parser.add_argument("--delimiter", default=",", type=delimiter,
-                        help="with --map: the CSV delimiter (one character, or tab)")
+    parser.add_argument("--delimiter", default=None, type=delimiter,
+                        help="the CSV delimiter of csv or xstorage-csv data, with or without "
+                        "--map (one character, or tab; default: comma, detected for xStorage)")
 
 
 def parse_date(text: str, tz: ZoneInfo, what: str) -> int:
@@ -144,16 +145,37 @@ _DEFAULT_UNITS = {"import_price": "per_kwh", "export_price": "per_kwh", "soc_pct
 def _load(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     """Load ``--data``. Timestamps without an offset are site time unless ``--timezone`` says
     otherwise: a unit's export and most hand-made CSVs are written in local time."""
-    from gridpilot.simulator.loaders import detect_format, load_data, load_xstorage_csv
+    from gridpilot.simulator.loaders import load_data, load_simple_csv, load_xstorage_csv
 
     zone = getattr(args, "timezone", None) or tz.key
     if args.map:
         return _load_mapped(args, zone)
-    fmt = detect_format(args.data) if args.format == "auto" else args.format
+    fmt = _data_format(args)
+    if fmt == "csv" and args.delimiter is not None:
+        return load_simple_csv(args.data, delimiter=args.delimiter)
     if fmt == "xstorage-csv":
         return load_xstorage_csv(args.data, timestamp_format=args.time_format or "auto",
-                                 timezone=zone)
+                                 timezone=zone, delimiter=args.delimiter or "auto")
     return load_data(args.data, fmt)
+
+
+def _data_format(args: argparse.Namespace) -> str:
+    """The format of ``--data``: given, or detected from its header (split at ``--delimiter``
+    when that is given). A ``--delimiter`` the format cannot use is an error, not ignored."""
+    from gridpilot.simulator.loaders import detect_format
+
+    fmt: str = (detect_format(args.data, delimiter=args.delimiter) if args.format == "auto"
+                else args.format)
+    if args.delimiter is not None and fmt not in _DELIMITED_FORMATS:
+        raise DataError(
+            f"--delimiter {args.delimiter!r}: {args.data} is read as {fmt}, whose layout is "
+            f"fixed (--delimiter works with --format {' or '.join(_DELIMITED_FORMATS)}, "
+            "or with --map)"
+        )
+    return fmt
+
+
+_DELIMITED_FORMATS = ("csv", "xstorage-csv")
 
 
 def _load_mapped(args: argparse.Namespace, zone: str) -> TimeSeries:
@@ -171,12 +193,12 @@ def _load_mapped(args: argparse.Namespace, zone: str) -> TimeSeries:
         return load_xstorage_csv(args.data, columns=columns,
                                  timestamp_column=args.time_column or "DATE",
                                  timestamp_format=args.time_format or "auto", timezone=zone,
-                                 delimiter=args.delimiter)
+                                 delimiter=args.delimiter or "auto")
     if args.format not in ("auto", "csv"):
         raise DataError(f"--map works with --format csv or xstorage-csv, not {args.format!r}")
     mapping = CsvMapping(columns=columns, timestamp_columns=(args.time_column or "timestamp",),
                          timestamp_format=args.time_format or "iso", timezone=zone,
-                         delimiter=args.delimiter)
+                         delimiter=args.delimiter or ",")
     return load_csv(args.data, mapping)
 
 

@@ -69,15 +69,17 @@ _XSTORAGE_FIELDS = {
 }
 
 
-def detect_format(path: str | Path) -> str:
+def detect_format(path: str | Path, *, delimiter: str | None = None) -> str:
     """Guess the format from the start of the file. Header names and JSON keys are compared
-    ignoring case, spaces, underscores and hyphens, as the loaders read them."""
+    ignoring case, spaces, underscores and hyphens, as the loaders read them. A ``delimiter``
+    (the user's ``--delimiter``) is the one a plain CSV's header is split at."""
     text = read_text(path)
     first = text.lstrip()[:2000].splitlines()[0] if text.strip() else ""
     if first.startswith(("{", "[")):
         keys = re.sub(r"[\s_\-]+", "", text[:20000]).lower()
         return "xbattery" if '"packvoltage"' in keys else "xstorage-metrics"
-    if first.startswith("timestamp,") and "load_w" in first:
+    plain = [c.strip() for c in first.split(delimiter or ",")]
+    if plain[0] == "timestamp" and "load_w" in plain:
         return "csv"
     if first.startswith("Settlement Date,Settlement Period"):
         return "elexon"

@@ -49,17 +49,17 @@ def load_uk_composite(path: str | Path) -> TimeSeries:
     return load_csv(path, UK_COMPOSITE_MAPPING)
 
 
-def load_simple_csv(path: str | Path) -> TimeSeries:
+def load_simple_csv(path: str | Path, *, delimiter: str = ",") -> TimeSeries:
     """The plain format: ``timestamp`` (ISO 8601 interval starts; without an offset read as
     UTC), ``load_w`` and ``pv_w`` [W average], and optionally ``import_price`` and
-    ``export_price`` [currency/kWh]."""
+    ``export_price`` [currency/kWh]; columns split at ``delimiter``."""
     text = read_text(path)
-    header = [h.strip() for h in text.splitlines()[0].split(",")] if text else []
+    header = [h.strip() for h in text.splitlines()[0].split(delimiter)] if text else []
     cols = {name: ColumnSpec(name, "W") for name in ("load_w", "pv_w")}
     for name in ("import_price", "export_price"):
         if name in header:
             cols[name] = ColumnSpec(name, "per_kwh")
-    return load_csv(path, CsvMapping(columns=cols))
+    return load_csv(path, CsvMapping(columns=cols, delimiter=delimiter))
 
 
 def periods_in_day(day: date, tz: ZoneInfo = UK) -> int:
