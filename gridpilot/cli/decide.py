@@ -44,6 +44,7 @@ from gridpilot.engine.decision import Decision
 from gridpilot.engine.partial_state import PartialState, build_site_state, forecast_array
 from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.errors import DataError
+from gridpilot.jsontext import loads
 
 __all__ = ["format_decision", "load_state", "register"]
 
@@ -102,7 +103,7 @@ def load_state(path: Path | None, at: datetime | None, policy: Any) -> SiteState
     name = str(path) if path is not None else "state"
     if path is not None:
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise DataError(f"{name}: cannot read: {exc.strerror or exc}") from None
         except json.JSONDecodeError as exc:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridpilot.inputs import note_input
+from gridpilot.jsontext import loads
 from gridpilot.rules.schema import DynamicPrices
 
 __all__ = ["RESOLUTIONS_S", "PriceFileError", "PriceSeries", "load_price_file"]
@@ -150,7 +151,7 @@ def _read_csv(text: str, spec: DynamicPrices, shown: str) -> list[Row]:
 
 def _read_octopus(text: str, shown: str) -> list[Row]:
     try:
-        doc = json.loads(text)
+        doc = loads(text)
     except json.JSONDecodeError as exc:
         raise PriceFileError(
             f"{shown}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"

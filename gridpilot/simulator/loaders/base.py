@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from gridpilot.errors import DataError
 from gridpilot.inputs import note_input
+from gridpilot.jsontext import loads
 from gridpilot.timeutil import MS_THRESHOLD, epoch_seconds
 
 __all__ = [
@@ -45,10 +46,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 def read_json(path: str | Path) -> Any:
-    """The JSON document in ``path``; a malformed one is a :class:`DataError` naming the line
-    and column."""
+    """The JSON document in ``path``; a malformed one (a repeated key in an object included) is
+    a :class:`DataError` naming the line and column."""
     try:
-        return json.loads(read_text(path))
+        return loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{path}: line {exc.lineno}, column {exc.colno}: bad JSON: {exc.msg}"
