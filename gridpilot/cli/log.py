@@ -1,15 +1,22 @@
-"""``gridpilot log [--since 2h|ISO] [--json] [--kind KIND]``: read the scheduler's audit log."""
+"""``gridpilot log [--since 2h|ISO] [--json] [--kind KIND]``: read the scheduler's audit log.
+
+Times are shown in the site's zone with their UTC offset: the zone the scheduler recorded when it
+started (UTC for a log written before it did so).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gridpilot.cli.terminal import stdout
 from gridpilot.errors import GridpilotError
+from gridpilot.scheduler.holds import winner_label
+from gridpilot.timefmt import format_time
 
 __all__ = ["format_record", "register"]
 
@@ -75,27 +82,60 @@ def _number(value: Any, spec: str) -> str:
     return format(value, spec) if isinstance(value, int | float) else str(value)
 
 
-def format_record(r: dict[str, Any]) -> str:
-    """One readable line for an audit record (any JSON object: a field of an unexpected type
-    is shown as it is rather than stopping the listing)."""
+def format_record(r: dict[str, Any], tz: tzinfo | None = None) -> str:
+    """One readable line for an audit record, its time in ``tz`` (UTC when ``None``) with the
+    offset (any JSON object: a field of an unexpected type is shown as it is rather than
+    stopping the listing)."""
     try:
-        return _format(r)
+        return _format(r, tz)
     except (TypeError, ValueError, KeyError, AttributeError):
-        return _generic(r)
+        return _generic(r, tz)
 
 
-def _generic(r: dict[str, Any]) -> str:
-    head = f"{str(r.get('ts', ''))[:19]} {r.get('kind')!s:<17}"
+def _when(r: dict[str, Any], tz: tzinfo | None) -> str:
+    raw = str(r.get("ts", ""))
+    try:
+        t = datetime.fromisoformat(raw)
+        if t.utcoffset() is None:
+            return f"{raw[:25]:<25}"
+        return format_time(t, tz)
+    except (ValueError, OverflowError):  # OverflowError: a year at the calendar's edge
+        return f"{raw[:25]:<25}"
+
+
+def run_zone(directory: Path) -> tzinfo:
+    """The site zone of the newest ``started`` record in the audit log of ``directory``."""
+    from gridpilot.scheduler.audit import audit_files
+
+    for path in reversed(audit_files(directory)):
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in reversed(lines):
+            if '"kind":"started"' not in line:
+                continue
+            try:
+                name = json.loads(line).get("timezone")
+                if isinstance(name, str):
+                    return ZoneInfo(name)
+            except (ValueError, AttributeError, OSError, ZoneInfoNotFoundError):
+                continue
+    return UTC
+
+
+def _generic(r: dict[str, Any], tz: tzinfo | None = None) -> str:
+    head = f"{_when(r, tz)} {r.get('kind')!s:<17}"
     rest = " ".join(f"{k}={v}" for k, v in r.items()
                     if k not in ("ts", "kind") and v not in (None, ""))
     return head + rest
 
 
-def _format(r: dict[str, Any]) -> str:
+def _format(r: dict[str, Any], tz: tzinfo | None) -> str:
     kind = str(r.get("kind"))
     if kind == "corrupt":
         return f"{r.get('file')}:{r.get('line')}: skipped, not an audit record: {r.get('why')}"
-    head = f"{str(r.get('ts', ''))[:19]} {kind:<17}"
+    head = f"{_when(r, tz)} {kind:<17}"
     if kind == "tick":
         text = f"#{r.get('tick')} {r.get('status')}"
         state = r.get("state")
@@ -104,7 +144,8 @@ def _format(r: dict[str, Any]) -> str:
                      f"{_number(state.get('grid_w'), '+.0f')} W")
         dec = r.get("decision")
         if isinstance(dec, dict):
-            text += f" -> {dec.get('describe')} ({dec.get('winner')})"
+            who = winner_label(dec.get("winner"), dec.get("candidates"))
+            text += f" -> {dec.get('describe')} ({who})"
         disp = r.get("dispatch")
         if isinstance(disp, dict):
             text += f" [{disp.get('status')}]"
@@ -119,7 +160,7 @@ def _format(r: dict[str, Any]) -> str:
         return head + text
     if kind == "policy_invalid":
         return head + str(r.get("error", "")).replace("\n", " | ")
-    return _generic(r)
+    return _generic(r, tz)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -132,12 +173,13 @@ def handle(args: argparse.Namespace) -> int:
                              "(use --policy or --state-dir)")
     since = args.since
     kinds = dict.fromkeys(args.kind, True) if args.kind else None
+    tz = run_zone(Path(state_dir))
     try:
         for record in read_audit(Path(state_dir), since=since, kinds=kinds):
             if args.json:
                 print(json.dumps(record, separators=(",", ":")), file=stdout())
             else:
-                print(format_record(record), file=stdout())
+                print(format_record(record, tz), file=stdout())
     except BrokenPipeError:
         raise
     except OSError as exc:

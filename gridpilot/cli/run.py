@@ -15,7 +15,7 @@ import importlib
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
@@ -112,17 +112,27 @@ def _create_device(policy: Any, clock: Clock) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from gridpilot.rules.policy import load_policy
 
     path = Path(args.policy)
     policy = load_policy(path)
     interval_s: float | None = args.interval
     device_type = policy.doc.device.type
-    clock, speed = make_clock(args, device_type)
     _refuse_unstartable_device(policy)
+    # The clock starts after the checks: at --speed 3000 their half second is 25 minutes.
+    clock, speed = make_clock(args, device_type)
+    _configure_logging(args.log_level, clock, policy.tz)
     return asyncio.run(_run(args, policy, clock, speed, interval_s))
+
+
+def _configure_logging(level: str, clock: Clock, tz: tzinfo) -> None:
+    """Log lines stamped by the run's own clock in the site's zone: under ``--speed`` the wall
+    clock would disagree with the tick lines and the audit log."""
+    from gridpilot.timefmt import ClockFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ClockFormatter(clock, tz))
+    logging.basicConfig(level=getattr(logging, level), handlers=[handler])
 
 
 def _refuse_unstartable_device(policy: Any) -> None:

@@ -1,5 +1,6 @@
 """``gridpilot sweep POLICY --data FILE --set PATH=A:B:STEP ... [--csv FILE] [--jobs N]``:
-backtest every combination of settings on all cores, print them ranked by bill, write a CSV."""
+backtest every combination of settings on all cores, print them ranked by bill and, with
+``--csv``, write them all to a CSV file."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--set", dest="settings", action="append", required=True,
                         type=sweep_setting,
                         metavar="PATH=A:B:STEP", help="a setting to vary (repeatable)")
-    parser.add_argument("--csv", default="sweep.csv", metavar="FILE",
-                        help="where to write the ranked table (default: sweep.csv)")
+    parser.add_argument("--csv", default=None, metavar="FILE",
+                        help="also write the ranked table of every variant to this CSV file "
+                        "(default: none is written)")
     parser.add_argument("--jobs", type=positive_int,
                         help="worker processes (default: every core)")
     parser.add_argument("--top", type=positive_int, default=20,
@@ -45,17 +47,18 @@ def run(args: argparse.Namespace) -> int:
 
     settings = args.settings
     policy = load_policy(args.policy)
-    csv_path = prepare_output_file(args.csv, "--csv")
+    csv_path = prepare_output_file(args.csv, "--csv") if args.csv else None
     check_settings(args.policy, settings)
     series = prepare_series(args, policy.tz)
     console = StdoutConsole()
     console.print(f"{len(variants(settings))} variants of {escape(policy.name)}, "
                   f"{len(series)} ticks each")
     results = run_sweep(args.policy, series, settings, jobs=args.jobs, initial_soc_pct=args.soc)
-    try:
-        write_csv(csv_path, results)
-    except OSError as exc:
-        raise write_failed(csv_path, exc, "--csv") from None
+    if csv_path is not None:
+        try:
+            write_csv(csv_path, results)
+        except OSError as exc:
+            raise write_failed(csv_path, exc, "--csv") from None
     cur = policy.tariff.currency
     table = Table(title=f"ranked by bill [{cur}]")
     table.add_column("rank", justify="right")
@@ -74,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
             escape(v.error),
         )
     console.print(table)
-    console.print(f"All {len(results)} variants written to {escape(str(args.csv))}")
+    if csv_path is not None:
+        console.print(f"All {len(results)} variants written to {escape(str(csv_path))}")
+    elif len(results) > args.top:
+        console.print(f"The best {args.top} of {len(results)} variants; --csv FILE writes them all")
     failed = sum(1 for v in results if v.error)
     return 1 if failed == len(results) else 0

@@ -46,6 +46,7 @@ from gridpilot.scheduler.tick import (
     note_month_peak,
     recognise_own_mode,
 )
+from gridpilot.timefmt import format_time
 
 __all__ = ["Scheduler"]
 
@@ -150,21 +151,28 @@ class Scheduler:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self.started = self.clock.now()
+        # Said in the log now; audited right after the "started" record (or the first tick).
+        self._start_warnings: list[tuple[str, str]] = []
         if dir_warning:
-            log.warning("%s", dir_warning)
-            self.audit.write("config_warning", self.started, setting="state_dir",
-                             warning=dir_warning)
+            self._start_warnings.append(("state_dir", dir_warning))
         for problem in (memory_error, self.overrides.load_error):
             if problem:
                 log.warning("%s", problem)
                 self.audit.write("error", self.started, error_kind="state_file", error=problem)
         if run.read_timeout_s >= self.interval_s:
-            text = (f"run.read_timeout_s ({run.read_timeout_s:g} s) is not shorter than the tick "
-                    f"interval ({self.interval_s:g} s): a device that stops answering makes "
-                    "ticks miss their slots; set run.read_timeout_s below the interval")
+            self._start_warnings.append((
+                "run.read_timeout_s",
+                f"run.read_timeout_s ({run.read_timeout_s:g} s) is not shorter than the tick "
+                f"interval ({self.interval_s:g} s): a device that stops answering makes ticks "
+                "miss their slots; set run.read_timeout_s below the interval",
+            ))
+        for _setting, text in self._start_warnings:
             log.warning("%s", text)
-            self.audit.write("config_warning", self.started, setting="run.read_timeout_s",
-                             warning=text)
+
+    def _audit_start_warnings(self) -> None:
+        for setting, text in self._start_warnings:
+            self.audit.write("config_warning", self.clock.now(), setting=setting, warning=text)
+        self._start_warnings = []
 
     # -- control -----------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -206,6 +214,7 @@ class Scheduler:
     # -- one tick ----------------------------------------------------------------------------
     async def tick(self) -> TickReport:
         """Run one tick; never raises (except cancellation)."""
+        self._audit_start_warnings()
         self.tick_count += 1
         n = self.tick_count
         now = self.clock.now()
@@ -421,8 +430,12 @@ class Scheduler:
     async def run(self, *, once: bool = False, max_ticks: int | None = None) -> int:
         """Tick until stopped; returns the process exit code (0)."""
         installed = self._install_signals()
+        # The zone and the clock's speed let `gridpilot log` show times as the run saw them.
         self.audit.write("started", self.clock.now(), interval_s=self.interval_s,
-                         dry_run=self.dry_run, policy=str(getattr(self.policy, "path", "")))
+                         dry_run=self.dry_run, policy=str(getattr(self.policy, "path", "")),
+                         timezone=str(getattr(self.policy, "tz", "UTC")),
+                         clock_speed=float(getattr(self.clock, "speed", 1.0)))
+        self._audit_start_warnings()
         try:
             while True:
                 report = await self.tick()
@@ -455,8 +468,9 @@ class Scheduler:
         """Audit the aligned slots from ``first`` up to ``until`` (inclusive) that got no tick."""
         slots = math.floor((until - first).total_seconds() / self.interval_s + 1e-9) + 1
         last = first + timedelta(seconds=(slots - 1) * self.interval_s)
-        log.warning("%d tick slot(s) from %s to %s skipped: %s", slots, first.isoformat(),
-                    last.isoformat(), why)
+        tz = getattr(self.policy, "tz", None)
+        log.warning("%d tick slot(s) from %s to %s skipped: %s", slots, format_time(first, tz),
+                    format_time(last, tz), why)
         self.audit.write("ticks_skipped", self.clock.now(), slots=slots, first=first.isoformat(),
                          last=last.isoformat(), interval_s=self.interval_s, reason=why)
 

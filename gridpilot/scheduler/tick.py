@@ -15,6 +15,7 @@ from gridpilot.engine.state import FloatArray, ModeSource, PriceOutlook, SiteSta
 from gridpilot.rules.schema import Action
 from gridpilot.scheduler.device import Snapshot
 from gridpilot.scheduler.dispatcher import DispatchOutcome
+from gridpilot.scheduler.holds import winner_label
 from gridpilot.scheduler.persist import RunMemory
 
 __all__ = [
@@ -122,7 +123,8 @@ class TickReport:
             parts.append(f"SOC {s.soc_pct:5.1f} %  load {s.load_w:6.0f} W  pv {s.pv_w:6.0f} W  "
                          f"grid {s.grid_w:+7.0f} W")
         if self.decision is not None:
-            parts.append(f"-> {self.decision.command.describe()} ({self.decision.winner})")
+            who = winner_label(self.decision.winner, self.decision.candidates)
+            parts.append(f"-> {self.decision.command.describe()} ({who})")
         if self.outcome is not None:
             detail = self.outcome.detail if self.outcome.status != "unchanged" else ""
             parts.append(f"[{self.outcome.status}{': ' + detail if detail else ''}]")

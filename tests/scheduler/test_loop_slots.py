@@ -93,7 +93,11 @@ async def test_a_read_timeout_not_shorter_than_the_interval_is_warned_at_start(
 ) -> None:
     yaml = POLICY_YAML.replace("read_timeout_s: 0.2", f"read_timeout_s: {timeout_s}")
     with caplog.at_level("WARNING", logger="gridpilot.scheduler"):
-        make(tmp_path, ManualClock(T0), yaml)
+        sched = make(tmp_path, ManualClock(T0), yaml)
+    assert f"run.read_timeout_s ({timeout_s} s)" in caplog.text
+    await sched.run(max_ticks=2)
+    assert [r["kind"] for r in read_audit(tmp_path / "state")][:2] == ["started",
+                                                                       "config_warning"]
     [warning] = kinds(tmp_path, "config_warning")
     assert warning["setting"] == "run.read_timeout_s"
     assert f"run.read_timeout_s ({timeout_s} s)" in caplog.text and "interval (60 s)" in caplog.text

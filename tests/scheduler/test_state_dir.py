@@ -62,10 +62,13 @@ async def test_the_scheduler_audits_what_it_did_to_its_state_dir(tmp_path: Path)
     (state / "state.json").write_text("{}")
     clock = ManualClock(T0)
     policy = load_fake_policy(write_policy(tmp_path))
-    Scheduler(policy, FakeDevice(clock, policy.limits), clock=clock, state_dir=state,
-              decide_fn=fake_decide).audit.close()
+    sched = Scheduler(policy, FakeDevice(clock, policy.limits), clock=clock, state_dir=state,
+                      decide_fn=fake_decide)
     assert mode(state) == 0o700
+    await sched.run(max_ticks=1)
     assert mode(state / "audit.jsonl") == 0o600
+    kinds = [r["kind"] for r in read_audit(state)]
+    assert kinds[:2] == ["started", "config_warning"]
     [warning] = [r for r in read_audit(state) if r["kind"] == "config_warning"]
     assert warning["setting"] == "state_dir"
 
