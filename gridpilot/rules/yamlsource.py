@@ -19,7 +19,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from gridpilot.errors import Issue, PolicyError
@@ -68,6 +70,39 @@ class _TextTimestamps(RoundTripConstructor):
 _TextTimestamps.add_constructor(
     "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
 )
+
+
+class _SelfAlias(ComposerError):
+    """An alias used inside the node its anchor names."""
+
+
+class _NoSelfAliases(Composer):
+    """Refuses an alias inside its own anchor's node, where the alias is written. ruamel would
+    build the cycle and then quietly construct that alias as ``null``."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self._open: list[str] = []
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            if event.anchor in self._open:
+                raise _SelfAlias(
+                    None, None,
+                    f"the alias *{event.anchor} is inside the value its anchor &{event.anchor} "
+                    "names, so it would contain itself",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        anchor = getattr(event, "anchor", None)
+        if anchor is None:
+            return super().compose_node(parent, index)
+        self._open.append(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._open.pop()
 
 
 def format_path(path: NodePath) -> str:
@@ -339,6 +374,7 @@ def load_yaml_partial(
 
     yaml = YAML(typ="rt")
     yaml.Constructor = _TextTimestamps
+    yaml.Composer = _NoSelfAliases
     yaml.allow_duplicate_keys = False
     try:
         doc = yaml.load(text)
@@ -349,6 +385,11 @@ def load_yaml_partial(
         found = re.search(r'duplicate key "([^"]*)"', exc.problem or "")
         problem = f"duplicate key {found.group(1)!r}" if found else "duplicate key"
         raise fail(problem, line, col, "each key may appear once per mapping") from None
+    except _SelfAlias as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise fail(exc.problem or "an alias refers to itself", line, col,
+                   "write the values out, or anchor a value that does not hold the alias") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
