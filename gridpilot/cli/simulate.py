@@ -1,9 +1,11 @@
 """``gridpilot simulate POLICY --data FILE [--from DATE] [--to DATE] [--step 5m] [--optimal]
-[--out DIR] [--json] [--baseline REPORT.json --max-bill-increase-pct PCT]``: backtest a policy.
+[--prices policy|data] [--accept-implausible] [--out DIR] [--json]
+[--baseline REPORT.json --max-bill-increase-pct PCT]``: backtest a policy.
 
 Prints a summary table (with a progress bar while it runs, on a terminal), or the report as JSON
 with ``--json``. With ``--out DIR`` it writes ``report.json``, ``report.md`` and PNG plots there.
-Dates are read in the site's timezone; ``--to`` is exclusive.
+Dates are read in the site's timezone; ``--to`` is exclusive. Warnings about the data (a
+requested period the data does not cover, implausible values) go to stderr and into the report.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from gridpilot.cli.argtypes import (
@@ -32,13 +34,17 @@ from gridpilot.errors import DataError
 if TYPE_CHECKING:
     from gridpilot.simulator.backtest import Backtest
     from gridpilot.simulator.loaders.base import TimeSeries
+    from gridpilot.simulator.pricesource import PriceSource
 
 __all__ = [
+    "BacktestData",
     "add_backtest_arguments",
     "bill_gate",
     "parse_date",
+    "prepare_backtest_data",
     "prepare_series",
     "register",
+    "requested_period",
     "show_summary",
 ]
 
@@ -99,6 +105,12 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delimiter", default=None, type=delimiter,
                         help="the CSV delimiter of csv or xstorage-csv data, with or without "
                         "--map (one character, or tab; default: comma, detected for xStorage)")
+    parser.add_argument("--prices", default="policy", choices=("policy", "data"),
+                        help="whose prices decide and bill: the policy's tariff (default) or "
+                        "the data's import_price and export_price columns")
+    parser.add_argument("--accept-implausible", action="store_true",
+                        help="use data values beyond what a home or small site can draw or "
+                        "make (above 1 MW) instead of refusing them")
 
 
 def parse_date(text: str, tz: ZoneInfo, what: str) -> int:
@@ -116,18 +128,49 @@ def _day(unix_s: int, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(unix_s, tz).strftime("%Y-%m-%d %H:%M")
 
 
+def requested_period(args: argparse.Namespace, tz: ZoneInfo) -> tuple[int | None, int | None]:
+    """``--from`` and ``--to`` as UNIX seconds (``None`` where not given)."""
+    start = parse_date(args.start, tz, "--from") if args.start else None
+    end = parse_date(args.end, tz, "--to") if args.end else None
+    return start, end
+
+
+class BacktestData(NamedTuple):
+    """The steps to simulate, and with ``--prices data`` the data's prices to decide with:
+    those run up to two days past ``--to``, as the day-ahead prices published by the last
+    steps would have."""
+
+    series: TimeSeries
+    prices: TimeSeries | None
+
+
 def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
+    """The steps to simulate (see :func:`prepare_backtest_data`)."""
+    return prepare_backtest_data(args, tz).series
+
+
+def prepare_backtest_data(args: argparse.Namespace, tz: ZoneInfo) -> BacktestData:
+    """Load ``--data``, check it, cut it to ``--from``/``--to`` and resample it to ``--step``.
+    Every warning (implausible values, a period the data does not cover) is printed to stderr
+    and kept in the load report."""
+    from gridpilot.simulator.loaders.base import LoadReport, TimeSeries
+    from gridpilot.simulator.pricesource import PRICE_COLUMNS, require_price_columns
+    from gridpilot.simulator.replay import DEFAULT_HORIZON_S
     from gridpilot.simulator.resample import GapPolicy, parse_step, resample
 
     # The parser has already turned --step into seconds; callers building their own
     # arguments (``gridpilot demo``) may pass the text.
     step_s = args.step if isinstance(args.step, int) else parse_step(args.step)
-    series = _load(args, tz)
-    start = parse_date(args.start, tz, "--from") if args.start else None
-    end = parse_date(args.end, tz, "--to") if args.end else None
+    loaded = _load(args, tz)
+    data_prices = getattr(args, "prices", "policy") == "data"
+    if data_prices:
+        require_price_columns(loaded)
+    available = (int(loaded.start_s[0]), loaded.end_s) if len(loaded) else (0, 0)
+    start, end = requested_period(args, tz)
+    margin = loaded.interval_s
+    series = loaded
     if start is not None or end is not None:
-        margin = series.interval_s
-        series = series.slice_time(
+        series = loaded.slice_time(
             None if start is None else start - margin, None if end is None else end + margin
         )
     if len(series) == 0:
@@ -136,7 +179,54 @@ def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     series = series.slice_time(start, end)
     if len(series) == 0:
         raise DataError(f"{args.data}: no whole {step_s} s step between --from and --to")
-    return series
+    _note_shortened(args, series, available, (start, end), tz)
+    for warning in series.report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    prices: TimeSeries | None = None
+    if data_prices:
+        prices = series
+        if end is not None:
+            ahead = TimeSeries(loaded.start_s, loaded.interval_s,
+                               {c: loaded.columns[c] for c in PRICE_COLUMNS},
+                               LoadReport(source=loaded.report.source))
+            ahead = ahead.slice_time(None if start is None else start - margin,
+                                     end + DEFAULT_HORIZON_S + margin)
+            try:
+                ahead = resample(ahead, step_s, gaps=GapPolicy(args.fill))
+            except DataError:
+                # A gap past --to that the gap policy refuses: decide with the prices of the
+                # simulated period only, rather than fail over data outside it.
+                ahead = prices
+            prices = ahead.slice_time(start, end + DEFAULT_HORIZON_S)
+    return BacktestData(series, prices)
+
+
+def _note_shortened(
+    args: argparse.Namespace,
+    series: TimeSeries,
+    available: tuple[int, int],
+    requested: tuple[int | None, int | None],
+    tz: ZoneInfo,
+) -> None:
+    """A warning when the simulated period is shorter than the one asked for: a bill over 7
+    days must not pass for one over 38."""
+    start, end = requested
+    first, last_end = int(series.start_s[0]), series.end_s
+    if not ((start is not None and first > start) or (end is not None and last_end < end)):
+        return
+    asked_from = _day(start if start is not None else available[0], tz)
+    asked_to = _day(end if end is not None else available[1], tz)
+    asked_days = ((end if end is not None else available[1])
+                  - (start if start is not None else available[0])) / 86400
+    outside = (start is not None and start < available[0]) or (
+        end is not None and end > available[1])
+    why = (f"the data covers only {_day(available[0], tz)} to {_day(available[1], tz)}"
+           if outside else f"only whole {series.interval_s} s steps are simulated")
+    series.report.warnings.append(
+        f"{args.data}: asked for {asked_from} to {asked_to} ({asked_days:.4g} days, {tz.key}) "
+        f"but {why}: simulating {_day(first, tz)} to {_day(last_end, tz)} "
+        f"({(last_end - first) / 86400:.4g} days) only"
+    )
 
 
 _DEFAULT_UNITS = {"import_price": "per_kwh", "export_price": "per_kwh", "soc_pct": "pct"}
@@ -145,18 +235,29 @@ _DEFAULT_UNITS = {"import_price": "per_kwh", "export_price": "per_kwh", "soc_pct
 def _load(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     """Load ``--data``. Timestamps without an offset are site time unless ``--timezone`` says
     otherwise: a unit's export and most hand-made CSVs are written in local time."""
-    from gridpilot.simulator.loaders import load_data, load_simple_csv, load_xstorage_csv
+    from gridpilot.simulator.loaders import (
+        check_plausibility,
+        load_data,
+        load_simple_csv,
+        load_xstorage_csv,
+    )
 
+    accept = bool(getattr(args, "accept_implausible", False))
     zone = getattr(args, "timezone", None) or tz.key
     if args.map:
-        return _load_mapped(args, zone)
-    fmt = _data_format(args)
-    if fmt == "csv" and args.delimiter is not None:
-        return load_simple_csv(args.data, delimiter=args.delimiter)
-    if fmt == "xstorage-csv":
-        return load_xstorage_csv(args.data, timestamp_format=args.time_format or "auto",
-                                 timezone=zone, delimiter=args.delimiter or "auto")
-    return load_data(args.data, fmt)
+        series = _load_mapped(args, zone)
+    else:
+        fmt = _data_format(args)
+        if fmt == "csv" and args.delimiter is not None:
+            series = load_simple_csv(args.data, delimiter=args.delimiter)
+        elif fmt != "xstorage-csv":
+            return load_data(args.data, fmt, accept_implausible=accept,
+                             accept_hint="--accept-implausible")
+        else:
+            series = load_xstorage_csv(args.data, timestamp_format=args.time_format or "auto",
+                                       timezone=zone, delimiter=args.delimiter or "auto")
+    # The same checks load_data makes, for the loaders called with options here.
+    return check_plausibility(series, accept=accept, accept_hint="--accept-implausible")
 
 
 def _data_format(args: argparse.Namespace) -> str:
@@ -223,7 +324,9 @@ def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     if args.out:
         prepare_output_dir(args.out, "--out", keep=False)
-    series = prepare_series(args, policy.tz)
+    series, price_series = prepare_backtest_data(args, policy.tz)
+    requested = requested_period(args, policy.tz)
+    prices: PriceSource = "data" if getattr(args, "prices", "policy") == "data" else "policy"
     week = parse_date(args.week, policy.tz, "--week") if args.week else None
     if week is not None and not int(series.start_s[0]) <= week < series.end_s:
         raise DataError(
@@ -240,21 +343,23 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(task, completed=done)
 
             bt = run_backtest(policy, series, optimal=args.optimal,
-                              initial_soc_pct=args.soc, progress=progress)
+                              initial_soc_pct=args.soc, progress=progress, prices=prices,
+                              price_series=price_series)
     else:
-        bt = run_backtest(policy, series, optimal=args.optimal, initial_soc_pct=args.soc)
+        bt = run_backtest(policy, series, optimal=args.optimal, initial_soc_pct=args.soc,
+                          prices=prices, price_series=price_series)
     if args.out:
         try:
             report = write_report(bt, args.out, data=series.report, week_start_s=week,
-                                  plots=not args.no_plots)
+                                  plots=not args.no_plots, requested=requested)
         except OSError as exc:
             raise write_failed(exc.filename or args.out, exc, "--out") from None
     else:
-        report = report_dict(bt, series.report)
+        report = report_dict(bt, series.report, requested=requested)
     if args.json:
         print(json.dumps(report, indent=2), file=stdout())
     else:
-        show_summary(bt, out=Path(args.out) if args.out else None)
+        show_summary(bt, out=Path(args.out) if args.out else None, requested=requested)
         _show_data_notes(series)
     if args.baseline:
         return bill_gate(report, Path(args.baseline), args.max_bill_increase_pct)
@@ -300,12 +405,18 @@ def _show_data_notes(series: TimeSeries) -> None:
         print(f"data: {note}", file=stdout())
 
 
-def show_summary(bt: Backtest, out: Path | None = None) -> None:
-    """Print the comparison table (rich) to stdout."""
+def show_summary(
+    bt: Backtest,
+    out: Path | None = None,
+    requested: tuple[int | None, int | None] = (None, None),
+) -> None:
+    """Print the comparison table (rich) to stdout, with the simulated dates in site time and
+    the prices used."""
     from rich.markup import escape
     from rich.table import Table
 
     from gridpilot.cli.terminal import StdoutConsole
+    from gridpilot.simulator.report import simulated_period
 
     cur = bt.currency
     runs = [("Policy", bt.policy), ("No battery", bt.no_battery),
@@ -330,7 +441,23 @@ def show_summary(bt: Backtest, out: Path | None = None) -> None:
     ]
     for label, fmt in rows:
         table.add_row(escape(label), *(fmt(t) for _, t in runs))
+    keys = {"Policy": "policy", "Self-consumption": "self_consumption", "Optimum": "optimum"}
+    table.add_row(escape("Loss-making discharge [kWh]"), *(
+        f"{bt.loss_making_cycles_kwh.get(keys.get(name, ''), 0.0):,.1f}" for name, _ in runs))
     console = StdoutConsole()
+    per = simulated_period(bt, requested)
+    console.print(escape(
+        f"Simulated: {_clock(per['start_local'])} to {_clock(per['end_local'])} "
+        f"({per['timezone']}; the last step starts {_clock(per['last_tick_local'])}), "
+        f"{(bt.replay.start_s[-1] + rep.step_s - bt.replay.start_s[0]) / 86400:.4g} days"
+    ))
+    if per["shortened"]:
+        console.print(escape(
+            f"Shortened: the data does not cover the requested "
+            f"{_clock(per['requested_start']) or 'start'} to "
+            f"{_clock(per['requested_end']) or 'end'}"
+        ))
+    console.print(escape(f"Prices: {bt.prices_note}"))
     console.print(table)
     saved = bt.no_battery.bill - bt.policy.bill
     console.print(f"Saving against no battery: {saved:,.2f} {cur}")
@@ -341,3 +468,8 @@ def show_summary(bt: Backtest, out: Path | None = None) -> None:
                   "ticks/s)")
     if out is not None:
         console.print(f"Report written to {out}/report.md")
+
+
+def _clock(iso: str | None) -> str | None:
+    """``2018-01-01T00:00:00+00:00`` -> ``2018-01-01 00:00`` (the zone is named beside it)."""
+    return None if iso is None else iso[:16].replace("T", " ")

@@ -9,7 +9,7 @@ from typing import Any
 
 from gridpilot.cli.argtypes import positive_int, sweep_setting
 from gridpilot.cli.outputs import prepare_output_file, write_failed
-from gridpilot.cli.simulate import add_backtest_arguments, prepare_series
+from gridpilot.cli.simulate import add_backtest_arguments, prepare_backtest_data
 
 __all__ = ["register"]
 
@@ -49,11 +49,13 @@ def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     csv_path = prepare_output_file(args.csv, "--csv") if args.csv else None
     check_settings(args.policy, settings)
-    series = prepare_series(args, policy.tz)
+    series, price_series = prepare_backtest_data(args, policy.tz)
     console = StdoutConsole()
     console.print(f"{len(variants(settings))} variants of {escape(policy.name)}, "
-                  f"{len(series)} ticks each")
-    results = run_sweep(args.policy, series, settings, jobs=args.jobs, initial_soc_pct=args.soc)
+                  f"{len(series)} ticks each, priced by the "
+                  f"{'data file' if args.prices == 'data' else 'policy'}")
+    results = run_sweep(args.policy, series, settings, jobs=args.jobs, initial_soc_pct=args.soc,
+                        prices=args.prices, price_series=price_series)
     if csv_path is not None:
         try:
             write_csv(csv_path, results)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,15 @@ from gridpilot.simulator.accounting import (
 from gridpilot.simulator.battery import BatteryParams
 from gridpilot.simulator.loaders.base import TimeSeries
 from gridpilot.simulator.optimum import OptimumResult, savings_captured, solve_optimum
+from gridpilot.simulator.pricesource import (
+    DEFAULT_PRICE_SOURCE,
+    PRICE_COLUMNS,
+    PriceSource,
+    describe_prices,
+    with_data_prices,
+)
 from gridpilot.simulator.replay import ReplayResult, replay
+from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 
 if TYPE_CHECKING:
     from gridpilot.rules.policy import Policy
@@ -50,6 +58,13 @@ class Backtest:
     max_import_w: float | None = None
     optimum_floor_soc_pct: float | None = None
     """The lowest SOC the optimum used: the battery's minimum or an always-on reserve guard."""
+    prices: PriceSource = DEFAULT_PRICE_SOURCE
+    """Which prices decided and billed: ``policy`` (the tariff) or ``data`` (the file's)."""
+    prices_note: str = ""
+    """One line saying which prices were used (and which were not)."""
+    loss_making_cycles_kwh: dict[str, float] = field(default_factory=dict)
+    """Run name (``policy``, ``self_consumption``, ``optimum``) -> AC energy discharged in
+    steps that earned less than the stored energy cost (:mod:`gridpilot.simulator.storedcost`)."""
 
     @property
     def savings_captured(self) -> float | None:
@@ -84,9 +99,18 @@ def run_backtest(
     optimal: bool = False,
     initial_soc_pct: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    prices: PriceSource = DEFAULT_PRICE_SOURCE,
+    price_series: TimeSeries | None = None,
 ) -> Backtest:
-    """Replay ``policy`` on ``series`` and bill it with the policy's tariff; with ``optimal``
-    also solve the perfect-foresight optimum on the same data."""
+    """Replay ``policy`` on ``series`` and bill it; with ``optimal`` also solve the
+    perfect-foresight optimum on the same data. ``prices`` says whose prices decide and bill:
+    the policy's tariff, or the data's price columns (:mod:`gridpilot.simulator.pricesource`),
+    taken from ``price_series`` where given (it must cover ``series``, and may run past its end
+    so that the last steps see the prices published by then)."""
+    note = describe_prices(prices, series.report.source,
+                           all(c in series.columns for c in PRICE_COLUMNS))
+    if prices == "data":
+        policy = with_data_prices(policy, series if price_series is None else price_series)
     params = BatteryParams.from_policy(policy)
     soc0 = params.min_soc_pct if initial_soc_pct is None else float(initial_soc_pct)
     rep = replay(policy, series, initial_soc_pct=soc0, params=params, progress=progress)
@@ -131,7 +155,19 @@ def run_backtest(
         self_consumption_soc_pct=sc_soc,
         tz=tz,
         max_import_w=policy.limits.max_import_w,
+        prices=prices,
+        prices_note=note,
     )
+
+    def loss_making(battery: np.ndarray, soc0_pct: float) -> float:
+        return loss_making_discharge_kwh(
+            load_w=rep.load_w, pv_w=rep.pv_w, battery_w=battery,
+            import_price=rep.import_price, export_price=rep.export_price,
+            step_s=rep.step_s, params=params, initial_soc_pct=soc0_pct,
+        )
+
+    out.loss_making_cycles_kwh["policy"] = loss_making(rep.battery_w, soc0)
+    out.loss_making_cycles_kwh["self_consumption"] = loss_making(sc_bat, soc0)
     if optimal:
         midx, _ = month_index(rep.start_s, tz)
         # The optimum keeps the same always-on reserve the policy must keep: that energy is
@@ -153,5 +189,7 @@ def run_backtest(
         )
         out.optimum_result = opt
         out.optimum = totals(opt.grid_w, opt.battery_w)
+        out.loss_making_cycles_kwh["optimum"] = loss_making(
+            opt.battery_w, max(soc0, opt_params.min_soc_pct))
         out.optimal_bill_bound = opt.bill_bound + out.optimum.standing_charge
     return out

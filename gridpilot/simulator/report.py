@@ -6,12 +6,18 @@
       "schema": "gridpilot.report/1",
       "policy": str,                 # site name
       "currency": str,
-      "period": {"start": ISO UTC, "end": ISO UTC, "step_s": int, "ticks": int},
+      "period": {"start": ISO UTC, "end": ISO UTC, "step_s": int, "ticks": int,
+                 "timezone": IANA name, "start_local", "last_tick_local", "end_local": ISO
+                 site time (first step's start, last step's start, last step's end),
+                 "requested_start", "requested_end": ISO site time or null (--from, --to),
+                 "shortened": bool},    # the data did not cover the requested period
+      "prices": {"source": "policy" | "data", "note": str},   # which prices decided and billed
       "battery": {capacity_kwh, max_charge_w, max_discharge_w, charge_efficiency,
                   discharge_efficiency, min_soc_pct, max_soc_pct, cycle_cost_per_kwh},
       "initial_soc_pct": float,
       "data": {source, rows, units, duplicates, gaps, missing_values, repairs,
-               missing_cells},        # missing_cells: empty/'nan' cells (rows named in repairs)
+               missing_cells,         # missing_cells: empty/'nan' cells (rows named in repairs)
+               warnings},             # implausible values, a shortened period
       "results": {                   # one Totals object per run; "optimum" is null without it
         "policy" | "no_battery" | "self_consumption" | "optimum": {
           import_kwh, export_kwh, load_kwh, pv_kwh, energy_cost, export_revenue,
@@ -19,6 +25,7 @@
           self_sufficiency (0..1), grid_to_load_kwh, grid_to_battery_kwh, pv_to_battery_kwh,
           battery_pv_to_load_kwh, battery_charge_kwh, battery_discharge_kwh,
           equivalent_full_cycles, wear_cost,
+          loss_making_cycles_kwh,     # AC kWh discharged for less than it cost to store
           months: [{month "YYYY-MM", import_kwh, export_kwh, energy_cost, export_revenue,
                     standing_charge, demand_charge, bill, peak_import_w}]
         }
@@ -45,6 +52,11 @@ discharged by day is not self-supplied. ``self_consumption = 1 - pv_exported / p
 share of PV used on site, directly or through the battery (PV the battery later exports counts
 as exported). Energy in the battery at the start counts as grid energy. Details:
 :mod:`gridpilot.simulator.selfsupply`.
+
+``loss_making_cycles_kwh`` is the AC energy discharged in steps that earned less than the
+energy's stored cost (average cost of the stored energy, charging and discharging losses
+included; PV stored at the export price it would have fetched): see
+:mod:`gridpilot.simulator.storedcost`. It is 0 for ``no_battery``.
 """
 
 from __future__ import annotations
@@ -52,6 +64,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,35 +74,79 @@ from gridpilot.simulator.backtest import Backtest
 from gridpilot.simulator.loaders.base import LoadReport, iso_utc
 from gridpilot.simulator.replay import KINDS
 
-__all__ = ["SCHEMA", "busiest_week_start", "markdown", "report_dict", "write_report"]
+__all__ = [
+    "SCHEMA",
+    "busiest_week_start",
+    "markdown",
+    "report_dict",
+    "simulated_period",
+    "write_report",
+]
 
 SCHEMA = "gridpilot.report/1"
 
 
-def report_dict(bt: Backtest, data: LoadReport | None = None) -> dict[str, Any]:
+def _local(bt: Backtest, unix_s: int | None) -> str | None:
+    if unix_s is None:
+        return None
+    return datetime.fromtimestamp(unix_s, UTC).astimezone(bt.tz).isoformat()
+
+
+def simulated_period(
+    bt: Backtest, requested: tuple[int | None, int | None] = (None, None)
+) -> dict[str, Any]:
+    """The ``period`` object: the simulated span in UTC and in site time, and what was asked
+    for (``requested``: the ``--from``/``--to`` instants [UNIX s], ``None`` for open ends)."""
+    rep = bt.replay
+    first = int(rep.start_s[0])
+    last = int(rep.start_s[-1])
+    end = last + rep.step_s
+    want_start, want_end = requested
+    return {
+        "start": iso_utc(first),
+        "end": iso_utc(end),
+        "step_s": rep.step_s,
+        "ticks": len(rep),
+        "timezone": bt.tz.key,
+        "start_local": _local(bt, first),
+        "last_tick_local": _local(bt, last),
+        "end_local": _local(bt, end),
+        "requested_start": _local(bt, want_start),
+        "requested_end": _local(bt, want_end),
+        "shortened": (want_start is not None and first > want_start)
+        or (want_end is not None and end < want_end),
+    }
+
+
+def report_dict(
+    bt: Backtest,
+    data: LoadReport | None = None,
+    *,
+    requested: tuple[int | None, int | None] = (None, None),
+) -> dict[str, Any]:
     rep = bt.replay
     n = len(rep)
     counts = np.bincount(rep.kind_code, minlength=len(KINDS))
     wcounts = np.bincount(rep.winner_code, minlength=len(rep.winners))
+    results: dict[str, Any] = {
+        "policy": bt.policy.as_dict(),
+        "no_battery": bt.no_battery.as_dict(),
+        "self_consumption": bt.self_consumption.as_dict(),
+        "optimum": bt.optimum.as_dict() if bt.optimum is not None else None,
+    }
+    for name, run in results.items():
+        if run is not None:
+            run["loss_making_cycles_kwh"] = bt.loss_making_cycles_kwh.get(name, 0.0)
     return {
         "schema": SCHEMA,
         "policy": bt.policy_name,
         "currency": bt.currency,
-        "period": {
-            "start": iso_utc(int(rep.start_s[0])),
-            "end": iso_utc(int(rep.start_s[-1]) + rep.step_s),
-            "step_s": rep.step_s,
-            "ticks": n,
-        },
+        "period": simulated_period(bt, requested),
+        "prices": {"source": bt.prices, "note": bt.prices_note},
         "battery": asdict(bt.params),
         "initial_soc_pct": bt.initial_soc_pct,
         "data": data.as_dict() if data is not None else None,
-        "results": {
-            "policy": bt.policy.as_dict(),
-            "no_battery": bt.no_battery.as_dict(),
-            "self_consumption": bt.self_consumption.as_dict(),
-            "optimum": bt.optimum.as_dict() if bt.optimum is not None else None,
-        },
+        "results": results,
         "savings": {
             "vs_no_battery": bt.no_battery.bill - bt.policy.bill,
             "vs_self_consumption": bt.self_consumption.bill - bt.policy.bill,
@@ -111,6 +168,11 @@ def report_dict(bt: Backtest, data: LoadReport | None = None) -> dict[str, Any]:
     }
 
 
+def _site_time(iso: str | None) -> str | None:
+    """``2018-01-01T00:00:00+00:00`` -> ``2018-01-01 00:00`` (the zone is named beside it)."""
+    return None if iso is None else iso[:16].replace("T", " ")
+
+
 def _money(v: float | None, cur: str) -> str:
     return "n/a" if v is None else f"{v:,.2f} {cur}"
 
@@ -121,12 +183,32 @@ def markdown(d: dict[str, Any]) -> str:
     cols = [("policy", "Policy"), ("no_battery", "No battery"),
             ("self_consumption", "Self-consumption"), ("optimum", "Optimum")]
     present = [(k, t) for k, t in cols if res[k] is not None]
+    per = d["period"]
     lines = [
         f"# Backtest: {d['policy']}",
         "",
-        f"{d['period']['start']} to {d['period']['end']}, step {d['period']['step_s']} s, "
-        f"{d['period']['ticks']} ticks.",
+        f"Simulated {_site_time(per['start_local'])} to {_site_time(per['end_local'])} "
+        f"({per['timezone']}; last step starts {_site_time(per['last_tick_local'])}), step "
+        f"{per['step_s']} s, {per['ticks']} ticks; in UTC {per['start']} to {per['end']}.",
         "",
+    ]
+    if per.get("shortened"):
+        lines += [
+            f"**The data did not cover the requested period** "
+            f"({_site_time(per['requested_start']) or 'its start'} to "
+            f"{_site_time(per['requested_end']) or 'its end'}): only the dates above were "
+            "simulated.",
+            "",
+        ]
+    prices = d.get("prices")
+    if prices:
+        lines += [f"Prices: {prices['note']}.", ""]
+    data = d.get("data") or {}
+    if data.get("warnings"):
+        lines += ["Warnings about the data:", ""]
+        lines += [f"- {w}" for w in data["warnings"]]
+        lines.append("")
+    lines += [
         "| | " + " | ".join(t for _, t in present) + " |",
         "|---|" + "---:|" * len(present),
     ]
@@ -143,6 +225,7 @@ def markdown(d: dict[str, Any]) -> str:
         ("Self-sufficiency", "self_sufficiency", lambda v: f"{v:.1%}"),
         ("Grid to battery [kWh]", "grid_to_battery_kwh", lambda v: f"{v:,.0f}"),
         ("Full cycles", "equivalent_full_cycles", lambda v: f"{v:,.1f}"),
+        ("Loss-making discharge [kWh]", "loss_making_cycles_kwh", lambda v: f"{v:,.1f}"),
     ]
     for label, key, fmt in rows:
         lines.append(f"| {label} | " + " | ".join(fmt(res[k][key]) for k, _ in present) + " |")
@@ -153,6 +236,8 @@ def markdown(d: dict[str, Any]) -> str:
         f"against plain self-consumption: {_money(s['vs_self_consumption'], cur)}.",
         "Self-sufficiency counts battery energy only by its share charged from PV: grid energy "
         "stored and used later is not self-supplied.",
+        "Loss-making discharge: energy the battery delivered in steps that earned less than "
+        "it cost to store (average cost of the stored energy, losses included).",
     ]
     if s["savings_captured"] is not None:
         lines.append(
@@ -191,11 +276,12 @@ def write_report(
     data: LoadReport | None = None,
     week_start_s: int | None = None,
     plots: bool = True,
+    requested: tuple[int | None, int | None] = (None, None),
 ) -> dict[str, Any]:
     """Write ``report.json``, ``report.md`` and (with ``plots``) the PNGs into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    d = report_dict(bt, data)
+    d = report_dict(bt, data, requested=requested)
     if plots:
         from gridpilot.simulator.plots import plot_all
 

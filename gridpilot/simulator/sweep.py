@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gridpilot.errors import DataError, PolicyError
+
+if TYPE_CHECKING:
+    from gridpilot.simulator.pricesource import PriceSource
 
 __all__ = [
     "CHECKED_VALUES",
@@ -178,12 +181,18 @@ def check_settings(policy_path: str | Path, settings: Sequence[SweepSetting]) ->
 _W: dict[str, Any] = {}
 
 
-def _init(policy_path: str, series: Any, initial_soc_pct: float | None) -> None:
+def _init(
+    policy_path: str,
+    series: Any,
+    initial_soc_pct: float | None,
+    prices: str = "policy",
+    price_series: Any = None,
+) -> None:
     from gridpilot.rules.loader import load_policy_doc
 
     _doc, smap, data = load_policy_doc(policy_path)
     _W.update(path=Path(policy_path), smap=smap, data=data, series=series,
-              soc=initial_soc_pct)
+              soc=initial_soc_pct, prices=prices, price_series=price_series)
 
 
 def _run_one(settings: tuple[tuple[str, Any], ...]) -> SweepVariant:
@@ -197,7 +206,9 @@ def _run_one(settings: tuple[tuple[str, Any], ...]) -> SweepVariant:
             _apply(data, name, value)
         doc = validate_policy_data(data, _W["smap"])
         policy = compile_policy(doc, _W["smap"], data, _W["path"])
-        bt = run_backtest(policy, _W["series"], initial_soc_pct=_W["soc"])
+        bt = run_backtest(policy, _W["series"], initial_soc_pct=_W["soc"],
+                          prices=_W.get("prices", "policy"),
+                          price_series=_W.get("price_series"))
     except (PolicyError, DataError) as exc:
         return SweepVariant(settings, error=str(exc).splitlines()[0])
     t = bt.policy
@@ -213,16 +224,21 @@ def run_sweep(
     *,
     jobs: int | None = None,
     initial_soc_pct: float | None = None,
+    prices: PriceSource = "policy",
+    price_series: Any = None,
 ) -> list[SweepVariant]:
-    """Backtest every variant (in ``jobs`` processes, default: every core); ranked by bill."""
+    """Backtest every variant (in ``jobs`` processes, default: every core); ranked by bill.
+    ``prices``: the policy's tariff or the data's price columns (as ``simulate --prices``;
+    ``price_series`` as in :func:`gridpilot.simulator.backtest.run_backtest`)."""
     combos = variants(settings)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(combos)))
+    init_args = (str(policy_path), series, initial_soc_pct, prices, price_series)
     if jobs == 1:
-        _init(str(policy_path), series, initial_soc_pct)
+        _init(*init_args)
         results = [_run_one(c) for c in combos]
     else:
         with ProcessPoolExecutor(max_workers=jobs, initializer=_init,
-                                 initargs=(str(policy_path), series, initial_soc_pct)) as pool:
+                                 initargs=init_args) as pool:
             results = list(pool.map(_run_one, combos))
     return sorted(results, key=lambda v: (v.bill is None, v.bill if v.bill is not None else 0.0))
 
