@@ -69,6 +69,9 @@ class DeviceReading:
     ``measured_at`` maps a field name (``soc_pct``, ``load_w``, ``pv_w``, ``grid_w``,
     ``battery_w``) to when the device measured it; fields missing there were measured at ``time``.
     ``extra`` carries device-specific readings (temperatures, pack voltage) with units in names.
+    ``rejected`` names each reading the device sent but gridpilot refused (out of range, not a
+    number, missing where the device must report it): field name -> the vendor's field and why.
+    A rejected field is ``None``, never a made-up 0, and the state it belongs to is incomplete.
     """
 
     time: datetime
@@ -80,6 +83,7 @@ class DeviceReading:
     device_mode: DeviceMode | None = None
     measured_at: Mapping[str, datetime] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    rejected: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None:
@@ -103,7 +107,12 @@ class DeviceReading:
 
     def merged_over(self, base: DeviceReading) -> DeviceReading:
         """This reading's known fields laid over ``base`` (used to combine a state source with
-        an actuator); ``base`` keeps the device mode unless this reading has one."""
+        an actuator ``base``).
+
+        The device mode is always ``base``'s: commands go to that device, so only its mode can
+        say whether gridpilot may command it; another device's mode proves nothing about it.
+        A field stays rejected only where neither reading has a value for it.
+        """
         values: dict[str, Any] = {}
         measured = dict(base.measured_at)
         for name in ("soc_pct", "load_w", "pv_w", "grid_w", "battery_w"):
@@ -113,12 +122,16 @@ class DeviceReading:
                 measured[name] = self.measured_at.get(name, self.time)
             elif getattr(base, name) is not None:
                 measured.setdefault(name, base.measured_at.get(name, base.time))
+        rejected = {
+            name: why for name, why in {**base.rejected, **self.rejected}.items()
+            if values.get(name, getattr(base, name, None)) is None
+        }
         return replace(
             base,
             time=max(self.time, base.time),
-            device_mode=self.device_mode or base.device_mode,
             measured_at=measured,
             extra={**base.extra, **self.extra},
+            rejected=rejected,
             **values,
         )
 

@@ -100,8 +100,15 @@ def reading_from_record(record: Mapping[str, Any], *, now: datetime) -> DeviceRe
         battery_w = abs(voltage * current)
         if state == "CHARGING" or (state != "DISCHARGING" and current < 0):
             battery_w = -battery_w
-    soc = _num(record.get("soc"))
-    if soc is not None and not 0 <= soc <= 100:
+    rejected: dict[str, str] = {}
+    raw_soc = record.get("soc")
+    soc = _num(raw_soc)
+    if raw_soc is None:
+        rejected["soc_pct"] = "soc is missing"
+    elif soc is None:
+        rejected["soc_pct"] = f"soc={raw_soc!r:.40} is not a number"
+    elif not 0 <= soc <= 100:
+        rejected["soc_pct"] = f"soc={soc:g} is outside 0..100 %"
         soc = None
     cells = record.get("cell_voltage")
     extra: dict[str, Any] = {
@@ -115,7 +122,8 @@ def reading_from_record(record: Mapping[str, Any], *, now: datetime) -> DeviceRe
     }
     at = {name: measured for name in ("soc_pct", "battery_w")}
     return DeviceReading(
-        time=now, soc_pct=soc, battery_w=battery_w, measured_at=at, extra=extra
+        time=now, soc_pct=soc, battery_w=battery_w, measured_at=at, extra=extra,
+        rejected=rejected,
     )
 
 

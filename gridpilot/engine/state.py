@@ -6,9 +6,11 @@ instant ``load_w = pv_w + grid_w + battery_w``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +52,9 @@ class DeviceMode:
     native: str = ""
     """The vendor's own name for the mode (e.g. ``SET_CHARGE``)."""
     expires: datetime | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    """The mode's settings as the device reports them, in the vendor's units (xStorage:
+    ``{"power": 15, "soc": 90, ...}``, power in % of the rating): what actually runs."""
 
 
 @dataclass(frozen=True, slots=True)

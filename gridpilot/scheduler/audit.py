@@ -19,18 +19,32 @@ from pathlib import Path
 from typing import IO, Any
 
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.state import DeviceMode
+from gridpilot.scheduler.device import describe_mode, mode_dict
 
 __all__ = ["AUDIT_FILE", "AuditLog", "audit_files", "decision_summary", "read_audit"]
 
 AUDIT_FILE = "audit.jsonl"
 
 
-def decision_summary(decision: Decision) -> dict[str, Any]:
+def decision_summary(decision: Decision, mode: DeviceMode | None = None) -> dict[str, Any]:
     """The trace in a size fit for a line per tick: the winner, the binding limits, notes and
-    only the candidates that mattered (the winner and those outranked by it)."""
+    only the candidates that mattered (the winner and those outranked by it).
+
+    A yielding decision's command only stands in for the device's mode (its powers are made
+    up), so the record gives ``mode``, what the device reports it runs, instead.
+    """
+    if getattr(decision, "yielded", False):
+        head: dict[str, Any] = {
+            "command": None,
+            "describe": f"yield to {describe_mode(mode)}" if mode is not None
+            else "yield to the mode set on the device",
+            "device_mode": mode_dict(mode),
+        }
+    else:
+        head = {"command": decision.command.as_dict(), "describe": decision.command.describe()}
     return {
-        "command": decision.command.as_dict(),
-        "describe": decision.command.describe(),
+        **head,
         "winner": decision.winner,
         "layer": decision.layer,
         "reason": decision.reason,

@@ -18,7 +18,9 @@ __all__ = [
     "AdapterLike",
     "ReadingLike",
     "Snapshot",
+    "describe_mode",
     "describe_response",
+    "mode_dict",
     "response_expiry",
     "snapshot_from_reading",
 ]
@@ -43,45 +45,87 @@ class AdapterLike(Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A device reading in the scheduler's terms, with ages taken at ``time`` (the tick)."""
+    """A device reading in the scheduler's terms, with ages taken at ``time`` (the tick).
+
+    ``soc_pct`` is ``None`` when the SOC is unknown (missing, or a reading the adapter
+    rejected); ``rejected`` names each refused reading (``soc_pct`` -> the vendor's field and
+    why). Powers a device does not measure are 0 with a ``None`` age.
+    """
 
     time: datetime
-    soc_pct: float
+    soc_pct: float | None
     load_w: float
     pv_w: float
     grid_w: float
     battery_w: float
     ages: ReadingAges
     device_mode: DeviceMode | None
+    rejected: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def state_age_s(self) -> float | None:
-        """The age of the oldest reading the device has; ``None`` when the SOC is missing.
+        """The age of the oldest reading the device has; ``None`` when the SOC is missing or a
+        reading was rejected (the state is incomplete: deciding on it would take a refused value
+        for 0).
 
         Powers a device does not measure at all (``None`` ages) do not make the state stale.
         """
         a = self.ages
-        if a.soc_s is None:
+        if a.soc_s is None or self.soc_pct is None or self.rejected:
             return None
         return max(x for x in (a.soc_s, a.load_s, a.pv_s, a.grid_s, a.battery_s) if x is not None)
 
+    def problem(self) -> str:
+        """Why this state is incomplete, naming each rejected reading ("" when it is not)."""
+        if self.rejected:
+            return "the device sent readings gridpilot rejected: " + "; ".join(
+                f"{name} ({why})" for name, why in sorted(self.rejected.items()))
+        if self.soc_pct is None or self.ages.soc_s is None:
+            return "the device reported no state of charge"
+        return ""
+
     def as_dict(self) -> dict[str, Any]:
-        mode = self.device_mode
-        return {
+        values: dict[str, Any] = {
             "soc_pct": self.soc_pct,
             "load_w": self.load_w,
             "pv_w": self.pv_w,
             "grid_w": self.grid_w,
             "battery_w": self.battery_w,
-            "state_age_s": self.state_age_s(),
-            "device_mode": None
-            if mode is None
-            else {
-                "kind": None if mode.kind is None else mode.kind.value,
-                "source": mode.source.value,
-                "native": mode.native,
-                "expires": None if mode.expires is None else mode.expires.isoformat(),
-            },
         }
+        for name in self.rejected:
+            if name in values:
+                values[name] = None  # unknown, not the 0 it stands in for
+        out: dict[str, Any] = {
+            **values,
+            "state_age_s": self.state_age_s(),
+            "device_mode": mode_dict(self.device_mode),
+        }
+        if self.rejected:
+            out["rejected"] = dict(self.rejected)
+        return out
+
+
+def mode_dict(mode: DeviceMode | None) -> dict[str, Any] | None:
+    """A device mode as the audit log records it: what the device reports, parameters too."""
+    if mode is None:
+        return None
+    return {
+        "kind": None if mode.kind is None else mode.kind.value,
+        "source": mode.source.value,
+        "native": mode.native,
+        "expires": None if mode.expires is None else mode.expires.isoformat(),
+        "parameters": _plain(dict(mode.parameters)) if mode.parameters else None,
+    }
+
+
+def describe_mode(mode: DeviceMode | None) -> str:
+    """One phrase for a device mode: ``a person's SET_CHARGE (power=15 soc=90 ...)``."""
+    if mode is None:
+        return "no mode the device reported"
+    who = {"person": "a person's", "gridpilot": "gridpilot's", "schedule": "the device schedule's",
+           "default": "the device default's", "unknown": "an unknown"}[mode.source.value]
+    name = mode.native or (mode.kind.value if mode.kind is not None else "mode")
+    params = " ".join(f"{k}={v}" for k, v in mode.parameters.items())
+    return f"{who} {name}" + (f" ({params})" if params else "")
 
 
 def _num(reading: Any, name: str) -> float:
@@ -124,15 +168,18 @@ def snapshot_from_reading(reading: Any, now: datetime) -> Snapshot:
     mode = getattr(reading, "device_mode", None)
     if mode is None:
         mode = getattr(reading, "mode", None)
+    rejected = getattr(reading, "rejected", None)
     return Snapshot(
         time=now,
-        soc_pct=0.0 if soc is None else float(soc),
+        soc_pct=None if soc is None else float(soc),
         load_w=_num(reading, "load_w"),
         pv_w=_num(reading, "pv_w"),
         grid_w=_num(reading, "grid_w"),
         battery_w=_num(reading, "battery_w"),
         ages=ages,
         device_mode=mode if isinstance(mode, DeviceMode) else None,
+        rejected={str(k): str(v) for k, v in rejected.items()}
+        if isinstance(rejected, Mapping) else {},
     )
 
 

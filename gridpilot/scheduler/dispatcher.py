@@ -4,6 +4,11 @@ It sends a command only when it differs from what the device runs or the device'
 to expire; validates it against the hard limits first; confirms by reading the device back; backs
 off exponentially after failures; never overwrites a person's manual mode; and audits every
 attempt and every answer.
+
+It fails closed on the device's mode: it commands only over a mode gridpilot set itself or the
+device's own schedule or default (:data:`COMMANDABLE`). A person's mode makes it yield; a mode
+the adapter cannot place (``unknown``), or no mode at all, makes it send nothing, since either
+may be a person's.
 """
 
 from __future__ import annotations
@@ -20,16 +25,22 @@ from gridpilot.errors import CommandError, DeviceAuthError, DeviceError
 from gridpilot.scheduler.audit import AuditLog
 from gridpilot.scheduler.device import (
     AdapterLike,
+    describe_mode,
     describe_response,
+    mode_dict,
     response_expiry,
     snapshot_from_reading,
 )
 from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.persist import RunMemory
 
-__all__ = ["DispatchOutcome", "Dispatcher", "backoff_delay_s"]
+__all__ = ["COMMANDABLE", "DispatchOutcome", "Dispatcher", "backoff_delay_s"]
 
 log = logging.getLogger("gridpilot.scheduler")
+
+COMMANDABLE = frozenset({ModeSource.GRIDPILOT, ModeSource.SCHEDULE, ModeSource.DEFAULT})
+"""The modes gridpilot may command over: its own, and the device's standing schedule and
+default (its commands run above those by design). Anything else may be a person's."""
 
 
 def backoff_delay_s(failures: int, initial_s: float, max_s: float) -> float:
@@ -44,9 +55,10 @@ class DispatchOutcome:
     """What the dispatcher did with one command.
 
     ``status`` is ``sent`` (accepted and confirmed), ``unchanged`` (the device already runs it),
-    ``dry_run``, ``yielded`` (a person's manual mode runs), ``backoff`` (waiting after a failure),
-    ``invalid`` (refused by validation, never sent), ``failed`` (the device call failed) or
-    ``unconfirmed`` (accepted, but the read-back does not show it).
+    ``dry_run``, ``yielded`` (a person's manual mode runs), ``mode_unknown`` (the device's mode
+    cannot be placed: nothing sent), ``backoff`` (waiting after a failure), ``invalid`` (refused
+    by validation, never sent), ``failed`` (the device call failed) or ``unconfirmed``
+    (accepted, but the read-back does not show it).
     """
 
     status: str
@@ -86,6 +98,8 @@ class Dispatcher:
         self.next_attempt: datetime | None = None
         self.confirmed_mode: DeviceMode | None = None
         """The mode the device reported right after it confirmed our last command."""
+        self.mode_unknown = False
+        """True while the device reports a mode gridpilot cannot place (nothing is sent)."""
 
     def needs_send(self, command: Command, mode: DeviceMode | None, now: datetime) -> str:
         """Why ``command`` must be sent now, or ``""`` when the device already runs it."""
@@ -99,7 +113,7 @@ class Dispatcher:
         ):
             return "about to expire"
         if mode is not None:
-            if mode.source not in (ModeSource.GRIDPILOT, ModeSource.UNKNOWN):
+            if mode.source is not ModeSource.GRIDPILOT:
                 return f"device runs its {mode.source.value} mode"
             seen = self.confirmed_mode
             if seen is not None and mode.kind is not None and mode.kind != seen.kind:
@@ -129,7 +143,15 @@ class Dispatcher:
             log.error("not sending an invalid command: %s", exc)
             return DispatchOutcome("invalid", str(exc))
         if mode is not None and mode.source is ModeSource.PERSON:
+            self._mode_known(now, tick)
             return DispatchOutcome("yielded", f"a person's {mode.native or 'manual'} mode runs")
+        # The fail-safe with no reading ever (mode None) still sends the safe action: the policy
+        # asks for it when nothing can be read. A mode that was read but cannot be placed is
+        # evidence someone else may run the device: nothing is sent over it, ever.
+        if (mode is None and not force_send) or (
+                mode is not None and mode.source not in COMMANDABLE):
+            return self._hold_unknown(mode, now, tick)
+        self._mode_known(now, tick)
         why = "safe action" if force_send else self.needs_send(command, mode, now)
         if not why:
             return DispatchOutcome("unchanged")
@@ -161,7 +183,16 @@ class Dispatcher:
             # Anything else an adapter raises is a failed send too: it must back off, not retry
             # on every tick.
             return self._failed(command, now, tick, exc)
-        self.audit.write("device_response", now, tick=tick, response=describe_response(response))
+        sent = getattr(response, "native", None)
+        adjusted = tuple(str(n) for n in getattr(response, "notes", ()) or ())
+        self.audit.write("device_response", now, tick=tick, response=describe_response(response),
+                         sent=sent if isinstance(sent, dict) else None,
+                         adjusted=list(adjusted))
+        if adjusted:
+            # What the device got differs from the decision's numbers: say so where it is read.
+            log.info("sent %s to the device as %s: %s", command.describe(),
+                     sent if isinstance(sent, dict) else "its own payload", "; ".join(adjusted))
+            why = f"{why}; as sent: {'; '.join(adjusted)}"
         if getattr(response, "confirmed", True) is False:
             return self._failed(command, now, tick, None, stage="apply",
                                 detail="the device did not acknowledge the command")
@@ -172,17 +203,51 @@ class Dispatcher:
         except Exception as exc:
             return self._failed(command, now, tick, exc, stage="read-back")
         back = snapshot_from_reading(reading, now).device_mode
-        self.audit.write("read_back", now, tick=tick,
-                         mode=None if back is None else _mode_dict(back))
-        if back is not None and (
-            back.source is ModeSource.PERSON
-            or (back.kind is not None and back.kind != command.kind
-                and back.source is not ModeSource.GRIDPILOT)
-        ):
+        self.audit.write("read_back", now, tick=tick, mode=mode_dict(back))
+        if not self._runs(command, back):
+            shown = "no mode" if back is None else (
+                f"{back.native or back.kind} ({back.source.value})")
             return self._failed(command, now, tick, None, stage="read-back",
-                                detail=f"device runs {back.native or back.kind} "
-                                       f"({back.source.value}) after the command")
+                                detail=f"device runs {shown} after the command")
         return self._confirmed(command, now, response, back, why)
+
+    def _runs(self, command: Command, back: DeviceMode | None) -> bool:
+        """The read-back shows ``command`` running as gridpilot's own: only then is it
+        confirmed (and only a confirmed command is remembered as running)."""
+        if back is None or back.source is not ModeSource.GRIDPILOT:
+            return False
+        if back.kind is None or back.kind == command.kind:
+            return True
+        # Kinds the adapter carries out with one native mode (xStorage: hold and idle are both
+        # basic mode) read back as that mode's kind.
+        native = getattr(getattr(self.device, "capabilities", None), "native", None) or {}
+        return bool(back.native) and native.get(command.kind) == back.native
+
+    def _hold_unknown(self, mode: DeviceMode | None, now: datetime,
+                      tick: int) -> DispatchOutcome:
+        """Send nothing over a mode that cannot be placed; audited and logged when it starts."""
+        if mode is None:
+            detail = ("the device reports no mode, so a person's cannot be ruled out: "
+                      "nothing sent")
+        else:
+            detail = (f"the device runs {describe_mode(mode)}, which gridpilot did not set and "
+                      "which is not the device's schedule or default: nothing sent")
+        if not self.mode_unknown:
+            self.mode_unknown = True
+            log.warning("%s (it may be a person's; gridpilot resumes once the device reports "
+                        "a mode it can place)", detail)
+            self.audit.write("mode_unknown", now, tick=tick, mode=mode_dict(mode), detail=detail)
+        self.metrics.mode_unknown_active = True
+        # Whatever we sent is not known to run any more: send again once the mode is placed.
+        self.memory.sent_command = None
+        return DispatchOutcome("mode_unknown", detail)
+
+    def _mode_known(self, now: datetime, tick: int) -> None:
+        if self.mode_unknown:
+            self.mode_unknown = False
+            log.info("the device reports a mode gridpilot can place again")
+            self.audit.write("mode_unknown_ended", now, tick=tick)
+        self.metrics.mode_unknown_active = False
 
     def _confirmed(self, command: Command, now: datetime, response: Any,
                    back: DeviceMode | None, why: str) -> DispatchOutcome:
@@ -241,14 +306,6 @@ class Dispatcher:
         self.memory.sent_command = None
         self.memory.sent_expires = None
         return response
-
-
-def _mode_dict(mode: DeviceMode) -> dict[str, Any]:
-    return {
-        "kind": None if mode.kind is None else mode.kind.value,
-        "source": mode.source.value,
-        "native": mode.native,
-    }
 
 
 def _error_kind(exc: BaseException) -> str:

@@ -45,6 +45,8 @@ from gridpilot.scheduler.tick import (
     next_tick_at,
     note_month_peak,
     recognise_own_mode,
+    remember_decision,
+    stale_reason,
 )
 from gridpilot.timefmt import format_time
 
@@ -271,10 +273,11 @@ class Scheduler:
             math.nan if self.last_fresh is None else self.last_fresh.timestamp()
         )
         if not fresh:
-            why = read_error or "the state is older than run.max_state_age_s or incomplete"
+            why = stale_reason(snapshot, read_error)
             if age_s is not None and age_s <= run.max_state_age_s:
                 self.audit.write("tick", now, tick=n, status="no_state", error=why,
-                                 state_age_s=age_s)
+                                 state_age_s=age_s,
+                                 state=None if snapshot is None else snapshot.as_dict())
                 return TickReport(n, now, "no_state", snapshot, message=why)
             return await self._failsafe(n, now, snapshot, why, age_s)
 
@@ -283,21 +286,16 @@ class Scheduler:
         overrides = [o.compiled() for o in self.overrides.active(now)]
         state = self._site_state(policy, snapshot, now, n)
         decision = self.decide_fn(policy, state, overrides)
-        mem = self.memory
-        if not getattr(decision, "yielded", False):
-            # A yielding decision only mirrors the person's mode: it is not ours to dwell on.
-            if mem.active_command is None or mem.active_command.kind != decision.command.kind:
-                mem.active_since = now
-            mem.active_command = decision.command
-            mem.active_layer = decision.layer
         outcome = await self.dispatcher.dispatch(
             decision.command, policy.limits, snapshot.device_mode, now, tick=n
         )
+        remember_decision(self.memory, decision, outcome, now)
         if outcome.status == "yielded":
             log.info("tick %d: %s; not overwriting it", n, outcome.detail)
         self.audit.write(
             "tick", now, tick=n, status="ok", state=snapshot.as_dict(),
-            overrides=[o.name for o in overrides], decision=decision_summary(decision),
+            overrides=[o.name for o in overrides],
+            decision=decision_summary(decision, snapshot.device_mode),
             dispatch={"status": outcome.status, "detail": outcome.detail},
         )
         self._save_memory()

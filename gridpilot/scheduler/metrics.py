@@ -34,9 +34,12 @@ class Metrics:
     commands_sent: int = 0
     commands_failed: int = 0
     current_kind: str | None = None
-    soc_pct: float = math.nan
+    soc_pct: float | None = None
+    """The last SOC read; ``None`` while unknown (never read, or the reading was rejected): the
+    sample is then left out, as Prometheus expects of a value nobody knows."""
     failsafe_active: bool = False
     person_mode_active: bool = False
+    mode_unknown_active: bool = False
     policy_reloads: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -73,14 +76,19 @@ class Metrics:
                    "1 for the kind of the command gridpilot runs now.",
                    [(f'{{kind="{k.value}"}}', 1.0 if k.value == self.current_kind else 0.0)
                     for k in CommandKind])
-            metric("gridpilot_soc_percent", "gauge", "Battery state of charge.",
-                   [("", self.soc_pct)])
+            soc = self.soc_pct
+            metric("gridpilot_soc_percent", "gauge",
+                   "Battery state of charge (no sample while it is unknown).",
+                   [] if soc is None or math.isnan(soc) else [("", soc)])
             metric("gridpilot_failsafe_active", "gauge",
                    "1 while state is stale and the safe action holds.",
                    [("", float(self.failsafe_active))])
             metric("gridpilot_person_mode_active", "gauge",
                    "1 while a person's manual mode on the device is respected.",
                    [("", float(self.person_mode_active))])
+            metric("gridpilot_mode_unknown_active", "gauge",
+                   "1 while the device runs a mode gridpilot cannot place (nothing is sent).",
+                   [("", float(self.mode_unknown_active))])
             metric("gridpilot_policy_reloads_total", "counter",
                    "Policy files swapped in at run time.", [("", self.policy_reloads)])
             metric("gridpilot_errors_total", "counter", "Errors by kind.",

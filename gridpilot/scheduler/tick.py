@@ -13,7 +13,7 @@ from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import FloatArray, ModeSource, PriceOutlook, SiteState
 from gridpilot.rules.schema import Action
-from gridpilot.scheduler.device import Snapshot
+from gridpilot.scheduler.device import Snapshot, describe_mode
 from gridpilot.scheduler.dispatcher import DispatchOutcome
 from gridpilot.scheduler.holds import winner_label
 from gridpilot.scheduler.persist import RunMemory
@@ -25,8 +25,13 @@ __all__ = [
     "next_tick_at",
     "note_month_peak",
     "recognise_own_mode",
+    "remember_decision",
     "reserve_floor_pct",
+    "stale_reason",
 ]
+
+RUNNING_STATUSES = frozenset({"sent", "unchanged", "dry_run"})
+"""Dispatch outcomes after which the device runs the decided command (or, in a dry run, would)."""
 
 OWN_MODE_SLACK_S = 120.0
 """How far a device's reported expiry may be from the one gridpilot recorded for its command."""
@@ -70,7 +75,7 @@ def build_site_state(snap: Snapshot, now: datetime, memory: RunMemory, prices: P
     """The ``SiteState`` ``decide()`` gets: the reading plus the scheduler's memory."""
     return SiteState(
         time=now,
-        soc_pct=snap.soc_pct,
+        soc_pct=math.nan if snap.soc_pct is None else snap.soc_pct,
         load_w=snap.load_w,
         pv_w=snap.pv_w,
         grid_w=snap.grid_w,
@@ -84,6 +89,29 @@ def build_site_state(snap: Snapshot, now: datetime, memory: RunMemory, prices: P
         forecast_net_load_w=forecast_net_load_w,
         active_layer=memory.active_layer,
     )
+
+
+def remember_decision(memory: RunMemory, decision: Decision, outcome: DispatchOutcome,
+                      now: datetime) -> None:
+    """Make the decided command the one anti-flap and the minimum dwell hold on to, but only
+    once the device runs it. A command the device refused, or that was never sent (backoff,
+    invalid, an unknown device mode), must not be kept for the dwell time: the next decision
+    would hold it, and nothing would replace what really runs on the device. A yielding
+    decision only mirrors a person's mode: it is not ours to dwell on either."""
+    if getattr(decision, "yielded", False) or outcome.status not in RUNNING_STATUSES:
+        return
+    if memory.active_command is None or memory.active_command.kind != decision.command.kind:
+        memory.active_since = now
+    memory.active_command = decision.command
+    memory.active_layer = decision.layer
+
+
+def stale_reason(snap: Snapshot | None, read_error: str) -> str:
+    """Why a tick has no state to decide on, naming a rejected reading where there is one."""
+    if read_error:
+        return read_error
+    problem = snap.problem() if snap is not None else ""
+    return problem or "the state is older than run.max_state_age_s or incomplete"
 
 
 def recognise_own_mode(snap: Snapshot, memory: RunMemory) -> Snapshot:
@@ -120,11 +148,19 @@ class TickReport:
         parts = [head]
         s = self.snapshot
         if s is not None:
-            parts.append(f"SOC {s.soc_pct:5.1f} %  load {s.load_w:6.0f} W  pv {s.pv_w:6.0f} W  "
-                         f"grid {s.grid_w:+7.0f} W")
+            # A rejected reading is unknown ("?"), never the 0 that stands in for it.
+            soc = "    ?" if s.soc_pct is None else f"{s.soc_pct:5.1f}"
+            load = "     ?" if "load_w" in s.rejected else f"{s.load_w:6.0f}"
+            pv = "     ?" if "pv_w" in s.rejected else f"{s.pv_w:6.0f}"
+            grid = "      ?" if "grid_w" in s.rejected else f"{s.grid_w:+7.0f}"
+            parts.append(f"SOC {soc} %  load {load} W  pv {pv} W  grid {grid} W")
         if self.decision is not None:
-            who = winner_label(self.decision.winner, self.decision.candidates)
-            parts.append(f"-> {self.decision.command.describe()} ({who})")
+            if getattr(self.decision, "yielded", False):
+                mode = s.device_mode if s is not None else None
+                parts.append(f"-> yield to {describe_mode(mode)} ({self.decision.winner})")
+            else:
+                who = winner_label(self.decision.winner, self.decision.candidates)
+                parts.append(f"-> {self.decision.command.describe()} ({who})")
         if self.outcome is not None:
             detail = self.outcome.detail if self.outcome.status != "unchanged" else ""
             parts.append(f"[{self.outcome.status}{': ' + detail if detail else ''}]")

@@ -118,7 +118,7 @@ async def test_discharge_floor_rounds_up(adapter: XStorageAdapter, emu: XStorage
     ("command", "native", "params"),
     [
         (peak_shave(2500), "SET_PEAK_SHAVING", {"maxHousePeakConsumption": 2500}),
-        (limit_export(5000), "SET_VARIABLE_GRID_INJECTION", {"maximumPower": 3000}),
+        (limit_export(3000), "SET_VARIABLE_GRID_INJECTION", {"maximumPower": 3000}),
         (limit_export(0), "SET_VARIABLE_GRID_INJECTION", {"maximumPower": 0}),
         (self_consumption(), "SET_MAXIMIZE_AUTO_CONSUMPTION", None),
         (hold(), "SET_BASIC_MODE", None),

@@ -12,6 +12,9 @@ Usage::
         emu.url, emu.ca_path, emu.fingerprint_sha256
         emu.faults.timeout(path="/api/device/status")     # fault injection
         emu.expire_tokens(); emu.reboot(); emu.person_sets_manual("SET_DISCHARGE", {...})
+        emu.fault_current_mode(None)                      # status with currentMode: null
+        emu.fault_current_mode(OMIT)                      # status without currentMode
+        emu.fault_current_mode(lambda m: {**m, "type": "manual"})  # the running record, altered
         emu.state.energy_flow["stateOfCharge"] = 42
         emu.requests_to("POST", "/api/device/command")
 """
@@ -41,7 +44,12 @@ from tests.emulators.xstorage_model import (
     minutes,
 )
 
-__all__ = ["XStorageEmulator", "XStorageState", "command_in_range"]
+__all__ = ["NO_FAULT", "OMIT", "XStorageEmulator", "XStorageState", "command_in_range"]
+
+NO_FAULT: Any = object()
+"""``XStorageState.current_mode_fault`` when the status answers as a unit does."""
+OMIT: Any = object()
+"""A ``currentMode`` fault that leaves the key out of the status answer."""
 
 @dataclass
 class XStorageState:
@@ -62,6 +70,9 @@ class XStorageState:
     settings_puts: list[Any] = field(default_factory=list)
     issued_tokens: list[str] = field(default_factory=list)
     """Every token ever handed out (tests check none of them leaks into logs)."""
+    current_mode_fault: Any = NO_FAULT
+    """What the status serves as ``currentMode`` instead of the running record: a JSON value,
+    :data:`OMIT`, or a function of the running record (see ``fault_current_mode``)."""
 
 
 class XStorageEmulator(EmulatorBase):
@@ -131,6 +142,15 @@ class XStorageEmulator(EmulatorBase):
         """Someone sets a mode on the unit's own dashboard."""
         with self.lock:
             return self._store_manual(command, parameters, duration_h)
+
+    def fault_current_mode(self, fault: Any = NO_FAULT) -> None:
+        """Serve odd ``currentMode`` shapes in the status from now on, as units and firmware
+        the documents do not cover might: a value (``None``, ``{}``, a record without
+        ``type``...), :data:`OMIT` for no key at all, or a function that alters the running
+        record (``lambda m: {**m, "type": "OVERRIDE"}``). No argument ends the fault. Commands
+        still work: the unit runs what it is told, only its status reads oddly."""
+        with self.lock:
+            self.state.current_mode_fault = fault
 
     # -- the API -----------------------------------------------------------------------------
 
@@ -255,6 +275,13 @@ class XStorageEmulator(EmulatorBase):
             "today": {"gridConsumption": 4200, "photovoltaicProduction": 3100,
                       "selfConsumption": 70, "selfSufficiency": 40},
         }
+        fault = self.state.current_mode_fault
+        if fault is OMIT:
+            del result["currentMode"]
+        elif callable(fault):
+            result["currentMode"] = fault(copy.deepcopy(result["currentMode"]))
+        elif fault is not NO_FAULT:
+            result["currentMode"] = copy.deepcopy(fault)
         return Reply.json(envelope(result))
 
     def _command(self, req: RecordedRequest) -> Reply:

@@ -150,7 +150,9 @@ class XStorageAdapter:
         confirmed = isinstance(record, Mapping) and record.get("command") == native.command
         expires_at = sent_at + timedelta(hours=native.duration_h)
         if isinstance(record, Mapping):
-            if isinstance(record.get("id"), str):
+            if confirmed and isinstance(record.get("id"), str) and record["id"]:
+                # Only a record that echoes this command is ours: any other record the unit
+                # answers with (a person's, say) must never become licence to overwrite it.
                 self._own_ids.add(record["id"])
             created = epoch_to_datetime(record.get("createdAt"))
             if created is not None:
@@ -181,7 +183,8 @@ class XStorageAdapter:
         payload = native.payload()
         validate_payload(payload)
         record = await self.client.call("POST", "/api/device/command", json_body=payload)
-        if isinstance(record, Mapping) and isinstance(record.get("id"), str):
+        if (isinstance(record, Mapping) and record.get("command") == command
+                and isinstance(record.get("id"), str) and record["id"]):
             # Ours, so the next read does not mistake it for a person's override.
             self._own_ids.add(record["id"])
         log.info("device %r: handed back to its default mode %s", self._name, command)

@@ -2,8 +2,12 @@
 
 Pure functions. The unit takes power as a whole percentage (5-100) of its inverter rating, SOC
 targets as whole percent, and a duration of whole hours (1-12) after which the mode lapses and
-the unit falls back to its schedule or default. Rounding always errs on the safe side: a charge
-target is rounded down, a discharge floor up, a power down (but not below the unit's 5 %).
+the unit falls back to its schedule or default. Rounding to the unit's steps errs on the safe
+side (a charge target down, a discharge floor up, a power and a grid cap down) and every value
+that changed is named in the notes with what was sent. A value outside the unit's range is
+refused with a :class:`CommandError` naming the field: sending the nearest value the unit takes
+would do more than was asked (5 % for 100 W) or something else than the log says (3000 W for a
+50 kW export cap).
 """
 
 from __future__ import annotations
@@ -93,18 +97,42 @@ def duration_hours(valid_for_s: float, lead_s: float, max_duration_h: int) -> in
     return max(DURATION_H_MIN, min(max_duration_h, DURATION_H_MAX, needed))
 
 
-def _power_pct(power_w: float, rating: float) -> tuple[int, list[str]]:
-    notes: list[str] = []
-    pct = math.floor(power_w / rating * 100.0 + 1e-9)
-    if pct < POWER_PCT_MIN:
-        notes.append(
-            f"{power_w:g} W is below the unit's {POWER_PCT_MIN} % step; sent {POWER_PCT_MIN} %"
+def _power_pct(command: Command, power_w: float, rating: float) -> tuple[int, list[str]]:
+    kind = command.kind.value
+    exact = power_w / rating * 100.0
+    if exact + 1e-9 < POWER_PCT_MIN:
+        least_w = POWER_PCT_MIN / 100.0 * rating
+        raise CommandError(
+            f"{kind} power_w {power_w:g} W is below the unit's smallest setting, "
+            f"{POWER_PCT_MIN} % of its {rating:g} W rating = {least_w:g} W; give power_w of at "
+            f"least {least_w:g} W, or idle to keep the battery still"
         )
-        pct = POWER_PCT_MIN
-    if pct > POWER_PCT_MAX:
-        notes.append(f"{power_w:g} W is above the rating {rating:g} W; sent {POWER_PCT_MAX} %")
-        pct = POWER_PCT_MAX
+    if exact - 1e-9 > POWER_PCT_MAX:
+        raise CommandError(
+            f"{kind} power_w {power_w:g} W is above the unit's {rating:g} W rating; lower "
+            f"power_w (or site.battery.max_charge_w/max_discharge_w) to at most {rating:g} W, "
+            "or set rating_w in the device settings if the rating is wrong"
+        )
+    pct = math.floor(exact + 1e-9)
+    notes: list[str] = []
+    sent_w = pct / 100.0 * rating
+    if abs(sent_w - power_w) >= 0.5:
+        notes.append(f"power_w {power_w:g} W sent as {pct} % of {rating:g} W = {sent_w:g} W")
     return pct, notes
+
+
+def _whole_w(kind: str, field: str, value_w: float, lo: int, hi: int,
+             notes: list[str]) -> int:
+    """A grid cap in whole watts, rounded down (the stricter side); refused outside lo..hi."""
+    if not lo <= value_w < hi + 1:
+        raise CommandError(
+            f"{kind} {field} {value_w:g} W is outside the unit's range {lo}..{hi} W; set "
+            f"{field} within it"
+        )
+    whole = math.floor(value_w)
+    if whole != value_w:
+        notes.append(f"{field} {value_w:g} W sent as {whole} W")
+    return whole
 
 
 def map_command(
@@ -123,32 +151,32 @@ def map_command(
     if kind in (CommandKind.CHARGE, CommandKind.DISCHARGE):
         if command.power_w is None:
             raise CommandError(f"{kind.value} needs power_w")
-        pct, notes = _power_pct(command.power_w, rating)
+        pct, notes = _power_pct(command, command.power_w, rating)
         if kind is CommandKind.CHARGE:
-            soc = math.floor(command.target_soc_pct + 1e-9)
+            field, wanted = "target_soc_pct", command.target_soc_pct
+            soc = math.floor(wanted + 1e-9)
             action = "ACTION_CHARGE"
         else:
-            soc = math.ceil(command.floor_soc_pct - 1e-9)
+            field, wanted = "floor_soc_pct", command.floor_soc_pct
+            soc = math.ceil(wanted - 1e-9)
             action = "ACTION_DISCHARGE"
+        if abs(soc - wanted) > 1e-9:
+            notes.append(f"{field} {wanted:g} % sent as {soc} %")
         params: dict[str, Any] | None = {"power": pct, "soc": soc, "action": action}
         native = NativeCommand(name, duration_h, params, pct / 100.0 * rating, tuple(notes))
     elif kind is CommandKind.PEAK_SHAVE:
         if command.max_import_w is None:
             raise CommandError("peak_shave needs max_import_w")
-        native = NativeCommand(
-            name,
-            duration_h,
-            {"maxHousePeakConsumption": round(command.max_import_w)},
-            notes=("the unit limits house consumption, not grid import",),
-        )
+        notes = ["the unit limits house consumption, not grid import"]
+        peak = _whole_w(kind.value, "max_import_w", command.max_import_w, 0, PEAK_MAX_W, notes)
+        native = NativeCommand(name, duration_h, {"maxHousePeakConsumption": peak},
+                               notes=tuple(notes))
     elif kind is CommandKind.LIMIT_EXPORT:
         if command.max_export_w is None:
             raise CommandError("limit_export needs max_export_w")
-        cap = math.floor(command.max_export_w)
         notes = []
-        if cap > GRID_INJECTION_MAX_W:
-            notes.append(f"export cap {cap} W above the unit's {GRID_INJECTION_MAX_W} W; sent that")
-            cap = GRID_INJECTION_MAX_W
+        cap = _whole_w(kind.value, "max_export_w", command.max_export_w, GRID_INJECTION_MIN_W,
+                       GRID_INJECTION_MAX_W, notes)
         native = NativeCommand(name, duration_h, {"maximumPower": cap}, notes=tuple(notes))
     elif kind is CommandKind.HOLD:
         native = NativeCommand(

@@ -31,7 +31,7 @@ class ModeMemory:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if isinstance(data, list):
-                    self._ids = [str(i) for i in data if isinstance(i, str)][-keep:]
+                    self._ids = [i for i in data if isinstance(i, str) and i][-keep:]
             except (OSError, ValueError) as exc:
                 log.warning("cannot read %s (%s); starting without remembered modes", path, exc)
 
@@ -45,7 +45,8 @@ class ModeMemory:
         return len(self._ids)
 
     def add(self, record_id: str) -> None:
-        if record_id in self._ids:
+        if not record_id or record_id in self._ids:
+            # An empty id would match every record that lacks one.
             return
         self._ids = [*self._ids, record_id][-self.keep:]
         if self.path is None:

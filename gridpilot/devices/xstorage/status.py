@@ -4,6 +4,11 @@ Units report some enum values their documents never listed (``PRODUCER``, ``CONS
 ``BASIC``, ``DEFAULT_EVENT``); an unknown value is kept in ``extra["unknown_enums"]`` and the
 reading falls back to the numeric sign instead of failing. Timestamps come in seconds on some
 endpoints and milliseconds on others, with nothing but the digit count to tell them apart.
+
+The running mode fails closed: only a MANUAL record gridpilot created, or the unit's own
+SCHEDULE or DEFAULT layer running a command the adapter knows, may be commanded over. Any other
+shape (no ``currentMode``, ``null``, ``{}``, no ``type``, a ``type`` the documents do not name,
+``"manual"`` in lower case) is reported as an unknown mode, and the scheduler sends nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gridpilot.devices.base import DeviceReading
+from gridpilot.devices.xstorage.commands import KNOWN_COMMANDS
 from gridpilot.engine.commands import CommandKind
 from gridpilot.engine.state import DeviceMode, ModeSource
 from gridpilot.errors import DeviceProtocolError
@@ -25,11 +31,8 @@ _IMPORT_ROLES = frozenset({"CONSUMER", "CONSUMING"})
 _EXPORT_ROLES = frozenset({"PRODUCER", "SUPPLYING"})
 _IDLE_ROLES = frozenset({"NONE", "DISCONNECTED"})
 _BATTERY_STATES = frozenset({"BAT_CHARGING", "BAT_DISCHARGING", "BAT_IDLE"})
-_MODE_TYPES = {
-    "MANUAL": ModeSource.PERSON,
-    "SCHEDULE": ModeSource.SCHEDULE,
-    "DEFAULT": ModeSource.DEFAULT,
-}
+_TAKEOVER_TYPES = {"SCHEDULE": ModeSource.SCHEDULE, "DEFAULT": ModeSource.DEFAULT}
+"""The unit's own standing layers: gridpilot's MANUAL commands run above them by design."""
 
 
 def epoch_to_datetime(value: Any) -> datetime | None:
@@ -64,32 +67,53 @@ def kind_of(command: Any, parameters: Any) -> CommandKind | None:
     }.get(command) if isinstance(command, str) else None
 
 
-def mode_from_record(
-    record: Any, *, own_ids: Collection[str] = (), unknown: list[str] | None = None
-) -> DeviceMode | None:
-    """The running mode. A MANUAL record whose id gridpilot did not create is a person's."""
-    if not isinstance(record, Mapping):
-        return None
-    command = record.get("command")
+def _source(record: Mapping[str, Any], own_ids: Collection[str]) -> tuple[ModeSource, str]:
+    """Who set ``record``, and why it is unknown when it cannot be told ("" otherwise)."""
     mode_type = record.get("type")
-    source = _MODE_TYPES.get(mode_type, ModeSource.UNKNOWN) if isinstance(mode_type, str) else (
-        ModeSource.UNKNOWN
-    )
-    if source is ModeSource.UNKNOWN and unknown is not None:
-        unknown.append(f"currentMode.type={mode_type!r}")
-    record_id = record.get("id")
-    if source is ModeSource.PERSON and isinstance(record_id, str) and record_id in own_ids:
-        source = ModeSource.GRIDPILOT
+    command = record.get("command")
+    if mode_type == "MANUAL":
+        record_id = record.get("id")
+        if isinstance(record_id, str) and record_id and record_id in own_ids:
+            return ModeSource.GRIDPILOT, ""
+        # Everything on the MANUAL layer that gridpilot did not create is a person's.
+        return ModeSource.PERSON, ""
+    if isinstance(mode_type, str) and mode_type in _TAKEOVER_TYPES:
+        if isinstance(command, str) and command in KNOWN_COMMANDS:
+            return _TAKEOVER_TYPES[mode_type], ""
+        return ModeSource.UNKNOWN, f"currentMode.command={command!r} (type {mode_type})"
+    if "type" not in record:
+        return ModeSource.UNKNOWN, "currentMode has no type"
+    return ModeSource.UNKNOWN, f"currentMode.type={mode_type!r}"
+
+
+def mode_from_record(
+    record: Any, *, own_ids: Collection[str] = (), unknown: list[str] | None = None,
+    present: bool = True,
+) -> DeviceMode:
+    """The running mode. A MANUAL record whose id gridpilot did not create is a person's;
+    anything the adapter cannot place is :attr:`ModeSource.UNKNOWN` (see the module text).
+    ``present=False`` says the status had no ``currentMode`` at all."""
+    if not isinstance(record, Mapping):
+        if unknown is not None:
+            unknown.append("currentMode missing" if not present
+                           else f"currentMode={record!r} is not an object")
+        return DeviceMode(kind=None, source=ModeSource.UNKNOWN)
+    source, why = _source(record, own_ids)
+    if why and unknown is not None:
+        unknown.append(why)
+    command = record.get("command")
     expires = None
     created = epoch_to_datetime(record.get("createdAt"))
     duration = _num(record.get("duration"))
     if created is not None and duration is not None and duration > 0:
         expires = created + timedelta(hours=duration)
+    params = record.get("parameters")
     return DeviceMode(
-        kind=kind_of(command, record.get("parameters")),
+        kind=kind_of(command, params),
         source=source,
         native=command if isinstance(command, str) else "",
         expires=expires,
+        parameters=dict(params) if isinstance(params, Mapping) else {},
     )
 
 
@@ -117,6 +141,22 @@ def _signed_grid(value: float | None, role: Any, unknown: list[str]) -> float | 
     return value
 
 
+def _field(flow: Mapping[str, Any], key: str, name: str, rejected: dict[str, str], *,
+           required: bool = False) -> float | None:
+    """``energyFlow.<key>`` as a number. A value that is there but not a finite number is
+    rejected under ``name`` (so it is never read as 0); a missing or ``null`` one is simply not
+    reported, unless ``required``."""
+    value = flow.get(key)
+    if value is None:
+        if required:
+            rejected[name] = f"energyFlow.{key} is {'null' if key in flow else 'missing'}"
+        return None
+    number = _num(value)
+    if number is None:
+        rejected.setdefault(name, f"energyFlow.{key}={value!r:.40} is not a number")
+    return number
+
+
 def _sum(*values: float | None) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) if known else None
@@ -136,16 +176,27 @@ def reading_from_status(
     if not isinstance(flow, Mapping):
         raise DeviceProtocolError(device, "GET /api/device/status: no energyFlow in the answer")
     unknown: list[str] = []
-    soc = _num(flow.get("stateOfCharge"))
+    rejected: dict[str, str] = {}
+    soc = _field(flow, "stateOfCharge", "soc_pct", rejected, required=True)
     if soc is not None and not 0 <= soc <= 100:
-        unknown.append(f"energyFlow.stateOfCharge={soc!r} outside 0..100")
+        rejected["soc_pct"] = f"energyFlow.stateOfCharge={soc:g} is outside 0..100 %"
         soc = None
-    battery_w = _signed_battery(_num(flow.get("batteryEnergyFlow")), flow.get("batteryStatus"),
-                                unknown)
-    grid_w = _signed_grid(_num(flow.get("gridValue")), flow.get("gridRole"), unknown)
-    load_w = _sum(_num(flow.get("criticalLoadValue")), _num(flow.get("nonCriticalLoadValue")))
-    pv_w = _sum(_num(flow.get("acPvValue")), _num(flow.get("dcPvValue")))
-    mode = mode_from_record(result.get("currentMode"), own_ids=own_ids, unknown=unknown)
+    battery_w = _signed_battery(_field(flow, "batteryEnergyFlow", "battery_w", rejected),
+                                flow.get("batteryStatus"), unknown)
+    grid_w = _signed_grid(_field(flow, "gridValue", "grid_w", rejected), flow.get("gridRole"),
+                          unknown)
+    load_w = _sum(_field(flow, "criticalLoadValue", "load_w", rejected),
+                  _field(flow, "nonCriticalLoadValue", "load_w", rejected))
+    pv_w = _sum(_field(flow, "acPvValue", "pv_w", rejected),
+                _field(flow, "dcPvValue", "pv_w", rejected))
+    for name in rejected:
+        # Half of a sum is not the sum: a field with a rejected part is unknown as a whole.
+        if name == "load_w":
+            load_w = None
+        elif name == "pv_w":
+            pv_w = None
+    mode = mode_from_record(result.get("currentMode"), own_ids=own_ids, unknown=unknown,
+                            present="currentMode" in result)
     extra: dict[str, Any] = {
         "battery_status": flow.get("batteryStatus"),
         "operation_mode": flow.get("operationMode") or result.get("operationMode"),
@@ -166,4 +217,5 @@ def reading_from_status(
         battery_w=battery_w,
         device_mode=mode,
         extra=extra,
+        rejected=rejected,
     )
