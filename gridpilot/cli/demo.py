@@ -1,5 +1,8 @@
 """``gridpilot demo``: a full year of the bundled UK example policy on the bundled 2018 data,
-with the perfect-foresight optimum, the summary table and a written report."""
+with the perfect-foresight optimum, the summary table and a written report.
+
+The policy and the data ship inside the package (``gridpilot/demo/``), so the demo runs wherever
+gridpilot is installed, not only in a checkout."""
 
 from __future__ import annotations
 
@@ -7,13 +10,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from gridpilot.cli.argtypes import sim_step_s
+from gridpilot.cli.argtypes import date_or_time, sim_step_s
 from gridpilot.errors import DataError
 
-__all__ = ["find_examples", "register"]
+__all__ = ["BUNDLED", "DATA", "POLICY", "find_examples", "register"]
 
 POLICY = Path("policies") / "agile-dynamic.yaml"
 DATA = Path("data") / "uk-2018-halfhourly.csv"
+BUNDLED = Path(__file__).resolve().parents[1] / "demo"
+"""The demo's files inside the package, laid out as ``examples/`` is."""
 
 
 def register(subparsers: Any) -> None:
@@ -29,23 +34,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", default="gridpilot-demo", metavar="DIR",
                         help="report directory (default: ./gridpilot-demo)")
     parser.add_argument("--no-optimal", action="store_true", help="skip the optimum")
-    parser.add_argument("--examples", metavar="DIR", help="the examples directory to use")
+    parser.add_argument("--examples", metavar="DIR",
+                        help="a directory with policies/agile-dynamic.yaml and "
+                        "data/uk-2018-halfhourly.csv to use instead of the bundled ones")
+    parser.add_argument("--from", dest="start", metavar="DATE", type=date_or_time,
+                        help="first day (default: the whole of 2018)")
+    parser.add_argument("--to", dest="end", metavar="DATE", type=date_or_time,
+                        help="end, exclusive")
     parser.set_defaults(handler=run)
 
 
 def find_examples(explicit: str | None = None) -> Path:
-    """The examples directory: given, in the working directory, or beside the package."""
-    candidates = [Path(explicit)] if explicit else [
-        Path.cwd() / "examples",
-        Path(__file__).resolve().parents[2] / "examples",
-    ]
-    for c in candidates:
-        if (c / POLICY).is_file() and (c / DATA).is_file():
-            return c
-    raise DataError(
-        "cannot find the bundled examples (examples/policies/agile-dynamic.yaml and "
-        "examples/data/uk-2018-halfhourly.csv); run from the project checkout or give --examples"
-    )
+    """The directory holding the demo's policy and data: given, else the package's own."""
+    root = Path(explicit) if explicit else BUNDLED
+    missing = [str(root / p) for p in (POLICY, DATA) if not (root / p).is_file()]
+    if missing:
+        hint = ("give --examples a directory that has both" if explicit
+                else "the installation is incomplete: reinstall gridpilot")
+        raise DataError(f"{', '.join(missing)}: not found ({hint})")
+    return root
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
     ex = find_examples(args.examples)
     sim_args = argparse.Namespace(
-        policy=str(ex / POLICY), data=str(ex / DATA), format="auto", start=None, end=None,
+        policy=str(ex / POLICY), data=str(ex / DATA), format="auto", start=args.start,
+        end=args.end,
         step=args.step, fill="fail", soc=None, optimal=not args.no_optimal, out=args.out,
         no_plots=False, week=None, json=False, map=[], time_column=None, time_format=None,
         timezone=None, delimiter=None, baseline=None, max_bill_increase_pct=0.0,

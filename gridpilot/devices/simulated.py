@@ -64,14 +64,16 @@ SETTINGS_MODEL = SimulatedSettings
 
 
 def default_data_file(base_dir: Path | None = None) -> Path:
-    """The bundled data: ``examples/data/`` next to the policy's folders or the package."""
-    roots = [Path(gridpilot.__file__).resolve().parent.parent]
-    if base_dir is not None:
-        roots = [base_dir, *base_dir.resolve().parents, *roots]
+    """The bundled data: ``examples/data/`` next to the policy's folders, else the copy that
+    ships inside the package (``gridpilot/demo/data/``), which works outside a checkout too."""
+    roots = [] if base_dir is None else [base_dir, *base_dir.resolve().parents]
     for root in roots:
         candidate = root / DEFAULT_DATA
         if candidate.is_file():
             return candidate
+    packaged = Path(gridpilot.__file__).resolve().parent / "demo" / "data" / DEFAULT_DATA.name
+    if packaged.is_file():
+        return packaged
     raise DataError(
         f"the simulated battery's default data {DEFAULT_DATA} was not found; set "
         "device.data_file to a CSV with timestamp,load_w,pv_w columns"
