@@ -1,6 +1,8 @@
-"""The README's samples are the real thing: its policy is an excerpt of an example policy that
-checks and passes its scenario test, the tour's commands run, and the `decide --json` sample is
-what that command prints."""
+"""The samples in the README and docs/ are the real thing: the README's policy is an excerpt of
+an example policy that checks and passes its scenario test, the tour's commands run, and the
+`decide --json` sample is what that command prints; docs/testing.md's cases are the examples'
+cases, its test file and fragments run and its sample output is what `gridpilot test` prints;
+docs/devices.md's device sections check."""
 
 from __future__ import annotations
 
@@ -165,3 +167,164 @@ def test_the_json_comparison_catches_drift() -> None:
     assert same_json({"a": 1}, {"a": 1, "b": 2}) != []
     assert same_json({"a": [1]}, {"a": [1, 2]}) == ["$.a: 1 items != 2"]
     assert same_json({"a": None}, {"a": 0}) != [] and same_json({"a": False}, {"a": 0}) != []
+
+
+# docs/testing.md: its cases are the examples' cases, its separate test file and fragments run,
+# and its sample output is what `gridpilot test` prints.
+
+DOCS = ROOT / "docs"
+GUIDE = (DOCS / "testing.md").read_text(encoding="utf-8")
+
+
+def _yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", text, re.S)
+
+
+def _load(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load(text)
+
+
+def _example_cases() -> dict[str, dict[str, Any]]:
+    cases: dict[str, dict[str, Any]] = {}
+    for path in sorted((ROOT / "examples/policies").glob("*.yaml")):
+        for case in _load(path.read_text(encoding="utf-8")).get("tests") or []:
+            cases[case["name"]] = case
+    return cases
+
+
+def test_excerpts_in_the_docs_are_verbatim() -> None:
+    checked = 0
+    for doc in (ROOT / "README.md", *sorted(DOCS.glob("*.md"))):
+        for block in _yaml_blocks(doc.read_text(encoding="utf-8")):
+            first, _, rest = block.partition("\n")
+            source = re.fullmatch(r"# (examples/\S+\.ya?ml)", first.strip())
+            if source is None:
+                continue
+            mismatch = excerpt_mismatch(rest, (ROOT / source.group(1)).read_text("utf-8"))
+            assert mismatch is None, f"{doc.name}: the excerpt of {source.group(1)}: {mismatch}"
+            checked += 1
+    assert checked >= 1
+
+
+def test_the_cases_in_the_docs_are_the_examples_cases() -> None:
+    examples = _example_cases()
+    checked = 0
+    for doc in (ROOT / "README.md", *sorted(DOCS.glob("*.md"))):
+        for block in _yaml_blocks(doc.read_text(encoding="utf-8")):
+            data = _load(block)
+            if not isinstance(data, dict) or "tests" not in data or "policy" in data:
+                continue  # a separate test file runs in its own test below
+            for case in data["tests"]:
+                assert case["name"] in examples, f"{doc.name}: no example has {case['name']!r}"
+                assert case == examples[case["name"]], f"{doc.name}: {case['name']!r} differs"
+                checked += 1
+    assert checked >= 6
+
+
+def _guide_block(starts: str) -> str:
+    return next(b for b in _yaml_blocks(GUIDE) if b.startswith(starts))
+
+
+def _site(tmp_path: Path) -> Path:
+    """A policy repository: ``policies/economy7.yaml`` (the example) and ``tests/``."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "policies/economy7.yaml").write_text(ECONOMY7.read_text("utf-8"), "utf-8")
+    return tmp_path
+
+
+def test_the_separate_test_file_in_the_guide_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    block = _guide_block("policy: ../policies/economy7.yaml\n")
+    path = _site(tmp_path) / "tests/winter.gridpilot-test.yaml"
+    assert "`tests/winter.gridpilot-test.yaml`" in GUIDE
+    path.write_text(block, encoding="utf-8")
+    code = main(["test", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert out.splitlines()[-1] == f"{len(_load(block)['tests'])} passed, 0 failed"
+
+
+def test_the_prices_and_overrides_in_the_guide_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = _guide_block("prices:\n")
+    overrides = _guide_block("overrides:\n")
+    case = (
+        "policy: ../policies/economy7.yaml\ntests:\n"
+        "  - name: the guide's prices and override\n"
+        '    at: "2026-01-15 17:00"\n'
+        "    state: {soc_pct: 50}\n"
+        + "".join("    " + line + "\n" for line in (prices + overrides).splitlines())
+        + "    expect: {kind: charge, power_w: 3000, target_soc_pct: 90,\n"
+        + '             winner: "override:boost"}\n'
+    )
+    path = _site(tmp_path) / "tests/fragments.gridpilot-test.yaml"
+    path.write_text(case, encoding="utf-8")
+    code = main(["test", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+
+
+def test_the_misspelt_name_message_in_the_guide_is_real(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quoted = re.search(r"\(`(tests\[0\]\.expect_not\.winner: .*?)`\)", GUIDE, re.S)
+    assert quoted, "the guide quotes no misspelt-name error"
+    message = " ".join(quoted.group(1).split())
+    misspelt = re.search(r"no rule '([^']+)'", message)
+    assert misspelt
+    path = _site(tmp_path) / "tests/typo.gridpilot-test.yaml"
+    path.write_text(
+        "policy: ../policies/economy7.yaml\ntests:\n  - name: a typo\n"
+        f'    at: "2026-01-15 12:00"\n    expect_not: {{winner: {misspelt.group(1)}}}\n',
+        encoding="utf-8",
+    )
+    code = main(["check", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 1 and message in out + err, out + err
+
+
+def test_the_failure_sample_in_the_guide_is_what_gridpilot_test_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    match = re.search(r"whose night charge\npower was mistyped, `power_w: 300` for "
+                      r"`power_w: 3000`:\n\n```\n\$ (gridpilot test [^\n]*)\n(.*?)```", GUIDE, re.S)
+    assert match, "the guide's failure sample or the edit it shows has moved"
+    site = _site(tmp_path)
+    text = ECONOMY7.read_text("utf-8")
+    assert text.count("power_w: 3000 ") == 1
+    (site / "policies/home.yaml").write_text(text.replace("power_w: 3000 ", "power_w: 300 "),
+                                             encoding="utf-8")
+    monkeypatch.chdir(site)
+    code = main(shlex.split(match.group(1))[1:])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert out == match.group(2), "docs/testing.md's sample output is stale; it is now:\n" + out
+
+
+def test_the_device_samples_in_the_docs_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Realistic secrets (the output masks them) and a whole fingerprint for the documented
+    # placeholder; the rest of each sample is checked as written, in the Economy 7 example.
+    monkeypatch.setenv("XSTORAGE_PASSWORD", "correct-horse-battery")
+    monkeypatch.setenv("XBATTERY_API_KEY", "k-0123456789abcdef")
+    site = _site(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/uk-2018-halfhourly.csv").symlink_to(
+        ROOT / "examples/data/uk-2018-halfhourly.csv")
+    policy = ECONOMY7.read_text("utf-8")
+    blocks = [b for b in _yaml_blocks((DOCS / "devices.md").read_text("utf-8"))
+              if b.startswith("device:\n")]
+    assert len(blocks) >= 4
+    for i, block in enumerate(blocks):
+        block = block.replace('"3b:1f:...:9a"', '"' + ":".join(["ab"] * 32) + '"')
+        path = site / f"policies/device{i}.yaml"
+        path.write_text(policy.replace("\ntariff:", "\n" + block + "\ntariff:", 1), "utf-8")
+        code = main(["check", str(path)])
+        out, err = capsys.readouterr()
+        assert code == 0, f"docs/devices.md sample:\n{block}\n{out}{err}"
