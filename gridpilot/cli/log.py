@@ -78,7 +78,10 @@ def _cmd(c: Any) -> str:
 
 
 def _number(value: Any, spec: str) -> str:
-    # NaN and infinity reach the log as text ("nan"): show whatever is there.
+    # NaN and infinity reach the log as text ("nan"): show whatever is there. None is a reading
+    # nobody knows (rejected, or never read): "?", as the live console shows it.
+    if value is None:
+        return "?"
     return format(value, spec) if isinstance(value, int | float) else str(value)
 
 

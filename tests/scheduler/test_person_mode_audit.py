@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from gridpilot.cli.log import format_record
 from gridpilot.clock import ManualClock
 from gridpilot.devices.xstorage import XStorageAdapter, XStorageSettings
 from gridpilot.rules.policy import load_policy
@@ -79,6 +80,7 @@ async def test_while_yielding_the_log_records_the_persons_actual_mode(state_dir:
         "yield to a person's SET_CHARGE (action=ACTION_CHARGE power=15 soc=90)")
     assert decision["device_mode"]["parameters"] == PERSON_CHARGE["parameters"]
     assert tick["state"]["device_mode"]["native"] == "SET_CHARGE"
+    assert "-> yield to a person's SET_CHARGE" in format_record(tick)
     line = report.line()
     assert "yield to a person's SET_CHARGE (action=ACTION_CHARGE power=15 soc=90)" in line
     assert "3600 W" not in line and "3600" not in decision["describe"]
@@ -105,6 +107,7 @@ async def test_a_rejected_soc_is_unknown_in_the_console_the_audit_and_metrics(
     assert tick["state"]["rejected"] == {"soc_pct": "energyFlow.stateOfCharge=150 is outside "
                                                     "0..100 %"}
     assert "energyFlow.stateOfCharge=150" in tick["error"]
+    assert "SOC ? %" in format_record(tick)  # gridpilot log, as the console shows it
     metrics = sched.metrics.render()
     assert "# TYPE gridpilot_soc_percent gauge" in metrics
     assert not any(line.startswith("gridpilot_soc_percent ") for line in metrics.splitlines())
