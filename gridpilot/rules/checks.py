@@ -13,7 +13,8 @@ Each check returns located :class:`Issue` objects with a hint saying what to do:
   after an always-on action rule of the same layer, or whose times are all covered by earlier action
   rules of its layer that test no price or SOC (within a layer the first matching rule wins; a
   strategy rule can pass, so rules after it stay reachable; see :mod:`gridpilot.rules.coverage`);
-- a tariff period whose end equals its start.
+- a tariff period whose end equals its start;
+- two rules, guards or manual overrides with the same name.
 """
 
 from __future__ import annotations
@@ -295,9 +296,41 @@ def _periods(schedule: PriceSchedule, path: NodePath, smap: SourceMap) -> Iterat
                 )
 
 
-def check_policy(doc: PolicyDoc, smap: SourceMap) -> list[Issue]:
-    """Every cross-field problem of ``doc``, located through ``smap``."""
+_NAMED = (
+    ("rules", "rule", "tests, the trace and the audit log name a rule by it"),
+    ("guards", "guard", "tests and the trace name a guard by it"),
+    ("manual", "override", "tests, the trace and 'gridpilot override' name an override by it"),
+)
+
+
+def _duplicate_names(data: Any, smap: SourceMap) -> Iterator[Issue]:
+    """Two rules (guards, manual overrides) with one name: a test or an explanation naming it
+    could mean either, so the second is an error at its ``name``."""
+    for section, what, why in _NAMED:
+        entries = _get(data, section)
+        if not isinstance(entries, list):
+            continue
+        first: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            name = entry.get("name") if isinstance(entry, Mapping) else None
+            if not isinstance(name, str) or not name:
+                continue
+            if name in first:
+                yield smap.issue(
+                    (section, i, "name"),
+                    f"{what} name {name!r} is already used by {section}[{first[name]}]",
+                    f"give each {what} its own name: {why}",
+                )
+            else:
+                first[name] = i
+
+
+def check_policy(doc: PolicyDoc, smap: SourceMap, data: Any = None) -> list[Issue]:
+    """Every cross-field problem of ``doc`` (validated from ``data``), located through
+    ``smap``."""
     issues: list[Issue] = []
+    named = data if data is not None else doc.model_dump(by_alias=True)
+    issues.extend(_duplicate_names(named, smap))
     issues.extend(_battery(doc.site.battery, smap))
     tz = _zone(doc.site.timezone)
     issues.extend(_guards(list(enumerate(doc.guards)), doc.site.battery.min_soc_pct, smap, tz))
@@ -335,7 +368,7 @@ def _get(data: Any, *keys: str) -> Any:
 def check_parts(data: Any, smap: SourceMap) -> list[Issue]:
     """The cross-field checks on whichever sections of ``data`` are valid by themselves, for a
     document that failed validation as a whole: so one pass reports every problem."""
-    issues: list[Issue] = []
+    issues: list[Issue] = list(_duplicate_names(data, smap))
     battery = _part(TypeAdapter(BatterySpec), _get(data, "site", "battery"))
     issues.extend(_battery(battery, smap))
     tz = _zone(_get(data, "site", "timezone"))

@@ -50,7 +50,7 @@ def compile_policy(
 ) -> Policy:
     """Compile ``doc`` (validated from ``data``, read from ``path``). Raises :class:`PolicyError`
     listing every problem found."""
-    issues: list[Issue] = check_policy(doc, smap)
+    issues: list[Issue] = check_policy(doc, smap, data)
     tz = ZoneInfo(doc.site.timezone)
     base_dir = path.parent if path is not None else Path.cwd()
     b, g = doc.site.battery, doc.site.grid
