@@ -97,18 +97,28 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
 def check_file(path: Path) -> list[Issue]:
     """Every problem of the policy or ``*.gridpilot-test.yaml`` file at ``path`` (an empty list
     when it is valid), including scenario cases that name rules or guards the policy lacks."""
+    return check_file_with_warnings(path)[0]
+
+
+def check_file_with_warnings(path: Path) -> tuple[list[Issue], list[Issue]]:
+    """The errors of :func:`check_file`, and the warnings (secrets written in plain text) of a
+    policy that has no error."""
+    from gridpilot.rules.plaintext import plaintext_secrets
     from gridpilot.testing.suite import is_test_file, load_suite
 
     suite = load_suite(path)
     if suite.error is not None:
         if isinstance(suite.error, PolicyError):
-            return suite.error.issues
-        return [Issue(str(path), 0, 0, "", str(suite.error))]
+            return suite.error.issues, []
+        return [Issue(str(path), 0, 0, "", str(suite.error))], []
     problems = [problem for case in suite.cases for problem in case.problems]
+    warnings: list[Issue] = []
     if suite.policy is not None and not is_test_file(path):
         # The device is checked with its policy; a test file's policy is checked on its own.
         problems += device_issues(suite.policy)
-    return problems
+        data = suite.policy.doc.model_dump(by_alias=True)
+        warnings = plaintext_secrets(data, suite.policy.source)
+    return problems, warnings
 
 
 def device_issues(policy: Policy) -> list[Issue]:
@@ -124,16 +134,23 @@ def device_issues(policy: Policy) -> list[Issue]:
 def run(args: argparse.Namespace) -> int:
     files, dir_issues = expand_paths(list(args.paths))
     results: list[tuple[str, list[Issue]]] = [(i.file, [i]) for i in dir_issues]
-    results.extend((str(f), check_file(f)) for f in files)
+    warned: dict[str, list[Issue]] = {}
+    for f in files:
+        errors, warnings = check_file_with_warnings(f)
+        results.append((str(f), errors))
+        warned[str(f)] = warnings
     n_errors = sum(len(issues) for _, issues in results)
+    n_warnings = sum(len(w) for w in warned.values())
     if args.json:
         out = {
             "ok": n_errors == 0,
             "files": [
-                {"file": name, "ok": not issues, "issues": [i.as_dict() for i in issues]}
+                {"file": name, "ok": not issues, "issues": [i.as_dict() for i in issues],
+                 "warnings": [w.as_dict() for w in warned.get(name, [])]}
                 for name, issues in results
             ],
             "error_count": n_errors,
+            "warning_count": n_warnings,
         }
         print(json.dumps(out, indent=2), file=stdout())
     else:
@@ -143,7 +160,11 @@ def run(args: argparse.Namespace) -> int:
                     print(issue.format(), file=stdout())
             else:
                 print(f"{name}: ok", file=stdout())
+            for warning in warned.get(name, []):
+                print(warning.format(), file=stdout())
         n_bad = sum(1 for _, issues in results if issues)
         summary = f"{len(results)} file(s) checked, {n_errors} error(s) in {n_bad} file(s)"
+        if n_warnings:
+            summary += f", {n_warnings} warning(s)"
         print(summary, file=sys.stderr)
     return 1 if n_errors else 0
