@@ -463,7 +463,14 @@ def show_summary(
     console.print(f"Saving against no battery: {saved:,.2f} {cur}")
     sc = bt.savings_captured
     if sc is not None:
-        console.print(f"Savings captured: {sc:.1%} of the perfect-foresight saving")
+        console.print(
+            f"Savings captured: {sc:.1%} of the perfect-foresight saving (bill + wear, "
+            f"against the optimum that keeps the {bt.optimum_floor_soc_pct or 0:g} % reserve)"
+        )
+        full = bt.savings_captured_full_range
+        if full is not None and bt.optimum_floor_soc_pct != bt.params.min_soc_pct:
+            console.print(f"  against the full-range optimum (down to "
+                          f"{bt.params.min_soc_pct:g} %): {full:.1%}")
     console.print(f"Replay: {rep.elapsed_s:.2f} s ({len(rep) / max(rep.elapsed_s, 1e-9):,.0f} "
                   "ticks/s)")
     if out is not None:

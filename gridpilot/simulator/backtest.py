@@ -34,7 +34,7 @@ from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 if TYPE_CHECKING:
     from gridpilot.rules.policy import Policy
 
-__all__ = ["Backtest", "always_on_reserve_pct", "run_backtest"]
+__all__ = ["Backtest", "always_on_reserve_pct", "cost", "run_backtest"]
 
 
 @dataclass
@@ -53,11 +53,18 @@ class Backtest:
     tz: ZoneInfo
     """The site's timezone: months, days and plot axes are site-local."""
     optimum: Totals | None = None
+    """The optimum that keeps the policy's always-on reserve (its floor:
+    ``optimum_floor_soc_pct``); the headline ``savings_captured`` uses it."""
     optimum_result: OptimumResult | None = None
-    optimal_bill_bound: float | None = None
+    optimal_cost_bound: float | None = None
+    """A lower bound on ``bill + wear`` of every schedule with that floor (standing charge
+    included); the optimum's cost minus it is ``optimum_gap``."""
     max_import_w: float | None = None
     optimum_floor_soc_pct: float | None = None
     """The lowest SOC the optimum used: the battery's minimum or an always-on reserve guard."""
+    optimum_full_range: Totals | None = None
+    """The same battery's optimum down to the device's minimum SOC (the reserve traded too)."""
+    optimum_full_range_result: OptimumResult | None = None
     prices: PriceSource = DEFAULT_PRICE_SOURCE
     """Which prices decided and billed: ``policy`` (the tariff) or ``data`` (the file's)."""
     prices_note: str = ""
@@ -68,17 +75,39 @@ class Backtest:
 
     @property
     def savings_captured(self) -> float | None:
-        """Share of the possible saving (against no battery) the policy takes."""
+        """Share of the possible saving (against no battery) the policy takes, in cost (bill +
+        wear on every side), against the optimum that keeps the always-on reserve."""
         if self.optimum is None:
             return None
-        return savings_captured(self.no_battery.bill, self.policy.bill, self.optimum.bill)
+        return savings_captured(cost(self.no_battery), cost(self.policy), cost(self.optimum))
+
+    @property
+    def savings_captured_full_range(self) -> float | None:
+        """The same against the optimum free to use the reserve too (never above the headline)."""
+        if self.optimum_full_range is None:
+            return None
+        return savings_captured(
+            cost(self.no_battery), cost(self.policy), cost(self.optimum_full_range)
+        )
 
     @property
     def savings_captured_vs_bound(self) -> float | None:
-        """The same against the LP's lower bound: never above the true share."""
-        if self.optimal_bill_bound is None:
+        """The headline share against the solver's lower bound: never above the true share."""
+        if self.optimal_cost_bound is None:
             return None
-        return savings_captured(self.no_battery.bill, self.policy.bill, self.optimal_bill_bound)
+        return savings_captured(cost(self.no_battery), cost(self.policy), self.optimal_cost_bound)
+
+    @property
+    def optimum_gap(self) -> float | None:
+        """How much cheaper than the reported optimum any schedule could still be [currency]."""
+        if self.optimum_result is None:
+            return None
+        return self.optimum_result.gap
+
+
+def cost(totals: Totals) -> float:
+    """What a run cost its owner: the bill plus battery wear."""
+    return totals.bill + totals.wear_cost
 
 
 def always_on_reserve_pct(policy: Policy, params: BatteryParams) -> float:
@@ -170,26 +199,35 @@ def run_backtest(
     out.loss_making_cycles_kwh["self_consumption"] = loss_making(sc_bat, soc0)
     if optimal:
         midx, _ = month_index(rep.start_s, tz)
-        # The optimum keeps the same always-on reserve the policy must keep: that energy is
-        # for outages, not for trading, so it is no saving a controller could have made.
-        floor = always_on_reserve_pct(policy, params)
-        opt_params = replace(params, min_soc_pct=floor) if floor > params.min_soc_pct else params
-        out.optimum_floor_soc_pct = opt_params.min_soc_pct
-        opt = solve_optimum(
-            load_w=rep.load_w,
-            pv_w=rep.pv_w,
-            import_price=rep.import_price,
-            export_price=rep.export_price,
-            step_s=rep.step_s,
-            params=opt_params,
-            initial_soc_pct=max(soc0, opt_params.min_soc_pct),
-            month_idx=midx,
-            demand_charge_per_kw=tariff.demand_charge_per_kw,
-            max_export_w=policy.limits.max_export_w,
-        )
-        out.optimum_result = opt
-        out.optimum = totals(opt.grid_w, opt.battery_w)
+
+        def optimum(floor_pct: float) -> tuple[OptimumResult, Totals]:
+            opt_params = replace(params, min_soc_pct=floor_pct)
+            opt = solve_optimum(
+                load_w=rep.load_w,
+                pv_w=rep.pv_w,
+                import_price=rep.import_price,
+                export_price=rep.export_price,
+                step_s=rep.step_s,
+                params=opt_params,
+                initial_soc_pct=max(soc0, floor_pct),
+                month_idx=midx,
+                demand_charge_per_kw=tariff.demand_charge_per_kw,
+                max_export_w=policy.limits.max_export_w,
+            )
+            return opt, totals(opt.grid_w, opt.battery_w)
+
+        # The headline optimum keeps the same always-on reserve the policy must keep: that
+        # energy is for outages, not for trading. The full-range one shows what it costs.
+        floor = max(always_on_reserve_pct(policy, params), params.min_soc_pct)
+        out.optimum_floor_soc_pct = floor
+        out.optimum_result, out.optimum = optimum(floor)
+        out.optimal_cost_bound = out.optimum_result.objective_bound + out.optimum.standing_charge
         out.loss_making_cycles_kwh["optimum"] = loss_making(
-            opt.battery_w, max(soc0, opt_params.min_soc_pct))
-        out.optimal_bill_bound = opt.bill_bound + out.optimum.standing_charge
+            out.optimum_result.battery_w, max(soc0, floor))
+        if floor > params.min_soc_pct:
+            out.optimum_full_range_result, out.optimum_full_range = optimum(params.min_soc_pct)
+        else:
+            out.optimum_full_range_result, out.optimum_full_range = (
+                out.optimum_result, out.optimum
+            )
     return out

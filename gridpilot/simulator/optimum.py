@@ -1,7 +1,8 @@
-"""The perfect-foresight optimum: the lowest bill any controller could reach on the same data.
+"""The perfect-foresight optimum: the lowest cost any controller could reach on the same data.
 
-A linear programme over every step, solved by HiGHS. Variables per step ``t``: AC charge power
-``c_t`` and discharge power ``d_t`` [W], grid import ``i_t`` and export ``x_t`` [W], stored
+Cost is the bill (energy and demand charges; the standing charge is the same for every schedule)
+plus wear (``cycle_cost_per_kwh`` per AC kWh discharged). Variables per step ``t``: AC charge
+power ``c_t`` and discharge power ``d_t`` [W], grid import ``i_t`` and export ``x_t`` [W], stored
 energy ``e_t`` at the end of the step [kWh]; per calendar month ``p_m``, the peak import [W].
 
     minimise  sum_t h/1000 * (pi_t * i_t - px_t * x_t + wear * d_t) + sum_m dc/1000 * p_m
@@ -9,10 +10,23 @@ energy ``e_t`` at the end of the step [kWh]; per calendar month ``p_m``, the pea
               e_t - e_{t-1} - eta_c h/1000 c_t + h/(1000 eta_d) d_t = 0   (e_{-1} = initial)
               i_t - p_{m(t)} <= 0                                    (only with a demand charge)
               0 <= c_t <= max_charge_w, 0 <= d_t <= max_discharge_w, e_min <= e_t <= e_max
+              c_t <= max_charge_w * z_t, d_t <= max_discharge_w * (1 - z_t)   (direction)
+              i_t <= imax_t * y_t,       x_t <= xmax_t * (1 - y_t)            (direction)
 
-The end state is free, as it is for a replayed policy. Being a relaxation (it may charge and
-discharge in the same step), its bill is a lower bound on every schedule the battery model can
-run on the same data, which is what ``savings_captured`` needs.
+A battery cannot charge and discharge in the same step, and a meter does not import and export at
+once. Without the binaries ``z``/``y`` the programme is a relaxation that may do both: it wastes
+energy through the battery's losses where energy is worth less than nothing (negative prices, a
+full battery) and trades import against export where export pays more than import costs. Making
+every step binary would turn a year into a slow MILP, so the binaries are added lazily: solve with
+``z``/``y`` relaxed to [0, 1], make binary only the steps whose solution does both, solve again,
+and repeat until no step does. Each round is a relaxation of the exact problem, so its bound is a
+lower bound on every schedule; the last round's schedule is also one the battery can run, so it is
+the exact optimum up to the MILP's gap tolerance, and that gap is reported. ``y`` exists only
+where export pays more than import: elsewhere netting import against export never costs more.
+
+The end state is free, as it is for a replayed policy. The schedule is reported as the net
+battery power per step, and its SOC is that power replayed through the battery model's equations
+(:mod:`gridpilot.simulator.battery`): nothing is clipped.
 """
 
 from __future__ import annotations
@@ -27,29 +41,58 @@ from gridpilot.errors import GridpilotError
 from gridpilot.simulator.battery import BatteryParams
 from gridpilot.solver import new_highs
 
-__all__ = ["OptimumResult", "savings_captured", "solve_optimum"]
+__all__ = ["OptimumResult", "replay_soc_pct", "savings_captured", "solve_optimum"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+_BOTH_W = 1e-3
+"""A step whose charge and discharge (or import and export) both exceed this does both at once.
+Far above the solver's tolerances, far below anything a meter shows."""
+_MAX_ROUNDS = 8
+"""After this many lazy rounds every step that could still do both gets its binary at once, so
+a pathological case costs one bigger MILP, not a round per step."""
+_MIP_REL_GAP = 1e-6
+_MIP_ABS_GAP = 1e-6
+"""Currency units: the optimum's cost is exact to far below what a bill shows."""
+_SOC_TOL_PCT = 1e-6
+_EXACT_STEPS = 1500
+"""Up to this many steps (a month at 30 minutes) the lazy MILP runs over the whole horizon."""
+_WINDOW_PAD_S = 43200
+"""Time either side of a step that does both, in its window MILP [s]."""
+"""How far the replayed SOC may stray past its bounds by float rounding before it is an error."""
+
 
 @dataclass(frozen=True)
 class OptimumResult:
-    """The optimal schedule: per-step battery and grid power [W], end-of-step SOC [%], and the
-    LP objective (bill without the standing charge, plus wear)."""
+    """The optimal schedule: per-step battery and grid power [W], end-of-step SOC [%], and its
+    cost (bill without the standing charge, plus wear) against the solver's lower bound."""
 
     battery_w: FloatArray
     grid_w: FloatArray
     import_w: FloatArray
     export_w: FloatArray
     soc_pct: FloatArray
+    """End-of-step SOC of ``battery_w`` replayed through the battery equations (not clipped)."""
     objective: float
+    """Cost of this schedule: ``bill + wear``."""
     bill: float
     """Energy and demand charges of this schedule (no standing charge, no wear)."""
-    bill_bound: float
-    """The LP's bill without standing charge and wear: a lower bound on the bill (energy and
-    demand charges) of every schedule the battery can run on this data."""
+    wear: float
+    """Wear cost of this schedule: AC kWh discharged times ``cycle_cost_per_kwh``."""
+    objective_bound: float
+    """A lower bound on ``bill + wear`` of every schedule the battery can run on this data (the
+    solver's dual bound); ``objective - objective_bound`` is the gap."""
     solve_s: float
+    binary_steps: int = 0
+    """Steps that needed a direction binary (the rest were proven not to need one)."""
+    rounds: int = 1
+    """Solves of the lazy loop (module docstring)."""
+
+    @property
+    def gap(self) -> float:
+        """How much cheaper than this schedule any schedule could possibly be [currency]."""
+        return max(0.0, self.objective - self.objective_bound)
 
 
 def solve_optimum(
@@ -66,176 +109,409 @@ def solve_optimum(
     time_limit_s: float = 300.0,
     max_export_w: float | None = None,
 ) -> OptimumResult:
-    """Solve the LP in the module docstring. ``month_idx`` (from
+    """Solve the programme in the module docstring. ``month_idx`` (from
     :func:`gridpilot.simulator.accounting.month_index`) is needed with a demand charge;
     ``max_export_w`` is the site's export limit, which the battery may not push export past."""
-    n = int(load_w.shape[0])
-    h = step_s / 3600.0
-    net = np.asarray(load_w - pv_w, dtype=np.float64)
-    use_peak = demand_charge_per_kw > 0 and month_idx is not None
-    nm = int(month_idx.max()) + 1 if use_peak and month_idx is not None and n else 0
-    # column blocks
-    oc, od, oi, ox, oe, op = 0, n, 2 * n, 3 * n, 4 * n, 5 * n
-    ncol = 5 * n + nm
-    cap = params.capacity_kwh
-    e_min = cap * params.min_soc_pct / 100.0
-    e_max = cap * params.max_soc_pct / 100.0
-    e0 = cap * initial_soc_pct / 100.0
-
-    cost = np.zeros(ncol)
-    cost[oi:ox] = import_price * h / 1000.0
-    cost[ox:oe] = -export_price * h / 1000.0
-    cost[od:oi] = params.cycle_cost_per_kwh * h / 1000.0
-    if nm:
-        cost[op:] = demand_charge_per_kw / 1000.0
-    lower = np.zeros(ncol)
-    upper = np.empty(ncol)
-    upper[oc:od] = params.max_charge_w
-    upper[od:oi] = params.max_discharge_w
-    # Bounds the physical flows imply; they keep the LP bounded where export pays more than
-    # import costs.
-    upper[oi:ox] = np.maximum(net, 0.0) + params.max_charge_w
-    upper[ox:oe] = np.maximum(-net, 0.0) + params.max_discharge_w
-    if max_export_w is not None:
-        # The site's export limit binds the battery; PV alone may exceed it (no curtailment).
-        upper[ox:oe] = np.minimum(upper[ox:oe], np.maximum(max_export_w, -net))
-    lower[oe:op] = e_min
-    upper[oe:op] = e_max
-    upper[op:] = np.inf
-
-    t = np.arange(n, dtype=np.int64)
-    rows: list[IntArray] = []
-    cols: list[IntArray] = []
-    vals: list[FloatArray] = []
-
-    def add(r: IntArray, c: IntArray, v: float | FloatArray) -> None:
-        rows.append(r)
-        cols.append(c)
-        vals.append(np.broadcast_to(np.asarray(v, dtype=np.float64), r.shape).copy())
-
-    # balance rows 0..n-1
-    add(t, oi + t, 1.0)
-    add(t, ox + t, -1.0)
-    add(t, od + t, 1.0)
-    add(t, oc + t, -1.0)
-    # energy rows n..2n-1
-    add(n + t, oe + t, 1.0)
-    add(n + t[1:], oe + t[1:] - 1, -1.0)
-    add(n + t, oc + t, -params.charge_efficiency * h / 1000.0)
-    add(n + t, od + t, h / (1000.0 * params.discharge_efficiency))
-    nrow = 2 * n
-    row_lo = np.concatenate([net, np.zeros(n)])
-    row_hi = row_lo.copy()
-    row_lo[n] = row_hi[n] = e0
-    if nm and month_idx is not None:
-        add(nrow + t, oi + t, 1.0)
-        add(nrow + t, op + month_idx.astype(np.int64), -1.0)
-        nrow += n
-        row_lo = np.concatenate([row_lo, np.full(n, -np.inf)])
-        row_hi = np.concatenate([row_hi, np.zeros(n)])
-    # Where export pays more than import costs, the bill of grid power g, min(pi*g, px*g), is
-    # concave and an import/export split would let the LP import and export at once (money the
-    # meter does not pay). There g becomes one free variable billed along the chord of that cost
-    # over g's reachable range: the convex envelope, so the optimum stays a lower bound.
-    offset = 0.0
-    k = np.flatnonzero(export_price > import_price)
-    g_lo = np.maximum(net[k] - params.max_discharge_w, -upper[ox + k])
-    g_hi = net[k] + params.max_charge_w
-    pi_k = import_price[k]
-    px_k = export_price[k]
-    if k.size:
-        pi_k = import_price[k]
-        px_k = export_price[k]
-        cost_lo = np.where(g_lo >= 0, pi_k, px_k) * g_lo
-        cost_hi = np.where(g_hi >= 0, pi_k, px_k) * g_hi
-        width = np.maximum(g_hi - g_lo, 1e-9)
-        slope = (cost_hi - cost_lo) / width
-        offset = float(((cost_lo - slope * g_lo) * h / 1000.0).sum())
-        cost[oi + k] = slope * h / 1000.0
-        cost[ox + k] = 0.0
-        lower[oi + k] = g_lo
-        upper[oi + k] = g_hi
-        upper[ox + k] = 0.0
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    v = np.concatenate(vals)
-    order = np.lexsort((r, c))
-    r, c, v = r[order], c[order], v[order]
-    start = np.zeros(ncol + 1, dtype=np.int64)
-    np.cumsum(np.bincount(c, minlength=ncol), out=start[1:])
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = nrow
-    lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = row_lo
-    lp.row_upper_ = row_hi
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = ncol
-    lp.a_matrix_.num_row_ = nrow
-    lp.a_matrix_.start_ = start.astype(np.int32)
-    lp.a_matrix_.index_ = r.astype(np.int32)
-    lp.a_matrix_.value_ = v
-    lp.offset_ = offset
-
-    solver = new_highs()
-    solver.setOptionValue("time_limit", float(time_limit_s))
-    solver.passModel(lp)
-    solver.run()
-    _check(solver)
-    bound = float(solver.getInfo().objective_function_value)
-    x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
-    if k.size:
-        # Second pass: each such step keeps the direction the bound chose and is billed at its
-        # real price, which turns the bound into a schedule the meter would bill as computed.
-        g = x[oi + k]
-        exporting = g < 0
-        real_cost = np.where(exporting, px_k, pi_k) * h / 1000.0
-        lo = np.where(exporting, g_lo, 0.0)
-        hi = np.where(exporting, 0.0, g_hi)
-        idx = (oi + k).astype(np.int32)
-        solver.changeColsCost(int(k.size), idx, real_cost)
-        solver.changeColsBounds(int(k.size), idx, lo, hi)
-        solver.changeObjectiveOffset(0.0)
-        solver.run()
-        _check(solver)
-        x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
-    charge_w = x[oc:od]
-    discharge_w = x[od:oi]
-    battery_w = discharge_w - charge_w
-    grid_w = net - battery_w
-    import_w = np.maximum(grid_w, 0.0)
-    export_w = np.maximum(-grid_w, 0.0)
-    wear = _wear(discharge_w, h, params)
-    soc = np.clip(x[oe:op] / cap * 100.0, params.min_soc_pct, params.max_soc_pct)
-    return OptimumResult(
-        battery_w=battery_w,
-        grid_w=grid_w,
-        import_w=import_w,
-        export_w=export_w,
-        soc_pct=soc,
-        objective=float(solver.getInfo().objective_function_value),
-        bill=float(solver.getInfo().objective_function_value) - wear,
-        bill_bound=bound - _wear(x[od:oi], h, params),
-        solve_s=float(solver.getRunTime()),
+    model = _Model(
+        load_w=load_w, pv_w=pv_w, import_price=import_price, export_price=export_price,
+        step_s=step_s, params=params, initial_soc_pct=initial_soc_pct, month_idx=month_idx,
+        demand_charge_per_kw=demand_charge_per_kw, max_export_w=max_export_w,
     )
+    clock = _Clock(time_limit_s)
+    if model.n <= _EXACT_STEPS:
+        x, bound, binaries, rounds = _lazy_exact(model, clock)
+        return model.result(x, bound, clock.solve_s, binaries, rounds)
+    return _by_windows(model, clock)
+
+
+@dataclass
+class _Clock:
+    limit_s: float
+    solve_s: float = 0.0
+
+    def left(self) -> float:
+        return self.limit_s - self.solve_s
+
+
+def _lazy_exact(
+    model: _Model, clock: _Clock, *, all_y: bool = False
+) -> tuple[FloatArray, float, int, int]:
+    """The lazy loop of the module docstring: the column values, the proven lower bound, how
+    many steps got a binary and how many solves it took. ``all_y`` starts with a binary on every
+    step where trading may pay (cheaper than rounds on a short window)."""
+    n = model.n
+    z_bin = np.zeros(n, dtype=bool)
+    y_bin = model.may_trade.copy() if all_y else np.zeros(n, dtype=bool)
+    rounds = 0
+    while True:
+        rounds += 1
+        x, bound, secs = model.solve(z_bin, y_bin, clock.left())
+        clock.solve_s += secs
+        both_bat, both_grid = model.both(x)
+        new_z = both_bat & ~z_bin
+        new_y = both_grid & ~y_bin
+        if not new_z.any() and not new_y.any():
+            return x, bound, int(z_bin.sum() + y_bin.sum()), rounds
+        if rounds >= _MAX_ROUNDS:
+            new_z = model.may_waste & ~z_bin
+            new_y = model.may_trade & ~y_bin
+            if not new_z.any() and not new_y.any():
+                raise GridpilotError(
+                    "the optimum did not converge: a step still charges and discharges (or "
+                    "imports and exports) with every direction binary in place"
+                )
+        z_bin |= new_z
+        y_bin |= new_y
+
+
+def _by_windows(model: _Model, clock: _Clock) -> OptimumResult:
+    """A long horizon: a MILP over all of it is too slow, so each step that does both at once
+    gets its direction from an exact MILP over a window around it (its ends held at the current
+    solution's SOC, its imports under the current monthly peaks), and then the whole horizon is
+    solved again as an LP with those directions fixed. Repeat until no step does both. The
+    first LP's value stays the lower bound; the gap to it is reported."""
+    n = model.n
+    fix_z = np.full(n, -1, dtype=np.int8)
+    fix_y = np.full(n, -1, dtype=np.int8)
+    none = np.zeros(n, dtype=bool)
+    x, bound, secs = model.solve(none, none, clock.left())
+    clock.solve_s += secs
+    rounds = 1
+    binaries = 0
+    while True:
+        both_bat, both_grid = model.both(x)
+        todo = both_bat | both_grid
+        if not todo.any():
+            return model.result(x, bound, clock.solve_s, binaries, rounds)
+        if rounds > _MAX_ROUNDS:
+            raise GridpilotError(
+                "the optimum did not converge: steps still charge and discharge (or import and "
+                "export) at once after every window was solved"
+            )
+        pad = max(2, round(_WINDOW_PAD_S / model.step_s))
+        for a, b in _windows(np.flatnonzero(todo), n, pad):
+            sub = model.window(a, b, x)
+            xs, _, k, _ = _lazy_exact(sub, clock, all_y=True)
+            binaries += int(k)
+            c, d = xs[sub.oc:sub.od], xs[sub.od:sub.oi]
+            i, e = xs[sub.oi:sub.ox], xs[sub.ox:sub.oe]
+            fix_z[a:b] = np.where(c > _BOTH_W, 1, np.where(d > _BOTH_W, 0, fix_z[a:b]))
+            trade = model.may_trade[a:b]
+            fix_y[a:b] = np.where(
+                trade & (i > _BOTH_W), 1, np.where(trade & (e > _BOTH_W), 0, fix_y[a:b])
+            )
+        rounds += 1
+        x, _, secs = model.solve(none, none, clock.left(), fix_z=fix_z, fix_y=fix_y)
+        clock.solve_s += secs
+
+
+def _windows(steps: IntArray, n: int, pad: int) -> list[tuple[int, int]]:
+    """Merged ``[a, b)`` ranges of ``pad`` steps either side of each of ``steps``."""
+    out: list[tuple[int, int]] = []
+    for t in steps.tolist():
+        a, b = max(0, t - pad), min(n, t + pad + 1)
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def replay_soc_pct(
+    battery_w: FloatArray, step_s: int, params: BatteryParams, initial_soc_pct: float
+) -> FloatArray:
+    """End-of-step SOC [%] of a net battery schedule (+ discharge) under the battery model's
+    equations, without any limit: what the schedule really does to the cells."""
+    h = step_s / 3600.0
+    stored_pct = np.where(
+        battery_w > 0.0,
+        -battery_w / params.discharge_efficiency,
+        -battery_w * params.charge_efficiency,
+    ) * h / 1000.0 / params.capacity_kwh * 100.0
+    return np.asarray(initial_soc_pct + np.cumsum(stored_pct), dtype=np.float64)
 
 
 def savings_captured(baseline_bill: float, policy_bill: float, optimal_bill: float) -> float | None:
-    """``(baseline - policy) / (baseline - optimal)``; ``None`` when the optimum saves nothing."""
+    """``(baseline - policy) / (baseline - optimal)``; ``None`` when the optimum saves nothing.
+    Pass costs (bill + wear) on all three sides, or bills on all three: never a mix."""
     possible = baseline_bill - optimal_bill
     if possible <= 1e-9:
         return None
     return (baseline_bill - policy_bill) / possible
 
 
-def _wear(discharge_w: FloatArray, h: float, params: BatteryParams) -> float:
-    return float((discharge_w * h / 1000.0 * params.cycle_cost_per_kwh).sum())
+class _Model:
+    """The programme's arrays, built once; :meth:`solve` adds the binaries of one round."""
 
+    def __init__(
+        self,
+        *,
+        load_w: FloatArray,
+        pv_w: FloatArray,
+        import_price: FloatArray,
+        export_price: FloatArray,
+        step_s: int,
+        params: BatteryParams,
+        initial_soc_pct: float,
+        month_idx: IntArray | None,
+        demand_charge_per_kw: float,
+        max_export_w: float | None,
+    ) -> None:
+        n = int(load_w.shape[0])
+        self.n = n
+        self.load_w, self.pv_w, self.max_export_w = load_w, pv_w, max_export_w
+        self.params = params
+        self.step_s = step_s
+        self.initial_soc_pct = float(initial_soc_pct)
+        self.h = h = step_s / 3600.0
+        self.net = net = np.asarray(load_w - pv_w, dtype=np.float64)
+        self.import_price = np.asarray(import_price, dtype=np.float64)
+        self.export_price = np.asarray(export_price, dtype=np.float64)
+        self.month_idx = month_idx
+        self.demand_charge_per_kw = demand_charge_per_kw
+        use_peak = demand_charge_per_kw > 0 and month_idx is not None and n > 0
+        nm = int(month_idx.max()) + 1 if use_peak and month_idx is not None else 0
+        self.nm = nm
+        self.oc, self.od, self.oi, self.ox, self.oe, self.op = 0, n, 2 * n, 3 * n, 4 * n, 5 * n
+        self.ncol = 5 * n + nm
+        oc, od, oi, ox, oe, op = self.oc, self.od, self.oi, self.ox, self.oe, self.op
+        cap = params.capacity_kwh
+        e_min = cap * params.min_soc_pct / 100.0
+        e_max = cap * params.max_soc_pct / 100.0
+        e0 = cap * initial_soc_pct / 100.0
 
-def _check(solver: highspy.Highs) -> None:
-    status = solver.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise GridpilotError(f"the optimum LP did not solve: {solver.modelStatusToString(status)}")
+        cost = np.zeros(self.ncol)
+        cost[oi:ox] = self.import_price * h / 1000.0
+        cost[ox:oe] = -self.export_price * h / 1000.0
+        cost[od:oi] = params.cycle_cost_per_kwh * h / 1000.0
+        if nm:
+            cost[op:] = demand_charge_per_kw / 1000.0
+        lower = np.zeros(self.ncol)
+        upper = np.empty(self.ncol)
+        upper[oc:od] = params.max_charge_w
+        upper[od:oi] = params.max_discharge_w
+        # The grid flows the battery can cause; tight, so that the relaxed direction binaries
+        # bill grid power along the chord of its real cost over exactly the reachable range.
+        upper[oi:ox] = np.maximum(net + params.max_charge_w, 0.0)
+        x_hi = np.maximum(params.max_discharge_w - net, 0.0)
+        if max_export_w is not None:
+            # The site's export limit binds the battery; PV alone may exceed it (no curtailment).
+            x_hi = np.minimum(x_hi, np.maximum(max_export_w, -net))
+        upper[ox:oe] = x_hi
+        lower[oe:op] = e_min
+        upper[oe:op] = e_max
+        upper[op:] = np.inf
+        self.cost, self.lower, self.upper = cost, lower, upper
+
+        t = np.arange(n, dtype=np.int64)
+        rows: list[IntArray] = []
+        cols: list[IntArray] = []
+        vals: list[FloatArray] = []
+
+        def add(r: IntArray, c: IntArray, v: float | FloatArray) -> None:
+            rows.append(r)
+            cols.append(c)
+            vals.append(np.broadcast_to(np.asarray(v, dtype=np.float64), r.shape).copy())
+
+        add(t, oi + t, 1.0)
+        add(t, ox + t, -1.0)
+        add(t, od + t, 1.0)
+        add(t, oc + t, -1.0)
+        add(n + t, oe + t, 1.0)
+        add(n + t[1:], oe + t[1:] - 1, -1.0)
+        add(n + t, oc + t, -params.charge_efficiency * h / 1000.0)
+        add(n + t, od + t, h / (1000.0 * params.discharge_efficiency))
+        nrow = 2 * n
+        row_lo = np.concatenate([net, np.zeros(n)])
+        row_hi = row_lo.copy()
+        if n:
+            row_lo[n] = row_hi[n] = e0
+        if nm and month_idx is not None:
+            add(nrow + t, oi + t, 1.0)
+            add(nrow + t, op + month_idx.astype(np.int64), -1.0)
+            nrow += n
+            row_lo = np.concatenate([row_lo, np.full(n, -np.inf)])
+            row_hi = np.concatenate([row_hi, np.zeros(n)])
+        self.rows, self.cols, self.vals = rows, cols, vals
+        self.nrow, self.row_lo, self.row_hi = nrow, row_lo, row_hi
+
+        # Where export pays more than import costs and the step can reach both directions, the
+        # relaxation may import and export at once: those steps carry a relaxed y from round 1
+        # (its relaxation is the convex envelope of the real cost, a valid bound).
+        self.may_trade = (self.export_price > self.import_price) & (upper[oi:ox] > 0) & (x_hi > 0)
+        # Wasting energy through the losses pays only where some energy is worth less than
+        # nothing or where the battery is full; any step may need z in a degenerate case.
+        self.may_waste = (params.max_charge_w > 0) & (params.max_discharge_w > 0) & np.ones(
+            n, dtype=bool
+        )
+
+    def window(self, a: int, b: int, x: FloatArray) -> _Model:
+        """The steps ``a..b-1`` as a model of their own: it starts from the SOC that ``x`` has
+        before ``a`` and must end on the SOC ``x`` has at ``b - 1`` (free at the horizon's end),
+        and imports no more than ``x``'s monthly peaks, so that any schedule of it fits back
+        into ``x`` without changing the rest. Its cost has no demand charge."""
+        p = self.params
+        e_start = self.initial_soc_pct if a == 0 else x[self.oe + a - 1] / p.capacity_kwh * 100
+        sub = _Model(
+            load_w=self.load_w[a:b], pv_w=self.pv_w[a:b],
+            import_price=self.import_price[a:b], export_price=self.export_price[a:b],
+            step_s=self.step_s, params=p,
+            initial_soc_pct=float(min(max(e_start, p.min_soc_pct), p.max_soc_pct)),
+            month_idx=None, demand_charge_per_kw=0.0, max_export_w=self.max_export_w,
+        )
+        if b < self.n:
+            end = float(x[self.oe + b - 1])
+            sub.lower[sub.oe + sub.n - 1] = sub.upper[sub.oe + sub.n - 1] = end
+        if self.nm and self.month_idx is not None:
+            peaks = x[self.op:self.op + self.nm][self.month_idx[a:b]]
+            sub.upper[sub.oi:sub.ox] = np.minimum(sub.upper[sub.oi:sub.ox], peaks)
+        return sub
+
+    def solve(
+        self,
+        z_bin: npt.NDArray[np.bool_],
+        y_bin: npt.NDArray[np.bool_],
+        time_left_s: float,
+        *,
+        fix_z: npt.NDArray[np.int8] | None = None,
+        fix_y: npt.NDArray[np.int8] | None = None,
+    ) -> tuple[FloatArray, float, float]:
+        """Solve with binaries on ``z_bin``/``y_bin`` (``y`` relaxed wherever trading may pay)
+        and the directions ``fix_z`` (1 charge only, 0 discharge only, -1 free) and ``fix_y``
+        (1 import only, 0 export only): the column values, the proven lower bound on the
+        objective and the solve time."""
+        n, p = self.n, self.params
+        lower, upper = self.lower, self.upper
+        free_y = np.ones(n, dtype=bool)
+        if fix_z is not None or fix_y is not None:
+            upper = upper.copy()
+            if fix_z is not None:
+                upper[self.od:self.oi][fix_z == 1] = 0.0
+                upper[self.oc:self.od][fix_z == 0] = 0.0
+            if fix_y is not None:
+                upper[self.ox:self.oe][fix_y == 1] = 0.0
+                upper[self.oi:self.ox][fix_y == 0] = 0.0
+                free_y = fix_y < 0
+        zs = np.flatnonzero(z_bin).astype(np.int64)
+        ys = np.flatnonzero((self.may_trade & free_y) | y_bin).astype(np.int64)
+        nz, ny = int(zs.size), int(ys.size)
+        oz = self.ncol
+        oy = oz + nz
+        ncol = oy + ny
+        rows, cols, vals = list(self.rows), list(self.cols), list(self.vals)
+        row_lo, row_hi = [self.row_lo], [self.row_hi]
+        nrow = self.nrow
+        if nz:
+            # c_t - C z_t <= 0 and d_t + D z_t <= D
+            r = nrow + np.arange(nz, dtype=np.int64)
+            rows += [r, r, r + nz, r + nz]
+            cols += [self.oc + zs, oz + np.arange(nz, dtype=np.int64), self.od + zs,
+                     oz + np.arange(nz, dtype=np.int64)]
+            vals += [np.ones(nz), np.full(nz, -p.max_charge_w), np.ones(nz),
+                     np.full(nz, p.max_discharge_w)]
+            row_lo += [np.full(2 * nz, -np.inf)]
+            row_hi += [np.zeros(nz), np.full(nz, p.max_discharge_w)]
+            nrow += 2 * nz
+        if ny:
+            imax = upper[self.oi + ys]
+            xmax = upper[self.ox + ys]
+            r = nrow + np.arange(ny, dtype=np.int64)
+            yc = oy + np.arange(ny, dtype=np.int64)
+            rows += [r, r, r + ny, r + ny]
+            cols += [self.oi + ys, yc, self.ox + ys, yc]
+            vals += [np.ones(ny), -imax, np.ones(ny), xmax]
+            row_lo += [np.full(2 * ny, -np.inf)]
+            row_hi += [np.zeros(ny), xmax]
+            nrow += 2 * ny
+        r_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        c_all = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        v_all = np.concatenate(vals) if vals else np.zeros(0)
+        order = np.lexsort((r_all, c_all))
+        r_all, c_all, v_all = r_all[order], c_all[order], v_all[order]
+        start = np.zeros(ncol + 1, dtype=np.int64)
+        np.cumsum(np.bincount(c_all, minlength=ncol), out=start[1:])
+
+        lp = highspy.HighsLp()
+        lp.num_col_ = ncol
+        lp.num_row_ = nrow
+        lp.col_cost_ = np.concatenate([self.cost, np.zeros(nz + ny)])
+        lp.col_lower_ = np.concatenate([lower, np.zeros(nz + ny)])
+        lp.col_upper_ = np.concatenate([upper, np.ones(nz + ny)])
+        lp.row_lower_ = np.concatenate(row_lo)
+        lp.row_upper_ = np.concatenate(row_hi)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_ = ncol
+        lp.a_matrix_.num_row_ = nrow
+        lp.a_matrix_.start_ = start.astype(np.int32)
+        lp.a_matrix_.index_ = r_all.astype(np.int32)
+        lp.a_matrix_.value_ = v_all
+        integer = nz + int(y_bin[ys].sum())
+        if integer:
+            kind = [highspy.HighsVarType.kContinuous] * ncol
+            for j in range(nz):
+                kind[oz + j] = highspy.HighsVarType.kInteger
+            for jy in np.flatnonzero(y_bin[ys]).tolist():
+                kind[oy + jy] = highspy.HighsVarType.kInteger
+            lp.integrality_ = kind
+
+        solver = new_highs()
+        solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
+        solver.setOptionValue("mip_rel_gap", _MIP_REL_GAP)
+        solver.setOptionValue("mip_abs_gap", _MIP_ABS_GAP)
+        solver.passModel(lp)
+        solver.run()
+        status = solver.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise GridpilotError(
+                f"the optimum did not solve: {solver.modelStatusToString(status)}"
+            )
+        info = solver.getInfo()
+        x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
+        value = float(info.objective_function_value)
+        bound = float(info.mip_dual_bound) if integer else value
+        return x[: self.ncol], min(bound, value), float(solver.getRunTime())
+
+    def both(self, x: FloatArray) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Steps whose solution charges and discharges, and steps that import and export."""
+        both_bat = np.minimum(x[self.oc:self.od], x[self.od:self.oi]) > _BOTH_W
+        both_grid = self.may_trade & (np.minimum(x[self.oi:self.ox], x[self.ox:self.oe]) > _BOTH_W)
+        return both_bat, both_grid
+
+    def result(
+        self, x: FloatArray, bound: float, solve_s: float, binary_steps: int, rounds: int
+    ) -> OptimumResult:
+        p, h = self.params, self.h
+        battery_w = x[self.od:self.oi] - x[self.oc:self.od]
+        grid_w = self.net - battery_w
+        import_w = np.maximum(grid_w, 0.0)
+        export_w = np.maximum(-grid_w, 0.0)
+        soc = replay_soc_pct(battery_w, self.step_s, p, self.initial_soc_pct)
+        if soc.size and (
+            soc.min() < p.min_soc_pct - _SOC_TOL_PCT or soc.max() > p.max_soc_pct + _SOC_TOL_PCT
+        ):
+            raise GridpilotError(
+                f"the optimum's schedule leaves the SOC range {p.min_soc_pct:g}-"
+                f"{p.max_soc_pct:g} % when replayed ({soc.min():.6f}-{soc.max():.6f} %)"
+            )
+        bill = float(
+            (import_w * self.import_price - export_w * self.export_price).sum() * h / 1000.0
+        )
+        if self.nm and self.month_idx is not None:
+            peaks = np.zeros(self.nm)
+            np.maximum.at(peaks, self.month_idx, import_w)
+            bill += float(peaks.sum()) / 1000.0 * self.demand_charge_per_kw
+        wear = float(np.maximum(battery_w, 0.0).sum() * h / 1000.0 * p.cycle_cost_per_kwh)
+        return OptimumResult(
+            battery_w=battery_w,
+            grid_w=grid_w,
+            import_w=import_w,
+            export_w=export_w,
+            soc_pct=soc,
+            objective=bill + wear,
+            bill=bill,
+            wear=wear,
+            objective_bound=min(bound, bill + wear),
+            solve_s=solve_s,
+            binary_steps=binary_steps,
+            rounds=rounds,
+        )

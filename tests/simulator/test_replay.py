@@ -136,10 +136,10 @@ def test_backtest_bills_policy_baselines_and_optimum(policy: Policy, year: TimeS
     s = resample(year.slice_time(int(datetime(2018, 7, 1, tzinfo=UTC).timestamp()),
                                  int(datetime(2018, 7, 15, tzinfo=UTC).timestamp())), 1800)
     bt = run_backtest(policy, s, optimal=True)
-    assert bt.optimum is not None and bt.optimal_bill_bound is not None
-    assert bt.optimal_bill_bound <= bt.optimum.bill + 1e-6
-    assert bt.optimal_bill_bound <= bt.policy.bill
-    assert bt.optimal_bill_bound <= bt.self_consumption.bill
+    assert bt.optimum is not None and bt.optimal_cost_bound is not None
+    assert bt.optimal_cost_bound <= bt.optimum.bill + bt.optimum.wear_cost + 1e-6
+    assert bt.optimal_cost_bound <= bt.policy.bill + bt.policy.wear_cost
+    assert bt.optimal_cost_bound <= bt.self_consumption.bill + bt.self_consumption.wear_cost
     assert bt.self_consumption.bill < bt.no_battery.bill
     sc = bt.savings_captured_vs_bound
     assert sc is not None and sc <= 1.0
