@@ -20,7 +20,9 @@ The steps:
    command like any other.
 4. **Limits.** The device's hard limits, then the active guards in priority order, narrow the
    command (see :mod:`gridpilot.engine.guards`). A forced manual intent skips the guards, never the
-   device limits, and the trace names the guards it broke through.
+   device limits, and the trace names the guards it broke through. Under a demand charge a grid
+   charge is then capped so that it sets no new monthly peak
+   (:func:`gridpilot.engine.guards.cap_charge_at_month_peak`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import numpy as np
 from gridpilot.engine.actions import command_from_action, mirror_device_mode
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.decision import Candidate, Decision
-from gridpilot.engine.guards import GuardLimit, effective_reserve
+from gridpilot.engine.guards import GuardLimit, cap_charge_at_month_peak, effective_reserve
 from gridpilot.engine.model import LAYER_RANK, EngineModel, RuleEntry, engine_model
 
 if TYPE_CHECKING:
@@ -243,6 +245,11 @@ def decide(
         names = ", ".join(g.label for g in active_guards)
         notes.append(f"forced through guards ({names}); device limits still apply")
     final, hits = model.narrower.narrow(command, soc, active_guards, guards_key, force)
+    if final.kind is CommandKind.CHARGE and model.base_ctx.demand_charge_per_kw > 0 and not force:
+        final, hits = cap_charge_at_month_peak(
+            final, hits, month_peak_import_w=state.month_peak_import_w,
+            net_w=state.load_w - state.pv_w,
+        )
     # Positional: measurably cheaper than keywords on every tick.
     return Decision(final, winner, layer, reason, tuple(cands), hits, tuple(notes))
 

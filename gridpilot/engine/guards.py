@@ -15,6 +15,10 @@ After narrowing, a discharge at or below its floor becomes ``hold`` (the battery
 the reserve), and a charge or discharge narrowed to zero power becomes ``hold``.
 
 A manual rule with ``force: true`` skips the policy's guards, never the device's hard limits.
+
+Under a demand charge, :func:`cap_charge_at_month_peak` runs after narrowing: a grid charge never
+lifts the import above the month's peak so far. Every other kind imports no more than the house
+draws, so with it no policy can bill a higher peak than the same site without a battery.
 """
 
 from __future__ import annotations
@@ -26,9 +30,19 @@ from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.conditions import WindowProbe
 from gridpilot.engine.decision import LimitHit
 
-__all__ = ["DEVICE", "GuardLimit", "NarrowCache", "effective_reserve", "narrow"]
+__all__ = [
+    "DEMAND_CHARGE",
+    "DEVICE",
+    "GuardLimit",
+    "NarrowCache",
+    "cap_charge_at_month_peak",
+    "effective_reserve",
+    "narrow",
+]
 
 DEVICE = "device"
+DEMAND_CHARGE = "tariff.demand_charge_per_kw"
+"""The limit name in the trace when the demand charge caps a grid charge."""
 _INF = float("inf")
 _K = CommandKind
 
@@ -320,3 +334,44 @@ class NarrowCache:
             memo[key] = found
         self._last = (command, guards_key, force, found)
         return found.result(command, soc_pct)
+
+
+def cap_charge_at_month_peak(
+    command: Command,
+    hits: tuple[LimitHit, ...],
+    *,
+    month_peak_import_w: float,
+    net_w: float,
+) -> tuple[Command, tuple[LimitHit, ...]]:
+    """Cap a ``charge`` so that the grid import stays at or below the month's peak so far.
+
+    Under a demand charge a refill that sets a new monthly peak costs more than it can save at
+    the energy price, so the peak the month has already paid for is the ceiling (at the start of
+    a month nothing is paid for yet: only PV surplus charges). Both the grid cap
+    (``max_import_w``, which the battery model and capable devices follow within the tick) and the
+    power (from the net load ``net_w`` [W] of this tick, for devices that only take a setpoint)
+    are capped; a charge left with no power becomes ``hold``, as any charge narrowed to zero.
+    """
+    if command.kind is not _K.CHARGE:
+        return command, hits
+    peak = max(month_peak_import_w, 0.0)
+    out = list(hits)
+    imp = command.max_import_w
+    if imp is None or imp > peak:
+        _hit(out, DEMAND_CHARGE, "max_import_w", imp, peak,
+             "a grid charge must not set a new monthly peak")
+        imp = peak
+    room = max(imp - net_w, 0.0)
+    power = command.power_w
+    if power is None or power > room:
+        _hit(out, DEMAND_CHARGE, "power_w", power, room,
+             f"the import may rise only to the month's peak so far ({peak:.0f} W)")
+        power = room
+    if power <= 0.0:
+        _hit(out, DEMAND_CHARGE, "kind", None, None, "charge at 0 W becomes hold")
+        return Command(_K.HOLD, None, command.target_soc_pct, command.floor_soc_pct, imp,
+                       command.max_export_w), tuple(out)
+    if imp == command.max_import_w and power == command.power_w:
+        return command, hits
+    return Command(_K.CHARGE, power, command.target_soc_pct, command.floor_soc_pct, imp,
+                   command.max_export_w), tuple(out)

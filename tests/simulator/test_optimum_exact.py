@@ -56,7 +56,7 @@ def _brute_force(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndar
         fz = np.array(dirs[: m.n], dtype=np.int8)
         fy = np.array(dirs[m.n:], dtype=np.int8)
         try:
-            x, value, _ = m.solve(none, none, 10.0, fix_z=fz, fix_y=fy)
+            _, value, _ = m.solve(none, none, 10.0, fix_z=fz, fix_y=fy)
         except Exception:
             continue  # that pattern is infeasible
         best = min(best, value)
