@@ -56,7 +56,9 @@ def main() -> int:
         wall = time.perf_counter() - t0
         print(f"optimum, {n} steps of {series.interval_s} s, demand charge {demand:g}/kW: "
               f"{wall:.2f} s wall (HiGHS {res.solve_s:.2f} s; target <= 20 s), "
-              f"energy+demand bill {res.bill:,.2f}, LP bound {res.bill_bound:,.2f}")
+              f"energy+demand bill {res.bill:,.2f}, lower bound {res.objective_bound:,.2f} "
+              f"(gap {res.gap:,.3f}; {res.binary_steps} direction binaries, "
+              f"{res.rounds} solves)")
     if not args.skip_policies:
         for path in (AGILE, BENCH):
             pol = load_policy(path)
@@ -70,7 +72,8 @@ def main() -> int:
                   f"{bt.self_consumption.bill:,.2f}, optimum "
                   f"{bt.optimum.bill if bt.optimum else float('nan'):,.2f} -> savings_captured "
                   f"{'n/a' if sc is None else f'{sc:.3f}'} (vs LP bound "
-                  f"{'n/a' if scb is None else f'{scb:.3f}'}); backtest {wall:.1f} s")
+                  f"{'n/a' if scb is None else f'{scb:.3f}'}; full range "
+                  f"{bt.savings_captured_full_range or float('nan'):.3f}); backtest {wall:.1f} s")
     return 0
 
 
