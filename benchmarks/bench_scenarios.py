@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gridpilot.rules.policy import load_policy  # noqa: E402
-from gridpilot.testing.model import ScenarioCase  # noqa: E402
+from gridpilot.rules.loader import load_policy  # noqa: E402
+from gridpilot.rules.scenario import ScenarioCase  # noqa: E402
 from gridpilot.testing.runner import run_case  # noqa: E402
 from gridpilot.testing.session import run_paths  # noqa: E402
 

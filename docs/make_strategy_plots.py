@@ -21,9 +21,9 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.scenario import ScenarioCase
 from gridpilot.simulator.plots import COLOURS
-from gridpilot.testing.model import ScenarioCase
 from gridpilot.testing.runner import run_case
 
 ROOT = Path(__file__).resolve().parents[1]

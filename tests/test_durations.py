@@ -11,14 +11,14 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from gridpilot.calendar.text import window_for_s
 from gridpilot.cli import argtypes
-from gridpilot.rules.calendar import window_for_s
+from gridpilot.rules.scenario import Check
+from gridpilot.rules.scenario_base import Duration
 from gridpilot.rules.schema_rules import When
-from gridpilot.simulator.resample import parse_step
-from gridpilot.testing.model import Check
-from gridpilot.testing.model import parse_duration_s as scenario_duration_s
+from gridpilot.recorded.resample import parse_step
 from gridpilot.timeutil import parse_duration_s
 
 YEAR_S = 366 * 86_400
@@ -98,11 +98,18 @@ def _read(convert: object, text: str) -> float | None:
         return None
 
 
+_SCENARIO_DURATION: TypeAdapter[float | str] = TypeAdapter(Duration)
+
+
+def _scenario_duration_s(text: str) -> float:
+    return parse_duration_s(_SCENARIO_DURATION.validate_python(text))
+
+
 @settings(max_examples=150, deadline=None)
 @given(ANY_TEXT)
 def test_the_policy_the_tests_and_the_command_line_agree(text: str) -> None:
     seconds = _read(parse_duration_s, text)
-    in_tests = _read(scenario_duration_s, text)
+    in_tests = _read(_scenario_duration_s, text)
     assert in_tests == seconds
     window = _read(window_for_s, text)
     # The policy bounds a cron window to (0, a year]; inside those bounds it reads the same.

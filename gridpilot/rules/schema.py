@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from gridpilot.engine.commands import CommandKind
+from gridpilot.rules.scenario import ScenarioCase
 from gridpilot.rules.schema_base import Pct, PowerW, Price, StrictModel, StrList
 from gridpilot.rules.schema_guards import (
     ExportCapGuard,
@@ -29,7 +30,6 @@ from gridpilot.rules.schema_rules import Action, DefaultSpec, Layer, ManualOverr
 from gridpilot.rules.schema_run import ControlSpec, RunSpec
 from gridpilot.rules.schema_site import BatterySpec, DeviceSpec, ForecastSpec, GridSpec, SiteSpec
 from gridpilot.rules.schema_tariff import DynamicPrices, PriceSchedule, TariffPeriod, TariffSpec
-from gridpilot.testing.model import ScenarioCase
 
 __all__ = [
     "Action",

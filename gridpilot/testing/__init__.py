@@ -1,5 +1,5 @@
-"""Scenario tests for policies: the case model, the runner, reports, JUnit output and the pytest
-plugin. Import the submodules (``gridpilot.testing.runner`` ...); this package stays light because
-the policy schema imports :mod:`gridpilot.testing.model`."""
+"""Scenario-test evaluation: running the cases a policy declares (their language is
+:mod:`gridpilot.rules.scenario`), comparing decisions with expectations, reports, JUnit output and
+the pytest plugin. Import the submodules (``gridpilot.testing.runner`` ...)."""
 
 __all__: list[str] = []

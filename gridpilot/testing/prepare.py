@@ -20,17 +20,17 @@ import numpy as np
 from gridpilot.engine.commands import Command
 from gridpilot.errors import GridpilotError
 from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.rules.scenario import ProfilePoint, ScenarioCase
+from gridpilot.rules.scenario_times import resolve_time
 from gridpilot.rules.yamlsource import NodePath
-from gridpilot.testing.model import ProfilePoint, ScenarioCase
-from gridpilot.testing.recorded import Recorded, load_recorded
-from gridpilot.testing.scenario_state import (
+from gridpilot.testing.build_state import (
     PriceSource,
     active_from_spec,
     build_overrides,
     build_state,
     price_source,
 )
-from gridpilot.testing.times import resolve_time
+from gridpilot.testing.recorded import Recorded, load_recorded
 
 __all__ = ["MAX_TICKS", "CaseSetupError", "PreparedCase", "prepare_case"]
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from gridpilot.errors import Issue
 from gridpilot.rules.policy import Policy
+from gridpilot.rules.scenario import ScenarioCase
+from gridpilot.rules.scenario_expectations import Expectation
 from gridpilot.rules.validation import suggest
 from gridpilot.rules.yamlsource import NodePath, SourceMap
-from gridpilot.testing.expect import source_name
-from gridpilot.testing.model import Expectation, ScenarioCase
+from gridpilot.testing.compare import source_name
 
 __all__ = ["PolicyNames", "check_references"]
 

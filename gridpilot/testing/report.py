@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 
 from gridpilot.engine.decision import Decision
 from gridpilot.errors import PolicyError
-from gridpilot.testing.expect import DiffRow, Failure
+from gridpilot.testing.compare import DiffRow, Failure
 from gridpilot.testing.runner import CaseResult
 from gridpilot.testing.sequence_checks import Tick
 from gridpilot.testing.suite import Suite

@@ -20,10 +20,10 @@ from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import SiteState
 from gridpilot.errors import GridpilotError
 from gridpilot.rules.policy import CompiledOverride, Policy
-from gridpilot.testing.expect import Failure, check_decision
-from gridpilot.testing.model import ScenarioCase
+from gridpilot.rules.scenario import ScenarioCase
+from gridpilot.testing.build_state import build_state
+from gridpilot.testing.compare import Failure, check_decision
 from gridpilot.testing.prepare import MAX_TICKS, prepare_case
-from gridpilot.testing.scenario_state import build_state
 from gridpilot.testing.sequence_checks import Tick, evaluate_check
 
 __all__ = [

@@ -7,9 +7,10 @@ from datetime import datetime, tzinfo
 
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
-from gridpilot.testing.expect import DiffRow, Failure, check_decision
-from gridpilot.testing.model import Check, _parse_hhmm_window, parse_duration_s
-from gridpilot.testing.times import resolve_time
+from gridpilot.rules.scenario import Check, parse_hhmm_window
+from gridpilot.rules.scenario_times import resolve_time
+from gridpilot.testing.compare import DiffRow, Failure, check_decision
+from gridpilot.timeutil import parse_duration_s
 
 __all__ = ["Tick", "evaluate_check", "kind_changes"]
 
@@ -65,7 +66,7 @@ def _label(check: Check) -> str:
 def _in_window(t: datetime, tz: tzinfo, window: str) -> bool:
     if window.strip() == "all":
         return True
-    start, end = _parse_hhmm_window(window)
+    start, end = parse_hhmm_window(window)
     local = t.astimezone(tz)
     minute = local.hour * 60 + local.minute
     if start <= end:

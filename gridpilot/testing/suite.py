@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from gridpilot.errors import GridpilotError, Issue, PolicyError
-from gridpilot.rules.loader import merge_issues
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.loader import load_policy, merge_issues
+from gridpilot.rules.policy import Policy
+from gridpilot.rules.scenario import ScenarioCase, TestFileDoc
 from gridpilot.rules.validation import issues_from_validation_error
 from gridpilot.rules.yamlsource import (
     NodePath,
@@ -22,7 +23,6 @@ from gridpilot.rules.yamlsource import (
     load_yaml_partial,
     redact_issues,
 )
-from gridpilot.testing.model import ScenarioCase, TestFileDoc
 from gridpilot.testing.prepare import CaseSetupError, prepare_case
 from gridpilot.testing.references import PolicyNames, check_references
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gridpilot.docgen import begin_marker, end_marker, generate_reference, render_block
 from gridpilot.rules.schema import PolicyDoc
-from gridpilot.testing.docgen import begin_marker, end_marker, generate_reference, render_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -17,7 +17,7 @@ DOCS = ROOT / "docs"
 
 def test_policy_reference_is_up_to_date() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "gridpilot.testing.docgen", "--check"],
+        [sys.executable, "-m", "gridpilot.docgen", "--check"],
         capture_output=True, text=True, check=False, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
@@ -44,7 +44,7 @@ def test_a_stale_reference_is_detected(tmp_path: Path) -> None:
     stale.write_text(stale.read_text().replace("| `tls_fingerprint_sha256` |", "| `pin` |"),
                      encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "gridpilot.testing.docgen", "--check", "--docs", str(docs)],
+        [sys.executable, "-m", "gridpilot.docgen", "--check", "--docs", str(docs)],
         capture_output=True, text=True, check=False, cwd=ROOT,
     )
     assert proc.returncode == 1 and f"{stale} is out of date" in proc.stderr
@@ -84,7 +84,7 @@ def test_the_plugin_code_in_the_guide_is_the_real_code() -> None:
 def test_yaml_snippets_in_the_testing_guide_are_valid_cases() -> None:
     from ruamel.yaml import YAML
 
-    from gridpilot.testing.model import ScenarioCase
+    from gridpilot.rules.scenario import ScenarioCase
 
     guide = (DOCS / "testing.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```yaml\n(.*?)```", guide, re.DOTALL)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gridpilot.engine.commands import discharge
 from gridpilot.engine.decision import Candidate, Decision
 from gridpilot.errors import Issue, PolicyError
-from gridpilot.testing.expect import DiffRow, Failure
+from gridpilot.testing.compare import DiffRow, Failure
 from gridpilot.testing.junit import junit_xml
 from gridpilot.testing.runner import CaseResult
 from gridpilot.testing.session import SuiteResult

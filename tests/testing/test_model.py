@@ -13,13 +13,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gridpilot.engine.commands import CommandKind
-from gridpilot.testing.model import (
-    Expectation,
-    NumberExpectation,
-    ScenarioCase,
-    TestFileDoc,
-    parse_duration_s,
-)
+from gridpilot.rules.scenario import ScenarioCase, TestFileDoc
+from gridpilot.rules.scenario_expectations import Expectation, NumberExpectation
+from gridpilot.timeutil import parse_duration_s
 from tests.testing.conftest import policy_with_tests
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)

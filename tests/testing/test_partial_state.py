@@ -24,10 +24,11 @@ from gridpilot.engine.partial_state import (
 )
 from gridpilot.engine.state import ModeSource, SiteState
 from gridpilot.errors import DataError
-from gridpilot.rules.policy import Policy, load_policy
-from gridpilot.testing import model, state_model
-from gridpilot.testing.model import ScenarioCase
-from gridpilot.testing.scenario_state import active_from_spec, build_state, price_source
+from gridpilot.rules import scenario_state
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
+from gridpilot.rules.scenario import ScenarioCase
+from gridpilot.testing.build_state import active_from_spec, build_state, price_source
 from tests.testing.conftest import BASE_POLICY
 
 AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -132,12 +133,10 @@ def test_the_shared_fields_mean_the_same_both_ways(policy: Policy, fields: dict[
 def test_both_inputs_are_the_shared_model() -> None:
     from gridpilot.cli.decide import _StateFile
 
-    assert issubclass(_StateFile, PartialState) and issubclass(model.StateSpec, PartialState)
-    assert issubclass(model.ActiveCommandSpec, PartialCommand)
-    assert issubclass(model.DeviceModeSpec, PartialDeviceMode)
-    # model.py keeps exporting what moved out of it.
-    assert model.StateSpec is state_model.StateSpec
-    assert model.PricesSpec is state_model.PricesSpec
+    assert issubclass(_StateFile, PartialState)
+    assert issubclass(scenario_state.StateSpec, PartialState)
+    assert issubclass(scenario_state.ActiveCommandSpec, PartialCommand)
+    assert issubclass(scenario_state.DeviceModeSpec, PartialDeviceMode)
 
 
 def test_each_keeps_its_own_documented_differences(policy: Policy, tmp_path: Path) -> None:
@@ -149,7 +148,7 @@ def test_each_keeps_its_own_documented_differences(policy: Policy, tmp_path: Pat
     # A scenario's load is a meter reading and never negative; STATE.json takes it as given.
     assert via_state_json(policy, {"load_w": -100}, tmp_path).grid_w == -100
     with pytest.raises(ValueError, match="greater than or equal to 0"):
-        model.StateSpec.model_validate({"load_w": -100})
+        scenario_state.StateSpec.model_validate({"load_w": -100})
     # A flat forecast is a scenario shorthand; STATE.json wants one value per slot.
     assert via_scenario(policy, {"forecast_net_load_w": 300}).forecast_net_load_w is not None
     with pytest.raises(DataError, match="forecast_net_load_w"):

@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import SiteState
-from gridpilot.rules.policy import CompiledOverride, Policy, load_policy
-from gridpilot.testing.model import PricesSpec, ScenarioCase
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.rules.scenario import ScenarioCase
+from gridpilot.rules.scenario_state import PricesSpec
+from gridpilot.testing.build_state import _fixed_prices
 from gridpilot.testing.runner import CaseResult, Engine, default_engine, run_case
-from gridpilot.testing.scenario_state import _fixed_prices
 from tests.testing.conftest import BASE_POLICY
 
 
@@ -243,7 +245,7 @@ def test_a_sequence_walks_through_its_own_price_slots(priced: Policy) -> None:
 
 
 def test_forecast_lists_align_with_the_case_prices(policy: Policy) -> None:
-    from gridpilot.testing.scenario_state import build_state, price_source
+    from gridpilot.testing.build_state import build_state, price_source
 
     case = ScenarioCase.model_validate({
         "name": "f", "at": "2026-01-15 12:00", "until": "13:00",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decision import Decision
-from gridpilot.testing.model import Check
+from gridpilot.rules.scenario import Check
 from gridpilot.testing.sequence_checks import Tick, evaluate_check, kind_changes
 
 START = datetime(2026, 1, 15, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Generate the key references in ``docs/`` from the pydantic models, so they cannot drift.
 
-``python -m gridpilot.testing.docgen`` rewrites the blocks between ``BEGIN GENERATED <name>`` and
+``python -m gridpilot.docgen`` rewrites the blocks between ``BEGIN GENERATED <name>`` and
 ``END GENERATED <name>`` markers: the policy keys in ``docs/policy.md``, each device adapter's
 settings in ``docs/devices.md`` and each built-in strategy's settings in ``docs/strategies.md``.
 ``--check`` exits 1 when any is out of date. Each key's description is the docstring written
@@ -25,6 +25,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from gridpilot.devices.registry import DEVICES
+from gridpilot.strategies.registry import STRATEGIES
+
 __all__ = [
     "begin_marker",
     "end_marker",
@@ -36,7 +39,7 @@ __all__ = [
 
 
 def begin_marker(name: str) -> str:
-    return f"<!-- BEGIN GENERATED {name}: python -m gridpilot.testing.docgen -->"
+    return f"<!-- BEGIN GENERATED {name}: python -m gridpilot.docgen -->"
 
 
 def end_marker(name: str) -> str:
@@ -294,22 +297,18 @@ def render_block(current: str, name: str, content: str) -> str:
 
 
 def _device_reference(examples: list[Path]) -> str:
-    from gridpilot.devices.registry import available_devices, device_settings_model
-
     parts = []
-    for type_name in available_devices():
-        model = device_settings_model(type_name)
+    for type_name in DEVICES.names():
+        model = DEVICES.settings_model(type_name)
         parts.append(f"### `type: {type_name}`\n")
         parts.append(generate_reference(model, examples, prefix="device", level=4))
     return "\n".join(parts)
 
 
 def _strategy_reference(examples: list[Path]) -> str:
-    from gridpilot.strategies.registry import available_strategies, strategy_class
-
     parts = []
-    for type_name in available_strategies():
-        cls = strategy_class(type_name)
+    for type_name in STRATEGIES.names():
+        cls = STRATEGIES.get(type_name)
         if not cls.__module__.startswith("gridpilot.strategies."):
             continue  # an installed plugin documents itself
         parts.append(f"### `type: {type_name}`\n")
@@ -344,7 +343,7 @@ def rendered_docs(docs_dir: Path, examples_dir: Path) -> dict[Path, tuple[str, s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gridpilot.testing.docgen")
+    parser = argparse.ArgumentParser(prog="python -m gridpilot.docgen")
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     parser.add_argument("--docs", default="docs")
     parser.add_argument("--examples", default="examples/policies")
@@ -356,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path} is up to date")
         elif args.check:
             stale += 1
-            print(f"{path} is out of date; run: python -m gridpilot.testing.docgen",
+            print(f"{path} is out of date; run: python -m gridpilot.docgen",
                   file=sys.stderr)
         else:
             path.write_text(updated, encoding="utf-8")

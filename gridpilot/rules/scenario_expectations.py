@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from gridpilot.engine.commands import CommandKind
-from gridpilot.testing.model_base import SpecModel
+from gridpilot.rules.scenario_base import SpecModel
 
 __all__ = ["COMMAND_FIELDS", "Expectation", "NumberExpectation", "one_or_many"]
 

@@ -1,5 +1,5 @@
-"""The scenario-test language: what a policy's ``tests:`` section and a ``*.gridpilot-test.yaml``
-file may hold.
+"""The scenario-test language: the case a policy's ``tests:`` section and a
+``*.gridpilot-test.yaml`` file hold.
 
 A *case* sets up one instant (``at``) and a partial site state, asks the engine for a decision and
 checks it against ``expect`` / ``expect_not``. A *sequence case* (one with ``until``) runs a tick
@@ -7,13 +7,11 @@ every ``step`` from ``at`` to ``until``, moving the state of charge through the 
 checks ``checks`` along the way: the decision at a time, the SOC reached by a deadline, what holds
 during a window, dwell time and the number of mode changes.
 
-The language is split by concern: durations and times in :mod:`gridpilot.testing.model_base`,
-expectations in :mod:`gridpilot.testing.expectations`, the state, prices and overrides in
-:mod:`gridpilot.testing.state_model` (built on the partial state ``gridpilot decide`` reads too);
-this module holds the case and its sequence checks and re-exports the rest. All of it depends
-only on pydantic and the engine's state and command types so that the policy schema can use it
-without an import cycle; the override actions are validated against the policy's ``Action`` model
-when a case is validated.
+The language is split by concern: durations and times in :mod:`gridpilot.rules.scenario_base`,
+expectations in :mod:`gridpilot.rules.scenario_expectations`, the state, prices and overrides in
+:mod:`gridpilot.rules.scenario_state`; this module holds the case and its sequence checks. It is
+part of the policy language (the policy's ``tests:`` section); running a case is
+:mod:`gridpilot.testing`'s work.
 """
 
 from __future__ import annotations
@@ -24,40 +22,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from gridpilot.testing.expectations import (
-    COMMAND_FIELDS,
-    Expectation,
-    NumberExpectation,
-    one_or_many,
-)
-from gridpilot.testing.model_base import Duration, SpecModel, TimeText, parse_duration_s
-from gridpilot.testing.state_model import (
-    ActiveCommandSpec,
-    AgesSpec,
-    DeviceModeSpec,
-    OverrideSpec,
-    PricesSpec,
-    StateSpec,
-)
+from gridpilot.rules.scenario_base import Duration, SpecModel, TimeText
+from gridpilot.rules.scenario_expectations import Expectation, NumberExpectation, one_or_many
+from gridpilot.rules.scenario_state import OverrideSpec, PricesSpec, StateSpec
+from gridpilot.timeutil import parse_duration_s
 
 __all__ = [
-    "COMMAND_FIELDS",
-    "ActiveCommandSpec",
-    "AgesSpec",
     "Check",
     "DataSpec",
-    "DeviceModeSpec",
-    "Duration",
-    "Expectation",
-    "NumberExpectation",
-    "OverrideSpec",
-    "PricesSpec",
     "ProfilePoint",
     "ScenarioCase",
-    "StateSpec",
     "TestFileDoc",
-    "TimeText",
-    "parse_duration_s",
+    "parse_hhmm_window",
 ]
 
 
@@ -123,7 +99,7 @@ class Check(_Model):
     @classmethod
     def _window(cls, value: str | None) -> str | None:
         if value is not None and value.strip() != "all":
-            _parse_hhmm_window(value)
+            parse_hhmm_window(value)
         return value
 
     @model_validator(mode="after")
@@ -159,7 +135,7 @@ class Check(_Model):
         return one_or_many(self.expect_not)
 
 
-def _parse_hhmm_window(text: str) -> tuple[int, int]:
+def parse_hhmm_window(text: str) -> tuple[int, int]:
     """``"16:00-19:00"`` -> minutes of day (start, end); end may be before start (wraps)."""
     m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", text)
     if m is None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gridpilot.engine.partial_state import PartialCommand, PartialDeviceMode, PartialState
 from gridpilot.engine.state import ModeSource, ReadingAges
-from gridpilot.testing.model_base import Duration, SpecModel, TimeText, parse_duration_s
+from gridpilot.rules.scenario_base import Duration, SpecModel, TimeText
+from gridpilot.rules.schema_rules import Action
+from gridpilot.timeutil import parse_duration_s
 
 __all__ = [
     "ActiveCommandSpec",
@@ -156,11 +158,6 @@ class OverrideSpec(SpecModel):
     @field_validator("action")
     @classmethod
     def _action(cls, value: dict[str, Any]) -> dict[str, Any]:
-        # Imported here: the policy schema imports this module.
-        from pydantic import ValidationError
-
-        from gridpilot.rules.schema import Action
-
         try:
             Action.model_validate(value)
         except ValidationError as exc:

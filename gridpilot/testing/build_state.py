@@ -13,15 +13,11 @@ from gridpilot.engine.commands import Command
 from gridpilot.engine.partial_state import Readings, build_site_state, forecast_array
 from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.rules.policy import CompiledOverride, Policy
-from gridpilot.testing.model import (
-    ActiveCommandSpec,
-    OverrideSpec,
-    PricesSpec,
-    ScenarioCase,
-    StateSpec,
-    parse_duration_s,
-)
-from gridpilot.testing.times import resolve_time
+from gridpilot.rules.scenario import ScenarioCase
+from gridpilot.rules.scenario_state import ActiveCommandSpec, OverrideSpec, PricesSpec, StateSpec
+from gridpilot.rules.scenario_times import resolve_time
+from gridpilot.rules.schema_rules import Action
+from gridpilot.timeutil import parse_duration_s
 
 __all__ = [
     "PriceSource",
@@ -171,8 +167,6 @@ def build_state(
 def build_overrides(
     specs: list[OverrideSpec], at: datetime, tz: tzinfo
 ) -> tuple[CompiledOverride, ...]:
-    from gridpilot.rules.schema import Action
-
     out = []
     for spec in specs:
         start = at if spec.start is None else resolve_time(spec.start, tz, after=at)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gridpilot.engine.decision import Decision
-from gridpilot.testing.model import COMMAND_FIELDS, Expectation
+from gridpilot.rules.scenario_expectations import COMMAND_FIELDS, Expectation
 
 __all__ = [
     "DiffRow",

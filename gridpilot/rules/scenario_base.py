@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from gridpilot.testing.times import check_time_text
+from gridpilot.rules.scenario_times import check_time_text
 from gridpilot.timeutil import parse_duration_s
 
-__all__ = ["Duration", "SpecModel", "TimeText", "parse_duration_s"]
+__all__ = ["Duration", "SpecModel", "TimeText"]
 
 
 class SpecModel(BaseModel):
