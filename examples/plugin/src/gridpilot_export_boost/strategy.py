@@ -16,9 +16,14 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.engine.state import SiteState
-from gridpilot.strategies.base import Proposal, StrategyContext, StrategySettings
+from gridpilot import (
+    Command,
+    CommandKind,
+    Proposal,
+    SiteState,
+    StrategyContext,
+    StrategySettings,
+)
 
 __all__ = ["ExportBoost", "ExportBoostSettings"]
 
