@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
 from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 
 BAD = Path(__file__).parent / "bad"
 CASES = sorted(BAD.glob("*.yaml"))
+
+
+def _without_plugins(line: str) -> str:
+    """The corpus speaks of the built-in strategies only: whether a test elsewhere has installed
+    a plugin package (which then appears among the valid types) must not change the message."""
+    for ep in entry_points(group="gridpilot.strategies"):
+        line = re.sub(rf"\b{re.escape(ep.name)}, ", "", line)
+    return line
 
 
 def test_every_case_has_its_expected_message() -> None:
@@ -23,5 +33,5 @@ def test_bad_policy_gives_its_message(path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("GRIDPILOT_TEST_UNSET_VARIABLE", raising=False)
     with pytest.raises(PolicyError) as info:
         load_policy(path)
-    got = [i.format().replace(str(path), path.name) for i in info.value.issues]
+    got = [_without_plugins(i.format().replace(str(path), path.name)) for i in info.value.issues]
     assert got == path.with_suffix(".expected").read_text(encoding="utf-8").splitlines()
