@@ -21,15 +21,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gridpilot.engine.battery import BatteryParams  # noqa: E402
 from gridpilot.engine.commands import CommandKind  # noqa: E402
+from gridpilot.recorded import load_data  # noqa: E402
+from gridpilot.recorded.resample import resample  # noqa: E402
 from gridpilot.simulator.accounting import (  # noqa: E402
     BillInputs,
+    SiteSeries,
     compute_totals,
     run_fixed_command,
 )
-from gridpilot.simulator.battery import BatteryParams  # noqa: E402
-from gridpilot.simulator.loaders import load_data  # noqa: E402
-from gridpilot.simulator.resample import resample  # noqa: E402
 from gridpilot.simulator.selfsupply import self_supply  # noqa: E402
 
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"
@@ -63,11 +64,13 @@ def main() -> int:
     t_ss = best(lambda: self_supply(load, pv, bat, 300, charge_efficiency=0.95,
                                     discharge_efficiency=0.95), args.repeat)
 
+    site = SiteSeries(start_s=s.start_s, step_s=300, load_w=load, pv_w=pv,
+                      import_price=s.columns["import_price"],
+                      export_price=s.columns["export_price"], tz=ZoneInfo("Europe/London"),
+                      bill=BillInputs())
+
     def totals() -> object:
-        return compute_totals(start_s=s.start_s, step_s=300, load_w=load, pv_w=pv, grid_w=grid,
-                              battery_w=bat, import_price=s.columns["import_price"],
-                              export_price=s.columns["export_price"], bill=BillInputs(),
-                              tz=ZoneInfo("Europe/London"), battery=params)
+        return compute_totals(site, grid, bat, params)
 
     t_tot = best(totals, args.repeat)
     r = self_supply(load, pv, bat, 300, charge_efficiency=0.95, discharge_efficiency=0.95)

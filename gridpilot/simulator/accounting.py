@@ -32,13 +32,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.simulator.battery import BatteryParams, step
 from gridpilot.simulator.selfsupply import self_supply
 
 __all__ = [
     "BillInputs",
     "MonthTotals",
+    "SiteSeries",
     "Totals",
     "compute_totals",
     "month_index",
@@ -131,37 +132,44 @@ def month_index(start_s: IntArray, tz: ZoneInfo) -> tuple[IntArray, list[str]]:
     return idx.astype(np.int64), labels
 
 
+@dataclass(frozen=True)
+class SiteSeries:
+    """What every run on the same data shares: the steps, the site's load and PV, the prices and
+    the tariff's other charges, and the timezone its months are counted in."""
+
+    start_s: IntArray
+    step_s: int
+    load_w: FloatArray
+    pv_w: FloatArray
+    import_price: FloatArray
+    export_price: FloatArray
+    tz: ZoneInfo
+    bill: BillInputs = BillInputs()
+
+
 def compute_totals(
-    *,
-    start_s: IntArray,
-    step_s: int,
-    load_w: FloatArray,
-    pv_w: FloatArray,
+    site: SiteSeries,
     grid_w: FloatArray,
     battery_w: FloatArray,
-    import_price: FloatArray,
-    export_price: FloatArray,
-    bill: BillInputs,
-    tz: ZoneInfo,
     battery: BatteryParams | None = None,
-    import_w: FloatArray | None = None,
-    export_w: FloatArray | None = None,
+    *,
     initial_pv_share: float = 0.0,
 ) -> Totals:
-    """Bill and energy totals of one run (see the module docstring).
+    """Bill and energy totals of one run on ``site`` (see the module docstring): its grid and
+    battery power [W], and the battery that ran it (``None``: no battery).
 
-    ``import_w``/``export_w`` default to the positive and negative parts of ``grid_w``; the
-    optimum passes its own split. ``initial_pv_share`` is the PV share credited to energy the
-    battery held at the start (0: its origin is unknown, so it is not claimed as self-supplied).
+    ``initial_pv_share`` is the PV share credited to energy the battery held at the start (0: its
+    origin is unknown, so it is not claimed as self-supplied).
     """
+    step_s, load_w, pv_w, bill = site.step_s, site.load_w, site.pv_w, site.bill
     h = step_s / 3600.0
-    imp_w = np.maximum(grid_w, 0.0) if import_w is None else import_w
-    exp_w = np.maximum(-grid_w, 0.0) if export_w is None else export_w
+    imp_w = np.maximum(grid_w, 0.0)
+    exp_w = np.maximum(-grid_w, 0.0)
     imp_kwh = imp_w * h / 1000.0
     exp_kwh = exp_w * h / 1000.0
-    cost = imp_kwh * import_price
-    revenue = exp_kwh * export_price
-    midx, labels = month_index(start_s, tz)
+    cost = imp_kwh * site.import_price
+    revenue = exp_kwh * site.export_price
+    midx, labels = month_index(site.start_s, site.tz)
     nm = len(labels)
     m_imp = np.bincount(midx, imp_kwh, minlength=nm)
     m_exp = np.bincount(midx, exp_kwh, minlength=nm)

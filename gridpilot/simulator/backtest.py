@@ -9,17 +9,18 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from gridpilot.engine.battery import BatteryParams
 from gridpilot.engine.commands import CommandKind
+from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import (
     BillInputs,
+    SiteSeries,
     Totals,
     compute_totals,
     month_index,
     no_battery_flows,
     run_fixed_command,
 )
-from gridpilot.simulator.battery import BatteryParams
-from gridpilot.simulator.loaders.base import TimeSeries
 from gridpilot.simulator.optimum import OptimumResult, savings_captured, solve_optimum
 from gridpilot.simulator.pricesource import (
     DEFAULT_PRICE_SOURCE,
@@ -140,33 +141,28 @@ def run_backtest(
                            all(c in series.columns for c in PRICE_COLUMNS))
     if prices == "data":
         policy = with_data_prices(policy, series if price_series is None else price_series)
-    params = BatteryParams.from_policy(policy)
+    params = policy.battery
     soc0 = params.min_soc_pct if initial_soc_pct is None else float(initial_soc_pct)
     rep = replay(policy, series, initial_soc_pct=soc0, params=params, progress=progress)
     tariff = policy.tariff
-    bill = BillInputs(
-        standing_charge_per_day=tariff.standing_charge_per_day,
-        demand_charge_per_kw=tariff.demand_charge_per_kw,
-        currency=tariff.currency,
+    site = SiteSeries(
+        start_s=rep.start_s,
+        step_s=rep.step_s,
+        load_w=rep.load_w,
+        pv_w=rep.pv_w,
+        import_price=rep.import_price,
+        export_price=rep.export_price,
+        tz=policy.tz,
+        bill=BillInputs(
+            standing_charge_per_day=tariff.standing_charge_per_day,
+            demand_charge_per_kw=tariff.demand_charge_per_kw,
+            currency=tariff.currency,
+        ),
     )
     tz = policy.tz
 
-    def totals(
-        grid: np.ndarray, battery: np.ndarray, with_battery: bool = True
-    ) -> Totals:
-        return compute_totals(
-            start_s=rep.start_s,
-            step_s=rep.step_s,
-            load_w=rep.load_w,
-            pv_w=rep.pv_w,
-            grid_w=grid,
-            battery_w=battery,
-            import_price=rep.import_price,
-            export_price=rep.export_price,
-            bill=bill,
-            tz=tz,
-            battery=params if with_battery else None,
-        )
+    def totals(grid: np.ndarray, battery: np.ndarray, with_battery: bool = True) -> Totals:
+        return compute_totals(site, grid, battery, params if with_battery else None)
 
     nb_bat, nb_grid = no_battery_flows(rep.load_w, rep.pv_w)
     sc_bat, sc_grid, sc_soc = run_fixed_command(

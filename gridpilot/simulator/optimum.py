@@ -1,17 +1,10 @@
 """The perfect-foresight optimum: the lowest cost any controller could reach on the same data.
 
 Cost is the bill (energy and demand charges; the standing charge is the same for every schedule)
-plus wear (``cycle_cost_per_kwh`` per AC kWh discharged). Variables per step ``t``: AC charge
-power ``c_t`` and discharge power ``d_t`` [W], grid import ``i_t`` and export ``x_t`` [W], stored
-energy ``e_t`` at the end of the step [kWh]; per calendar month ``p_m``, the peak import [W].
-
-    minimise  sum_t h/1000 * (pi_t * i_t - px_t * x_t + wear * d_t) + sum_m dc/1000 * p_m
-    s.t.      i_t - x_t + d_t - c_t = load_t - pv_t                  (energy balance)
-              e_t - e_{t-1} - eta_c h/1000 c_t + h/(1000 eta_d) d_t = 0   (e_{-1} = initial)
-              i_t - p_{m(t)} <= 0                                    (only with a demand charge)
-              0 <= c_t <= max_charge_w, 0 <= d_t <= max_discharge_w, e_min <= e_t <= e_max
-              c_t <= max_charge_w * z_t, d_t <= max_discharge_w * (1 - z_t)   (direction)
-              i_t <= imax_t * y_t,       x_t <= xmax_t * (1 - y_t)            (direction)
+plus wear (``cycle_cost_per_kwh`` per AC kWh discharged): the battery programme of
+:mod:`gridpilot.lp.battery` over the whole data, with the wear as the discharge cost, the demand
+charge on each calendar month's peak import, no value on the energy left at the end, and the
+battery free to export up to its full power (within the site's export limit).
 
 A battery cannot charge and discharge in the same step, and a meter does not import and export at
 once. Without the binaries ``z``/``y`` the programme is a relaxation that may do both: it wastes
@@ -26,7 +19,7 @@ where export pays more than import: elsewhere netting import against export neve
 
 The end state is free, as it is for a replayed policy. The schedule is reported as the net
 battery power per step, and its SOC is that power replayed through the battery model's equations
-(:mod:`gridpilot.simulator.battery`): nothing is clipped.
+(:mod:`gridpilot.engine.battery`): nothing is clipped.
 """
 
 from __future__ import annotations
@@ -37,8 +30,9 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
-from gridpilot.simulator.battery import BatteryParams
+from gridpilot.lp.battery import Costs, GridCaps, Horizon, Storage, build_battery_lp
 from gridpilot.solver import new_highs
 
 __all__ = ["OptimumResult", "replay_soc_pct", "savings_captured", "solve_optimum"]
@@ -241,7 +235,8 @@ def savings_captured(baseline_bill: float, policy_bill: float, optimal_bill: flo
 
 
 class _Model:
-    """The programme's arrays, built once; :meth:`solve` adds the binaries of one round."""
+    """The optimum's programme (:mod:`gridpilot.lp.battery`) and the steps that may need a
+    direction binary; :meth:`solve` adds the binaries of one round."""
 
     def __init__(
         self,
@@ -263,82 +258,42 @@ class _Model:
         self.params = params
         self.step_s = step_s
         self.initial_soc_pct = float(initial_soc_pct)
-        self.h = h = step_s / 3600.0
+        self.h = step_s / 3600.0
         self.net = net = np.asarray(load_w - pv_w, dtype=np.float64)
         self.import_price = np.asarray(import_price, dtype=np.float64)
         self.export_price = np.asarray(export_price, dtype=np.float64)
         self.month_idx = month_idx
         self.demand_charge_per_kw = demand_charge_per_kw
-        use_peak = demand_charge_per_kw > 0 and month_idx is not None and n > 0
-        nm = int(month_idx.max()) + 1 if use_peak and month_idx is not None else 0
-        self.nm = nm
-        self.oc, self.od, self.oi, self.ox, self.oe, self.op = 0, n, 2 * n, 3 * n, 4 * n, 5 * n
-        self.ncol = 5 * n + nm
-        oc, od, oi, ox, oe, op = self.oc, self.od, self.oi, self.ox, self.oe, self.op
         cap = params.capacity_kwh
-        e_min = cap * params.min_soc_pct / 100.0
-        e_max = cap * params.max_soc_pct / 100.0
-        e0 = cap * initial_soc_pct / 100.0
-
-        cost = np.zeros(self.ncol)
-        cost[oi:ox] = self.import_price * h / 1000.0
-        cost[ox:oe] = -self.export_price * h / 1000.0
-        cost[od:oi] = params.cycle_cost_per_kwh * h / 1000.0
-        if nm:
-            cost[op:] = demand_charge_per_kw / 1000.0
-        lower = np.zeros(self.ncol)
-        upper = np.empty(self.ncol)
-        upper[oc:od] = params.max_charge_w
-        upper[od:oi] = params.max_discharge_w
-        # The grid flows the battery can cause; tight, so that the relaxed direction binaries
-        # bill grid power along the chord of its real cost over exactly the reachable range.
-        upper[oi:ox] = np.maximum(net + params.max_charge_w, 0.0)
-        x_hi = np.maximum(params.max_discharge_w - net, 0.0)
-        if max_export_w is not None:
-            # The site's export limit binds the battery; PV alone may exceed it (no curtailment).
-            x_hi = np.minimum(x_hi, np.maximum(max_export_w, -net))
-        upper[ox:oe] = x_hi
-        lower[oe:op] = e_min
-        upper[oe:op] = e_max
-        upper[op:] = np.inf
-        self.cost, self.lower, self.upper = cost, lower, upper
-
-        t = np.arange(n, dtype=np.int64)
-        rows: list[IntArray] = []
-        cols: list[IntArray] = []
-        vals: list[FloatArray] = []
-
-        def add(r: IntArray, c: IntArray, v: float | FloatArray) -> None:
-            rows.append(r)
-            cols.append(c)
-            vals.append(np.broadcast_to(np.asarray(v, dtype=np.float64), r.shape).copy())
-
-        add(t, oi + t, 1.0)
-        add(t, ox + t, -1.0)
-        add(t, od + t, 1.0)
-        add(t, oc + t, -1.0)
-        add(n + t, oe + t, 1.0)
-        add(n + t[1:], oe + t[1:] - 1, -1.0)
-        add(n + t, oc + t, -params.charge_efficiency * h / 1000.0)
-        add(n + t, od + t, h / (1000.0 * params.discharge_efficiency))
-        nrow = 2 * n
-        row_lo = np.concatenate([net, np.zeros(n)])
-        row_hi = row_lo.copy()
-        if n:
-            row_lo[n] = row_hi[n] = e0
-        if nm and month_idx is not None:
-            add(nrow + t, oi + t, 1.0)
-            add(nrow + t, op + month_idx.astype(np.int64), -1.0)
-            nrow += n
-            row_lo = np.concatenate([row_lo, np.full(n, -np.inf)])
-            row_hi = np.concatenate([row_hi, np.zeros(n)])
-        self.rows, self.cols, self.vals = rows, cols, vals
-        self.nrow, self.row_lo, self.row_hi = nrow, row_lo, row_hi
-
+        self.lp = lp = build_battery_lp(
+            Horizon(np.full(n, self.h), net, self.import_price, self.export_price),
+            Storage(
+                charge_w=params.max_charge_w,
+                discharge_w=params.max_discharge_w,
+                charge_efficiency=params.charge_efficiency,
+                discharge_efficiency=params.discharge_efficiency,
+                floor_kwh=cap * params.min_soc_pct / 100.0,
+                top_kwh=cap * params.max_soc_pct / 100.0,
+                stored_kwh=cap * initial_soc_pct / 100.0,
+            ),
+            GridCaps(battery_export_w=params.max_discharge_w, max_export_w=max_export_w),
+            Costs(
+                discharge_per_kwh=params.cycle_cost_per_kwh,
+                demand_charge_per_kw=demand_charge_per_kw,
+                month_idx=month_idx,
+            ),
+        )
+        self.nm = lp.nm
+        self.oc, self.od, self.oi, self.ox, self.oe, self.op = 0, n, 2 * n, 3 * n, 4 * n, 5 * n
+        self.ncol = lp.ncol
         # Where export pays more than import costs and the step can reach both directions, the
         # relaxation may import and export at once: those steps carry a relaxed y from round 1
         # (its relaxation is the convex envelope of the real cost, a valid bound).
-        self.may_trade = (self.export_price > self.import_price) & (upper[oi:ox] > 0) & (x_hi > 0)
+        self.may_trade = (
+            (self.export_price > self.import_price)
+            & (lp.upper[self.oi:self.ox] > 0)
+            & (lp.upper[self.ox:self.oe] > 0)
+        )
         # Wasting energy through the losses pays only where some energy is worth less than
         # nothing or where the battery is full; any step may need z in a degenerate case.
         self.may_waste = (params.max_charge_w > 0) & (params.max_discharge_w > 0) & np.ones(
@@ -359,12 +314,13 @@ class _Model:
             initial_soc_pct=float(min(max(e_start, p.min_soc_pct), p.max_soc_pct)),
             month_idx=None, demand_charge_per_kw=0.0, max_export_w=self.max_export_w,
         )
+        lower, upper = sub.lp.lower, sub.lp.upper
         if b < self.n:
             end = float(x[self.oe + b - 1])
-            sub.lower[sub.oe + sub.n - 1] = sub.upper[sub.oe + sub.n - 1] = end
+            lower[sub.oe + sub.n - 1] = upper[sub.oe + sub.n - 1] = end
         if self.nm and self.month_idx is not None:
             peaks = x[self.op:self.op + self.nm][self.month_idx[a:b]]
-            sub.upper[sub.oi:sub.ox] = np.minimum(sub.upper[sub.oi:sub.ox], peaks)
+            upper[sub.oi:sub.ox] = np.minimum(upper[sub.oi:sub.ox], peaks)
         return sub
 
     def solve(
@@ -380,9 +336,8 @@ class _Model:
         and the directions ``fix_z`` (1 charge only, 0 discharge only, -1 free) and ``fix_y``
         (1 import only, 0 export only): the column values, the proven lower bound on the
         objective and the solve time."""
-        n, p = self.n, self.params
-        lower, upper = self.lower, self.upper
-        free_y = np.ones(n, dtype=bool)
+        upper = self.lp.upper
+        free_y = np.ones(self.n, dtype=bool)
         if fix_z is not None or fix_y is not None:
             upper = upper.copy()
             if fix_z is not None:
@@ -394,71 +349,14 @@ class _Model:
                 free_y = fix_y < 0
         zs = np.flatnonzero(z_bin).astype(np.int64)
         ys = np.flatnonzero((self.may_trade & free_y) | y_bin).astype(np.int64)
-        nz, ny = int(zs.size), int(ys.size)
-        oz = self.ncol
-        oy = oz + nz
-        ncol = oy + ny
-        rows, cols, vals = list(self.rows), list(self.cols), list(self.vals)
-        row_lo, row_hi = [self.row_lo], [self.row_hi]
-        nrow = self.nrow
-        if nz:
-            # c_t - C z_t <= 0 and d_t + D z_t <= D
-            r = nrow + np.arange(nz, dtype=np.int64)
-            rows += [r, r, r + nz, r + nz]
-            cols += [self.oc + zs, oz + np.arange(nz, dtype=np.int64), self.od + zs,
-                     oz + np.arange(nz, dtype=np.int64)]
-            vals += [np.ones(nz), np.full(nz, -p.max_charge_w), np.ones(nz),
-                     np.full(nz, p.max_discharge_w)]
-            row_lo += [np.full(2 * nz, -np.inf)]
-            row_hi += [np.zeros(nz), np.full(nz, p.max_discharge_w)]
-            nrow += 2 * nz
-        if ny:
-            imax = upper[self.oi + ys]
-            xmax = upper[self.ox + ys]
-            r = nrow + np.arange(ny, dtype=np.int64)
-            yc = oy + np.arange(ny, dtype=np.int64)
-            rows += [r, r, r + ny, r + ny]
-            cols += [self.oi + ys, yc, self.ox + ys, yc]
-            vals += [np.ones(ny), -imax, np.ones(ny), xmax]
-            row_lo += [np.full(2 * ny, -np.inf)]
-            row_hi += [np.zeros(ny), xmax]
-            nrow += 2 * ny
-        r_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        c_all = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        v_all = np.concatenate(vals) if vals else np.zeros(0)
-        order = np.lexsort((r_all, c_all))
-        r_all, c_all, v_all = r_all[order], c_all[order], v_all[order]
-        start = np.zeros(ncol + 1, dtype=np.int64)
-        np.cumsum(np.bincount(c_all, minlength=ncol), out=start[1:])
-
-        lp = highspy.HighsLp()
-        lp.num_col_ = ncol
-        lp.num_row_ = nrow
-        lp.col_cost_ = np.concatenate([self.cost, np.zeros(nz + ny)])
-        lp.col_lower_ = np.concatenate([lower, np.zeros(nz + ny)])
-        lp.col_upper_ = np.concatenate([upper, np.ones(nz + ny)])
-        lp.row_lower_ = np.concatenate(row_lo)
-        lp.row_upper_ = np.concatenate(row_hi)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_ = ncol
-        lp.a_matrix_.num_row_ = nrow
-        lp.a_matrix_.start_ = start.astype(np.int32)
-        lp.a_matrix_.index_ = r_all.astype(np.int32)
-        lp.a_matrix_.value_ = v_all
-        integer = nz + int(y_bin[ys].sum())
-        if integer:
-            kind = [highspy.HighsVarType.kContinuous] * ncol
-            for j in range(nz):
-                kind[oz + j] = highspy.HighsVarType.kInteger
-            for jy in np.flatnonzero(y_bin[ys]).tolist():
-                kind[oy + jy] = highspy.HighsVarType.kInteger
-            lp.integrality_ = kind
-
+        y_integer = y_bin[ys]
+        integer = int(zs.size) + int(y_integer.sum())
         solver = new_highs()
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", _MIP_REL_GAP)
         solver.setOptionValue("mip_abs_gap", _MIP_ABS_GAP)
-        solver.passModel(lp)
+        solver.passModel(self.lp.highs_lp(upper=upper, z_steps=zs, y_steps=ys,
+                                          y_integer=y_integer))
         solver.run()
         status = solver.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:

@@ -1,16 +1,11 @@
 """The linear programme behind ``tariff_arbitrage``: the cheapest battery schedule over the prices
 known now.
 
-The same battery model as the perfect-foresight optimum (:mod:`gridpilot.simulator.optimum`), on
-the price slots of one outlook. Per slot ``j`` (``h_j`` hours long): AC charge ``c_j`` and
-discharge ``d_j`` [W], grid import ``i_j`` and export ``x_j`` [W], stored energy ``e_j`` at the
-slot's end [kWh].
+The battery programme of :mod:`gridpilot.lp.battery` (the same one the perfect-foresight optimum
+solves), on the price slots of one outlook, the first slot starting now:
 
     minimise  sum_j h_j/1000 * (pi_j i_j - px_j x_j + (wear + spread + tie) d_j + tie c_j)
                     - v e_{n-1}
-    s.t.      i_j - x_j + d_j - c_j = net_j
-              e_j - e_{j-1} - eta_c h_j/1000 c_j + h_j/(1000 eta_d) d_j = 0   (e_{-1} = now)
-              0 <= c_j <= charge_w, 0 <= d_j <= max_discharge_w, floor <= e_j <= top
 
 ``spread`` (``min_spread_per_kwh``) is charged like wear, so a cycle is only planned when its
 spread beats the losses, the wear and that margin; ``tie`` (about a millionth of a currency unit
@@ -33,6 +28,7 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.lp.battery import BatteryLP, Costs, GridCaps, Horizon, Storage, build_battery_lp
 from gridpilot.solver import new_highs
 
 __all__ = ["PlanInputs", "PlanResult", "new_solver", "resolve_plan", "solve_plan"]
@@ -86,6 +82,8 @@ class PlanResult:
     end_value_per_kwh: float
     floor_kwh: float
     top_kwh: float
+    lp: BatteryLP
+    """The programme solved, for :func:`resolve_plan`."""
     from_slot: int = 0
     """The slot the plan starts acting in (see :func:`resolve_plan`)."""
 
@@ -109,91 +107,44 @@ def solve_plan(
     ends[-1] = end_s
     starts = start_s.astype(np.float64)
     starts[0] = max(float(start_s[0]), min(t_s, ends[0] - 60.0))
-    h = (ends - starts) * (1.0 / 3600.0)
-    hk = h * 1e-3
     pi = np.asarray(import_per_kwh, dtype=np.float64)
     px = np.minimum(np.asarray(export_per_kwh, dtype=np.float64), pi)
     net = np.asarray(net_w, dtype=np.float64)
-    eta_c = inputs.charge_efficiency
-    eta_d = inputs.discharge_efficiency
-
-    oc, od, oi, ox, oe = 0, n, 2 * n, 3 * n, 4 * n
-    ncol = 5 * n
-    cost = np.empty(ncol)
     # The tie-breaker grows along the outlook: between equal prices the earliest slot is used,
     # so the battery is charged (or used) as soon as it is worth it, not at a random slot.
     tie = _TIE_PER_KWH * (1.0 + np.arange(n) / n)
-    cost[oc:od] = tie * hk
-    cost[od:oi] = (inputs.wear_per_kwh + inputs.min_spread_per_kwh + tie) * hk
-    cost[oi:ox] = pi * hk
-    cost[ox:oe] = -px * hk
-    cost[oe:] = 0.0
-    end_value = eta_d * max(
+    end_value = inputs.discharge_efficiency * max(
         0.0, float(pi.min()) - inputs.wear_per_kwh - inputs.min_spread_per_kwh - _END_MARGIN
     )
-    cost[-1] = -end_value
-
-    lower = np.zeros(ncol)
-    upper = np.empty(ncol)
-    upper[oc:od] = inputs.charge_w
-    upper[od:oi] = inputs.discharge_w
-    pos = np.maximum(net, 0.0)
-    surplus = np.maximum(-net, 0.0)
-    imp_hi = pos + inputs.charge_w
-    if inputs.max_import_w is not None:
-        imp_hi = np.minimum(imp_hi, np.maximum(inputs.max_import_w, pos))
-    upper[oi:ox] = imp_hi
-    battery_out = np.where(px > 0.0, inputs.export_w, 0.0)
-    x_hi = surplus + battery_out
-    if inputs.max_export_w is not None:
-        x_hi = np.minimum(x_hi, np.maximum(inputs.max_export_w, surplus))
-    upper[ox:oe] = x_hi
-    floor = min(inputs.floor_kwh, stored_kwh)
-    top = max(inputs.top_kwh, stored_kwh)
-    lower[oe:] = floor
-    upper[oe:] = top
-
-    # Column-wise matrix: c_j, d_j -> (balance j, energy j); i_j, x_j -> balance j;
-    # e_j -> energy j (+1) and energy j+1 (-1).
-    j = np.arange(n, dtype=np.int32)
-    two = np.column_stack((j, n + j)).ravel()
-    c_val = np.column_stack((np.full(n, -1.0), -eta_c * hk)).ravel()
-    d_val = np.column_stack((np.ones(n), hk / eta_d)).ravel()
-    e_idx = np.column_stack((n + j, n + j + 1)).ravel()[:-1]
-    e_val = np.column_stack((np.ones(n), -np.ones(n))).ravel()[:-1]
-    index = np.concatenate((two, two, j, j, e_idx)).astype(np.int32)
-    value = np.concatenate((c_val, d_val, np.ones(n), -np.ones(n), e_val))
-    counts = np.concatenate((np.full(2 * n, 2), np.ones(2 * n, dtype=np.int64),
-                             np.full(n, 2)))
-    counts[-1] = 1
-    start = np.zeros(ncol + 1, dtype=np.int32)
-    np.cumsum(counts, out=start[1:])
-
-    row_lo = np.concatenate((net, np.zeros(n)))
-    row_lo[n] = stored_kwh
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = 2 * n
-    lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = row_lo
-    lp.row_upper_ = row_lo
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = ncol
-    lp.a_matrix_.num_row_ = 2 * n
-    lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
-
+    lp = build_battery_lp(
+        Horizon((ends - starts) * (1.0 / 3600.0), net, pi, px),
+        Storage(
+            charge_w=inputs.charge_w,
+            discharge_w=inputs.discharge_w,
+            charge_efficiency=inputs.charge_efficiency,
+            discharge_efficiency=inputs.discharge_efficiency,
+            floor_kwh=inputs.floor_kwh,
+            top_kwh=inputs.top_kwh,
+            stored_kwh=stored_kwh,
+        ),
+        GridCaps(
+            battery_export_w=np.where(px > 0.0, inputs.export_w, 0.0),
+            max_import_w=inputs.max_import_w,
+            max_export_w=inputs.max_export_w,
+        ),
+        Costs(
+            discharge_per_kwh=inputs.wear_per_kwh + inputs.min_spread_per_kwh + tie,
+            charge_per_kwh=tie,
+            end_value_per_kwh=end_value,
+        ),
+    )
     if solver is None:
         solver = new_solver()
-    solver.passModel(lp)
+    solver.passModel(lp.highs_lp())
     solver.run()
     if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return _result(solver, start_s, end_s, stored_kwh, net, end_value, inputs.floor_kwh,
-                   inputs.top_kwh, 0)
+    return _result(solver, lp, start_s, end_s, stored_kwh, net, end_value, 0)
 
 
 def resolve_plan(solver: highspy.Highs, plan: PlanResult, k: int,
@@ -205,43 +156,33 @@ def resolve_plan(solver: highspy.Highs, plan: PlanResult, k: int,
     the same LP as a fresh plan from slot ``k``; only bounds change, so HiGHS starts from the
     last basis, several times faster than building and solving anew.
     """
-    n = int(plan.start_s.shape[0])
-    floor = min(plan.floor_kwh, stored_kwh)
-    top = max(plan.top_kwh, stored_kwh)
-    if k > 0:
-        idx = np.concatenate((np.arange(k), n + np.arange(k))).astype(np.int32)
-        zeros = np.zeros(2 * k)
-        solver.changeColsBounds(2 * k, idx, zeros, zeros)
-    e_idx = (4 * n + np.arange(n)).astype(np.int32)
-    solver.changeColsBounds(n, e_idx, np.full(n, floor), np.full(n, top))
-    solver.changeRowBounds(n, stored_kwh, stored_kwh)
+    plan.lp.restart(solver, k, stored_kwh)
     solver.run()
     if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return _result(solver, plan.start_s, plan.end_s, stored_kwh, plan.net_w,
-                   plan.end_value_per_kwh, plan.floor_kwh, plan.top_kwh, k)
+    return _result(solver, plan.lp, plan.start_s, plan.end_s, stored_kwh, plan.net_w,
+                   plan.end_value_per_kwh, k)
 
 
-def _result(solver: highspy.Highs, start_s: IntArray, end_s: int, stored_kwh: float,
-            net: FloatArray, end_value: float, floor_kwh: float, top_kwh: float,
-            k: int) -> PlanResult:
-    n = int(start_s.shape[0])
-    x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
-    lo = min(floor_kwh, stored_kwh)
-    hi = max(top_kwh, stored_kwh)
+def _result(solver: highspy.Highs, lp: BatteryLP, start_s: IntArray, end_s: int,
+            stored_kwh: float, net: FloatArray, end_value: float, k: int) -> PlanResult:
+    flows = lp.flows(np.asarray(solver.getSolution().col_value, dtype=np.float64))
+    floor_kwh, top_kwh = lp.storage.floor_kwh, lp.storage.top_kwh
     return PlanResult(
         start_s=start_s,
         end_s=end_s,
         start_kwh=stored_kwh,
-        charge_w=x[:n],
-        discharge_w=x[n : 2 * n],
-        import_w=x[2 * n : 3 * n],
-        export_w=x[3 * n : 4 * n],
-        stored_kwh=np.clip(x[4 * n :], lo, hi),
+        charge_w=flows.charge_w,
+        discharge_w=flows.discharge_w,
+        import_w=flows.import_w,
+        export_w=flows.export_w,
+        stored_kwh=np.clip(flows.stored_kwh, min(floor_kwh, stored_kwh),
+                           max(top_kwh, stored_kwh)),
         net_w=net,
         end_value_per_kwh=end_value,
         floor_kwh=floor_kwh,
         top_kwh=top_kwh,
+        lp=lp,
         from_slot=k,
     )
 

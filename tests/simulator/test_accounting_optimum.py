@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,15 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.recorded import load_uk_composite
 from gridpilot.simulator.accounting import (
     BillInputs,
+    SiteSeries,
     compute_totals,
     month_index,
     run_fixed_command,
 )
-from gridpilot.simulator.battery import BatteryParams, step
-from gridpilot.simulator.loaders import load_uk_composite
 from gridpilot.simulator.optimum import savings_captured, solve_optimum
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,12 +36,12 @@ def test_bill_by_hand() -> None:
     pv = np.array([0.0, 1500.0])
     bat = np.array([1000.0, -400.0])
     grid = load - pv - bat  # 1000 W import, then 600 W export
-    t = compute_totals(
-        start_s=start, step_s=1800, load_w=load, pv_w=pv, grid_w=grid, battery_w=bat,
-        import_price=np.array([0.30, 0.10]), export_price=np.array([0.05, 0.04]),
-        bill=BillInputs(standing_charge_per_day=0.48, demand_charge_per_kw=10.0), tz=LONDON,
-        battery=P,
+    site = SiteSeries(
+        start_s=start, step_s=1800, load_w=load, pv_w=pv,
+        import_price=np.array([0.30, 0.10]), export_price=np.array([0.05, 0.04]), tz=LONDON,
+        bill=BillInputs(standing_charge_per_day=0.48, demand_charge_per_kw=10.0),
     )
+    t = compute_totals(site, grid, bat, P)
     assert t.import_kwh == pytest.approx(0.5)
     assert t.export_kwh == pytest.approx(0.3)
     assert t.energy_cost == pytest.approx(0.15)
@@ -55,11 +57,8 @@ def test_bill_by_hand() -> None:
     assert t.grid_to_load_kwh == pytest.approx(0.5)
     assert t.pv_to_battery_kwh == pytest.approx(0.2) and t.grid_to_battery_kwh == 0.0
     assert t.self_consumption == pytest.approx(1 - 0.3 / 0.75)
-    solar_start = compute_totals(
-        start_s=start, step_s=1800, load_w=load, pv_w=pv, grid_w=grid, battery_w=bat,
-        import_price=np.array([0.30, 0.10]), export_price=np.array([0.05, 0.04]),
-        bill=BillInputs(), tz=LONDON, battery=P, initial_pv_share=1.0,
-    )
+    solar_start = compute_totals(replace(site, bill=BillInputs()), grid, bat, P,
+                                 initial_pv_share=1.0)
     assert solar_start.self_sufficiency == pytest.approx(1 - 0.5 / 1.25)
     assert t.equivalent_full_cycles == pytest.approx(0.5 / 4.5)
 
@@ -81,9 +80,9 @@ def _slice(days: int, offset_days: int) -> tuple[np.ndarray, ...]:
 
 
 def _bill(start, load, pv, imp, exp, grid, bat, dc):  # type: ignore[no-untyped-def]
-    return compute_totals(start_s=start, step_s=1800, load_w=load, pv_w=pv, grid_w=grid,
-                          battery_w=bat, import_price=imp, export_price=exp,
-                          bill=BillInputs(0.0, dc), tz=LONDON).bill
+    site = SiteSeries(start_s=start, step_s=1800, load_w=load, pv_w=pv, import_price=imp,
+                      export_price=exp, tz=LONDON, bill=BillInputs(0.0, dc))
+    return compute_totals(site, grid, bat).bill
 
 
 @settings(max_examples=25, deadline=None)

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.simulator.accounting import BillInputs, Totals, compute_totals
-from gridpilot.simulator.battery import BatteryParams, step
-from gridpilot.simulator.loaders import load_uk_composite
+from gridpilot.recorded import load_uk_composite
+from gridpilot.simulator.accounting import BillInputs, SiteSeries, Totals, compute_totals
 from gridpilot.simulator.selfsupply import self_supply, stored_pv_share
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,10 +35,10 @@ def _days(offset: int, days: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def _totals(start: np.ndarray, load: np.ndarray, pv: np.ndarray, bat: np.ndarray,
             share: float = 0.0) -> Totals:
     n = load.size
-    return compute_totals(start_s=start, step_s=1800, load_w=load, pv_w=pv, grid_w=load - pv - bat,
-                          battery_w=bat, import_price=np.full(n, 0.2),
-                          export_price=np.full(n, 0.05), bill=BillInputs(), tz=LONDON,
-                          battery=P, initial_pv_share=share)
+    site = SiteSeries(start_s=start, step_s=1800, load_w=load, pv_w=pv,
+                      import_price=np.full(n, 0.2), export_price=np.full(n, 0.05), tz=LONDON,
+                      bill=BillInputs())
+    return compute_totals(site, load - pv - bat, bat, P, initial_pv_share=share)
 
 
 def _simple(load: np.ndarray, pv: np.ndarray, bat: np.ndarray) -> tuple[float, float]:
@@ -155,7 +155,7 @@ def test_flows_balance_and_pv_out_of_the_battery_never_exceeds_pv_in(
 
 
 def test_a_january_economy7_backtest_counts_night_charging_as_grid() -> None:
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.rules.loader import load_policy
     from gridpilot.simulator.backtest import run_backtest
 
     policy = load_policy(ROOT / "examples" / "policies" / "economy7.yaml")
