@@ -7,6 +7,7 @@ can tell bad input from a device fault from a bug without catching bare ``Except
     ├── PolicyError            a policy file (or a file it names) is invalid; carries located issues
     ├── DataError              a recorded-data file is malformed; names the row and column
     ├── CommandError           a command is outside the device's or site's limits
+    ├── PriceProviderError     fetching prices failed; names the provider and what to do
     ├── StrategyError          a strategy plugin could not be loaded or configured
     └── DeviceError            anything that went wrong talking to a device; names the device
         ├── DeviceUnreachable      connect failures, timeouts, connection resets
@@ -32,6 +33,7 @@ __all__ = [
     "GridpilotError",
     "Issue",
     "PolicyError",
+    "PriceProviderError",
     "StrategyError",
 ]
 
@@ -93,6 +95,15 @@ class CommandError(GridpilotError):
 
 class StrategyError(GridpilotError):
     """A strategy plugin failed to load or its settings are invalid; the message names it."""
+
+
+class PriceProviderError(GridpilotError):
+    """Fetching prices failed. ``provider`` names it; the message says what went wrong and what
+    to do. Never fatal to the live loop: known prices (cache, fixed schedule) still apply."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        self.provider = provider
+        super().__init__(f"price provider {provider!r}: {message}")
 
 
 class DeviceError(GridpilotError):
