@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gridpilot.rules.policy import load_policy  # noqa: E402
+from gridpilot.recorded import load_data  # noqa: E402
+from gridpilot.recorded.resample import parse_step, resample  # noqa: E402
+from gridpilot.rules.loader import load_policy  # noqa: E402
 from gridpilot.simulator.backtest import run_backtest  # noqa: E402
-from gridpilot.simulator.loaders import load_data  # noqa: E402
-from gridpilot.simulator.resample import parse_step, resample  # noqa: E402
 from gridpilot.strategies import arbitrage_plan  # noqa: E402
 from gridpilot.strategies.tariff_arbitrage import TariffArbitrage  # noqa: E402
 

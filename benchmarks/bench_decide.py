@@ -22,11 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gridpilot.engine.battery import step  # noqa: E402
 from gridpilot.engine.decide import decide  # noqa: E402
-from gridpilot.engine.forecast import TimeOfWeekAverage  # noqa: E402
 from gridpilot.engine.state import SiteState  # noqa: E402
-from gridpilot.rules.policy import load_policy  # noqa: E402
-from gridpilot.simulator.battery import BatteryParams, step  # noqa: E402
+from gridpilot.forecasts.providers import TimeOfWeekAverage  # noqa: E402
+from gridpilot.rules.loader import load_policy  # noqa: E402
 
 POLICY = ROOT / "benchmarks" / "policies" / "bench-decide.yaml"
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"
@@ -71,7 +71,7 @@ def main() -> int:
             outlooks[slot] = (prices, forecast.forecast(prices.start_s))
         ticks.append((t_s, float(load[i]), float(pv[i]), *outlooks[slot]))
 
-    params = BatteryParams.from_policy(policy)
+    params = policy.battery
     times = np.empty(len(ticks))
     soc = 50.0
     prev = since = layer = None

@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 from pydantic import SecretStr  # noqa: E402
 
 from gridpilot.clock import ManualClock  # noqa: E402
-from gridpilot.devices.registry import create_device  # noqa: E402
 from gridpilot.devices.xstorage import XStorageAdapter, XStorageSettings  # noqa: E402
 from gridpilot.devices.xstorage.status import reading_from_status  # noqa: E402
 from gridpilot.engine.commands import charge, self_consumption  # noqa: E402
-from gridpilot.rules.policy import load_policy  # noqa: E402
+from gridpilot.rules.loader import load_policy  # noqa: E402
+from gridpilot.scheduler.site_device import device_for_policy  # noqa: E402
 from tests.emulators import XStorageEmulator  # noqa: E402
 
 POLICY = """\
@@ -104,7 +104,7 @@ async def simulated() -> None:
         path = Path(tmp) / "p.yaml"
         path.write_text(POLICY)
         clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-        device = create_device(load_policy(path), clock=clock)
+        device = device_for_policy(load_policy(path), clock=clock)
         await device.read_state()  # loads the data
         n = 7 * 24 * 60
         t = time.perf_counter()

@@ -18,13 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gridpilot.rules.policy import load_policy  # noqa: E402
+from gridpilot.recorded import load_data  # noqa: E402
+from gridpilot.recorded.resample import parse_step, resample  # noqa: E402
+from gridpilot.rules.loader import load_policy  # noqa: E402
 from gridpilot.simulator.accounting import month_index  # noqa: E402
 from gridpilot.simulator.backtest import run_backtest  # noqa: E402
-from gridpilot.simulator.battery import BatteryParams  # noqa: E402
-from gridpilot.simulator.loaders import load_data  # noqa: E402
 from gridpilot.simulator.optimum import solve_optimum  # noqa: E402
-from gridpilot.simulator.resample import parse_step, resample  # noqa: E402
 
 AGILE = ROOT / "examples" / "policies" / "agile-dynamic.yaml"
 BENCH = ROOT / "benchmarks" / "policies" / "bench-decide.yaml"
@@ -41,7 +40,7 @@ def main() -> int:
           f"Python {platform.python_version()}")
     policy = load_policy(AGILE)
     series = resample(load_data(DATA), parse_step(args.step))
-    params = BatteryParams.from_policy(policy)
+    params = policy.battery
     c = series.columns
     imp = policy.tariff.import_prices(series.start_s)
     exp = policy.tariff.export_prices(series.start_s)

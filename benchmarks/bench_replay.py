@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 from gridpilot.engine.commands import Command, CommandKind  # noqa: E402
 from gridpilot.engine.decide import decide  # noqa: E402
 from gridpilot.engine.decision import Decision  # noqa: E402
-from gridpilot.rules.policy import load_policy  # noqa: E402
-from gridpilot.simulator.loaders import load_data  # noqa: E402
+from gridpilot.recorded import load_data  # noqa: E402
+from gridpilot.recorded.resample import parse_step, resample  # noqa: E402
+from gridpilot.rules.loader import load_policy  # noqa: E402
 from gridpilot.simulator.replay import replay  # noqa: E402
-from gridpilot.simulator.resample import parse_step, resample  # noqa: E402
 
 POLICY = ROOT / "benchmarks" / "policies" / "bench-decide.yaml"
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"

@@ -28,14 +28,15 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from gridpilot.clock import ManualClock  # noqa: E402
-from gridpilot.devices.registry import create_device  # noqa: E402
 from gridpilot.engine.decide import decide  # noqa: E402
 from gridpilot.engine.decision import Decision  # noqa: E402
+from gridpilot.engine.program import CompiledOverride  # noqa: E402
 from gridpilot.engine.state import SiteState  # noqa: E402
-from gridpilot.rules.policy import CompiledOverride, load_policy  # noqa: E402
+from gridpilot.rules.loader import load_policy  # noqa: E402
 from gridpilot.scheduler.audit import AuditLog  # noqa: E402
 from gridpilot.scheduler.control import ControlServer, ensure_token  # noqa: E402
 from gridpilot.scheduler.loop import Scheduler  # noqa: E402
+from gridpilot.scheduler.site_device import device_for_policy  # noqa: E402
 
 TICKS = 1440  # one simulated day at 60 s ticks
 
@@ -60,7 +61,7 @@ async def ticks(policy_file: str, start: datetime) -> None:
         return d
 
     with tempfile.TemporaryDirectory() as tmp:
-        sched = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+        sched = Scheduler(policy, device_for_policy(policy, clock=clock), clock=clock,
                           state_dir=Path(tmp), decide_fn=timed, watch_policy=True)
         tick_s: list[float] = []
         for _ in range(TICKS):

@@ -7,8 +7,12 @@ can tell bad input from a device fault from a bug without catching bare ``Except
     ├── PolicyError            a policy file (or a file it names) is invalid; carries located issues
     ├── DataError              a recorded-data file is malformed; names the row and column
     ├── CommandError           a command is outside the device's or site's limits
+    ├── PluginError            a plugin type is unknown, failed to load or does not fit
+    │   ├── StrategyError          a strategy plugin could not be loaded or configured
+    │   ├── ForecastError          a forecast provider could not be loaded
+    │   ├── DeviceTypeError        a device adapter type is unknown or could not be loaded
+    │   └── PriceProviderTypeError a price provider type is unknown or could not be loaded
     ├── PriceProviderError     fetching prices failed; names the provider and what to do
-    ├── StrategyError          a strategy plugin could not be loaded or configured
     └── DeviceError            anything that went wrong talking to a device; names the device
         ├── DeviceUnreachable      connect failures, timeouts, connection resets
         ├── DeviceAuthError        the device refused the credentials (never retried in a loop)
@@ -29,11 +33,15 @@ __all__ = [
     "DevicePermissionError",
     "DeviceProtocolError",
     "DeviceRejected",
+    "DeviceTypeError",
     "DeviceUnreachable",
+    "ForecastError",
     "GridpilotError",
     "Issue",
+    "PluginError",
     "PolicyError",
     "PriceProviderError",
+    "PriceProviderTypeError",
     "StrategyError",
 ]
 
@@ -93,8 +101,33 @@ class CommandError(GridpilotError):
     """A command would leave the device's or the site's limits."""
 
 
-class StrategyError(GridpilotError):
+class PluginError(GridpilotError):
+    """A plugin of some kind is unknown, failed to load or does not fit its kind's contract.
+
+    ``valid`` lists the types that can be used instead and ``hint`` is a "did you mean" (or
+    ``""``), so a caller that locates the error in a policy can show both.
+    """
+
+    def __init__(self, message: str, *, valid: tuple[str, ...] = (), hint: str = "") -> None:
+        self.valid = valid
+        self.hint = hint
+        super().__init__(message)
+
+
+class StrategyError(PluginError):
     """A strategy plugin failed to load or its settings are invalid; the message names it."""
+
+
+class ForecastError(PluginError):
+    """A forecast provider is unknown or failed to load; the message names it."""
+
+
+class DeviceTypeError(PluginError):
+    """A device adapter type is unknown or failed to load; the message names it."""
+
+
+class PriceProviderTypeError(PluginError):
+    """A price provider type is unknown or failed to load; the message names it."""
 
 
 class PriceProviderError(GridpilotError):

@@ -28,6 +28,6 @@ def example_plugin_installed() -> Iterator[None]:
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    registry._reset_for_tests()
+    registry.STRATEGIES.reset()
     yield
-    registry._reset_for_tests()
+    registry.STRATEGIES.reset()

@@ -107,7 +107,7 @@ def _human_s(seconds: float) -> str:
 def sim_step_s(text: str) -> int:
     """A simulation step: ``1m``, ``5m``, ``15m``, ``30m`` or ``1h``, in seconds."""
     from gridpilot.errors import DataError
-    from gridpilot.simulator.resample import parse_step
+    from gridpilot.recorded.resample import parse_step
 
     try:
         return parse_step(text)
@@ -156,7 +156,7 @@ def sweep_setting(text: str) -> SweepSetting:
 
 def data_format(text: str) -> str:
     """``auto`` or one of the recorded-data formats the loaders know."""
-    from gridpilot.simulator.loaders import FORMATS
+    from gridpilot.recorded import FORMATS
 
     if text != "auto" and text not in FORMATS:
         raise argparse.ArgumentTypeError(

@@ -16,15 +16,12 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from gridpilot.cli.terminal import stdout
 from gridpilot.errors import Issue, PolicyError
+from gridpilot.exitcodes import ExitCode
 
-if TYPE_CHECKING:
-    from gridpilot.rules.policy import Policy
-
-__all__ = ["check_file", "device_issues", "expand_paths", "looks_like_policy", "register"]
+__all__ = ["check_file", "expand_paths", "looks_like_policy", "register"]
 
 _VERSION_KEY = re.compile(r"^version\s*:", re.MULTILINE)
 _SITE_KEY = re.compile(r"^site\s*:", re.MULTILINE)
@@ -32,13 +29,11 @@ _SNIFF_BYTES = 2 * 1024 * 1024
 _TEST_SUFFIXES = (".gridpilot-test.yaml", ".gridpilot-test.yml")
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="validate policy files and report every problem",
-        description="Validate policy files (or every policy under a directory, recursively) "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Validate policy files (or every policy under a directory, recursively) "
         "and report every problem with its file position. Exit status 1 when any file has an "
-        "error.",
+        "error."
     )
     parser.add_argument("paths", nargs="+", metavar="FILE|DIR", help="policy files or directories")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -103,35 +98,42 @@ def check_file(path: Path) -> list[Issue]:
 def check_file_with_warnings(path: Path) -> tuple[list[Issue], list[Issue]]:
     """The errors of :func:`check_file`, and the warnings (secrets written in plain text) of a
     policy that has no error."""
+    from gridpilot.devices.registry import DEVICES
+    from gridpilot.forecasts.registry import FORECASTS
+    from gridpilot.rules.loader import merge_issues
     from gridpilot.rules.plaintext import plaintext_secrets
+    from gridpilot.scheduler.site_device import (
+        device_issues,
+        device_settings_issues,
+        device_settings_issues_in,
+    )
+    from gridpilot.strategies.registry import STRATEGIES
     from gridpilot.testing.suite import is_test_file, load_suite
 
+    # The device is checked with its policy; a test file's policy is checked on its own.
+    with_device = not is_test_file(path)
     suite = load_suite(path)
     if suite.error is not None:
         if isinstance(suite.error, PolicyError):
-            return suite.error.issues, []
+            more = device_settings_issues_in(path) if with_device else []
+            return (merge_issues(suite.error.issues, more) if more else suite.error.issues), []
         return [Issue(str(path), 0, 0, "", str(suite.error))], []
+    if suite.policy is not None and with_device:
+        settings = device_settings_issues(suite.policy.doc.device.model_dump(),
+                                          suite.policy.source)
+        if settings:
+            return settings, []
     problems = [problem for case in suite.cases for problem in case.problems]
     warnings: list[Issue] = []
-    if suite.policy is not None and not is_test_file(path):
-        # The device is checked with its policy; a test file's policy is checked on its own.
+    if suite.policy is not None and with_device:
         problems += device_issues(suite.policy)
         data = suite.policy.doc.model_dump(by_alias=True)
-        warnings = plaintext_secrets(data, suite.policy.source)
+        warnings = plaintext_secrets(data, suite.policy.source, {
+            "device": DEVICES, "forecast": FORECASTS, "strategy": STRATEGIES})
     return problems, warnings
 
 
-def device_issues(policy: Policy) -> list[Issue]:
-    """What would stop ``gridpilot run`` from starting the policy's device, located in the
-    policy (the same check ``run`` makes before its first tick)."""
-    from gridpilot.devices.preflight import device_problems
-    from gridpilot.rules.yamlsource import redact_issues
-
-    issues = [policy.source.issue(p.path, p.message, p.hint) for p in device_problems(policy)]
-    return redact_issues(issues, policy.source.secrets, policy.source.secret_paths)
-
-
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitCode:
     files, dir_issues = expand_paths(list(args.paths))
     results: list[tuple[str, list[Issue]]] = [(i.file, [i]) for i in dir_issues]
     warned: dict[str, list[Issue]] = {}
@@ -167,4 +169,4 @@ def run(args: argparse.Namespace) -> int:
         if n_warnings:
             summary += f", {n_warnings} warning(s)"
         print(summary, file=sys.stderr)
-    return 1 if n_errors else 0
+    return ExitCode.INVALID if n_errors else ExitCode.OK

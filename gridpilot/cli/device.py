@@ -8,6 +8,7 @@ when ``--out`` ends in ``.csv``; xBattery: JSON telemetry records; simulated: th
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 from datetime import datetime, time
@@ -20,16 +21,15 @@ from gridpilot.cli.outputs import prepare_output_file, write_failed
 from gridpilot.cli.terminal import stdout
 from gridpilot.devices.base import DeviceAdapter, DeviceReading, Exporter
 from gridpilot.errors import CommandError
+from gridpilot.exitcodes import ExitCode
 
 __all__ = ["parse_when", "register"]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "device",
-        help="talk to the policy's device: probe it or export its history",
-        description="Probe the device a policy names (read-only) or export its recorded "
-        "history for the simulator.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Probe the device a policy names (read-only) or export its recorded "
+        "history for the simulator."
     )
     sub = parser.add_subparsers(dest="device_command", metavar="ACTION", required=True)
     probe = sub.add_parser("probe", help="read the device once and print what it reports")
@@ -62,11 +62,10 @@ def parse_when(text: str, tz: ZoneInfo, flag: str) -> datetime:
 
 
 def _open(policy_path: str) -> tuple[Any, DeviceAdapter]:
-    from gridpilot.devices.registry import create_device
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.scheduler.site_device import device_for_policy, load_site_policy
 
-    policy = load_policy(policy_path)
-    return policy, create_device(policy)
+    policy = load_site_policy(policy_path)
+    return policy, device_for_policy(policy)
 
 
 def _reading_dict(reading: DeviceReading) -> dict[str, Any]:
@@ -104,14 +103,14 @@ async def _probe(adapter: DeviceAdapter) -> tuple[DeviceReading, dict[str, Any]]
         await adapter.aclose()
 
 
-def run_probe(args: Any) -> int:
+def run_probe(args: Any) -> ExitCode:
     _, adapter = _open(args.policy)
     reading, caps = asyncio.run(_probe(adapter))
     state = _reading_dict(reading)
     data = {"device": adapter.name, "state": state, "capabilities": caps}
     if args.json:
         print(json.dumps(data, indent=2, default=str), file=stdout())
-        return 0
+        return ExitCode.OK
     out = stdout()
     print(f"device: {adapter.name}", file=out)
     print("state:", file=out)
@@ -133,7 +132,7 @@ def run_probe(args: Any) -> int:
     print(f"  kinds          {', '.join(caps['kinds']) or 'none (read-only)'}", file=out)
     for note in caps["notes"]:
         print(f"  note: {note}", file=out)
-    return 0
+    return ExitCode.OK
 
 
 async def _export(adapter: DeviceAdapter, start: datetime, end: datetime, out: Path) -> Any:
@@ -145,7 +144,7 @@ async def _export(adapter: DeviceAdapter, start: datetime, end: datetime, out: P
         await adapter.aclose()
 
 
-def run_export(args: Any) -> int:
+def run_export(args: Any) -> ExitCode:
     out = prepare_output_file(args.out, "--out")
     policy, adapter = _open(args.policy)
     start = parse_when(args.start, policy.tz, "--from")
@@ -157,4 +156,4 @@ def run_export(args: Any) -> int:
     except OSError as exc:
         raise write_failed(exc.filename or out, exc, "--out") from None
     print(f"wrote {result.records} records ({result.format}) to {result.path}", file=stdout())
-    return 0
+    return ExitCode.OK

@@ -24,6 +24,7 @@ from gridpilot.cli.outputs import prepare_output_dir, write_failed
 from gridpilot.cli.terminal import stdout
 from gridpilot.clock import AcceleratedClock, Clock, SystemClock
 from gridpilot.errors import GridpilotError, PolicyError
+from gridpilot.exitcodes import ExitCode
 
 __all__ = ["register"]
 
@@ -34,12 +35,10 @@ second and a whole day in under five minutes."""
 log = logging.getLogger("gridpilot.scheduler")
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="run the policy against the device, tick after tick",
-        description="Run the scheduler: read the device, decide, send, audit, every interval. "
-        "Stops cleanly on SIGTERM or Ctrl-C.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run the scheduler: read the device, decide, send, audit, every interval. "
+        "Stops cleanly on SIGTERM or Ctrl-C."
     )
     parser.add_argument("policy", metavar="POLICY", help="the policy file")
     parser.add_argument("--once", action="store_true", help="run a single tick and exit")
@@ -103,19 +102,11 @@ def make_clock(args: argparse.Namespace, device_type: str) -> tuple[Clock, float
     return AcceleratedClock(_start_time(args.start, device_type), speed), speed
 
 
-def _create_device(policy: Any, clock: Clock) -> Any:
-    try:
-        registry = importlib.import_module("gridpilot.devices.registry")
-    except ImportError as exc:
-        raise GridpilotError(f"device support is not installed ({exc})") from None
-    return registry.create_device(policy, clock=clock)
-
-
-def handle(args: argparse.Namespace) -> int:
-    from gridpilot.rules.policy import load_policy
+def handle(args: argparse.Namespace) -> ExitCode:
+    from gridpilot.scheduler.site_device import load_site_policy
 
     path = Path(args.policy)
-    policy = load_policy(path)
+    policy = load_site_policy(path)
     interval_s: float | None = args.interval
     device_type = policy.doc.device.type
     _refuse_unstartable_device(policy)
@@ -138,7 +129,7 @@ def _configure_logging(level: str, clock: Clock, tz: tzinfo) -> None:
 def _refuse_unstartable_device(policy: Any) -> None:
     """Whatever would break every tick (a missing data or secret file, settings the adapter
     refuses) stops the start, located in the policy as ``gridpilot check`` reports it."""
-    from gridpilot.cli.check import device_issues
+    from gridpilot.scheduler.site_device import device_issues
 
     issues = device_issues(policy)
     if issues:
@@ -149,9 +140,10 @@ def _start_device(policy: Any, clock: Clock) -> tuple[Any, list[Path]]:
     """The adapter, ready for its first tick, and the files it read on the way (watched for
     changes that need a restart)."""
     from gridpilot.inputs import recording_inputs
+    from gridpilot.scheduler.site_device import device_for_policy
 
     with recording_inputs() as read:
-        device = _create_device(policy, clock)
+        device = device_for_policy(policy, clock=clock)
         preflight = getattr(device, "preflight", None)
         if callable(preflight):
             preflight()
@@ -159,7 +151,7 @@ def _start_device(policy: Any, clock: Clock) -> tuple[Any, list[Path]]:
 
 
 async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float,
-               interval_s: float | None) -> int:
+               interval_s: float | None) -> ExitCode:
     from gridpilot.scheduler.control import ControlServer, ensure_token
     from gridpilot.scheduler.locate import state_dir_for_policy
     from gridpilot.scheduler.loop import Scheduler
@@ -219,7 +211,8 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
         lock.close()
 
 
-async def _schedule(args: argparse.Namespace, policy: Any, device: Any, state_dir: Path) -> int:
+async def _schedule(args: argparse.Namespace, policy: Any, device: Any,
+                    state_dir: Path) -> ExitCode:
     from gridpilot.scheduler.schedule_sync import remove_device_schedule, sync_device_schedule
 
     if not hasattr(device, "create_schedule_event"):
@@ -227,11 +220,11 @@ async def _schedule(args: argparse.Namespace, policy: Any, device: Any, state_di
     if args.remove_schedule:
         removed = await remove_device_schedule(device, state_dir)
         print(f"removed {removed} device schedule event(s) that gridpilot wrote", file=stdout())
-        return 0
+        return ExitCode.OK
     await device.read_state()  # the adapter learns the inverter rating on first contact
     written = await sync_device_schedule(device, policy, state_dir)
     print(f"wrote {written} event(s) into the device schedule of {device.name!r}", file=stdout())
-    return 0
+    return ExitCode.OK
 
 
 async def _startup_sync(policy: Any, device: Any, state_dir: Path) -> None:

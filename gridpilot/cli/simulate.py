@@ -30,10 +30,11 @@ from gridpilot.cli.argtypes import (
 from gridpilot.cli.outputs import prepare_output_dir, write_failed
 from gridpilot.cli.terminal import stdout
 from gridpilot.errors import DataError
+from gridpilot.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from gridpilot.recorded.base import TimeSeries
     from gridpilot.simulator.backtest import Backtest
-    from gridpilot.simulator.loaders.base import TimeSeries
     from gridpilot.simulator.pricesource import PriceSource
 
 __all__ = [
@@ -49,13 +50,11 @@ __all__ = [
 ]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="backtest a policy on recorded data",
-        description="Replay recorded load, PV and prices through the policy's decisions and a "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Replay recorded load, PV and prices through the policy's decisions and a "
         "battery model; bill the result and compare it with no battery, plain "
-        "self-consumption and (with --optimal) the perfect-foresight optimum.",
+        "self-consumption and (with --optimal) the perfect-foresight optimum."
     )
     parser.add_argument("policy", metavar="POLICY", help="policy file")
     add_backtest_arguments(parser)
@@ -153,10 +152,10 @@ def prepare_backtest_data(args: argparse.Namespace, tz: ZoneInfo) -> BacktestDat
     """Load ``--data``, check it, cut it to ``--from``/``--to`` and resample it to ``--step``.
     Every warning (implausible values, a period the data does not cover) is printed to stderr
     and kept in the load report."""
-    from gridpilot.simulator.loaders.base import LoadReport, TimeSeries
+    from gridpilot.recorded.base import LoadReport, TimeSeries
+    from gridpilot.recorded.resample import GapPolicy, parse_step, resample
     from gridpilot.simulator.pricesource import PRICE_COLUMNS, require_price_columns
     from gridpilot.simulator.replay import DEFAULT_HORIZON_S
-    from gridpilot.simulator.resample import GapPolicy, parse_step, resample
 
     # The parser has already turned --step into seconds; callers building their own
     # arguments (``gridpilot demo``) may pass the text.
@@ -235,7 +234,7 @@ _DEFAULT_UNITS = {"import_price": "per_kwh", "export_price": "per_kwh", "soc_pct
 def _load(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
     """Load ``--data``. Timestamps without an offset are site time unless ``--timezone`` says
     otherwise: a unit's export and most hand-made CSVs are written in local time."""
-    from gridpilot.simulator.loaders import (
+    from gridpilot.recorded import (
         check_plausibility,
         load_data,
         load_simple_csv,
@@ -263,7 +262,7 @@ def _load(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
 def _data_format(args: argparse.Namespace) -> str:
     """The format of ``--data``: given, or detected from its header (split at ``--delimiter``
     when that is given). A ``--delimiter`` the format cannot use is an error, not ignored."""
-    from gridpilot.simulator.loaders import detect_format
+    from gridpilot.recorded import detect_format
 
     fmt: str = (detect_format(args.data, delimiter=args.delimiter) if args.format == "auto"
                 else args.format)
@@ -280,7 +279,7 @@ _DELIMITED_FORMATS = ("csv", "xstorage-csv")
 
 
 def _load_mapped(args: argparse.Namespace, zone: str) -> TimeSeries:
-    from gridpilot.simulator.loaders import ColumnSpec, CsvMapping, load_csv, load_xstorage_csv
+    from gridpilot.recorded import ColumnSpec, CsvMapping, load_csv, load_xstorage_csv
 
     columns: dict[str, ColumnSpec] = {}
     for item in args.map:
@@ -316,8 +315,8 @@ def _progress(enabled: bool) -> Any:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from gridpilot.rules.policy import load_policy
+def run(args: argparse.Namespace) -> ExitCode:
+    from gridpilot.rules.loader import load_policy
     from gridpilot.simulator.backtest import run_backtest
     from gridpilot.simulator.report import report_dict, write_report
 
@@ -363,10 +362,10 @@ def run(args: argparse.Namespace) -> int:
         _show_data_notes(series)
     if args.baseline:
         return bill_gate(report, Path(args.baseline), args.max_bill_increase_pct)
-    return 0
+    return ExitCode.OK
 
 
-def bill_gate(report: dict[str, Any], baseline_path: Path, max_increase_pct: float) -> int:
+def bill_gate(report: dict[str, Any], baseline_path: Path, max_increase_pct: float) -> ExitCode:
     """Compare the policy's bill with the one in an accepted ``report.json``; 1 on a regression.
 
     The verdict goes to stderr so ``--json`` output on stdout stays machine-readable.
@@ -389,7 +388,7 @@ def bill_gate(report: dict[str, Any], baseline_path: Path, max_increase_pct: flo
         f"({change_pct:+.2f} %, limit +{max_increase_pct:g} %)",
         file=sys.stderr,
     )
-    return 1 if verdict == "FAIL" else 0
+    return ExitCode.INVALID if verdict == "FAIL" else ExitCode.OK
 
 
 def _show_data_notes(series: TimeSeries) -> None:
@@ -415,7 +414,7 @@ def show_summary(
     from rich.markup import escape
     from rich.table import Table
 
-    from gridpilot.cli.terminal import StdoutConsole
+    from gridpilot.cli.console import StdoutConsole
     from gridpilot.simulator.report import simulated_period
 
     cur = bt.currency

@@ -10,7 +10,8 @@
                xStorage inverter doing the work (see :mod:`gridpilot.devices.composite`)
 =============  ==========================================================================
 
-Every adapter follows :class:`gridpilot.devices.base.DeviceAdapter`; every failure is a
+Every adapter follows :class:`gridpilot.devices.base.DeviceAdapter` and is built from its
+settings and a :class:`~gridpilot.devices.context.DeviceContext`; every failure is a
 :class:`gridpilot.errors.DeviceError` naming the device. Secrets come from ``${ENV}``
 substitution or a ``*_file`` setting and never appear in logs, reprs or messages.
 """
@@ -23,16 +24,17 @@ from gridpilot.devices.base import (
     Exporter,
     ExportResult,
 )
-from gridpilot.devices.registry import available_devices, create_device, device_settings_model
+from gridpilot.devices.context import DeviceContext
+from gridpilot.devices.registry import DEVICES, create_device
 
 __all__ = [
+    "DEVICES",
     "AppliedCommand",
     "Capabilities",
     "DeviceAdapter",
+    "DeviceContext",
     "DeviceReading",
     "ExportResult",
     "Exporter",
-    "available_devices",
     "create_device",
-    "device_settings_model",
 ]

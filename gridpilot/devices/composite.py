@@ -32,11 +32,12 @@ from gridpilot.devices.base import (
     Exporter,
     ExportResult,
 )
+from gridpilot.devices.registry import DEVICES, create_device
 from gridpilot.engine.commands import Command
-from gridpilot.errors import CommandError, DeviceError
+from gridpilot.errors import CommandError, DeviceError, PluginError
 
 if TYPE_CHECKING:
-    from gridpilot.devices.registry import DeviceContext
+    from gridpilot.devices.context import DeviceContext
 
 __all__ = ["SETTINGS_MODEL", "CompositeAdapter", "CompositeSettings", "create"]
 
@@ -56,17 +57,15 @@ class CompositeSettings(BaseModel):
 
     @model_validator(mode="after")
     def _parts_valid(self) -> CompositeSettings:
-        from gridpilot.devices.registry import device_settings_model
-
         for part in ("state", "control"):
             raw = getattr(self, part)
             type_name = str(raw.get("type", ""))
             if type_name == "composite":
                 raise ValueError(f"{part}: a composite cannot contain a composite")
             try:
-                device_settings_model(type_name).model_validate(raw)
-            except KeyError as exc:
-                raise ValueError(f"{part}: {exc.args[0]}") from None
+                DEVICES.settings_model(type_name).model_validate(raw)
+            except PluginError as exc:
+                raise ValueError(f"{part}: {exc}") from None
             except ValueError as exc:
                 raise ValueError(f"{part}: {exc}") from None
         return self
@@ -132,14 +131,12 @@ class CompositeAdapter:
 
 
 def create(settings: BaseModel, context: DeviceContext) -> CompositeAdapter:
-    from gridpilot.devices.registry import create_device_from_settings
-
     assert isinstance(settings, CompositeSettings)
     name = settings.name or context.name
-    state = create_device_from_settings(
+    state = create_device(
         settings.state, dataclasses.replace(context, name=f"{name}.state")
     )
-    control = create_device_from_settings(
+    control = create_device(
         settings.control, dataclasses.replace(context, name=f"{name}.control")
     )
     return CompositeAdapter(name, state, control)

@@ -1,7 +1,10 @@
 """What a policy's ``device:`` section needs before the first tick, checked without connecting.
 
 ``gridpilot check`` and ``gridpilot run`` (before its first tick) call :func:`device_problems`,
-so whatever would stop the device at start is reported by both, at the key that causes it:
+so whatever would stop the device at start is reported by both, at the key that causes it
+(a path under ``device``, which the caller locates in the policy):
+
+- the type must be known and the settings valid (:func:`settings_problem`);
 
 - every ``*_file`` setting (``data_file``, ``password_file``, ``api_key_file``, ``ca_file``; in a
   composite's parts too) must name a readable file, relative to the policy's folder;
@@ -18,16 +21,17 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gridpilot.clock import Clock
-from gridpilot.errors import GridpilotError
+from pydantic import BaseModel, ValidationError
 
-if TYPE_CHECKING:
-    from gridpilot.devices.base import DeviceAdapter
-    from gridpilot.rules.policy import Policy
+from gridpilot.devices.base import DeviceAdapter
+from gridpilot.devices.context import DeviceContext
+from gridpilot.devices.registry import DEVICES, DeviceKind, create_device
+from gridpilot.errors import GridpilotError, PluginError
+from gridpilot.registry import Registry
 
-__all__ = ["DeviceProblem", "device_problems"]
+__all__ = ["DeviceProblem", "SettingsProblem", "device_problems", "settings_problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,34 @@ class DeviceProblem:
     path: tuple[str | int, ...]
     message: str
     hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsProblem:
+    """The ``device:`` section does not validate: ``error`` is pydantic's, against ``model``
+    (the caller locates each of its errors in the policy, with "did you mean" from ``model``)."""
+
+    error: ValidationError
+    model: type[BaseModel]
+    settings: dict[str, Any]
+
+
+def settings_problem(
+    raw: Mapping[str, Any], registry: Registry[DeviceKind] = DEVICES
+) -> DeviceProblem | SettingsProblem | None:
+    """Why the ``device:`` mapping ``raw`` names no usable type or holds invalid settings."""
+    type_name = str(raw.get("type", "simulated"))
+    try:
+        model = registry.settings_model(type_name)
+    except PluginError as exc:
+        return DeviceProblem(("device", "type"), str(exc), exc.hint)
+    # Adapter settings models describe the whole section, 'type' and 'name' included.
+    settings = dict(raw)
+    try:
+        model.model_validate(settings)
+    except ValidationError as exc:
+        return SettingsProblem(exc, model, settings)
+    return None
 
 
 def _files(
@@ -90,13 +122,10 @@ def _close(adapter: DeviceAdapter) -> None:
     # Inside a running loop the caller owns closing; nothing here has connected yet.
 
 
-def device_problems(policy: Policy, *, clock: Clock | None = None) -> list[DeviceProblem]:
-    """Every reason the policy's device cannot start, found without any network I/O (empty
-    when it can). Call it outside an event loop."""
-    from gridpilot.devices.registry import create_device
-
-    raw = policy.doc.device.model_dump()
-    base_dir = policy.path.parent if policy.path is not None else Path.cwd()
+def device_problems(raw: Mapping[str, Any], context: DeviceContext) -> list[DeviceProblem]:
+    """Every reason the device of the valid ``device:`` mapping ``raw`` cannot start, found
+    without any network I/O (empty when it can). Call it outside an event loop."""
+    base_dir = context.base_dir if context.base_dir is not None else Path.cwd()
     problems = [
         p for key, text in _files(raw, ("device",))
         if (p := _file_problem(key, text, base_dir)) is not None
@@ -104,7 +133,7 @@ def device_problems(policy: Policy, *, clock: Clock | None = None) -> list[Devic
     if problems:
         return problems  # building the adapter would only repeat them
     try:
-        adapter = create_device(policy, clock=clock)
+        adapter = create_device(raw, context)
     except (GridpilotError, OSError, ValueError) as exc:
         return [DeviceProblem(("device",), str(exc), "fix the device settings")]
     try:

@@ -1,90 +1,72 @@
 """The device registry: ``type`` name -> settings model and adapter factory.
 
-Each adapter module exposes ``SETTINGS_MODEL`` (a pydantic model of its ``device:`` keys) and
-``create(settings, context) -> DeviceAdapter``. Modules are imported only when their type is
-used, so a policy for the simulated battery never imports HTTP code.
+A device type is an object (a module, for the built-ins) with ``SETTINGS_MODEL`` (a pydantic
+model of its ``device:`` keys, ``type`` and ``name`` included) and
+``create(settings, context) -> DeviceAdapter``. Built-ins are imported only when their type is
+used, so a policy for the simulated battery never imports HTTP code. Third parties add types
+through the entry-point group ``gridpilot.devices``::
+
+    [project.entry-points."gridpilot.devices"]
+    my_inverter = "my_package.adapter"
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
-from gridpilot.clock import Clock, SystemClock
 from gridpilot.devices.base import DeviceAdapter
-from gridpilot.engine.commands import DeviceLimits
-from gridpilot.errors import DeviceError
+from gridpilot.devices.context import DeviceContext
+from gridpilot.errors import DeviceError, DeviceTypeError, PluginError
+from gridpilot.registry import Registry
 
-if TYPE_CHECKING:
-    from gridpilot.rules.policy import Policy
-
-__all__ = [
-    "DeviceContext",
-    "available_devices",
-    "create_device",
-    "create_device_from_settings",
-    "device_settings_model",
-    "register_device",
-]
-
-_MODULES: dict[str, str] = {
-    "simulated": "gridpilot.devices.simulated",
-    "xstorage": "gridpilot.devices.xstorage.factory",
-    "xbattery": "gridpilot.devices.xbattery",
-    "composite": "gridpilot.devices.composite",
-}
+__all__ = ["DEVICES", "DeviceKind", "create_device", "validate_settings"]
 
 
-@dataclass(frozen=True)
-class DeviceContext:
-    """What an adapter factory gets besides its own settings."""
+class DeviceKind(Protocol):
+    """What the registry holds for one device type."""
 
-    name: str
-    clock: Clock
-    transport: httpx.AsyncBaseTransport | None = None
-    limits: DeviceLimits | None = None
-    base_dir: Path | None = None
-    """Where relative paths in the settings are read from (the policy's folder)."""
-    policy: Policy | None = None
+    SETTINGS_MODEL: type[BaseModel]
+
+    def create(self, settings: Any, context: DeviceContext) -> DeviceAdapter: ...
 
 
-def register_device(type_name: str, module: str) -> None:
-    """Add an adapter type from ``module`` (which has ``SETTINGS_MODEL`` and ``create``)."""
-    _MODULES[type_name] = module
+def _check(obj: object) -> DeviceKind:
+    model = getattr(obj, "SETTINGS_MODEL", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError("it has no 'SETTINGS_MODEL' pydantic model class")
+    if not callable(getattr(obj, "create", None)):
+        raise TypeError("it has no 'create(settings, context)' function")
+    return obj  # type: ignore[return-value]
 
 
-def available_devices() -> list[str]:
-    return sorted(_MODULES)
+def _settings(kind: DeviceKind) -> type[BaseModel]:
+    return kind.SETTINGS_MODEL
 
 
-def _module(type_name: str) -> ModuleType:
-    try:
-        path = _MODULES[type_name]
-    except KeyError:
-        raise KeyError(
-            f"unknown device type {type_name!r} (valid: {', '.join(available_devices())})"
-        ) from None
-    return importlib.import_module(path)
+DEVICES: Registry[DeviceKind] = Registry(
+    "device",
+    "gridpilot.devices",
+    {
+        "simulated": "gridpilot.devices.simulated",
+        "xstorage": "gridpilot.devices.xstorage.factory",
+        "xbattery": "gridpilot.devices.xbattery",
+        "composite": "gridpilot.devices.composite",
+    },
+    check=_check,
+    settings=_settings,
+    error=DeviceTypeError,
+)
 
 
-def device_settings_model(type_name: str) -> type[BaseModel]:
-    """The settings model of ``type_name``; ``KeyError`` naming the valid types if unknown."""
-    model: type[BaseModel] = _module(type_name).SETTINGS_MODEL
-    return model
-
-
-def validate_settings(type_name: str, raw: Mapping[str, Any], *, where: str) -> BaseModel:
+def validate_settings(
+    kind: DeviceKind, raw: Mapping[str, Any], *, where: str
+) -> BaseModel:
     """Validate a ``device:`` mapping; errors name ``where`` and the field, never the value."""
-    model = device_settings_model(type_name)
     try:
-        return model.model_validate(dict(raw))
+        return kind.SETTINGS_MODEL.model_validate(dict(raw))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or where}: {e['msg']}"
@@ -93,36 +75,15 @@ def validate_settings(type_name: str, raw: Mapping[str, Any], *, where: str) -> 
         raise DeviceError(where, f"invalid device settings: {problems}") from None
 
 
-def create_device_from_settings(
-    raw: Mapping[str, Any], context: DeviceContext
+def create_device(
+    raw: Mapping[str, Any], context: DeviceContext, registry: Registry[DeviceKind] = DEVICES
 ) -> DeviceAdapter:
     """An adapter from a ``device:`` mapping (with its ``type``, default ``simulated``)."""
     type_name = str(raw.get("type", "simulated"))
+    where = context.name or type_name
     try:
-        module = _module(type_name)
-    except KeyError as exc:
-        raise DeviceError(context.name or type_name, str(exc.args[0])) from None
-    settings = validate_settings(type_name, raw, where=context.name or type_name)
-    adapter: DeviceAdapter = module.create(settings, context)
-    return adapter
-
-
-def create_device(
-    policy: Policy,
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    clock: Clock | None = None,
-) -> DeviceAdapter:
-    """The adapter the policy's ``device:`` section describes."""
-    spec = policy.doc.device
-    raw = spec.model_dump()
-    name = spec.name or spec.type
-    context = DeviceContext(
-        name=name,
-        clock=clock or SystemClock(),
-        transport=transport,
-        limits=policy.limits,
-        base_dir=policy.path.parent if policy.path is not None else None,
-        policy=policy,
-    )
-    return create_device_from_settings(raw, context)
+        kind = registry.get(type_name)
+    except PluginError as exc:
+        raise DeviceError(where, str(exc)) from None
+    settings = validate_settings(kind, raw, where=where)
+    return kind.create(settings, context)

@@ -1,7 +1,7 @@
 """The simulated battery (``device: {type: simulated}``, the default device).
 
 Recorded load and PV (by default the bundled ``examples/data/uk-2018-halfhourly.csv``) drive the
-battery model :func:`gridpilot.simulator.battery.step` between reads, at whatever pace the
+battery model :func:`gridpilot.engine.battery.step` between reads, at whatever pace the
 injected clock runs: the system clock for real time, an accelerated or manual clock to replay
 days in minutes. Clock time maps onto the data at the same time of year (the data's year), or
 from ``start`` onwards when given; the data loops when the clock runs past its end.
@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 import gridpilot
 from gridpilot.clock import Clock, SystemClock
 from gridpilot.devices.base import AppliedCommand, Capabilities, DeviceReading, ExportResult
+from gridpilot.engine.battery import BatteryParams, StepResult, step
 from gridpilot.engine.commands import (
     Command,
     CommandKind,
@@ -30,11 +31,12 @@ from gridpilot.engine.commands import (
 )
 from gridpilot.engine.state import DeviceMode, ModeSource
 from gridpilot.errors import CommandError, DataError
+from gridpilot.models import StrictModel
+from gridpilot.recorded import load_data
+from gridpilot.recorded.base import TimeSeries
 
 if TYPE_CHECKING:
-    from gridpilot.devices.registry import DeviceContext
-    from gridpilot.simulator.battery import BatteryParams, StepResult
-    from gridpilot.simulator.loaders.base import TimeSeries
+    from gridpilot.devices.context import DeviceContext
 
 __all__ = ["SETTINGS_MODEL", "SimulatedAdapter", "SimulatedSettings", "create", "default_data_file"]
 
@@ -43,9 +45,7 @@ MAX_STEP_S = 300.0
 MAX_CATCH_UP_S = 7 * 86400.0
 
 
-class SimulatedSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
+class SimulatedSettings(StrictModel):
     type: Literal["simulated"] = "simulated"
     name: str = ""
     """The device's name in logs and errors (default: ``simulated``)."""
@@ -131,8 +131,6 @@ class SimulatedAdapter:
 
     def _data(self) -> TimeSeries:
         if self._series is None:
-            from gridpilot.simulator.loaders import load_data
-
             path = self.settings.data_file
             if path is None:
                 path = default_data_file(self._base_dir)
@@ -180,8 +178,6 @@ class SimulatedAdapter:
     # -- model --------------------------------------------------------------------------------
 
     def _advance(self, now: datetime) -> None:
-        from gridpilot.simulator.battery import step
-
         if self._t is None:
             self._t = now
             return
@@ -198,8 +194,6 @@ class SimulatedAdapter:
             self._t += timedelta(seconds=dt_s)
 
     async def read_state(self) -> DeviceReading:
-        from gridpilot.simulator.battery import step
-
         now = self._clock.now()
         self._advance(now)
         _, load_w, pv_w = self._row(self.data_time_s(now))
@@ -271,11 +265,9 @@ class SimulatedAdapter:
 
 
 def create(settings: BaseModel, context: DeviceContext) -> SimulatedAdapter:
-    from gridpilot.simulator.battery import BatteryParams
-
     assert isinstance(settings, SimulatedSettings)
-    if context.policy is not None:
-        params = BatteryParams.from_policy(context.policy)
+    if context.battery is not None:
+        params = context.battery
     elif context.limits is not None:
         lim = context.limits
         params = BatteryParams(lim.capacity_kwh, lim.max_charge_w, lim.max_discharge_w,

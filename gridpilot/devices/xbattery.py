@@ -29,7 +29,7 @@ from gridpilot.errors import CommandError, DeviceProtocolError
 from gridpilot.timeutil import epoch_seconds
 
 if TYPE_CHECKING:
-    from gridpilot.devices.registry import DeviceContext
+    from gridpilot.devices.context import DeviceContext
 
 __all__ = [
     "SETTINGS_MODEL",

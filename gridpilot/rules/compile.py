@@ -1,32 +1,39 @@
 """Turn a validated :class:`PolicyDoc` into the runtime :class:`Policy`.
 
 Compiling runs the cross-field checks, loads the price files, builds windows, strategy instances
-and the device settings, and collects every problem it finds into one :class:`PolicyError`.
-The strategy and device registries are imported here, lazily, so the schema stays importable on
-its own.
+and the forecast provider, and collects every problem it finds into one :class:`PolicyError`.
+The plugin registries it builds from are a parameter; the device section is kept as written,
+for the device floor to validate and build (see :mod:`gridpilot.devices.registry`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
-from gridpilot.engine.commands import DeviceLimits
-from gridpilot.errors import Issue, PolicyError, StrategyError
-from gridpilot.rules.calendar import CalendarSpec
+from gridpilot.calendar.spec import CalendarSpec
+from gridpilot.calendar.window import Window
+from gridpilot.engine.battery import BatteryParams
+from gridpilot.engine.guards import GuardLimit
+from gridpilot.engine.program import CompiledOverride, CompiledRule, Layer, Tuning
+from gridpilot.engine.proposal import Strategy
+from gridpilot.errors import Issue, PluginError, PolicyError, StrategyError
+from gridpilot.forecasts.registry import FORECASTS, ForecastFactory, ForecastKind, forecast_factory
+from gridpilot.registry import Registry
 from gridpilot.rules.checks import check_policy
-from gridpilot.rules.policy import CompiledGuard, CompiledOverride, CompiledRule, Policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.prices import PriceFileError
 from gridpilot.rules.schema import (
+    BatterySpec,
     ExportCapGuard,
     Guard,
     ImportCapGuard,
-    Layer,
     PolicyDoc,
     PowerCapGuard,
     PriceSchedule,
@@ -35,43 +42,43 @@ from gridpilot.rules.schema import (
 )
 from gridpilot.rules.tariff import PriceSide, Tariff, find_gap
 from gridpilot.rules.validation import issues_from_validation_error, suggest
-from gridpilot.rules.windows import Window
 from gridpilot.rules.yamlsource import NodePath, SourceMap
+from gridpilot.strategies.registry import STRATEGIES, create_strategy
 
-if TYPE_CHECKING:
-    from gridpilot.engine.forecast_registry import ForecastFactory
-    from gridpilot.strategies.base import Strategy
+__all__ = ["DEFAULT_PLUGINS", "Plugins", "compile_policy"]
 
-__all__ = ["compile_policy"]
+
+@dataclass(frozen=True, slots=True)
+class Plugins:
+    """The registries a policy's plugin types are looked up in."""
+
+    strategies: Registry[type[Any]] = STRATEGIES
+    forecasts: Registry[ForecastKind] = FORECASTS
+
+
+DEFAULT_PLUGINS = Plugins()
 
 
 def compile_policy(
-    doc: PolicyDoc, smap: SourceMap, data: Mapping[str, Any], path: Path | None
+    doc: PolicyDoc,
+    smap: SourceMap,
+    data: Mapping[str, Any],
+    path: Path | None,
+    plugins: Plugins = DEFAULT_PLUGINS,
 ) -> Policy:
-    """Compile ``doc`` (validated from ``data``, read from ``path``). Raises :class:`PolicyError`
-    listing every problem found."""
+    """Compile ``doc`` (validated from ``data``, read from ``path``) with the plugin types of
+    ``plugins``. Raises :class:`PolicyError` listing every problem found."""
     issues: list[Issue] = check_policy(doc, smap, data)
     tz = ZoneInfo(doc.site.timezone)
     base_dir = path.parent if path is not None else Path.cwd()
-    b, g = doc.site.battery, doc.site.grid
-    limits = DeviceLimits(
-        capacity_kwh=b.capacity_kwh,
-        max_charge_w=b.max_charge_w,
-        max_discharge_w=b.max_discharge_w,
-        min_soc_pct=b.min_soc_pct,
-        max_soc_pct=b.max_soc_pct,
-        max_import_w=g.max_import_w,
-        max_export_w=g.max_export_w,
-    )
     tariff = _tariff(doc, tz, base_dir, smap, issues)
-    strategies = _strategies(doc, data, smap, issues)
-    _device(doc, data, smap, issues)
-    forecast = _forecast(doc, data, tz, smap, issues)
+    strategies = _strategies(doc, data, plugins.strategies, smap, issues)
+    forecast = _forecast(doc, data, tz, plugins.forecasts, smap, issues)
 
     rules: list[CompiledRule] = []
     for i, rule in enumerate(doc.rules):
         strategy = _rule_strategy(rule.strategy, ("rules", i, "strategy"), strategies,
-                                  doc.strategies, smap, issues)
+                                  doc.strategies, plugins.strategies, smap, issues)
         if not rule.enabled:
             continue
         rules.append(CompiledRule(
@@ -82,7 +89,6 @@ def compile_policy(
             action=rule.action,
             strategy=strategy,
             force=rule.force,
-            spec=rule,
         ))
     default = CompiledRule(
         name="default",
@@ -91,18 +97,28 @@ def compile_policy(
         window=None,
         action=doc.default.action,
         strategy=_rule_strategy(doc.default.strategy, ("default", "strategy"), strategies,
-                                doc.strategies, smap, issues),
+                                doc.strategies, plugins.strategies, smap, issues),
     )
     guards = tuple(_guard(i, guard, tz) for i, guard in enumerate(doc.guards))
     overrides = _overrides(doc, tz, smap, issues)
     if issues:
         raise PolicyError(issues)
+    # Built once the checks passed: the battery refuses contradictory facts by raising.
+    battery = _battery(doc.site.battery)
+    control = doc.control
     return Policy(
         doc=doc,
         source=smap,
         path=path,
         tz=tz,
-        limits=limits,
+        battery=battery,
+        limits=battery.limits(doc.site.grid.max_import_w, doc.site.grid.max_export_w),
+        tuning=Tuning(
+            min_dwell_s=control.min_dwell_s,
+            hysteresis_w=control.hysteresis_w,
+            hysteresis_pct=control.hysteresis_pct,
+            demand_charge_per_kw=doc.tariff.demand_charge_per_kw,
+        ),
         tariff=tariff,
         rules=tuple(rules),
         guards=guards,
@@ -155,65 +171,46 @@ def _check_gap(schedule: PriceSchedule, path: NodePath, smap: SourceMap,
     ))
 
 
-def _registry() -> tuple[Callable[[str, Mapping[str, Any]], Strategy], list[str]] | None:
-    try:
-        from gridpilot.strategies.registry import available_strategies, create_strategy
-    except ImportError:
-        return None
-    return create_strategy, list(available_strategies())
-
-
-def _strategies(doc: PolicyDoc, data: Mapping[str, Any], smap: SourceMap,
-                issues: list[Issue]) -> dict[str, Strategy]:
+def _strategies(doc: PolicyDoc, data: Mapping[str, Any], registry: Registry[type[Any]],
+                smap: SourceMap, issues: list[Issue]) -> dict[str, Strategy]:
     out: dict[str, Strategy] = {}
-    if not doc.strategies:
-        return out
-    reg = _registry()
-    if reg is None:
-        issues.append(smap.issue(("strategies",), "strategy plugins are not available in this "
-                                 "installation", "reinstall gridpilot"))
-        return out
-    create, _ = reg
     raw = data.get("strategies", {}) if isinstance(data, Mapping) else {}
     for name, config in doc.strategies.items():
         path: NodePath = ("strategies", name)
         try:
-            out[name] = create(name, config)
+            out[name] = create_strategy(name, config, registry)
         except StrategyError as exc:
             where = (*path, "type") if "type" in config else path
             issues.append(smap.issue(where, str(exc)))
         except ValidationError as exc:
             issues.extend(issues_from_validation_error(
-                exc, smap, raw.get(name, config), _settings_model(config, name), path
+                exc, smap, raw.get(name, config), _settings_model(registry, config, name), path
             ))
     return out
 
 
-def _settings_model(config: Mapping[str, Any], name: str) -> type[BaseModel] | None:
+def _settings_model(registry: Registry[type[Any]], config: Mapping[str, Any],
+                    name: str) -> type[BaseModel] | None:
     """The settings model of the strategy type ``config`` names (for "did you mean")."""
     try:
-        from gridpilot.strategies.registry import strategy_class
-
-        model = strategy_class(str(config.get("type", name))).settings_model
-    except (ImportError, StrategyError, AttributeError):
+        return registry.settings_model(str(config.get("type", name)))
+    except PluginError:
         return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _rule_strategy(name: str | None, path: NodePath, strategies: dict[str, Strategy],
-                   doc_entries: Mapping[str, Any], smap: SourceMap,
-                   issues: list[Issue]) -> Strategy | None:
+                   doc_entries: Mapping[str, Any], registry: Registry[type[Any]],
+                   smap: SourceMap, issues: list[Issue]) -> Strategy | None:
     if name is None:
         return None
     if name in strategies:
         return strategies[name]
     if name in doc_entries:
         return None  # the entry itself failed and is reported at strategies.<name>
-    reg = _registry()
-    types = reg[1] if reg is not None else []
-    if reg is not None and name in types:
+    types = registry.names()
+    if name in types:
         try:
-            strategies[name] = reg[0](name, {})
+            strategies[name] = create_strategy(name, {}, registry)
         except (StrategyError, ValidationError) as exc:
             issues.append(smap.issue(path, f"strategy {name!r} cannot run with its defaults: "
                                      f"{exc}", f"configure it under strategies.{name}"))
@@ -231,71 +228,39 @@ def _rule_strategy(name: str | None, path: NodePath, strategies: dict[str, Strat
     return None
 
 
-def _device(doc: PolicyDoc, data: Mapping[str, Any], smap: SourceMap,
-            issues: list[Issue]) -> None:
-    try:
-        from gridpilot.devices.registry import (  # type: ignore[import-not-found,unused-ignore]
-            available_devices,
-            device_settings_model,
-        )
-    except ImportError:
-        return  # without adapters installed there is nothing to check the settings against
-    dtype = doc.device.type
-    try:
-        model = device_settings_model(dtype)
-    except KeyError:
-        valid = sorted(available_devices())
-        issues.append(smap.issue(
-            ("device", "type"),
-            f"unknown device type {dtype!r} (valid: {', '.join(valid)})",
-            suggest(dtype, valid),
-        ))
-        return
-    except ImportError as exc:
-        issues.append(smap.issue(
-            ("device", "type"),
-            f"the {dtype!r} device adapter cannot be loaded ({exc.__class__.__name__}: {exc})",
-            "reinstall gridpilot",
-        ))
-        return
-    raw = data.get("device", {}) if isinstance(data, Mapping) else {}
-    # Adapter settings models describe the whole section, 'type' and 'name' included.
-    settings = dict(raw) if isinstance(raw, Mapping) else {}
-    try:
-        model.model_validate(settings)
-    except ValidationError as exc:
-        issues.extend(issues_from_validation_error(exc, smap, settings, model, ("device",)))
-
-
-def _forecast(doc: PolicyDoc, data: Mapping[str, Any], tz: ZoneInfo, smap: SourceMap,
+def _forecast(doc: PolicyDoc, data: Mapping[str, Any], tz: ZoneInfo,
+              registry: Registry[ForecastKind], smap: SourceMap,
               issues: list[Issue]) -> ForecastFactory | None:
-    from gridpilot.engine.forecast_registry import (
-        available_forecasts,
-        forecast_factory,
-        forecast_settings_model,
-    )
-
     ftype = doc.forecast.type
     raw = data.get("forecast", {}) if isinstance(data, Mapping) else {}
     settings = {k: v for k, v in raw.items() if k != "type"} if isinstance(raw, Mapping) else {}
     try:
-        return forecast_factory(ftype, settings, tz)
-    except KeyError:
-        valid = available_forecasts()
-        issues.append(smap.issue(
-            ("forecast", "type"),
-            f"unknown forecast type {ftype!r} (valid: {', '.join(valid)})",
-            suggest(ftype, valid),
-        ))
-    except StrategyError as exc:
-        issues.append(smap.issue(("forecast", "type"), str(exc)))
+        kind = registry.get(ftype)
+    except PluginError as exc:
+        issues.append(smap.issue(("forecast", "type"), str(exc), exc.hint))
+        return None
+    try:
+        return forecast_factory(kind, settings, tz)
     except ValidationError as exc:
-        model = forecast_settings_model(ftype)
-        issues.extend(issues_from_validation_error(exc, smap, settings, model, ("forecast",)))
+        issues.extend(issues_from_validation_error(
+            exc, smap, settings, kind.Settings, ("forecast",)))
     return None
 
 
-def _guard(i: int, guard: Guard, tz: ZoneInfo) -> CompiledGuard:
+def _battery(spec: BatterySpec) -> BatteryParams:
+    return BatteryParams(
+        capacity_kwh=spec.capacity_kwh,
+        max_charge_w=spec.max_charge_w,
+        max_discharge_w=spec.max_discharge_w,
+        charge_efficiency=spec.charge_efficiency,
+        discharge_efficiency=spec.discharge_efficiency,
+        min_soc_pct=spec.min_soc_pct,
+        max_soc_pct=spec.max_soc_pct,
+        cycle_cost_per_kwh=spec.cycle_cost_per_kwh,
+    )
+
+
+def _guard(i: int, guard: Guard, tz: ZoneInfo) -> GuardLimit:
     common: dict[str, Any] = {
         "name": guard.name or f"{guard.kind}[{i}]",
         "kind": guard.kind,
@@ -303,17 +268,17 @@ def _guard(i: int, guard: Guard, tz: ZoneInfo) -> CompiledGuard:
         "window": Window.from_spec(guard.when, tz),
     }
     if isinstance(guard, ReserveGuard):
-        return CompiledGuard(**common, min_soc_pct=guard.min_soc_pct)
+        return GuardLimit(**common, min_soc_pct=guard.min_soc_pct)
     if isinstance(guard, ImportCapGuard):
-        return CompiledGuard(**common, max_import_w=guard.max_import_w)
+        return GuardLimit(**common, max_import_w=guard.max_import_w)
     if isinstance(guard, ExportCapGuard):
-        return CompiledGuard(**common, max_export_w=guard.max_export_w)
+        return GuardLimit(**common, max_export_w=guard.max_export_w)
     if isinstance(guard, PowerCapGuard):
-        return CompiledGuard(
+        return GuardLimit(
             **common, max_charge_w=guard.max_charge_w, max_discharge_w=guard.max_discharge_w
         )
     assert isinstance(guard, SocCeilingGuard)
-    return CompiledGuard(**common, max_soc_pct=guard.max_soc_pct)
+    return GuardLimit(**common, max_soc_pct=guard.max_soc_pct)
 
 
 def _local(t: datetime, tz: ZoneInfo) -> datetime:

@@ -1,20 +1,31 @@
-"""Load a policy document from YAML and validate it, collecting every error with its position."""
+"""Load a policy from YAML: validate the document and compile it, collecting every error with its
+position. :func:`load_policy` is the one way in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from gridpilot.errors import Issue, PolicyError
+from gridpilot.inputs import recording_inputs
 from gridpilot.rules.checks import check_parts
+from gridpilot.rules.compile import DEFAULT_PLUGINS, Plugins, compile_policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.schema import PolicyDoc
 from gridpilot.rules.validation import issues_from_validation_error
 from gridpilot.rules.yamlsource import SourceMap, load_yaml_partial, redact_error
 
-__all__ = ["load_policy_doc", "merge_issues", "read_policy_doc", "validate_policy_data"]
+__all__ = [
+    "load_policy",
+    "load_policy_doc",
+    "merge_issues",
+    "read_policy_doc",
+    "validate_policy_data",
+]
 
 
 def validate_policy_data(data: Any, smap: SourceMap) -> PolicyDoc:
@@ -73,3 +84,32 @@ def load_policy_doc(
     if pending:
         raise redact_error(PolicyError(pending), smap)
     return doc, smap, data
+
+
+def load_policy(
+    path: str | Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    plugins: Plugins = DEFAULT_PLUGINS,
+) -> Policy:
+    """Load, validate and compile the policy file at ``path``, its plugin types looked up in
+    ``plugins``.
+
+    Raises :class:`gridpilot.errors.PolicyError` listing every problem with its file position.
+    """
+    # Every stage's messages pass through redaction: a value substituted from ${VAR} (a token,
+    # a password) must not reach a terminal or a log, whichever check happens to quote it.
+    with recording_inputs() as read:
+        doc, smap, data, pending = read_policy_doc(path, environ=environ)
+        try:
+            policy = compile_policy(doc, smap, data, Path(path), plugins)
+        except PolicyError as exc:
+            raise redact_error(PolicyError(merge_issues(pending, exc.issues)), smap) from None
+        except (TypeError, ValueError):
+            # Only a value already reported (and replaced) can upset the compiler this way.
+            if not pending:
+                raise
+            raise redact_error(PolicyError(pending), smap) from None
+        if pending:
+            raise redact_error(PolicyError(pending), smap)
+    return replace(policy, inputs=tuple(read))

@@ -15,10 +15,11 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, SecretStr
 
-from gridpilot.errors import Issue
+from gridpilot.errors import Issue, PluginError
+from gridpilot.registry import Registry
 from gridpilot.rules.yamlsource import NodePath, SourceMap, format_path
 
-__all__ = ["plaintext_secrets", "secret_fields"]
+__all__ = ["Registries", "plaintext_secrets", "secret_fields"]
 
 
 def _is_secret(annotation: Any) -> bool:
@@ -38,23 +39,19 @@ def secret_fields(model: type[BaseModel] | None) -> dict[str, str]:
     }
 
 
-def _settings_model(kind: str, type_name: str) -> type[BaseModel] | None:
-    try:
-        if kind == "device":
-            from gridpilot.devices.registry import device_settings_model
+Registries = Mapping[str, Registry[Any]]
+"""The registry of each plugin kind whose settings may hold a secret: ``device``, ``forecast``,
+``strategy``."""
 
-            return device_settings_model(type_name)
-        if kind == "forecast":
-            from gridpilot.engine.forecast_registry import forecast_settings_model
 
-            model = forecast_settings_model(type_name)
-        else:
-            from gridpilot.strategies.registry import strategy_class
-
-            model = strategy_class(type_name).settings_model
-    except Exception:  # an unknown type or a broken plugin is compilation's to report
+def _settings_model(registries: Registries, kind: str, type_name: str) -> type[BaseModel] | None:
+    registry = registries.get(kind)
+    if registry is None:
         return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    try:
+        return registry.settings_model(type_name)
+    except PluginError:  # an unknown type or a broken plugin is compilation's to report
+        return None
 
 
 def _sections(data: Mapping[str, Any]) -> Iterator[tuple[NodePath, Mapping[str, Any], str, str]]:
@@ -77,12 +74,16 @@ def _sections(data: Mapping[str, Any]) -> Iterator[tuple[NodePath, Mapping[str, 
                 yield ("strategies", name), config, "strategy", str(config.get("type", name))
 
 
-def plaintext_secrets(data: Mapping[str, Any], smap: SourceMap) -> list[Issue]:
+def plaintext_secrets(
+    data: Mapping[str, Any], smap: SourceMap, registries: Registries
+) -> list[Issue]:
     """A warning for each secret written in the policy's text rather than taken from ``${VAR}``
-    (``data``: the policy's plain values, as validated)."""
+    (``data``: the policy's plain values, as validated; ``registries``: where each kind's
+    settings models are found)."""
     out: list[Issue] = []
     for path, settings, kind, type_name in _sections(data):
-        fields = secret_fields(_settings_model(kind, type_name))
+        model = _settings_model(registries, kind, type_name)
+        fields = secret_fields(model)
         for key in fields:
             value = settings.get(key)
             where = (*path, key)
@@ -90,7 +91,7 @@ def plaintext_secrets(data: Mapping[str, Any], smap: SourceMap) -> list[Issue]:
                 continue
             env = f"{type_name}_{key}".upper().replace("-", "_")
             alternative = f", or put it in a file named by '{key}_file'" if (
-                f"{key}_file" in _field_names(kind, type_name)
+                f"{key}_file" in _field_names(model)
             ) else ""
             out.append(smap.issue(
                 where,
@@ -101,8 +102,7 @@ def plaintext_secrets(data: Mapping[str, Any], smap: SourceMap) -> list[Issue]:
     return out
 
 
-def _field_names(kind: str, type_name: str) -> set[str]:
-    model = _settings_model(kind, type_name)
+def _field_names(model: type[BaseModel] | None) -> set[str]:
     if model is None:
         return set()
     return {info.alias or name for name, info in model.model_fields.items()}

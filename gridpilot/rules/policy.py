@@ -1,78 +1,32 @@
 """The runtime policy: a validated document compiled into fast objects.
 
-``load_policy(path)`` is the one way in. It reads the YAML, validates the document, runs the
-cross-field checks, loads dynamic price files, builds time windows and strategy instances, and
-returns a frozen :class:`Policy` that ``decide()`` reads without further validation.
+:func:`gridpilot.rules.loader.load_policy` is the one way in: it reads the YAML, validates the
+document, and :func:`gridpilot.rules.compile.compile_policy` builds the frozen :class:`Policy`
+that ``decide()`` reads without further validation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from gridpilot.engine.battery import BatteryParams
 from gridpilot.engine.commands import DeviceLimits
-from gridpilot.errors import PolicyError
-from gridpilot.rules.schema import Action, Layer, PolicyDoc, Rule
+from gridpilot.engine.guards import GuardLimit
+from gridpilot.engine.program import CompiledOverride, CompiledRule, Tuning
+from gridpilot.forecasts.providers import ForecastProvider, TimeOfWeekAverage
+from gridpilot.forecasts.registry import ForecastFactory
+from gridpilot.rules.schema import PolicyDoc
 from gridpilot.rules.yamlsource import SourceMap
 
 if TYPE_CHECKING:
-    from gridpilot.engine.forecast import ForecastProvider
-    from gridpilot.engine.forecast_registry import ForecastFactory
+    from gridpilot.engine.proposal import Strategy
     from gridpilot.rules.tariff import Tariff
-    from gridpilot.rules.windows import Window
-    from gridpilot.strategies.base import Strategy
 
-__all__ = ["CompiledGuard", "CompiledOverride", "CompiledRule", "Policy", "load_policy"]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    """A rule (or the ``default``) ready for the engine.
-
-    ``index`` is the rule's position in the file (``-1`` for ``default``); ``window`` is ``None``
-    when the rule always applies. Exactly one of ``action`` and ``strategy`` is set.
-    """
-
-    name: str
-    layer: Layer
-    index: int
-    window: Window | None
-    action: Action | None
-    strategy: Strategy | None
-    force: bool = False
-    spec: Rule | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledGuard:
-    """A guard with its window; ``priority`` is its position under ``guards`` (0 = highest)."""
-
-    name: str
-    kind: str
-    priority: int
-    window: Window | None
-    min_soc_pct: float | None = None
-    max_soc_pct: float | None = None
-    max_import_w: float | None = None
-    max_export_w: float | None = None
-    max_charge_w: float | None = None
-    max_discharge_w: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledOverride:
-    """An entry of the policy's ``manual`` section (or a run-time override), with aware times."""
-
-    name: str
-    action: Action
-    start_s: float
-    """Start, UNIX seconds."""
-    until_s: float
-    """Expiry, UNIX seconds (exclusive)."""
-    force: bool = False
+__all__ = ["Policy"]
 
 
 @dataclass(frozen=True)
@@ -81,10 +35,12 @@ class Policy:
     source: SourceMap
     path: Path | None
     tz: ZoneInfo
+    battery: BatteryParams
     limits: DeviceLimits
+    tuning: Tuning
     tariff: Tariff
     rules: tuple[CompiledRule, ...]
-    guards: tuple[CompiledGuard, ...]
+    guards: tuple[GuardLimit, ...]
     default: CompiledRule
     overrides: tuple[CompiledOverride, ...]
     strategies: Mapping[str, Strategy]
@@ -99,38 +55,9 @@ class Policy:
         history): the time-of-week average unless ``forecast:`` says otherwise."""
         if self.forecast_factory is not None:
             return self.forecast_factory()
-        from gridpilot.engine.forecast import TimeOfWeekAverage
-
         return TimeOfWeekAverage(self.tz)
 
     @property
     def name(self) -> str:
         return self.doc.site.name
 
-
-def load_policy(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Policy:
-    """Load, validate and compile the policy file at ``path``.
-
-    Raises :class:`gridpilot.errors.PolicyError` listing every problem with its file position.
-    """
-    from gridpilot.inputs import recording_inputs
-    from gridpilot.rules.compile import compile_policy
-    from gridpilot.rules.loader import merge_issues, read_policy_doc
-    from gridpilot.rules.yamlsource import redact_error
-
-    # Every stage's messages pass through redaction: a value substituted from ${VAR} (a token,
-    # a password) must not reach a terminal or a log, whichever check happens to quote it.
-    with recording_inputs() as read:
-        doc, smap, data, pending = read_policy_doc(path, environ=environ)
-        try:
-            policy = compile_policy(doc, smap, data, Path(path))
-        except PolicyError as exc:
-            raise redact_error(PolicyError(merge_issues(pending, exc.issues)), smap) from None
-        except (TypeError, ValueError):
-            # Only a value already reported (and replaced) can upset the compiler this way.
-            if not pending:
-                raise
-            raise redact_error(PolicyError(pending), smap) from None
-        if pending:
-            raise redact_error(PolicyError(pending), smap)
-    return replace(policy, inputs=tuple(read))

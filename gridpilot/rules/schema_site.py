@@ -73,7 +73,7 @@ class DeviceSpec(BaseModel):
 
 class ForecastSpec(BaseModel):
     """``type`` picks the load/PV forecast provider the planning strategies size their energy
-    from; the other keys are its settings (see :mod:`gridpilot.engine.forecast_registry`)."""
+    from; the other keys are its settings (see :mod:`gridpilot.forecasts.registry`)."""
 
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     type: str = "time_of_week"

@@ -27,10 +27,11 @@ from typing import Any, cast
 from gridpilot.clock import Clock
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
-from gridpilot.engine.forecast import ForecastProvider
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
 from gridpilot.errors import GridpilotError
-from gridpilot.rules.policy import CompiledOverride
+from gridpilot.exitcodes import ExitCode
+from gridpilot.forecasts.providers import ForecastProvider
 from gridpilot.scheduler.audit import AuditLog, decision_summary
 from gridpilot.scheduler.device import AdapterLike, Snapshot, snapshot_from_reading
 from gridpilot.scheduler.dispatcher import Dispatcher, DispatchOutcome
@@ -38,6 +39,7 @@ from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.overrides import OverrideStore
 from gridpilot.scheduler.persist import ensure_state_dir, load_memory, save_memory
 from gridpilot.scheduler.reload import PolicyWatcher
+from gridpilot.scheduler.site_device import load_site_policy
 from gridpilot.scheduler.tick import (
     TickReport,
     build_site_state,
@@ -63,9 +65,7 @@ def _default_decide() -> DecideFn:
 
 
 def _default_loader() -> Callable[[Path], Any]:
-    from gridpilot.rules.policy import load_policy
-
-    return load_policy
+    return load_site_policy
 
 
 class Scheduler:
@@ -425,8 +425,8 @@ class Scheduler:
                              error=result.error, issues=list(result.issues), changed=changed)
 
     # -- the loop ----------------------------------------------------------------------------
-    async def run(self, *, once: bool = False, max_ticks: int | None = None) -> int:
-        """Tick until stopped; returns the process exit code (0)."""
+    async def run(self, *, once: bool = False, max_ticks: int | None = None) -> ExitCode:
+        """Tick until stopped; returns the process exit code."""
         installed = self._install_signals()
         # The zone and the clock's speed let `gridpilot log` show times as the run saw them.
         self.audit.write("started", self.clock.now(), interval_s=self.interval_s,
@@ -460,7 +460,7 @@ class Scheduler:
             for sig in installed:
                 with contextlib.suppress(Exception):
                     asyncio.get_running_loop().remove_signal_handler(sig)
-        return 0
+        return ExitCode.OK
 
     def _note_skipped(self, first: datetime, until: datetime, why: str) -> None:
         """Audit the aligned slots from ``first`` up to ``until`` (inclusive) that got no tick."""

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from gridpilot.errors import DataError
+from gridpilot.recorded.base import FloatArray, IntArray, TimeSeries
 from gridpilot.rules.prices import PriceSeries
 from gridpilot.rules.tariff import PriceSide, Tariff
-from gridpilot.simulator.loaders.base import FloatArray, IntArray, TimeSeries
 
 if TYPE_CHECKING:
     from gridpilot.rules.policy import Policy

@@ -4,7 +4,7 @@ Each tick builds the :class:`SiteState` the live scheduler would build: the reco
 the model's SOC, the prices known at that instant (a day-ahead tariff only shows what was
 published by then), a forecast from the default time-of-week provider, the month's peak import
 so far, and the previous command with the time its kind started (anti-flap). ``decide()`` picks
-the command and :func:`gridpilot.simulator.battery.step` applies it for one step.
+the command and :func:`gridpilot.engine.battery.step` applies it for one step.
 
 Everything that does not change per tick is built once: prices for every slot, the publication
 horizon per slot, month numbers, the forecast and price outlook (rebuilt only when the slot or
@@ -22,17 +22,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
 from gridpilot.errors import DataError
+from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
-from gridpilot.simulator.battery import BatteryParams, step
-from gridpilot.simulator.loaders.base import TimeSeries
 
 if TYPE_CHECKING:
     from gridpilot.engine.decision import Decision
-    from gridpilot.engine.forecast import ForecastProvider
-    from gridpilot.rules.policy import CompiledOverride, Policy
+    from gridpilot.engine.program import CompiledOverride
+    from gridpilot.forecasts.providers import ForecastProvider
+    from gridpilot.rules.policy import Policy
     from gridpilot.rules.tariff import Tariff
 
 __all__ = ["KINDS", "DecideFn", "ReplayResult", "replay", "tick_prices"]
@@ -100,7 +101,7 @@ def replay(
     gaps). ``initial_soc_pct`` defaults to the battery's lowest SOC."""
     import time
 
-    params = params or BatteryParams.from_policy(policy)
+    params = params or policy.battery
     if decide_fn is None:
         real = _real_decide()
         if overrides:

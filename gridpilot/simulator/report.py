@@ -74,8 +74,8 @@ from typing import Any
 
 import numpy as np
 
+from gridpilot.recorded.base import LoadReport, iso_utc
 from gridpilot.simulator.backtest import Backtest
-from gridpilot.simulator.loaders.base import LoadReport, iso_utc
 from gridpilot.simulator.replay import KINDS
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The strategy registry: the built-ins plus plugins from the ``gridpilot.strategies`` entry points.
+"""The strategy registry instance and how a strategy is built from its policy entry.
 
 A plugin package declares, in its ``pyproject.toml``::
 
@@ -7,45 +7,26 @@ A plugin package declares, in its ``pyproject.toml``::
 
 The entry point's name is the strategy type used in policies. The object it points to must be a
 class with ``type_name``, ``settings_model`` (a pydantic model) and a ``propose`` method, built as
-``cls(name, settings)``. Plugins are loaded once, on first use; one that fails to import or does
-not fit the protocol is named in the :class:`~gridpilot.errors.StrategyError` raised when a
-policy asks for it, and does not hide the others.
+``cls(name, settings)``. One that fails to import or does not fit is named in the
+:class:`~gridpilot.errors.StrategyError` raised when a policy asks for it, and does not hide the
+others (see :class:`gridpilot.registry.Registry`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel
 
+from gridpilot.engine.proposal import Strategy
 from gridpilot.errors import StrategyError
-from gridpilot.strategies.base import Strategy
+from gridpilot.registry import Registry
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "available_strategies",
-    "create_strategy",
-    "plugin_problems",
-    "strategy_class",
-]
-
-ENTRY_POINT_GROUP = "gridpilot.strategies"
-
-_BUILTINS = {
-    "backup_reserve": "gridpilot.strategies.backup_reserve:BackupReserve",
-    "peak_shaving": "gridpilot.strategies.peak_shaving:PeakShaving",
-    "self_consumption": "gridpilot.strategies.self_consumption:SelfConsumption",
-    "tariff_arbitrage": "gridpilot.strategies.tariff_arbitrage:TariffArbitrage",
-}
-
-_classes: dict[str, type[Any]] | None = None
-_problems: dict[str, str] = {}
+__all__ = ["STRATEGIES", "create_strategy"]
 
 
-def _check_class(name: str, obj: object) -> type[Any]:
+def _check(obj: object) -> type[Any]:
     if not isinstance(obj, type):
         raise TypeError(f"{obj!r} is not a class")
     settings_model = getattr(obj, "settings_model", None)
@@ -56,58 +37,29 @@ def _check_class(name: str, obj: object) -> type[Any]:
     return obj
 
 
-def _load() -> dict[str, type[Any]]:
-    global _classes
-    if _classes is not None:
-        return _classes
-    classes: dict[str, type[Any]] = {}
-    for name, target in _BUILTINS.items():
-        module_name, attr = target.split(":")
-        classes[name] = _check_class(name, getattr(importlib.import_module(module_name), attr))
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in _BUILTINS:
-            _problems[ep.name] = (
-                f"plugin {ep.value!r} uses the built-in name {ep.name!r}; pick another name"
-            )
-            continue
-        try:
-            classes[ep.name] = _check_class(ep.name, ep.load())
-        except Exception as exc:  # a broken plugin must not take the others down
-            _problems[ep.name] = f"plugin {ep.value!r} failed to load: {type(exc).__name__}: {exc}"
-    _classes = classes
-    return classes
+def _settings(cls: type[Any]) -> type[BaseModel]:
+    model: type[BaseModel] = cls.settings_model
+    return model
 
 
-def _reset_for_tests() -> None:
-    global _classes
-    _classes = None
-    _problems.clear()
+STRATEGIES: Registry[type[Any]] = Registry(
+    "strategy",
+    "gridpilot.strategies",
+    {
+        "backup_reserve": "gridpilot.strategies.backup_reserve:BackupReserve",
+        "peak_shaving": "gridpilot.strategies.peak_shaving:PeakShaving",
+        "self_consumption": "gridpilot.strategies.self_consumption:SelfConsumption",
+        "tariff_arbitrage": "gridpilot.strategies.tariff_arbitrage:TariffArbitrage",
+    },
+    check=_check,
+    settings=_settings,
+    error=StrategyError,
+)
 
 
-def available_strategies() -> list[str]:
-    """The strategy types that can be used in a policy, sorted."""
-    return sorted(_load())
-
-
-def plugin_problems() -> dict[str, str]:
-    """Plugins of the entry-point group that could not be loaded, by name, with the reason."""
-    _load()
-    return dict(_problems)
-
-
-def strategy_class(type_name: str) -> type[Any]:
-    """The class registered as ``type_name``; :class:`StrategyError` if there is none."""
-    classes = _load()
-    if type_name in classes:
-        return classes[type_name]
-    if type_name in _problems:
-        raise StrategyError(f"strategy type {type_name!r}: {_problems[type_name]}")
-    raise StrategyError(
-        f"unknown strategy type {type_name!r}; valid types: {', '.join(sorted(classes))}"
-    )
-
-
-def create_strategy(instance_name: str, config: Mapping[str, Any]) -> Strategy:
+def create_strategy(
+    instance_name: str, config: Mapping[str, Any], registry: Registry[type[Any]] = STRATEGIES
+) -> Strategy:
     """Build the strategy ``instance_name`` from its policy entry.
 
     ``config`` may hold ``type`` (default: the instance name) and the strategy's settings. Raises
@@ -116,8 +68,8 @@ def create_strategy(instance_name: str, config: Mapping[str, Any]) -> Strategy:
     """
     settings = dict(config)
     type_name = str(settings.pop("type", instance_name))
-    cls = strategy_class(type_name)
-    model = cls.settings_model.model_validate(settings)
+    cls = registry.get(type_name)
+    model = registry.settings_model(type_name).model_validate(settings)
     try:
         instance = cls(instance_name, model)
     except Exception as exc:

@@ -40,7 +40,7 @@ class Recorded:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime_ns: int, format: str) -> Recorded:
-    from gridpilot.simulator.loaders import load_data
+    from gridpilot.recorded import load_data
 
     series = load_data(path, format)
     return Recorded(

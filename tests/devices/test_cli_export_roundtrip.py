@@ -126,7 +126,7 @@ def test_export_simulates_with_the_energy_the_device_served(
 
 
 def test_csv_export_is_detected_and_read_by_its_header(xstorage_exports: dict[str, Any]) -> None:
-    from gridpilot.simulator.loaders import detect_format, load_data
+    from gridpilot.recorded import detect_format, load_data
 
     path = xstorage_exports["dir"] / "export.csv"
     header = path.read_text().splitlines()[0]
@@ -160,7 +160,7 @@ def test_xbattery_export_round_trip(tmp_path: Path) -> None:
         served = [emu.record(t, i) for i, t in enumerate(range(FROM_MS // 1000,
                                                                TO_MS // 1000 + 1, 60))]
     assert proc.returncode == 0, proc.stderr
-    from gridpilot.simulator.loaders import detect_format, load_data
+    from gridpilot.recorded import detect_format, load_data
 
     assert detect_format(out) == "xbattery"
     series = load_data(out)
@@ -195,7 +195,7 @@ def test_csv_export_with_a_mapping_override(xstorage_exports: dict[str, Any]) ->
 
 
 def test_simulated_device_export_round_trip(tmp_path: Path) -> None:
-    from gridpilot.simulator.loaders import load_uk_composite
+    from gridpilot.recorded import load_uk_composite
 
     policy = tmp_path / "site.yaml"
     policy.write_text(SITE + f"device:\n  type: simulated\n  data_file: {COMPOSITE}\n")

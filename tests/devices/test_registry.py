@@ -9,14 +9,11 @@ import pytest
 
 from gridpilot.clock import ManualClock
 from gridpilot.devices.base import DeviceAdapter
-from gridpilot.devices.registry import (
-    available_devices,
-    create_device,
-    device_settings_model,
-)
+from gridpilot.devices.registry import DEVICES
 from gridpilot.devices.xstorage import XStorageAdapter
-from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import load_policy
+from gridpilot.errors import DeviceTypeError, PolicyError
+from gridpilot.scheduler.site_device import device_for_policy
+from gridpilot.scheduler.site_device import load_site_policy as load_policy
 
 HEAD = """\
 version: 1
@@ -30,16 +27,17 @@ tariff:
 
 
 def test_available_types() -> None:
-    assert available_devices() == ["composite", "simulated", "xbattery", "xstorage"]
-    assert "host" in device_settings_model("xstorage").model_fields
-    with pytest.raises(KeyError, match="valid: composite, simulated, xbattery, xstorage"):
-        device_settings_model("tesla")
+    assert DEVICES.names() == ["composite", "simulated", "xbattery", "xstorage"]
+    assert "host" in DEVICES.settings_model("xstorage").model_fields
+    with pytest.raises(DeviceTypeError, match="valid: composite, simulated, xbattery, xstorage"):
+        DEVICES.settings_model("tesla")
 
 
 def test_simulated_is_the_default(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(HEAD)
-    device = create_device(load_policy(path), clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    device = device_for_policy(load_policy(path), clock=clock)
     assert isinstance(device, DeviceAdapter)
     assert device.name == "simulated"
 
@@ -55,7 +53,7 @@ device:
   tls_fingerprint_sha256: "%s"
 """ % ("AB:" * 31 + "AB"))
     policy = load_policy(path, environ={"XS_PW": "s3cret"})
-    device = create_device(policy)
+    device = device_for_policy(policy)
     assert isinstance(device, XStorageAdapter)
     assert device.name == "garage"
     assert device.settings.password is not None
@@ -91,6 +89,6 @@ def test_xstorage_mode_memory_lives_in_the_state_dir(tmp_path: Path) -> None:
 run: {state_dir: var/gp}
 device: {type: xstorage, name: "garage unit", host: 10.0.0.2, password: x, insecure: true}
 """)
-    device = create_device(load_policy(path))
+    device = device_for_policy(load_policy(path))
     assert isinstance(device, XStorageAdapter)
     assert device._own_ids.path == tmp_path / "var" / "gp" / "xstorage-garage_unit-modes.json"

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from gridpilot.clock import AcceleratedClock, ManualClock
-from gridpilot.devices.registry import create_device
 from gridpilot.devices.simulated import SimulatedAdapter
 from gridpilot.engine.commands import charge, discharge, idle
 from gridpilot.engine.state import ModeSource
 from gridpilot.errors import CommandError
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
+from gridpilot.scheduler.site_device import device_for_policy
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "examples" / "data" / "uk-2018-halfhourly.csv"
@@ -46,7 +47,7 @@ def rows() -> dict[str, tuple[float, float]]:
 
 async def test_reads_the_recorded_data_at_the_same_time_of_year(tmp_path: Path) -> None:
     clock = ManualClock(datetime(2026, 6, 21, 12, 10, tzinfo=UTC))
-    device = create_device(policy(tmp_path), clock=clock)
+    device = device_for_policy(policy(tmp_path), clock=clock)
     assert isinstance(device, SimulatedAdapter)
     reading = await device.read_state()
     load_w, pv_w = rows()["2018-06-21T12:00:00Z"]
@@ -60,7 +61,7 @@ async def test_reads_the_recorded_data_at_the_same_time_of_year(tmp_path: Path) 
 
 async def test_charging_raises_the_soc_by_the_energy_stored(tmp_path: Path) -> None:
     clock = ManualClock(datetime(2026, 1, 15, 2, 0, tzinfo=UTC))
-    device = create_device(policy(tmp_path), clock=clock)
+    device = device_for_policy(policy(tmp_path), clock=clock)
     await device.read_state()
     applied = await device.apply(charge(2000, 90).with_(floor_soc_pct=10), valid_for_s=60)
     assert applied.confirmed
@@ -75,7 +76,7 @@ async def test_charging_raises_the_soc_by_the_energy_stored(tmp_path: Path) -> N
 
 async def test_discharge_stops_at_the_floor_and_release_hands_back(tmp_path: Path) -> None:
     clock = ManualClock(datetime(2026, 1, 15, 18, 0, tzinfo=UTC))
-    device = create_device(policy(tmp_path), clock=clock)
+    device = device_for_policy(policy(tmp_path), clock=clock)
     await device.apply(discharge(3000, 20), valid_for_s=60)
     clock.advance(6 * 3600)
     reading = await device.read_state()
@@ -87,7 +88,8 @@ async def test_discharge_stops_at_the_floor_and_release_hands_back(tmp_path: Pat
 
 
 async def test_command_outside_limits_is_refused(tmp_path: Path) -> None:
-    device = create_device(policy(tmp_path), clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    device = device_for_policy(policy(tmp_path), clock=clock)
     with pytest.raises(CommandError, match="max_charge_w"):
         await device.apply(charge(9000, 90).with_(floor_soc_pct=10), valid_for_s=60)
 
@@ -96,7 +98,7 @@ async def test_accelerated_time_replays_a_day(tmp_path: Path) -> None:
     base = ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
     start = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
     clock = AcceleratedClock(start, speed=3600.0, base=base)
-    device = create_device(policy(tmp_path), clock=clock)
+    device = device_for_policy(policy(tmp_path), clock=clock)
     await device.apply(idle().with_(floor_soc_pct=10), valid_for_s=60)
     await device.read_state()
     base.advance(24)  # 24 real seconds = one simulated day
@@ -107,11 +109,11 @@ async def test_accelerated_time_replays_a_day(tmp_path: Path) -> None:
 
 
 async def test_start_setting_and_export(tmp_path: Path) -> None:
-    from gridpilot.simulator.loaders import load_data
+    from gridpilot.recorded import load_data
 
     clock = ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
     pol = policy(tmp_path, "  start: 2018-07-01T00:00:00+00:00\n")
-    device = create_device(pol, clock=clock)
+    device = device_for_policy(pol, clock=clock)
     reading = await device.read_state()
     assert reading.extra["data_time"] == "2018-07-01T00:00:00+00:00"
     out = tmp_path / "slice.csv"

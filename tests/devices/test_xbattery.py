@@ -130,7 +130,7 @@ async def test_read_only(xb: XBatteryAdapter, xb_emu: XBatteryEmulator) -> None:
 
 
 async def test_export_loads_in_the_simulator(xb: XBatteryAdapter, tmp_path: Path) -> None:
-    from gridpilot.simulator.loaders import load_data
+    from gridpilot.recorded import load_data
 
     out = tmp_path / "telemetry.json"
     result = await xb.export(T0 - timedelta(hours=2), T0, out)

@@ -360,7 +360,7 @@ def test_schedule_event_checked_before_sending() -> None:
 async def test_metrics_export_loads_in_the_simulator(
     adapter: XStorageAdapter, tmp_path: Path
 ) -> None:
-    from gridpilot.simulator.loaders import load_data
+    from gridpilot.recorded import load_data
 
     start = datetime(2026, 11, 19, 22, 0, tzinfo=UTC)
     out = tmp_path / "metrics.json"
@@ -393,7 +393,7 @@ async def test_csv_export_written_as_returned(
     assert [line.split(",")[:2] for line in lines[1:]] == [
         [datetime.fromtimestamp(r["time"] / 1000, UTC).strftime("%d/%m/%Y %H:%M"),
          str(r["totalHouseConsumption"])] for r in served]
-    from gridpilot.simulator.loaders import load_data
+    from gridpilot.recorded import load_data
 
     series = load_data(out)  # the simulator reads the file exactly as written
     assert series.start_s[0] == int(start.timestamp())

@@ -7,11 +7,17 @@ from pathlib import Path
 import pytest
 
 from gridpilot.cli import main
-from gridpilot.devices.preflight import device_problems
-from gridpilot.rules.policy import load_policy
+from gridpilot.devices.preflight import DeviceProblem, device_problems
+from gridpilot.rules.loader import load_policy
+from gridpilot.scheduler.site_device import device_context
 from tests.rules.conftest import BASE, write
 
 DEFAULT = "default:\n  action: {kind: self_consumption}\n"
+
+
+def _problems(path: Path) -> list[DeviceProblem]:
+    policy = load_policy(path)
+    return device_problems(policy.doc.device.model_dump(), device_context(policy))
 
 
 def _check(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, list[str]]:
@@ -57,10 +63,10 @@ device:
   control: {{type: xstorage, host: 10.0.0.2, password_file: pw.txt,
             tls_fingerprint_sha256: "{pin}"}}
 """)
-    problems = device_problems(load_policy(path))
+    problems = _problems(path)
     assert [p.path for p in problems] == [
         ("device", "state", "api_key_file"), ("device", "control", "password_file"),
     ]
     (tmp_path / "key.txt").write_text("k\n")
     (tmp_path / "pw.txt").write_text("p\n")
-    assert device_problems(load_policy(path)) == []
+    assert _problems(path) == []

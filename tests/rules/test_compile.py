@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridpilot.devices.registry import available_devices
 from gridpilot.engine.commands import CommandKind
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.schema import Layer
-from gridpilot.strategies.registry import available_strategies
+from gridpilot.strategies.registry import STRATEGIES
 
 from .conftest import errors_of
 
@@ -86,7 +86,7 @@ def test_unknown_strategy_name_suggests(policy_file: MakePolicy) -> None:
 
 
 def test_strategy_type_and_settings_errors_are_located(policy_file: MakePolicy) -> None:
-    assert "peak_shaving" in available_strategies()
+    assert "peak_shaving" in STRATEGIES.names()
     path = policy_file("""\
         strategies:
           shaver:
@@ -115,27 +115,6 @@ def test_registered_strategy_type_used_directly(policy_file: MakePolicy) -> None
     p = load_policy(path)
     assert p.rules[0].strategy is not None
     assert "self_consumption" in p.strategies
-
-
-def test_unknown_device_type_lists_valid(policy_file: MakePolicy) -> None:
-    path = policy_file("""\
-        device:
-          type: xstorag
-        """)
-    (msg,) = errors_of(path)
-    assert ":17:3: device.type: unknown device type 'xstorag'" in msg
-    assert all(name in msg for name in available_devices())
-    assert "did you mean 'xstorage'?" in msg
-
-
-def test_device_settings_are_located(policy_file: MakePolicy) -> None:
-    path = policy_file("""\
-        device:
-          type: simulated
-          no_such_setting: 1
-        """)
-    errors = errors_of(path)
-    assert any(":18:3: device.no_such_setting: unknown key" in e for e in errors), errors
 
 
 def test_misspelt_strategy_setting_suggests_the_right_one(policy_file: MakePolicy) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gridpilot.cli import main
 from gridpilot.errors import DataError
 from gridpilot.jsontext import loads
-from gridpilot.simulator.loaders.base import read_json
+from gridpilot.recorded.base import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,11 +20,11 @@ from gridpilot.devices.base import AppliedCommand, DeviceReading
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits, validate_command
 from gridpilot.engine.decision import Decision
-from gridpilot.engine.forecast import FlatForecast
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, SiteState
 from gridpilot.errors import DeviceProtocolError, DeviceUnreachable
+from gridpilot.forecasts.providers import FlatForecast
 from gridpilot.rules.loader import load_policy_doc
-from gridpilot.rules.policy import CompiledOverride
 from gridpilot.rules.schema import Action, PolicyDoc
 
 POLICY_YAML = """\

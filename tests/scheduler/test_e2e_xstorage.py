@@ -98,8 +98,8 @@ def command_posts(emu: XStorageEmulator) -> list[dict[str, Any]]:
 async def test_a_day_against_the_xstorage_emulator_with_faults(
     tmp_path: Path, emu: XStorageEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gridpilot.devices.registry import create_device
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.rules.loader import load_policy
+    from gridpilot.scheduler.site_device import device_for_policy
 
     clock = ManualClock(START)
     emu.clock = lambda: clock.now().timestamp()
@@ -109,7 +109,7 @@ async def test_a_day_against_the_xstorage_emulator_with_faults(
                               interval=INTERVAL_S)
     path.write_text(good_text)
     policy = load_policy(path)
-    device = create_device(policy, clock=clock)
+    device = device_for_policy(policy, clock=clock)
     sched = Scheduler(policy, device, clock=clock, state_dir=tmp_path / "state")
     token = ensure_token(tmp_path / "state" / "control.token")
     control = ControlServer(token=token, overrides=sched.overrides, metrics=sched.metrics,
@@ -238,8 +238,8 @@ async def test_a_day_against_the_xstorage_emulator_with_faults(
 async def test_a_restart_does_not_mistake_gridpilots_own_mode_for_a_persons(
     tmp_path: Path, emu: XStorageEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gridpilot.devices.registry import create_device
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.rules.loader import load_policy
+    from gridpilot.scheduler.site_device import device_for_policy
 
     clock = ManualClock(START)
     emu.clock = lambda: clock.now().timestamp()
@@ -248,14 +248,14 @@ async def test_a_restart_does_not_mistake_gridpilots_own_mode_for_a_persons(
     path.write_text(POLICY.format(port=emu.port, fingerprint=emu.fingerprint_sha256,
                                   interval=INTERVAL_S))
     policy = load_policy(path)
-    first = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+    first = Scheduler(policy, device_for_policy(policy, clock=clock), clock=clock,
                       state_dir=tmp_path / "state")
     await first.tick()
     await first.shutdown()
     assert len(command_posts(emu)) == 1
 
     clock.advance(INTERVAL_S)  # a new process: a new adapter that never saw the mode's id
-    second = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+    second = Scheduler(policy, device_for_policy(policy, clock=clock), clock=clock,
                        state_dir=tmp_path / "state")
     report = await second.tick()
     await second.shutdown()
@@ -266,7 +266,7 @@ async def test_a_restart_does_not_mistake_gridpilots_own_mode_for_a_persons(
     # A person's mode that merely looks similar (another expiry) is still a person's.
     emu.person_sets_manual("SET_MAXIMIZE_AUTO_CONSUMPTION", None, duration_h=3)
     clock.advance(INTERVAL_S)
-    third = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+    third = Scheduler(policy, device_for_policy(policy, clock=clock), clock=clock,
                       state_dir=tmp_path / "state")
     report = await third.tick()
     await third.shutdown()

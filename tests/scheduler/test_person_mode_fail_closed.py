@@ -23,7 +23,7 @@ from gridpilot.clock import ManualClock
 from gridpilot.devices.xstorage import XStorageAdapter, XStorageSettings
 from gridpilot.engine.commands import CommandKind
 from gridpilot.engine.state import DeviceMode, ModeSource
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 from gridpilot.scheduler.audit import read_audit
 from gridpilot.scheduler.loop import Scheduler
 from tests.emulators import XStorageEmulator
@@ -160,7 +160,7 @@ def emu() -> Iterator[XStorageEmulator]:
 async def test_a_persons_charge_behind_an_odd_status_is_never_replaced(
     tmp_path: Path, emu: XStorageEmulator, monkeypatch: pytest.MonkeyPatch, fault: Any
 ) -> None:
-    from gridpilot.devices.registry import create_device
+    from gridpilot.scheduler.site_device import device_for_policy
 
     clock = ManualClock(T0)
     emu.clock = lambda: clock.now().timestamp()
@@ -171,7 +171,7 @@ async def test_a_persons_charge_behind_an_odd_status_is_never_replaced(
         "  password: ${XSTORAGE_PASSWORD}\n"
         f'  tls_fingerprint_sha256: "{emu.fingerprint_sha256}"\n  read_retries: 0\n'))
     policy = load_policy(path)
-    sched = Scheduler(policy, create_device(policy, clock=clock), clock=clock,
+    sched = Scheduler(policy, device_for_policy(policy, clock=clock), clock=clock,
                       state_dir=tmp_path / "state", watch_policy=False)
     await sched.tick()  # the default: gridpilot's discharge
     assert len(emu.requests_to("POST", "/api/device/command")) == 1

@@ -81,7 +81,7 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[XStorageEmulator]:
 
 
 def load(tmp_path: Path, emu: XStorageEmulator, rules: str) -> Any:
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.rules.loader import load_policy
 
     path = tmp_path / "policy.yaml"
     path.write_text(HEAD.format(port=emu.port, fingerprint=emu.fingerprint_sha256) + rules)
@@ -90,11 +90,11 @@ def load(tmp_path: Path, emu: XStorageEmulator, rules: str) -> Any:
 
 @pytest.fixture
 async def device(tmp_path: Path, emu: XStorageEmulator) -> AsyncIterator[Any]:
-    from gridpilot.devices.registry import create_device
+    from gridpilot.scheduler.site_device import device_for_policy
 
     clock = ManualClock(datetime(2026, 6, 1, 12, tzinfo=UTC))
     emu.clock = lambda: clock.now().timestamp()
-    adapter = create_device(load(tmp_path, emu, STATIC), clock=clock)
+    adapter = device_for_policy(load(tmp_path, emu, STATIC), clock=clock)
     await adapter.read_state()  # learns the inverter rating
     yield adapter
     await adapter.aclose()

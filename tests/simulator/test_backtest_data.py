@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from gridpilot.cli import main
-from gridpilot.rules.policy import load_policy
-from gridpilot.simulator.loaders import load_data
+from gridpilot.recorded import load_data
+from gridpilot.recorded.resample import resample
+from gridpilot.rules.loader import load_policy
 from gridpilot.simulator.pricesource import with_data_prices
-from gridpilot.simulator.resample import resample
 
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "examples/policies/agile-dynamic.yaml"

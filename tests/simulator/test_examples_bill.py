@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gridpilot.rules.policy import load_policy
+from gridpilot.recorded import load_uk_composite
+from gridpilot.recorded.base import TimeSeries
+from gridpilot.rules.loader import load_policy
 from gridpilot.simulator.backtest import run_backtest
-from gridpilot.simulator.loaders import load_uk_composite
-from gridpilot.simulator.loaders.base import TimeSeries
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples/policies").glob("*.yaml"))

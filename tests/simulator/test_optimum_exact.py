@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.recorded import load_uk_composite
 from gridpilot.simulator import optimum as optimum_mod
-from gridpilot.simulator.battery import BatteryParams, step
-from gridpilot.simulator.loaders import load_uk_composite
 from gridpilot.simulator.optimum import OptimumResult, _Clock, _Model, solve_optimum
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from gridpilot.rules.policy import load_policy
+from gridpilot.recorded import load_uk_composite
+from gridpilot.rules.loader import load_policy
 from gridpilot.simulator.backtest import Backtest, run_backtest
-from gridpilot.simulator.loaders import load_uk_composite
 from gridpilot.simulator.plots import (
     COLOURS,
     daily_peaks_figure,

@@ -9,17 +9,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from gridpilot.engine.battery import BatteryParams
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import SiteState
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.recorded import load_uk_composite
+from gridpilot.recorded.base import TimeSeries
+from gridpilot.recorded.resample import resample
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 from gridpilot.simulator.accounting import run_fixed_command
 from gridpilot.simulator.backtest import run_backtest
-from gridpilot.simulator.battery import BatteryParams
-from gridpilot.simulator.loaders import load_uk_composite
-from gridpilot.simulator.loaders.base import TimeSeries
 from gridpilot.simulator.replay import KINDS, ReplayResult, replay
-from gridpilot.simulator.resample import resample
 
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "tests/engine/data/agile-home.yaml"  # the rules-only Agile policy
@@ -57,7 +58,7 @@ def test_dst_days(policy: Policy, year: TimeSeries, day: str, hours: int) -> Non
     s = _local_day(year, day)
     assert len(s) == hours * 12
     r = replay(policy, s, initial_soc_pct=50.0)
-    _check_physics(r, BatteryParams.from_policy(policy))
+    _check_physics(r, policy.battery)
     local_h = np.array([datetime.fromtimestamp(int(t), UTC).astimezone(LONDON).hour
                         for t in r.start_s])
     winners = np.array(r.winners)[r.winner_code]
@@ -77,7 +78,7 @@ def test_a_real_week_balances_every_tick(policy: Policy, year: TimeSeries) -> No
     s = resample(year.slice_time(int(datetime(2018, 6, 4, tzinfo=UTC).timestamp()),
                                  int(datetime(2018, 6, 11, tzinfo=UTC).timestamp())), 300)
     r = replay(policy, s)
-    _check_physics(r, BatteryParams.from_policy(policy))
+    _check_physics(r, policy.battery)
     kinds = {KINDS[k] for k in np.unique(r.kind_code)}
     assert CommandKind.SELF_CONSUMPTION in kinds
     # a 20 % outage reserve guards every discharge: SOC never drains below it by discharging
@@ -88,7 +89,7 @@ def test_a_real_week_balances_every_tick(policy: Policy, year: TimeSeries) -> No
 def test_replay_matches_the_model_with_a_fixed_command(policy: Policy,
                                                        year: TimeSeries) -> None:
     s = resample(year.slice_time(year.start_s[0], year.start_s[0] + 3 * 86400), 900)
-    params = BatteryParams.from_policy(policy)
+    params = policy.battery
     cmd = Command(CommandKind.SELF_CONSUMPTION)
 
     def fixed(_p: Policy, _s: SiteState) -> Decision:
@@ -191,7 +192,7 @@ def test_strategies_get_a_forecast_aligned_with_the_prices(year: TimeSeries) -> 
 
 
 def test_run_time_overrides_win_while_they_last(policy: Policy, year: TimeSeries) -> None:
-    from gridpilot.rules.policy import CompiledOverride
+    from gridpilot.engine.program import CompiledOverride
     from gridpilot.rules.schema import Action
 
     start = int(datetime(2018, 1, 17, 12, tzinfo=UTC).timestamp())

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridpilot.engine.forecast import TimeOfWeekAverage
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.forecasts.providers import TimeOfWeekAverage
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.tariff import Tariff
 from gridpilot.simulator.replay import _known_slot_ends
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from gridpilot.errors import DataError
-from gridpilot.rules.policy import load_policy
-from gridpilot.simulator.loaders import load_data
-from gridpilot.simulator.resample import resample
+from gridpilot.recorded import load_data
+from gridpilot.recorded.resample import resample
+from gridpilot.rules.loader import load_policy
 from gridpilot.simulator.sweep import parse_setting, run_sweep, variants, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]

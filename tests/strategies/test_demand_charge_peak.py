@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from gridpilot.engine.decide import decide
 from gridpilot.engine.state import SiteState
-from gridpilot.rules.policy import Policy, load_policy
-from gridpilot.simulator.loaders.base import LoadReport, TimeSeries
+from gridpilot.recorded.base import LoadReport, TimeSeries
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 from gridpilot.simulator.replay import replay
 
 HEAD = """\

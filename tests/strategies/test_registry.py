@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from gridpilot.engine.proposal import Strategy
 from gridpilot.errors import StrategyError
 from gridpilot.strategies import registry
-from gridpilot.strategies.base import Strategy
 
 BUILTINS = ["backup_reserve", "peak_shaving", "self_consumption", "tariff_arbitrage"]
 
@@ -30,7 +30,8 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "acme_mod.py").write_text(
         "from typing import ClassVar\n"
         "from gridpilot.engine.commands import Command, CommandKind\n"
-        "from gridpilot.strategies.base import Proposal, StrategySettings\n"
+        "from gridpilot.engine.proposal import Proposal\n"
+        "from gridpilot.strategies.base import StrategySettings\n"
         "class NightSettings(StrategySettings):\n"
         "    power_w: float = 1000.0\n"
         "class NightCharge:\n"
@@ -46,13 +47,13 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "    return None\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    registry._reset_for_tests()
+    registry.STRATEGIES.reset()
     yield tmp_path
-    registry._reset_for_tests()
+    registry.STRATEGIES.reset()
 
 
 def test_builtins_are_available() -> None:
-    assert set(BUILTINS) <= set(registry.available_strategies())
+    assert set(BUILTINS) <= set(registry.STRATEGIES.names())
 
 
 def test_type_defaults_to_the_instance_name() -> None:
@@ -83,7 +84,7 @@ def test_bad_settings_raise_validation_error() -> None:
 
 
 def test_plugins_load_and_broken_ones_are_named(plugins: Path) -> None:
-    names = registry.available_strategies()
+    names = registry.STRATEGIES.names()
     assert "acme_night" in names
     assert "acme_missing" not in names and "acme_notaclass" not in names
     s = registry.create_strategy("night", {"type": "acme_night", "power_w": 500})
@@ -94,7 +95,7 @@ def test_plugins_load_and_broken_ones_are_named(plugins: Path) -> None:
     with pytest.raises(StrategyError) as err:
         registry.create_strategy("m", {"type": "acme_notaclass"})
     assert "acme_mod:helper" in str(err.value) and "not a class" in str(err.value)
-    problems = registry.plugin_problems()
+    problems = registry.STRATEGIES.problems()
     assert "built-in name" in problems["self_consumption"]
     # A plugin cannot replace a built-in.
     assert type(registry.create_strategy("self_consumption", {})).__module__ == (

@@ -27,8 +27,8 @@ def test_the_plugin_installs_and_registers(installed: None) -> None:
         assert version("gridpilot-export-boost") == "0.1.0"
     except PackageNotFoundError:  # pragma: no cover - the fixture asserts the install
         pytest.fail("gridpilot-export-boost is not installed")
-    assert "export_boost" in registry.available_strategies()
-    assert "export_boost" not in registry.plugin_problems()
+    assert "export_boost" in registry.STRATEGIES.names()
+    assert "export_boost" not in registry.STRATEGIES.problems()
     strategy = registry.create_strategy("evening", {"type": "export_boost",
                                                     "min_export_price": 0.2})
     assert type(strategy).__module__ == "gridpilot_export_boost.strategy"

@@ -12,7 +12,7 @@ from gridpilot.devices.xstorage.adapter import XStorageAdapter
 from gridpilot.devices.xstorage.settings import XStorageSettings
 
 if TYPE_CHECKING:
-    from gridpilot.devices.registry import DeviceContext
+    from gridpilot.devices.context import DeviceContext
 
 __all__ = ["SETTINGS_MODEL", "create", "memory_file"]
 
@@ -20,15 +20,11 @@ SETTINGS_MODEL = XStorageSettings
 
 
 def memory_file(context: DeviceContext, name: str) -> Path | None:
-    """``<run.state_dir>/xstorage-<name>-modes.json`` next to the policy, if there is one."""
-    policy = context.policy
-    if policy is None or policy.path is None:
+    """``<state_dir>/xstorage-<name>-modes.json``, if the run keeps a state folder."""
+    if context.state_dir is None:
         return None
-    state_dir = Path(policy.doc.run.state_dir).expanduser()
-    if not state_dir.is_absolute():
-        state_dir = policy.path.resolve().parent / state_dir
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "xstorage"
-    return state_dir / f"xstorage-{safe}-modes.json"
+    return context.state_dir / f"xstorage-{safe}-modes.json"
 
 
 def create(settings: BaseModel, context: DeviceContext) -> XStorageAdapter:

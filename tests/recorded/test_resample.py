@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders import load_uk_composite
-from gridpilot.simulator.loaders.base import LoadReport, TimeSeries
-from gridpilot.simulator.resample import GapPolicy, fill_gaps, parse_step, resample
+from gridpilot.recorded import load_uk_composite
+from gridpilot.recorded.base import LoadReport, TimeSeries
+from gridpilot.recorded.resample import GapPolicy, fill_gaps, parse_step, resample
 
 ROOT = Path(__file__).resolve().parents[2]
 UCI = ROOT.parent / "shared/data/uci-household/household_power_consumption_2006-12.txt"
@@ -37,7 +37,7 @@ def test_real_year_keeps_its_energy(step_s: int) -> None:
 
 @pytest.mark.skipif(not UCI.exists(), reason="../shared/data is not present")
 def test_uci_minutes_to_five_minutes_with_a_fill() -> None:
-    from gridpilot.simulator.loaders import load_uci_household
+    from gridpilot.recorded import load_uci_household
 
     s = load_uci_household(UCI)
     with pytest.raises(DataError, match="missing interval"):

@@ -96,7 +96,7 @@ class LoadReport:
     'House' ('nan')``}, so a gap error can name the row instead of only the time."""
     warnings: list[str] = field(default_factory=list)
     """Values that look wrong (a likely unit mistake, a negative load) and other things a
-    user must hear about; see :mod:`gridpilot.simulator.loaders.plausibility`."""
+    user must hear about; see :mod:`gridpilot.recorded.plausibility`."""
     columns: dict[str, str] = field(default_factory=dict)
     """Field -> the column (or record key) of the file it was read from, for messages."""
     row_label: str = "row"

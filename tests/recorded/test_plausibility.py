@@ -12,16 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders import (
+from gridpilot.recorded import (
     ColumnSpec,
     CsvMapping,
     TimeSeries,
     check_plausibility,
     load_data,
 )
-from gridpilot.simulator.loaders.csvfile import parse_rows
-from gridpilot.simulator.loaders.plausibility import MAX_SITE_POWER_W, find_implausible
-from gridpilot.simulator.loaders.xstorage import parse_xstorage_metrics
+from gridpilot.recorded.csvfile import parse_rows
+from gridpilot.recorded.plausibility import MAX_SITE_POWER_W, find_implausible
+from gridpilot.recorded.xstorage import parse_xstorage_metrics
 
 T0 = 1_514_764_800  # 2018-01-01T00:00Z
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gridpilot.simulator.loaders.base import TimeSeries
-from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv
+from gridpilot.recorded.base import TimeSeries
+from gridpilot.recorded.csvfile import ColumnSpec, CsvMapping, load_csv
 
 __all__ = ["UCI_MAPPING", "load_uci_household"]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from gridpilot.engine.forecast import FlatForecast, ForecastProvider, TimeOfWeekAverage
+from gridpilot.forecasts.providers import FlatForecast, ForecastProvider, TimeOfWeekAverage
 from tests.engine.support import uk_series
 
 

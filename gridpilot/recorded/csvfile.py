@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import (
+from gridpilot.recorded.base import (
     FloatArray,
     IntArray,
     LoadReport,

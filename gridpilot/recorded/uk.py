@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, read_text, regularise
-from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv, parse_number
+from gridpilot.recorded.base import LoadReport, TimeSeries, read_text, regularise
+from gridpilot.recorded.csvfile import ColumnSpec, CsvMapping, load_csv, parse_number
 
 __all__ = [
     "UK_COMPOSITE_MAPPING",

@@ -3,7 +3,7 @@
 :func:`load_data` picks the loader from ``format`` (or from the file's header when ``auto``) and
 passes the result through :func:`check_plausibility`, as every caller of a loader must: it warns
 about likely unit mistakes and refuses absurd values (see
-:mod:`gridpilot.simulator.loaders.plausibility`).
+:mod:`gridpilot.recorded.plausibility`).
 """
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import LoadReport, TimeSeries, normalise_name, read_text
-from gridpilot.simulator.loaders.csvfile import ColumnSpec, CsvMapping, load_csv
-from gridpilot.simulator.loaders.plausibility import check_plausibility
-from gridpilot.simulator.loaders.uci import load_uci_household
-from gridpilot.simulator.loaders.uk import (
+from gridpilot.recorded.base import LoadReport, TimeSeries, normalise_name, read_text
+from gridpilot.recorded.csvfile import ColumnSpec, CsvMapping, load_csv
+from gridpilot.recorded.plausibility import check_plausibility
+from gridpilot.recorded.uci import load_uci_household
+from gridpilot.recorded.uk import (
     load_agile_outgoing,
     load_elexon_settlement,
     load_simple_csv,
     load_uk_composite,
 )
-from gridpilot.simulator.loaders.xbattery import load_xbattery_telemetry
-from gridpilot.simulator.loaders.xstorage import load_xstorage_csv, load_xstorage_metrics
+from gridpilot.recorded.xbattery import load_xbattery_telemetry
+from gridpilot.recorded.xstorage import load_xstorage_csv, load_xstorage_metrics
 
 __all__ = [
     "FORMATS",

@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from gridpilot.engine import forecast_registry
+import gridpilot.registry
 from gridpilot.engine.decide import decide
-from gridpilot.engine.forecast import FlatForecast, TimeOfWeekAverage
 from gridpilot.engine.state import SiteState
 from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import Policy, load_policy
-from gridpilot.simulator.loaders import load_data
+from gridpilot.forecasts.providers import FlatForecast, TimeOfWeekAverage
+from gridpilot.forecasts.registry import FORECASTS
+from gridpilot.recorded import load_data
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 from gridpilot.simulator.replay import replay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,16 +103,18 @@ def test_plugins_come_from_the_entry_point_group(
 ) -> None:
     eps = [_EntryPoint("constant", _Constant), _EntryPoint("broken", ImportError("no numpy2"))]
     monkeypatch.setattr(
-        forecast_registry, "entry_points",
+        gridpilot.registry, "entry_points",
         lambda group: eps if group == "gridpilot.forecasts" else [],
     )
-    assert {"constant", "broken", "flat", "time_of_week"} <= set(
-        forecast_registry.available_forecasts()
-    )
+    FORECASTS.reset()
+    assert {"constant", "flat", "time_of_week"} <= set(FORECASTS.names())
+    assert "no numpy2" in FORECASTS.problems()["broken"]
     policy = load_policy(write(tmp_path, "forecast: {type: constant, value_w: 1234}\n"))
     assert policy.new_forecast().forecast(np.array([0])).tolist() == [1234.0]
     msgs = errors(write(tmp_path, "forecast: {type: broken}\n"))
     assert any("forecast plugin 'broken'" in m and "no numpy2" in m for m in msgs), msgs
+    monkeypatch.undo()
+    FORECASTS.reset()
 
 
 def test_replay_feeds_the_policys_forecast_to_decide(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders import (
+from gridpilot.recorded import (
     ColumnSpec,
     CsvMapping,
     detect_format,
@@ -24,7 +24,7 @@ from gridpilot.simulator.loaders import (
     load_xstorage_csv,
     load_xstorage_metrics,
 )
-from gridpilot.simulator.loaders.uk import periods_in_day
+from gridpilot.recorded.uk import periods_in_day
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import (
+from gridpilot.recorded.base import (
     LoadReport,
     TimeSeries,
     epoch_s,
@@ -28,7 +28,7 @@ from gridpilot.simulator.loaders.base import (
     read_text,
     regularise,
 )
-from gridpilot.simulator.loaders.csvfile import (
+from gridpilot.recorded.csvfile import (
     EXTRA_POWER_PREFIX,
     ColumnSpec,
     CsvMapping,

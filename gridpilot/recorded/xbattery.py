@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import (
+from gridpilot.recorded.base import (
     LoadReport,
     TimeSeries,
     epoch_s,

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders import (
+from gridpilot.recorded import (
     ColumnSpec,
     CsvMapping,
     detect_format,
@@ -27,8 +27,8 @@ from gridpilot.simulator.loaders import (
     load_xstorage_csv,
     load_xstorage_metrics,
 )
-from gridpilot.simulator.loaders.base import iso_utc, normalise_name
-from gridpilot.simulator.resample import GapPolicy, fill_gaps
+from gridpilot.recorded.base import iso_utc, normalise_name
+from gridpilot.recorded.resample import GapPolicy, fill_gaps
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSITE = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridpilot.errors import DataError
-from gridpilot.simulator.loaders.base import TimeSeries
+from gridpilot.recorded.base import TimeSeries
 
 __all__ = [
     "MAX_SITE_POWER_W",

@@ -1,0 +1,43 @@
+"""What a device adapter is given besides its own settings: never the policy, only the facts an
+adapter needs from it, and the clock and transport the caller injects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from gridpilot.clock import Clock
+from gridpilot.engine.battery import BatteryParams
+from gridpilot.engine.commands import DeviceLimits
+
+__all__ = ["DeviceContext"]
+
+_UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class DeviceContext:
+    """What an adapter factory gets besides its own settings.
+
+    Attributes:
+        name: the device's name in logs and errors (its ``name`` setting, else its type).
+        clock: the run's clock; adapters never read the system time themselves.
+        transport: the HTTP transport to use (``None`` = a real network connection).
+        limits: the site's hard limits, which every command sent must fit.
+        battery: the physical battery, for adapters that model one (the simulated battery).
+        tz: the site's timezone.
+        base_dir: where relative paths in the settings are read from (the policy's folder).
+        state_dir: where an adapter keeps what must survive a restart (``None`` = nowhere).
+    """
+
+    name: str
+    clock: Clock
+    transport: httpx.AsyncBaseTransport | None = None
+    limits: DeviceLimits | None = None
+    battery: BatteryParams | None = None
+    tz: ZoneInfo = _UTC
+    base_dir: Path | None = None
+    state_dir: Path | None = None

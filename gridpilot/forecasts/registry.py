@@ -1,0 +1,119 @@
+"""Choosing a forecast provider from the policy: ``forecast: {type: ..., ...settings}``.
+
+Built-ins: ``time_of_week`` (the default: the average net load per local time-of-week bin over the
+last weeks) and ``flat`` (one constant net load). Third parties add providers through the
+entry-point group ``gridpilot.forecasts``: the entry point names a class with a ``Settings``
+pydantic model (its keys are the policy's settings, ``type`` excluded) whose constructor takes
+``(settings, tz)`` and which implements :class:`~gridpilot.forecasts.providers.ForecastProvider`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, field_validator
+
+from gridpilot.errors import ForecastError
+from gridpilot.forecasts.providers import FlatForecast, ForecastProvider, TimeOfWeekAverage
+from gridpilot.models import StrictModel
+from gridpilot.registry import Registry
+
+__all__ = [
+    "FORECASTS",
+    "FlatSettings",
+    "ForecastFactory",
+    "ForecastKind",
+    "TimeOfWeekSettings",
+    "forecast_factory",
+]
+
+ForecastFactory = Callable[[], ForecastProvider]
+
+
+class ForecastKind(Protocol):
+    """What the registry holds for one forecast type: its settings model and how a provider is
+    built from validated settings and the site's timezone (a plugin's class is one)."""
+
+    Settings: type[BaseModel]
+
+    def __call__(self, settings: Any, tz: ZoneInfo) -> ForecastProvider: ...
+
+
+class TimeOfWeekSettings(StrictModel):
+    bin_s: Annotated[int, Field(ge=300, le=86_400)] = 1800
+    """Length of a time-of-week bin [s]; must divide a week (900, 1800, 3600, ...)."""
+    weeks: Annotated[int, Field(ge=1, le=52)] = 4
+    """How many past weeks are averaged."""
+    flat_w: Annotated[float, Field(ge=-1_000_000, le=1_000_000)] = 500.0
+    """Net load [W] assumed before anything has been seen."""
+
+    @field_validator("bin_s")
+    @classmethod
+    def _divides_a_week(cls, value: int) -> int:
+        if (7 * 86_400) % value:
+            raise ValueError("bin_s must divide a week, e.g. 900, 1800 or 3600")
+        return value
+
+
+class FlatSettings(StrictModel):
+    net_load_w: Annotated[float, Field(ge=-1_000_000, le=1_000_000)] = 500.0
+    """The net load [W] (load minus PV) assumed for every slot."""
+
+
+class TimeOfWeek:
+    """The ``time_of_week`` type."""
+
+    Settings = TimeOfWeekSettings
+
+    def __call__(self, settings: TimeOfWeekSettings, tz: ZoneInfo) -> ForecastProvider:
+        return TimeOfWeekAverage(tz, bin_s=settings.bin_s, weeks=settings.weeks,
+                                 flat_w=settings.flat_w)
+
+
+class Flat:
+    """The ``flat`` type."""
+
+    Settings = FlatSettings
+
+    def __call__(self, settings: FlatSettings, tz: ZoneInfo) -> ForecastProvider:
+        del tz
+        return FlatForecast(settings.net_load_w)
+
+
+TIME_OF_WEEK = TimeOfWeek()
+FLAT = Flat()
+
+
+def _check(obj: object) -> ForecastKind:
+    settings = getattr(obj, "Settings", None)
+    if not (isinstance(settings, type) and issubclass(settings, BaseModel)):
+        raise TypeError("it has no pydantic 'Settings' class")
+    if not callable(obj):
+        raise TypeError("it cannot be called with (settings, tz)")
+    return obj  # type: ignore[return-value]
+
+
+FORECASTS: Registry[ForecastKind] = Registry(
+    "forecast",
+    "gridpilot.forecasts",
+    {
+        "time_of_week": "gridpilot.forecasts.registry:TIME_OF_WEEK",
+        "flat": "gridpilot.forecasts.registry:FLAT",
+    },
+    check=_check,
+    settings=lambda kind: kind.Settings,
+    error=ForecastError,
+)
+
+
+def forecast_factory(
+    kind: ForecastKind, settings: Mapping[str, Any], tz: ZoneInfo
+) -> ForecastFactory:
+    """A function that makes a fresh provider per caller (each keeps its own history).
+
+    Raises pydantic's ``ValidationError`` for bad settings.
+    """
+    validated = kind.Settings.model_validate(dict(settings))
+    return lambda: kind(validated, tz)
