@@ -44,6 +44,7 @@ from gridpilot.engine.decision import Decision
 from gridpilot.engine.partial_state import PartialState, build_site_state, forecast_array
 from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.errors import DataError
+from gridpilot.exitcodes import ExitCode
 from gridpilot.jsontext import loads
 
 __all__ = ["format_decision", "load_state", "register"]
@@ -225,13 +226,11 @@ def _parse_at(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "decide",
-        help="show the command the policy decides for a state, and why",
-        description="Decide one tick: print the command and a readable trace (every rule and "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Decide one tick: print the command and a readable trace (every rule and "
         "strategy considered, the winner, the limits that bound it). Missing state fields take "
-        "documented defaults (see the README).",
+        "documented defaults (see the README)."
     )
     parser.add_argument("policy", metavar="POLICY", help="the policy file")
     parser.add_argument("--state", metavar="STATE.json", help="the site state (JSON object)")
@@ -241,9 +240,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitCode:
     from gridpilot.engine.decide import decide
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.rules.loader import load_policy
 
     policy = load_policy(args.policy)
     state = load_state(Path(args.state) if args.state else None, args.at, policy)
@@ -252,4 +251,4 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(decision.as_dict(), indent=2), file=stdout())
     else:
         print(format_decision(decision, state, policy.name, policy.tz), file=stdout())
-    return 0
+    return ExitCode.OK

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from gridpilot.cli.argtypes import date_or_time, sim_step_s
 from gridpilot.errors import DataError
+from gridpilot.exitcodes import ExitCode
 
 __all__ = ["BUNDLED", "DATA", "POLICY", "find_examples", "register"]
 
@@ -21,13 +21,11 @@ BUNDLED = Path(__file__).resolve().parents[1] / "demo"
 """The demo's files inside the package, laid out as ``examples/`` is."""
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="backtest the bundled UK example for a whole year and show the result",
-        description="Replay the bundled Agile example policy over the bundled UK 2018 year, "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Replay the bundled Agile example policy over the bundled UK 2018 year, "
         "compare it with no battery, plain self-consumption and the perfect-foresight optimum, "
-        "and write report.json, report.md and plots.",
+        "and write report.json, report.md and plots."
     )
     parser.add_argument("--step", default="30m", type=sim_step_s,
                         help="simulation step (default: 30m)")
@@ -55,7 +53,7 @@ def find_examples(explicit: str | None = None) -> Path:
     return root
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitCode:
     from gridpilot.cli.simulate import run as simulate
 
     ex = find_examples(args.examples)

@@ -15,18 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gridpilot.cli.terminal import stdout
 from gridpilot.errors import GridpilotError
+from gridpilot.exitcodes import ExitCode
 from gridpilot.scheduler.holds import winner_label
 from gridpilot.timefmt import format_time
 
 __all__ = ["format_record", "register"]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "log",
-        help="show what the scheduler decided, sent and heard back",
-        description="Read the audit log of `gridpilot run`: every tick's decision, every command "
-        "attempt, every device response and error.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Read the audit log of `gridpilot run`: every tick's decision, every command "
+        "attempt, every device response and error."
     )
     parser.add_argument("--state-dir", metavar="DIR", help="the scheduler's state directory")
     parser.add_argument("--policy", metavar="POLICY", help="find the state dir from this policy")
@@ -166,7 +165,7 @@ def _format(r: dict[str, Any], tz: tzinfo | None) -> str:
     return _generic(r, tz)
 
 
-def handle(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> ExitCode:
     from gridpilot.scheduler.audit import audit_files, read_audit
     from gridpilot.scheduler.locate import resolve_state_dir
 
@@ -189,4 +188,4 @@ def handle(args: argparse.Namespace) -> int:
         reason = (exc.strerror or str(exc)).lower()
         raise GridpilotError(f"{exc.filename or state_dir}: cannot read the audit log: {reason} "
                              "(check --state-dir)") from None
-    return 0
+    return ExitCode.OK

@@ -21,16 +21,15 @@ from gridpilot.cli.argtypes import FIRST_YEAR, LAST_YEAR, duration_s, finite_flo
 from gridpilot.cli.terminal import stdout
 from gridpilot.engine.commands import CommandKind
 from gridpilot.errors import GridpilotError
+from gridpilot.exitcodes import ExitCode
 
 __all__ = ["parse_until", "register"]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "override",
-        help="set, clear or list manual overrides of the running scheduler",
-        description="Manual overrides for a running `gridpilot run`: they win over the policy's "
-        "rules until they expire.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Manual overrides for a running `gridpilot run`: they win over the policy's "
+        "rules until they expire."
     )
     parser.add_argument("--state-dir", metavar="DIR", help="the running instance's state dir")
     parser.add_argument("--policy", metavar="POLICY", help="find the state dir from this policy")
@@ -67,9 +66,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_usage, override_parser=parser)
 
 
-def _usage(args: argparse.Namespace) -> int:
+def _usage(args: argparse.Namespace) -> ExitCode:
     args.override_parser.print_help()
-    return 2
+    return ExitCode.USAGE
 
 
 def _until(text: str) -> datetime:
@@ -130,7 +129,7 @@ def _request(args: argparse.Namespace, method: str, path: str,
     return data
 
 
-def _set(args: argparse.Namespace) -> int:
+def _set(args: argparse.Namespace) -> ExitCode:
     action: dict[str, Any] = {"kind": args.action}
     for name in ("power_w", "target_soc_pct", "floor_soc_pct", "max_import_w", "max_export_w"):
         value = getattr(args, name)
@@ -146,21 +145,21 @@ def _set(args: argparse.Namespace) -> int:
     data = _request(args, "POST", "/overrides", body)
     o = data["override"]
     print(f"override {o['name']}: {o['action']['kind']} until {o['until']}", file=stdout())
-    return 0
+    return ExitCode.OK
 
 
-def _clear(args: argparse.Namespace) -> int:
+def _clear(args: argparse.Namespace) -> ExitCode:
     path = "/overrides" if args.name is None else "/overrides/" + quote(args.name, safe="")
     data = _request(args, "DELETE", path)
     print(f"removed {data['removed']} override(s)", file=stdout())
-    return 0
+    return ExitCode.OK
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> ExitCode:
     data = _request(args, "GET", "/overrides")
     if args.json:
         print(json.dumps(data, indent=1), file=stdout())
-        return 0
+        return ExitCode.OK
     if not data["overrides"]:
         print("no overrides", file=stdout())
     for o in data["overrides"]:
@@ -168,4 +167,4 @@ def _list(args: argparse.Namespace) -> int:
         detail = " ".join(f"{k}={v:g}" for k, v in extra.items())
         print(f"{o['name']}: {o['action']['kind']} {detail} from {o['start']} until {o['until']}"
               f"{' (force)' if o['force'] else ''}".replace("  ", " "), file=stdout())
-    return 0
+    return ExitCode.OK

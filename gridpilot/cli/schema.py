@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from gridpilot.cli.terminal import stdout
+from gridpilot.exitcodes import ExitCode
 
 __all__ = ["policy_json_schema", "register", "render"]
 
@@ -28,15 +29,13 @@ def render() -> str:
     return json.dumps(policy_json_schema(), indent=2, sort_keys=True) + "\n"
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "schema",
-        help="print the JSON Schema of a policy file",
-        description="Print the JSON Schema of a policy file, for editors and other tools.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Print the JSON Schema of a policy file, for editors and other tools."
     )
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitCode:
     print(render(), end="", file=stdout())
-    return 0
+    return ExitCode.OK

@@ -5,22 +5,20 @@ backtest every combination of settings on all cores, print them ranked by bill a
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from gridpilot.cli.argtypes import positive_int, sweep_setting
 from gridpilot.cli.outputs import prepare_output_file, write_failed
 from gridpilot.cli.simulate import add_backtest_arguments, prepare_backtest_data
+from gridpilot.exitcodes import ExitCode
 
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "sweep",
-        help="backtest every combination of policy settings, ranked by bill",
-        description="Backtest the policy once per combination of --set values (on every core) "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Backtest the policy once per combination of --set values (on every core) "
         "and rank the variants by bill. PATH is a dotted path into the policy, e.g. "
-        "strategies.arbitrage.min_spread_per_kwh; values are A:B:STEP or a,b,c.",
+        "strategies.arbitrage.min_spread_per_kwh; values are A:B:STEP or a,b,c."
     )
     parser.add_argument("policy", metavar="POLICY", help="policy file")
     add_backtest_arguments(parser)
@@ -37,12 +35,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitCode:
     from rich.markup import escape
     from rich.table import Table
 
-    from gridpilot.cli.terminal import StdoutConsole
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.cli.console import StdoutConsole
+    from gridpilot.rules.loader import load_policy
     from gridpilot.simulator.sweep import check_settings, run_sweep, variants, write_csv
 
     settings = args.settings
@@ -84,4 +82,4 @@ def run(args: argparse.Namespace) -> int:
     elif len(results) > args.top:
         console.print(f"The best {args.top} of {len(results)} variants; --csv FILE writes them all")
     failed = sum(1 for v in results if v.error)
-    return 1 if failed == len(results) else 0
+    return ExitCode.INVALID if failed == len(results) else ExitCode.OK

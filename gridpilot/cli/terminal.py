@@ -15,11 +15,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from rich.console import Console
-
 from gridpilot.stdio import FD_LOCK, STDERR_FD, STDOUT_FD, fd_redirected
 
-__all__ = ["StdoutConsole", "program_stdout", "stdout"]
+__all__ = ["program_stdout", "stdout"]
 
 _program_out: TextIO | None = None
 
@@ -87,17 +85,3 @@ def program_stdout() -> Iterator[TextIO]:
         if copy is not None:
             with contextlib.suppress(OSError, ValueError):
                 copy.close()
-
-
-class StdoutConsole(Console):
-    """A rich console on the program's stdout whose closed reader (``| head``) ends the command
-    the way a plain ``print`` does: :func:`gridpilot.cli.main` turns the error into a quiet exit
-    141. Rich's own answer is a bare exit 1, which would read as "the input is invalid"."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("file", stdout())
-        super().__init__(**kwargs)
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError

@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from gridpilot.cli.outputs import prepare_output_file, write_failed
 from gridpilot.cli.terminal import stdout
+from gridpilot.exitcodes import ExitCode
 
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "test",
-        help="run the scenario tests of policies",
-        description=(
-            "Run scenario tests: the 'tests:' section of each policy file and every "
-            "*.gridpilot-test.yaml file. Directories are searched recursively. Exit 0 when every "
-            "case passes, 1 otherwise."
-        ),
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run scenario tests: the 'tests:' section of each policy file and every "
+        "*.gridpilot-test.yaml file. Directories are searched recursively. Exit 0 when every "
+        "case passes, 1 otherwise."
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="policy or test files, or dirs")
     parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")
@@ -34,7 +30,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitCode:
     from gridpilot.testing.junit import write_junit
     from gridpilot.testing.report import (
         format_failure,
@@ -49,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         results = run_paths(args.paths, keyword=args.keyword)
     except FileNotFoundError as exc:
         print(f"gridpilot test: {exc}: no such file or directory", file=sys.stderr)
-        return 1
+        return ExitCode.INVALID
     details: list[str] = []
     for sr in results:
         if sr.suite.error is not None:
@@ -79,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         print(f"({skipped} skipped)", file=stdout())
     print(format_summary(passed, failed), file=stdout())
-    return 0 if failed == 0 and passed + skipped > 0 else 1
+    return ExitCode.OK if failed == 0 and passed + skipped > 0 else ExitCode.INVALID
