@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# Both tests use the one wheel: under xdist (--dist loadgroup) they run on one worker, which
+# builds it once.
+pytestmark = pytest.mark.xdist_group("wheel")
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILES = (
     "gridpilot/demo/policies/agile-dynamic.yaml",
