@@ -1,4 +1,4 @@
-"""Turn a policy ``Action`` into a :class:`Command` with the documented defaults.
+"""Turn an action into a :class:`Command` with the documented defaults.
 
 Omitted powers mean the battery's maximum; an omitted charge target means the battery's highest
 SOC and an omitted floor its lowest. Every command carries the device's SOC range as its envelope
@@ -7,13 +7,35 @@ SOC and an omitted floor its lowest. Every command carries the device's SOC rang
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
-from gridpilot.rules.schema import Action
 
-__all__ = ["command_from_action", "mirror_device_mode"]
+__all__ = ["ActionSpec", "command_from_action", "mirror_device_mode"]
 
 
-def command_from_action(action: Action, limits: DeviceLimits) -> Command:
+class ActionSpec(Protocol):
+    """An action as written in a policy or an override: a kind and the fields it gives.
+
+    The policy's ``Action`` section has exactly these fields; the engine reads an action only
+    through them, so the language and the engine keep one form of it.
+    """
+
+    @property
+    def kind(self) -> CommandKind: ...
+    @property
+    def power_w(self) -> float | None: ...
+    @property
+    def target_soc_pct(self) -> float | None: ...
+    @property
+    def floor_soc_pct(self) -> float | None: ...
+    @property
+    def max_import_w(self) -> float | None: ...
+    @property
+    def max_export_w(self) -> float | None: ...
+
+
+def command_from_action(action: ActionSpec, limits: DeviceLimits) -> Command:
     kind = action.kind
     lo, hi = limits.min_soc_pct, limits.max_soc_pct
     if kind is CommandKind.CHARGE:

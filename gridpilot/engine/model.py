@@ -2,13 +2,13 @@
 
 Everything that does not depend on the state is prepared here: the rules in arbitration order
 (manual, schedule, default; file order within a layer), their static commands, the trace entries
-that do not change (``not_active``, ``outranked``), window probes, compiled guards and the strategy
+that do not change (``not_active``, ``outranked``), the guards in priority order and the strategy
 context. ``decide()`` then only does comparisons and a few allocations per tick.
 
 The model also remembers what recurs from tick to tick: the calendar of every rule and guard as
-one code per minute (:class:`~gridpilot.engine.conditions.CalendarTable`), the guard set and
+one code per minute (:class:`~gridpilot.calendar.table.CalendarTable`), the guard set and
 reserve of each code (:class:`TickPattern`), narrowed commands
-(:class:`~gridpilot.engine.guards.NarrowCache`) and the first price slot of the last outlook.
+(:class:`~gridpilot.engine.narrowing.NarrowCache`) and the first price slot of the last outlook.
 Each of these is a pure function of its key, so a decision never depends on what was remembered.
 """
 
@@ -17,24 +17,18 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from gridpilot.calendar.table import CalendarTable
+from gridpilot.calendar.window import Window
 from gridpilot.engine.actions import command_from_action
-from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.engine.conditions import CalendarTable, WindowProbe
+from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.decision import Candidate
-from gridpilot.engine.guards import GuardLimit, NarrowCache, effective_reserve
-from gridpilot.strategies.base import StrategyContext
-
-if TYPE_CHECKING:
-    from gridpilot.engine.commands import DeviceLimits
-    from gridpilot.rules.policy import CompiledRule, Policy
-    from gridpilot.rules.tariff import Tariff
-    from gridpilot.strategies.base import Strategy
+from gridpilot.engine.guards import GuardLimit, effective_reserve
+from gridpilot.engine.narrowing import NarrowCache
+from gridpilot.engine.program import LAYER_RANK, CompiledRule, EnginePolicy, PriceSource
+from gridpilot.engine.proposal import Strategy, StrategyContext
 
 __all__ = ["EngineModel", "RuleEntry", "TickPattern", "engine_model"]
-
-LAYER_RANK = {"manual": 2, "schedule": 1, "default": 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +36,8 @@ class RuleEntry:
     source: str
     layer: str
     rank: int
-    probe: WindowProbe | None
+    window: Window | None
+    """``None``: the rule always applies."""
     command: Command | None
     strategy: Strategy | None
     force: bool
@@ -77,7 +72,7 @@ class EngineModel:
     min_dwell_s: float
     hysteresis_pct: float
     needs_price: bool
-    tariff: Tariff
+    tariff: PriceSource
     base_ctx: StrategyContext
     calendar: CalendarTable
     entry_bits: tuple[int, ...]
@@ -112,7 +107,7 @@ class EngineModel:
             if bit == 0 or code & bit:
                 open_guards.append(g)
                 key |= 1 << i
-        fixed = all(g.probe is None or not g.probe.has_conditions for g in open_guards)
+        fixed = all(g.window is None or not g.window.has_conditions for g in open_guards)
         return TickPattern(
             entry_open=tuple(bit == 0 or bool(code & bit) for bit in self.entry_bits),
             guards=tuple(open_guards),
@@ -134,7 +129,7 @@ class EngineModel:
 def _describe_when(rule: CompiledRule) -> str:
     if rule.window is None:
         return "always applies"
-    parts = rule.window.spec.model_dump(exclude_none=True, by_alias=True)
+    parts = rule.window.parts()
     return "when " + ", ".join(f"{k}={v}" for k, v in parts.items())
 
 
@@ -142,9 +137,8 @@ def _entry(rule: CompiledRule, limits: DeviceLimits) -> RuleEntry:
     layer = rule.layer.value
     source = "default" if rule.index < 0 else f"rule:{rule.name}"
     window = rule.window
-    probe = None
-    if window is not None and not getattr(window, "always", False):
-        probe = WindowProbe(window)
+    if window is not None and window.always:
+        window = None
     command = None if rule.action is None else command_from_action(rule.action, limits)
     when = _describe_when(rule)
     won = None
@@ -154,7 +148,7 @@ def _entry(rule: CompiledRule, limits: DeviceLimits) -> RuleEntry:
         source=source,
         layer=layer,
         rank=LAYER_RANK[layer],
-        probe=probe,
+        window=window,
         command=command,
         strategy=rule.strategy,
         force=rule.force,
@@ -167,64 +161,49 @@ def _entry(rule: CompiledRule, limits: DeviceLimits) -> RuleEntry:
     )
 
 
-def _build(policy: Policy) -> EngineModel:
+def _build(policy: EnginePolicy) -> EngineModel:
     limits = policy.limits
     ordered = sorted(policy.rules, key=lambda r: (-LAYER_RANK[r.layer.value], r.index))
     entries = tuple(_entry(r, limits) for r in (*ordered, policy.default))
-    guards = tuple(
-        GuardLimit(
-            label=f"guard:{g.name}",
-            kind=g.kind,
-            priority=g.priority,
-            probe=None
-            if g.window is None or getattr(g.window, "always", False)
-            else WindowProbe(g.window),
-            min_soc_pct=g.min_soc_pct,
-            max_soc_pct=g.max_soc_pct,
-            max_import_w=g.max_import_w,
-            max_export_w=g.max_export_w,
-            max_charge_w=g.max_charge_w,
-            max_discharge_w=g.max_discharge_w,
-        )
-        for g in sorted(policy.guards, key=lambda g: g.priority)
-    )
-    probes = [e.probe for e in entries] + [g.probe for g in guards]
+    guards = tuple(sorted(policy.guards, key=lambda g: g.priority))
+    windows = [e.window for e in entries] + [g.window for g in guards]
     needs_price = any(
-        p is not None and (p.price_below is not None or p.price_above is not None) for p in probes
+        w is not None and (w.price_below is not None or w.price_above is not None)
+        for w in windows
     )
-    battery = policy.doc.site.battery
-    control = policy.doc.control
+    battery = policy.battery
+    tuning = policy.tuning
     base_ctx = StrategyContext(
         limits=limits,
         reserve_soc_pct=limits.min_soc_pct,
         charge_efficiency=battery.charge_efficiency,
         discharge_efficiency=battery.discharge_efficiency,
         cycle_cost_per_kwh=battery.cycle_cost_per_kwh,
-        demand_charge_per_kw=policy.doc.tariff.demand_charge_per_kw,
-        hysteresis_w=control.hysteresis_w,
-        hysteresis_pct=control.hysteresis_pct,
+        demand_charge_per_kw=tuning.demand_charge_per_kw,
+        hysteresis_w=tuning.hysteresis_w,
+        hysteresis_pct=tuning.hysteresis_pct,
         tz=policy.tz,
     )
-    table_probes: list[WindowProbe] = []
+    table_windows: list[Window] = []
 
-    def bit_of(probe: WindowProbe | None) -> int:
-        if probe is None or probe.always_calendar:
+    def bit_of(window: Window | None) -> int:
+        if window is None or window.always_calendar:
             return 0
-        table_probes.append(probe)
-        return 1 << (len(table_probes) - 1)
+        table_windows.append(window)
+        return 1 << (len(table_windows) - 1)
 
-    entry_bits = tuple(bit_of(e.probe) for e in entries)
-    guard_bits = tuple(bit_of(g.probe) for g in guards)
+    entry_bits = tuple(bit_of(e.window) for e in entries)
+    guard_bits = tuple(bit_of(g.window) for g in guards)
     return EngineModel(
         limits=limits,
         entries=entries,
         guards=guards,
-        min_dwell_s=control.min_dwell_s,
-        hysteresis_pct=control.hysteresis_pct,
+        min_dwell_s=tuning.min_dwell_s,
+        hysteresis_pct=tuning.hysteresis_pct,
         needs_price=needs_price,
         tariff=policy.tariff,
         base_ctx=base_ctx,
-        calendar=CalendarTable(table_probes),
+        calendar=CalendarTable(table_windows),
         entry_bits=entry_bits,
         guard_bits=guard_bits,
         narrower=NarrowCache(limits),
@@ -234,11 +213,11 @@ def _build(policy: Policy) -> EngineModel:
     )
 
 
-_models: dict[int, tuple[Callable[[], Policy | None], EngineModel]] = {}
-_strong: dict[int, tuple[Policy, EngineModel]] = {}
+_models: dict[int, tuple[Callable[[], EnginePolicy | None], EngineModel]] = {}
+_strong: dict[int, tuple[EnginePolicy, EngineModel]] = {}
 
 
-def engine_model(policy: Policy) -> EngineModel:
+def engine_model(policy: EnginePolicy) -> EngineModel:
     """The engine model of ``policy``, built on first use and kept while the policy lives."""
     key = id(policy)
     hit = _models.get(key)
@@ -246,10 +225,10 @@ def engine_model(policy: Policy) -> EngineModel:
         return hit[1]
     model = _build(policy)
 
-    def _forget(_ref: weakref.ref[Policy], k: int = key) -> None:
+    def _forget(_ref: weakref.ref[EnginePolicy], k: int = key) -> None:
         _models.pop(k, None)
 
-    ref: Callable[[], Policy | None]
+    ref: Callable[[], EnginePolicy | None]
     try:
         ref = weakref.ref(policy, _forget)
     except TypeError:  # a policy type without weak references: keep a few alive instead
@@ -257,7 +236,7 @@ def engine_model(policy: Policy) -> EngineModel:
             _strong.pop(next(iter(_strong)))
         _strong[key] = (policy, model)
 
-        def ref() -> Policy | None:
+        def ref() -> EnginePolicy | None:
             entry = _strong.get(key)
             return entry[0] if entry is not None else None
 

@@ -9,10 +9,11 @@ Each check returns located :class:`Issue` objects with a hint saying what to do:
   ``soc_above_pct``, ``price_below`` at or under ``price_above``, ``soc_below_pct: 0`` or
   ``soc_above_pct: 100``, ``days``/``months`` that no day of the ``dates`` has, a cron expression
   with no fire time (``"0 0 31 2 *"``), a cron window whose spans never meet its own
-  ``time``/``days``/``months``/``dates`` (see :mod:`gridpilot.rules.cron_overlap`), or a rule placed
-  after an always-on action rule of the same layer, or whose times are all covered by earlier action
-  rules of its layer that test no price or SOC (within a layer the first matching rule wins; a
-  strategy rule can pass, so rules after it stay reachable; see :mod:`gridpilot.rules.coverage`);
+  ``time``/``days``/``months``/``dates`` (see :mod:`gridpilot.calendar.cron_overlap`), or a rule
+  placed after an always-on action rule of the same layer, or whose times are all covered by
+  earlier action rules of its layer that test no price or SOC (within a layer the first matching
+  rule wins; a strategy rule can pass, so rules after it stay reachable; see
+  :mod:`gridpilot.rules.coverage`);
 - a tariff period whose end equals its start;
 - two rules, guards or manual overrides with the same name.
 """
@@ -25,15 +26,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import TypeAdapter, ValidationError
 
+from gridpilot.calendar.cron_overlap import cron_misses_calendar
+from gridpilot.calendar.spec import CalendarSpec
+from gridpilot.calendar.text import impossible_annual_dates, parse_dates, parse_time_range
 from gridpilot.errors import Issue
-from gridpilot.rules.calendar import (
-    CalendarSpec,
-    impossible_annual_dates,
-    parse_dates,
-    parse_time_range,
-)
 from gridpilot.rules.coverage import LayerCoverage, calendar_never_matches, cron_never_fires
-from gridpilot.rules.cron_overlap import cron_misses_calendar
 from gridpilot.rules.schema import (
     BatterySpec,
     Guard,

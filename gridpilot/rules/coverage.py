@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
-from gridpilot.rules.calendar import CalendarSpec
+from gridpilot.calendar.spec import CalendarSpec
 
 __all__ = ["LayerCoverage", "calendar_never_matches", "cron_never_fires", "sample_days"]
 

@@ -1,21 +1,15 @@
-"""Building blocks shared by the policy sections: the strict base model, the numeric types
-with their ranges, and the early check of calendar text."""
+"""Building blocks shared by the policy sections: the numeric types with their ranges, and
+the early check of calendar text."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import Field, Strict
 
-from gridpilot.rules.calendar import parse_dates, parse_days, parse_months, parse_time_range
+from gridpilot.calendar.text import parse_dates, parse_days, parse_months, parse_time_range
 
-__all__ = ["Pct", "PowerW", "Price", "StrList", "StrictModel", "check_calendar_text"]
-
-
-class StrictModel(BaseModel):
-    """Base for policy sections: unknown keys are errors, NaN and infinity are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+__all__ = ["Pct", "PowerW", "Price", "StrList", "check_calendar_text"]
 
 
 Pct = Annotated[float, Strict(), Field(ge=0, le=100)]

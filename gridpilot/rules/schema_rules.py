@@ -4,34 +4,17 @@ default and manual overrides."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
+from gridpilot.calendar.text import validate_cron, window_for_s
 from gridpilot.engine.commands import CommandKind
-from gridpilot.rules.calendar import validate_cron, window_for_s
-from gridpilot.rules.schema_base import (
-    Pct,
-    PowerW,
-    Price,
-    StrictModel,
-    StrList,
-    check_calendar_text,
-)
+from gridpilot.engine.program import Layer
+from gridpilot.models import StrictModel
+from gridpilot.rules.schema_base import Pct, PowerW, Price, StrList, check_calendar_text
 
 __all__ = ["Action", "DefaultSpec", "Layer", "ManualOverride", "Rule", "When"]
-
-
-class Layer(StrEnum):
-    MANUAL = "manual"
-    SCHEDULE = "schedule"
-    DEFAULT = "default"
-
-    @property
-    def rank(self) -> int:
-        """Higher wins: manual 2, schedule 1, default 0."""
-        return {"manual": 2, "schedule": 1, "default": 0}[self.value]
 
 
 class When(StrictModel):

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, Strict, ValidationInfo, field_validator
 
-from gridpilot.rules.calendar import parse_clock_min
-from gridpilot.rules.schema_base import Price, StrictModel, StrList, check_calendar_text
+from gridpilot.calendar.text import parse_clock_min
+from gridpilot.models import StrictModel
+from gridpilot.rules.schema_base import Price, StrList, check_calendar_text
 
 __all__ = ["DynamicPrices", "PriceSchedule", "TariffPeriod", "TariffSpec"]
 

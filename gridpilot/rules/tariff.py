@@ -5,7 +5,7 @@ price series read from a file.
 
 Fixed schedule
     ``default`` applies wherever no period does. Periods use the same calendar fields as rule
-    windows (``time``, ``days``, ``months``, ``dates``; see :mod:`gridpilot.rules.windows`). Where
+    windows (``time``, ``days``, ``months``, ``dates``; see :mod:`gridpilot.calendar.window`). Where
     periods overlap, **the last matching period in the file wins** (as in evcc), so write the
     general periods first and the exceptions after them. A schedule without ``default`` must
     cover every minute of every day: a gap is an error when the policy is loaded, never a silent
@@ -36,8 +36,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.calendar.localtime import LocalFields
+from gridpilot.calendar.spec import CalendarSpec
+from gridpilot.calendar.text import parse_clock_min
 from gridpilot.engine.state import PriceOutlook
-from gridpilot.rules.calendar import CalendarSpec, LocalFields, parse_clock_min
 from gridpilot.rules.prices import PriceSeries, load_price_file
 from gridpilot.rules.schema import PriceSchedule, TariffSpec
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.errors import GridpilotError
-from gridpilot.rules.policy import CompiledOverride
 from gridpilot.rules.schema import Action
 from gridpilot.scheduler.persist import atomic_write_json
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from gridpilot.calendar.text import parse_days, parse_time_range
 from gridpilot.errors import DeviceRejected, GridpilotError
-from gridpilot.rules.calendar import parse_days, parse_time_range
 from gridpilot.scheduler.persist import atomic_write_json
 from gridpilot.scheduler.tick import command_with_reserve
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from gridpilot.simulator.battery import BatteryParams
+from gridpilot.engine.battery import BatteryParams
 
 __all__ = ["loss_making_discharge_kwh"]
 

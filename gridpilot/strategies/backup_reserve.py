@@ -23,13 +23,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pydantic import Field, model_validator
 
+from gridpilot.calendar.window import Window
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.proposal import Proposal, StrategyContext
 from gridpilot.rules.schema import When
-from gridpilot.strategies.base import Proposal, StrategyContext, StrategySettings
+from gridpilot.strategies.base import StrategySettings
 
 if TYPE_CHECKING:
     from gridpilot.engine.state import SiteState
-    from gridpilot.rules.windows import Window
 
 __all__ = ["BackupReserve", "BackupReserveSettings", "RiskPlan", "RiskWindow"]
 
@@ -102,8 +103,6 @@ class BackupReserve:
 
     def _compiled(self, tz: ZoneInfo) -> list[tuple[RiskWindow, Window]]:
         if self._tz != tz:
-            from gridpilot.rules.windows import Window
-
             self._windows = [
                 (rw, Window(When.model_validate(rw.model_dump(
                     by_alias=True, exclude={"name", "target_soc_pct"})), tz))

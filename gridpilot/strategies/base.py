@@ -1,101 +1,17 @@
-"""The strategy plugin protocol.
+"""The base of every strategy's settings model.
 
-A strategy is a small object built once from its validated settings. On every tick where a rule
-(or the ``default``) names it, the engine calls :meth:`Strategy.propose` with the site's state
-and the :class:`StrategyContext` (the battery and tariff facts from the policy). It returns a
-:class:`Proposal`: a command, or ``None`` when it has nothing to say (the engine then moves on to
-the next rule), plus a short reason for the trace.
-
-``propose`` must be deterministic in its arguments: the engine's ``decide()`` is pure, so a strategy
-may cache work (for example a plan per price outlook) only where the cached answer is exactly what
-a fresh computation would give.
+The protocol a strategy instance follows (``Strategy``, ``StrategyContext``, ``Proposal``) is the
+engine's: :mod:`gridpilot.engine.proposal`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, NamedTuple, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
-
 from pydantic import BaseModel, ConfigDict
 
-from gridpilot.engine.commands import Command, DeviceLimits
-
-if TYPE_CHECKING:
-    from gridpilot.engine.state import SiteState
-
-__all__ = ["Proposal", "Strategy", "StrategyContext", "StrategySettings"]
-
-_UTC = ZoneInfo("UTC")
+__all__ = ["StrategySettings"]
 
 
 class StrategySettings(BaseModel):
     """Base of every strategy's settings model: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Proposal(NamedTuple):
-    command: Command | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class StrategyContext:
-    """What a strategy may know about the site besides its own settings (from the policy).
-
-    Attributes:
-        limits: the device's hard limits.
-        reserve_soc_pct: the effective reserve at this tick: the device minimum raised by every
-            active reserve guard [%].
-        charge_efficiency: stored / AC energy taken in [-].
-        discharge_efficiency: AC delivered / stored energy drawn [-].
-        cycle_cost_per_kwh: wear cost per kWh discharged [currency/kWh].
-        demand_charge_per_kw: charge per kW of the month's highest import [currency/kW].
-        hysteresis_w: how far a power threshold must be passed before switching back [W].
-        hysteresis_pct: how far an SOC threshold must be passed before switching back [%].
-        tz: the site's timezone.
-    """
-
-    limits: DeviceLimits
-    reserve_soc_pct: float
-    charge_efficiency: float = 0.95
-    discharge_efficiency: float = 0.95
-    cycle_cost_per_kwh: float = 0.0
-    demand_charge_per_kw: float = 0.0
-    hysteresis_w: float = 100.0
-    hysteresis_pct: float = 2.0
-    tz: ZoneInfo = _UTC
-
-    def with_reserve(self, reserve_soc_pct: float) -> StrategyContext:
-        if reserve_soc_pct == self.reserve_soc_pct:
-            return self
-        return StrategyContext(
-            self.limits,
-            reserve_soc_pct,
-            self.charge_efficiency,
-            self.discharge_efficiency,
-            self.cycle_cost_per_kwh,
-            self.demand_charge_per_kw,
-            self.hysteresis_w,
-            self.hysteresis_pct,
-            self.tz,
-        )
-
-
-@runtime_checkable
-class Strategy(Protocol):
-    """What the engine needs from a strategy instance.
-
-    A plugin class also carries ``type_name`` and ``settings_model`` class attributes and is built
-    as ``cls(name, settings)`` by :func:`gridpilot.strategies.registry.create_strategy`.
-    """
-
-    type_name: ClassVar[str]
-    settings_model: ClassVar[type[StrategySettings]]
-    name: str
-    """The instance name (the key under the policy's ``strategies``)."""
-
-    def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
-        """A command for this tick, or ``Proposal(None, reason)``."""
-        ...

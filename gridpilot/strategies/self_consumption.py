@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 from pydantic import Field
 
 from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.strategies.base import Proposal, StrategyContext, StrategySettings
+from gridpilot.engine.proposal import Proposal, StrategyContext
+from gridpilot.strategies.base import StrategySettings
 
 if TYPE_CHECKING:
     from gridpilot.engine.state import SiteState

@@ -47,6 +47,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.proposal import Proposal, StrategyContext
 from gridpilot.strategies.arbitrage_plan import (
     PlanInputs,
     PlanResult,
@@ -54,7 +55,7 @@ from gridpilot.strategies.arbitrage_plan import (
     resolve_plan,
     solve_plan,
 )
-from gridpilot.strategies.base import Proposal, StrategyContext, StrategySettings
+from gridpilot.strategies.base import StrategySettings
 
 if TYPE_CHECKING:
     import highspy
@@ -62,9 +63,11 @@ if TYPE_CHECKING:
     from gridpilot.engine.state import PriceOutlook, SiteState
 
 __all__ = [
+    "DEFAULT_MIN_SPREAD_PCT",
     "SlotAction",
     "TariffArbitrage",
     "TariffArbitrageSettings",
+    "mean_price",
     "price_opportunity",
     "slot_kinds",
 ]
@@ -77,11 +80,18 @@ _TIE = 1e-6
 _EMPTY_PCT = 0.05
 """Within this of the reserve there is nothing to hold [%]."""
 _NOTHING_STORED = Proposal(None, "nothing stored above the reserve and no charge worth buying")
+DEFAULT_MIN_SPREAD_PCT = 0.0
+"""The default ``min_spread_pct``: measured on the bundled UK 2018 year (``docs/strategies.md``)."""
 
 
 class TariffArbitrageSettings(StrategySettings):
-    min_spread_per_kwh: Annotated[float, Field(ge=0, le=100)] = 0.0
-    """Extra margin a price difference must beat, on top of losses and wear [currency/kWh]."""
+    min_spread_pct: Annotated[float, Field(ge=0, le=100)] = DEFAULT_MIN_SPREAD_PCT
+    """Extra margin a price difference must beat, on top of losses and wear, as a percentage of
+    the mean import price of the known prices: it covers forecast error, which otherwise turns
+    spreads just above break-even into losses."""
+    min_spread_per_kwh: Annotated[float, Field(ge=0, le=100)] | None = None
+    """The extra margin as a fixed price [currency/kWh]; when given, it replaces
+    ``min_spread_pct`` (``0`` plans every cycle that beats losses and wear)."""
     cycle_cost_per_kwh: Annotated[float, Field(ge=0, le=100)] | None = None
     """Wear cost per kWh discharged; default ``site.battery.cycle_cost_per_kwh``."""
     default_net_load_w: Annotated[float, Field(ge=-10_000_000, le=10_000_000)] = 500.0
@@ -206,7 +216,18 @@ class TariffArbitrage:
 
     # -- planning -----------------------------------------------------------------------------
 
-    def _inputs(self, ctx: StrategyContext) -> PlanInputs:
+    def _margin(self, prices: PriceOutlook, import_per_kwh: FloatArray) -> float:
+        """The extra margin [currency/kWh]: ``min_spread_per_kwh`` if given, else
+        ``min_spread_pct`` of the time-weighted mean import price (never below zero)."""
+        fixed = self.settings.min_spread_per_kwh
+        if fixed is not None:
+            return fixed
+        pct = self.settings.min_spread_pct
+        if pct <= 0.0:
+            return 0.0
+        return pct / 100.0 * max(mean_price(prices.start_s, prices.end_s, import_per_kwh), 0.0)
+
+    def _inputs(self, ctx: StrategyContext, min_spread_per_kwh: float) -> PlanInputs:
         lim = ctx.limits
         charge_w = min(self.settings.charge_power_w or lim.max_charge_w, lim.max_charge_w)
         wear = self.settings.cycle_cost_per_kwh
@@ -222,7 +243,7 @@ class TariffArbitrage:
             floor_kwh=lim.capacity_kwh * floor_pct / 100.0,
             top_kwh=lim.capacity_kwh * lim.max_soc_pct / 100.0,
             wear_per_kwh=wear,
-            min_spread_per_kwh=self.settings.min_spread_per_kwh,
+            min_spread_per_kwh=min_spread_per_kwh,
             export_w=self._export_w(ctx),
             max_import_w=lim.max_import_w,
             max_export_w=lim.max_export_w,
@@ -250,7 +271,7 @@ class TariffArbitrage:
         exp = np.asarray(prices.export_per_kwh, dtype=np.float64)
         if not (np.isfinite(imp).all() and np.isfinite(exp).all()):
             return None
-        inputs = self._inputs(ctx)
+        inputs = self._inputs(ctx, self._margin(prices, imp))
         if self._solver is None:
             self._solver = new_solver()
         result = solve_plan(state.time.timestamp(), prices.start_s, prices.end_s, imp, exp, net,
@@ -403,6 +424,17 @@ class TariffArbitrage:
 
     def __repr__(self) -> str:
         return f"TariffArbitrage({self.name!r})"
+
+
+def mean_price(start_s: npt.ArrayLike, end_s: float, per_kwh: FloatArray) -> float:
+    """The mean of ``per_kwh`` over the slots starting at ``start_s`` (the last ending at
+    ``end_s``), each weighted by its length, so a mix of slot lengths counts time, not slots."""
+    starts = np.asarray(start_s, dtype=np.float64)
+    lengths = np.diff(np.append(starts, float(end_s)))
+    total = float(lengths.sum())
+    if lengths.shape[0] == 0 or not total > 0.0 or (lengths < 0.0).any():
+        return float(np.mean(per_kwh)) if per_kwh.shape[0] else 0.0
+    return float(np.dot(lengths, per_kwh) / total)
 
 
 def _floor_pct(end_pct: float, ctx: StrategyContext) -> float:

@@ -11,8 +11,9 @@ import numpy as np
 
 from gridpilot.engine.commands import Command
 from gridpilot.engine.partial_state import Readings, build_site_state, forecast_array
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import PriceOutlook, SiteState
-from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.scenario import ScenarioCase
 from gridpilot.rules.scenario_state import ActiveCommandSpec, OverrideSpec, PricesSpec, StateSpec
 from gridpilot.rules.scenario_times import resolve_time

@@ -18,8 +18,9 @@ from typing import TypeVar
 import numpy as np
 
 from gridpilot.engine.commands import Command
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.errors import GridpilotError
-from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.scenario import ProfilePoint, ScenarioCase
 from gridpilot.rules.scenario_times import resolve_time
 from gridpilot.rules.yamlsource import NodePath

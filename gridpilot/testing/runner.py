@@ -17,9 +17,10 @@ from typing import Any, Literal, Protocol
 
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import SiteState
 from gridpilot.errors import GridpilotError
-from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.scenario import ScenarioCase
 from gridpilot.testing.build_state import build_state
 from gridpilot.testing.compare import Failure, check_decision
@@ -63,15 +64,18 @@ class Engine:
 
 def default_engine() -> Engine:
     """The real ``decide()`` and the simulator's battery model."""
+    from gridpilot.engine.battery import BatteryParams, step
     from gridpilot.engine.decide import decide
-    from gridpilot.simulator.battery import BatteryParams, step
 
     def _decide(
         policy: Policy, state: SiteState, overrides: Sequence[CompiledOverride]
     ) -> Decision:
         return decide(policy, state, overrides)
 
-    return Engine(decide=_decide, step=step, battery_params=BatteryParams.from_policy)
+    def _battery(policy: Policy) -> BatteryParams:
+        return policy.battery
+
+    return Engine(decide=_decide, step=step, battery_params=_battery)
 
 
 @dataclass

@@ -10,8 +10,8 @@ import pytest
 
 from gridpilot.engine.commands import Command, CommandKind, validate_command
 from gridpilot.engine.decide import decide
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import DeviceMode, ModeSource, SiteState
-from gridpilot.rules.policy import CompiledOverride
 from gridpilot.rules.schema import Action
 from tests.engine.support import at, make_policy, policy_doc
 

@@ -18,16 +18,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gridpilot.calendar.table import CalendarTable
+from gridpilot.calendar.window import Window
 from gridpilot.engine import model as engine_model_module
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
-from gridpilot.engine.conditions import CalendarTable, WindowProbe
 from gridpilot.engine.decide import decide
 from gridpilot.engine.decision import Decision
-from gridpilot.engine.guards import GuardLimit, NarrowCache, narrow
+from gridpilot.engine.guards import GuardLimit
+from gridpilot.engine.narrowing import NarrowCache, narrow
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import PriceOutlook, SiteState
-from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.schema import Action, When
-from gridpilot.rules.windows import Window
 from tests.engine.support import make_policy, policy_doc
 
 K = CommandKind
@@ -51,7 +53,7 @@ CALENDAR_SPECS = [
        seconds=st.integers(0, 59))
 def test_calendar_table_bits_agree_with_window_matches(minutes: list[int], seconds: int) -> None:
     windows = [Window(spec, LONDON) for spec in CALENDAR_SPECS]
-    table = CalendarTable([WindowProbe(w) for w in windows])
+    table = CalendarTable(windows)
     for m in minutes:  # random order: jumps back and forth across the cached blocks
         t_s = YEAR_START_S + m * 60 + seconds
         code = table.code_at(t_s)
@@ -62,7 +64,7 @@ def test_calendar_table_bits_agree_with_window_matches(minutes: list[int], secon
 
 def test_calendar_table_through_both_clock_changes() -> None:
     windows = [Window(spec, LONDON) for spec in CALENDAR_SPECS]
-    table = CalendarTable([WindowProbe(w) for w in windows])
+    table = CalendarTable(windows)
     for day in ("2018-03-25", "2018-10-28"):
         t0 = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) - 7200
         for m in range(0, 8 * 60):
@@ -77,7 +79,7 @@ def test_calendar_table_through_both_clock_changes() -> None:
 def test_calendar_table_past_62_windows_uses_wide_codes() -> None:
     windows = [Window(When(time=f"{h % 24:02d}:00-{(h % 24) + 1:02d}:00"), LONDON)
                for h in range(70)]
-    table = CalendarTable([WindowProbe(w) for w in windows])
+    table = CalendarTable(windows)
     for m in range(0, 2 * 1440, 37):
         t_s = YEAR_START_S + m * 60
         code = table.code_at(t_s)
@@ -87,12 +89,12 @@ def test_calendar_table_past_62_windows_uses_wide_codes() -> None:
 
 LIMITS = DeviceLimits(10.0, 3000.0, 3000.0, 5.0, 95.0, 15000.0, 4000.0)
 GUARDS = (
-    GuardLimit("guard:reserve", "backup_reserve", 0, None, min_soc_pct=30.0),
-    GuardLimit("guard:ceiling", "soc_ceiling", 1, None, max_soc_pct=25.0),
-    GuardLimit("guard:import", "import_cap", 2, None, max_import_w=6000.0),
-    GuardLimit("guard:export", "export_cap", 3, None, max_export_w=0.0),
-    GuardLimit("guard:quiet", "power_cap", 4, None, max_charge_w=800.0, max_discharge_w=0.0),
-    GuardLimit("guard:high reserve", "backup_reserve", 5, None, min_soc_pct=90.0),
+    GuardLimit("reserve", "backup_reserve", 0, None, min_soc_pct=30.0),
+    GuardLimit("ceiling", "soc_ceiling", 1, None, max_soc_pct=25.0),
+    GuardLimit("import", "import_cap", 2, None, max_import_w=6000.0),
+    GuardLimit("export", "export_cap", 3, None, max_export_w=0.0),
+    GuardLimit("quiet", "power_cap", 4, None, max_charge_w=800.0, max_discharge_w=0.0),
+    GuardLimit("high reserve", "backup_reserve", 5, None, min_soc_pct=90.0),
 )
 maybe_power = st.one_of(st.none(), st.sampled_from([0.0, 500.0, 2999.0, 3000.0, 4500.0]))
 pcts = st.sampled_from([0.0, 5.0, 20.0, 30.0, 50.0, 90.0, 95.0, 100.0])

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits, validate_command
-from gridpilot.engine.guards import GuardLimit, effective_reserve, narrow
+from gridpilot.engine.guards import GuardLimit, effective_reserve
+from gridpilot.engine.narrowing import narrow
 
 K = CommandKind
 LIMITS = DeviceLimits(capacity_kwh=10, max_charge_w=3000, max_discharge_w=4000, min_soc_pct=5,
@@ -20,7 +21,7 @@ def guard_lists(draw: st.DrawFn) -> list[GuardLimit]:
     out = []
     for i in range(draw(st.integers(0, 6))):
         kind = draw(st.sampled_from(["reserve", "ceiling", "import", "export", "power"]))
-        label = f"guard:g{i}"
+        label = f"g{i}"
         if kind == "reserve":
             out.append(GuardLimit(label, "backup_reserve", i, None, min_soc_pct=draw(pct)))
         elif kind == "ceiling":
@@ -96,7 +97,7 @@ def test_narrowing_respects_every_limit_by_priority(cmd: Command, guards: list[G
 def test_appending_guards_never_loosens(cmd: Command, guards: list[GuardLimit],
                                         extra: list[GuardLimit], soc: float) -> None:
     base, _ = narrow(cmd, soc, LIMITS, guards)
-    more = guards + [GuardLimit(g.label + "x", g.kind, len(guards) + i, None, g.min_soc_pct,
+    more = guards + [GuardLimit(g.name + "x", g.kind, len(guards) + i, None, g.min_soc_pct,
                                 g.max_soc_pct, g.max_import_w, g.max_export_w, g.max_charge_w,
                                 g.max_discharge_w) for i, g in enumerate(extra)]
     out, _ = narrow(cmd, soc, LIMITS, more)
@@ -125,7 +126,7 @@ def test_appending_guards_never_loosens(cmd: Command, guards: list[GuardLimit],
 
 def test_force_keeps_device_limits_only() -> None:
     cmd = Command(K.DISCHARGE, power_w=9000, floor_soc_pct=0.0)
-    guards = [GuardLimit("guard:r", "backup_reserve", 0, None, min_soc_pct=60)]
+    guards = [GuardLimit("r", "backup_reserve", 0, None, min_soc_pct=60)]
     out, hits = narrow(cmd, 30.0, LIMITS, guards, force=True)
     assert out.kind is K.DISCHARGE and out.power_w == 4000 and out.floor_soc_pct == 5
     assert [h.limit for h in hits if h.field == "power_w"] == ["device.max_discharge_w"]

@@ -14,11 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridpilot.rules.calendar import CalendarSpec, LocalFields
+from gridpilot.calendar.localtime import LocalFields
+from gridpilot.calendar.spec import CalendarSpec
+from gridpilot.calendar.window import Window
 from gridpilot.rules.coverage import LayerCoverage, calendar_never_matches, cron_never_fires
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 from gridpilot.rules.schema import When
-from gridpilot.rules.windows import Window
 
 from .conftest import errors_of
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridpilot.rules.cron_overlap import cron_misses_calendar
-from gridpilot.rules.policy import load_policy
+from gridpilot.calendar.cron_overlap import cron_misses_calendar
+from gridpilot.calendar.window import Window
+from gridpilot.rules.loader import load_policy
 from gridpilot.rules.schema import When
-from gridpilot.rules.windows import Window
 
 from .conftest import errors_of
 

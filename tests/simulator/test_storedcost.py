@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridpilot.simulator.battery import BatteryParams
+from gridpilot.engine.battery import BatteryParams
 from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from gridpilot.engine.battery import step
 from gridpilot.engine.decide import decide
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import SiteState
 from gridpilot.rules.policy import Policy
-from gridpilot.simulator.battery import BatteryParams, step
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Tick:
 
 def replay(policy: Policy, series: dict[str, np.ndarray], soc_pct: float, tick_s: int = 1800,
            forecast: bool = True) -> list[Tick]:
-    params = BatteryParams.from_policy(policy)
+    params = policy.battery
     starts = series["start_s"]
     net = dict(zip(starts.tolist(), (series["load_w"] - series["pv_w"]).tolist(), strict=True))
     out: list[Tick] = []

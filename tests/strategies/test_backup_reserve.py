@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
+from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import SiteState
-from gridpilot.strategies.base import StrategyContext
 from gridpilot.strategies.registry import create_strategy
 from tests.engine.support import dynamic_tariff, make_policy, policy_doc, uk_day
 from tests.strategies.replay import replay

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from gridpilot.engine.battery import step
 from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.decide import decide
+from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import SiteState
-from gridpilot.simulator.battery import BatteryParams, step
-from gridpilot.strategies.base import StrategyContext
 from gridpilot.strategies.registry import create_strategy
 from tests.engine.support import make_policy, policy_doc
 
@@ -49,7 +49,7 @@ def shaving_policy(tmp_path: Path, **settings: float) -> object:
 
 def test_real_day_import_stays_under_the_threshold(tmp_path: Path) -> None:
     policy = shaving_policy(tmp_path)
-    params = BatteryParams.from_policy(policy)  # type: ignore[arg-type]
+    params = policy.battery
     soc = 60.0
     prev = None
     over = 0

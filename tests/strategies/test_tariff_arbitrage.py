@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from gridpilot.engine.commands import CommandKind, DeviceLimits
+from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.rules.policy import Policy
-from gridpilot.strategies.base import StrategyContext
 from gridpilot.strategies.registry import create_strategy
 from gridpilot.strategies.tariff_arbitrage import TariffArbitrage
 from tests.engine.support import dynamic_tariff, make_policy, policy_doc, uk_day, uk_series

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gridpilot.engine.battery import BatteryParams
 from gridpilot.engine.commands import CommandKind, DeviceLimits, validate_command
-from gridpilot.engine.guards import narrow
+from gridpilot.engine.narrowing import narrow
+from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import PriceOutlook, SiteState
-from gridpilot.simulator.battery import BatteryParams
 from gridpilot.simulator.optimum import solve_optimum
 from gridpilot.strategies.arbitrage_plan import PlanInputs, new_solver, resolve_plan, solve_plan
-from gridpilot.strategies.base import StrategyContext
 from gridpilot.strategies.registry import create_strategy
 from gridpilot.strategies.tariff_arbitrage import TariffArbitrage
 from tests.engine.support import uk_series

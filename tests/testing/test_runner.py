@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import SiteState
 from gridpilot.rules.loader import load_policy
-from gridpilot.rules.policy import CompiledOverride, Policy
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.scenario import ScenarioCase
 from gridpilot.rules.scenario_state import PricesSpec
 from gridpilot.testing.build_state import _fixed_prices

@@ -1,4 +1,5 @@
-"""WindowProbe must agree with Window.matches at every instant, across cache blocks and DST."""
+"""The tick's minute-block answers (Window.open) must agree with Window.matches at every instant,
+across cache blocks and DST."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridpilot.engine.conditions import WindowProbe
+from gridpilot.calendar.window import Window
 from gridpilot.rules.schema import When
-from gridpilot.rules.windows import Window
 
 LONDON = ZoneInfo("Europe/London")
 SPECS = [
@@ -31,10 +31,10 @@ SPECS = [
     soc=st.floats(0, 100),
     price=st.floats(-0.5, 0.5),
 )
-def test_probe_agrees_with_window(spec_i: int, minutes: list[int], soc: float,
+def test_tick_answers_agree_with_matches(spec_i: int, minutes: list[int], soc: float,
                                   price: float) -> None:
     window = Window(SPECS[spec_i], LONDON)
-    probe = WindowProbe(window)
+    probe = window
     base = datetime(2018, 1, 1, tzinfo=UTC)
     for m in minutes:  # random order: jumps back and forth across cache blocks
         t = base + timedelta(minutes=m, seconds=17)
@@ -44,7 +44,7 @@ def test_probe_agrees_with_window(spec_i: int, minutes: list[int], soc: float,
 
 def test_dst_days_minute_by_minute() -> None:
     window = Window(When(time="00:00-01:30"), LONDON)
-    probe = WindowProbe(window)
+    probe = window
     for day in ("2018-03-25", "2018-10-28"):
         t0 = datetime.fromisoformat(day).replace(tzinfo=UTC) - timedelta(hours=2)
         for m in range(0, 8 * 60):
@@ -53,7 +53,7 @@ def test_dst_days_minute_by_minute() -> None:
 
 
 def test_soc_hysteresis_widens_thresholds() -> None:
-    probe = WindowProbe(Window(When(soc_below_pct=20, soc_above_pct=5), LONDON))
+    probe = Window(When(soc_below_pct=20, soc_above_pct=5), LONDON)
     assert not probe.open(0, 21.0, None)
     assert probe.open(0, 21.0, None, hysteresis_pct=2)
     assert not probe.open(0, 22.5, None, hysteresis_pct=2)

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from croniter import croniter
 
-from gridpilot.rules.calendar import CalendarSpec, window_for_s
-from gridpilot.rules.schema import When
-from gridpilot.rules.windows import Window
+from gridpilot.calendar.spec import CalendarSpec
+from gridpilot.calendar.text import window_for_s
+from gridpilot.calendar.window import Window, WindowParts
 
 __all__ = ["cron_misses_calendar"]
 
@@ -41,7 +41,7 @@ _CHUNK_FIRES = 512
 _MINUTE_S = 60
 
 
-def cron_misses_calendar(when: When, tz: ZoneInfo | None = None) -> bool:
+def cron_misses_calendar(when: WindowParts, tz: ZoneInfo | None = None) -> bool:
     """True when ``when`` has ``cron`` and calendar parts, and no span the cron opens ever
     meets them. False whenever in doubt (no cron, no calendar, text that does not parse, or
     a sample too large to walk)."""
@@ -58,7 +58,8 @@ def cron_misses_calendar(when: When, tz: ZoneInfo | None = None) -> bool:
     spans = _spans(cal, duration_s, weekly=_weekly(when.cron, cal))
     if not spans:
         return False  # only reversed date ranges: reported on their own
-    calendar = _calendar_only(window)
+    # The cron's spans are walked below: only the calendar parts are tested on them.
+    calendar = Window(when, window.tz, calendar_only=True)
     base_step_min = _base_step_min(cal, window.tz)
     fires_seen = 0
     samples = 0
@@ -90,12 +91,6 @@ def _base_step_min(cal: CalendarSpec, tz: ZoneInfo) -> int:
             if offset is not None:
                 minutes.append(abs(int(offset.total_seconds())) // _MINUTE_S)
     return max(1, math.gcd(*minutes))
-
-
-def _calendar_only(window: Window) -> Window:
-    """The calendar parts of ``window`` alone, without its cron (whose spans are walked)."""
-    spec = window.spec.model_copy(update={"cron": None, "for_": None})
-    return Window(spec, window.tz)
 
 
 def _weekly(expr: str, cal: CalendarSpec) -> bool:

@@ -1,4 +1,5 @@
-"""A battery model that behaves like a real inverter-battery unit under each command kind.
+"""The battery: its facts (:class:`BatteryParams`, the one form of them) and a model that behaves
+like a real inverter-battery unit under each command kind (:func:`step`).
 
 Sign convention: battery power positive = discharging, grid power positive = importing, and at every
 step ``load_w = pv_w + grid_w + battery_w`` holds exactly (the grid takes whatever the battery does
@@ -16,12 +17,9 @@ allocation beyond its result tuple.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from gridpilot.engine.commands import Command, CommandKind
-
-if TYPE_CHECKING:
-    from gridpilot.rules.policy import Policy
+from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 
 __all__ = ["BatteryParams", "StepResult", "step"]
 
@@ -62,19 +60,18 @@ class BatteryParams:
         if not 0 <= self.min_soc_pct <= self.max_soc_pct <= 100:
             raise ValueError("need 0 <= min_soc_pct <= max_soc_pct <= 100")
 
-    @classmethod
-    def from_policy(cls, policy: Policy) -> BatteryParams:
-        """The battery described in the policy's ``site.battery`` section."""
-        spec = policy.doc.site.battery
-        return cls(
-            capacity_kwh=spec.capacity_kwh,
-            max_charge_w=spec.max_charge_w,
-            max_discharge_w=spec.max_discharge_w,
-            charge_efficiency=spec.charge_efficiency,
-            discharge_efficiency=spec.discharge_efficiency,
-            min_soc_pct=spec.min_soc_pct,
-            max_soc_pct=spec.max_soc_pct,
-            cycle_cost_per_kwh=spec.cycle_cost_per_kwh,
+    def limits(
+        self, max_import_w: float | None = None, max_export_w: float | None = None
+    ) -> DeviceLimits:
+        """The device's hard limits: this battery's, with the grid connection's caps [W]."""
+        return DeviceLimits(
+            capacity_kwh=self.capacity_kwh,
+            max_charge_w=self.max_charge_w,
+            max_discharge_w=self.max_discharge_w,
+            min_soc_pct=self.min_soc_pct,
+            max_soc_pct=self.max_soc_pct,
+            max_import_w=max_import_w,
+            max_export_w=max_export_w,
         )
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.simulator.battery import BatteryParams, step
 
 P = BatteryParams(
     capacity_kwh=10.0,
@@ -161,13 +161,13 @@ def test_invariants(cmd: Command, soc: float, load: float, pv: float, dt: float)
         assert r.battery_w >= -max(pv - load, 0.0) - 1e-6
 
 
-def test_from_policy_reads_the_battery_section() -> None:
+def test_the_policy_holds_its_battery_section() -> None:
     from pathlib import Path
 
-    from gridpilot.rules.policy import load_policy
+    from gridpilot.rules.loader import load_policy
 
     root = Path(__file__).resolve().parents[2]
-    params = BatteryParams.from_policy(load_policy(root / "examples/policies/agile-dynamic.yaml"))
+    params = load_policy(root / "examples/policies/agile-dynamic.yaml").battery
     assert params.capacity_kwh == 9.5
     assert params.max_charge_w == 3300
     assert params.min_soc_pct == 5

@@ -48,26 +48,68 @@ Clock changes (days of 23 and 25 hours)
 
 The calendar part (``time``, ``days``, ``months``, ``dates``, ``cron``) can also be evaluated for
 an array of instants at once with :meth:`Window.calendar_mask`, which always agrees with
-:meth:`Window.matches`.
+:meth:`Window.matches`. On the tick, :meth:`Window.calendar_open` answers the calendar part from a
+block of minutes computed at once, and :meth:`Window.conditions_hold` the price and SOC part, with
+hysteresis on SOC thresholds when the caller says the window was in force on the previous tick.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 from croniter import croniter
 
-from gridpilot.rules.calendar import CalendarSpec, LocalFields, validate_cron, window_for_s
-from gridpilot.rules.schema import When
+from gridpilot.calendar.localtime import LocalFields
+from gridpilot.calendar.spec import CalendarSpec
+from gridpilot.calendar.text import validate_cron, window_for_s
 
-__all__ = ["Window"]
+__all__ = ["Window", "WindowParts"]
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+
+_BLOCK_MIN = 7 * 1440
+"""Minutes of calendar answers computed at once for the tick."""
+
+
+class WindowParts(Protocol):
+    """The parts of a ``when:`` as written (the policy's ``When`` section has exactly these)."""
+
+    @property
+    def time(self) -> str | None: ...
+    @property
+    def days(self) -> str | Sequence[str | int] | None: ...
+    @property
+    def months(self) -> str | Sequence[str | int] | None: ...
+    @property
+    def dates(self) -> str | Sequence[str | int] | None: ...
+    @property
+    def cron(self) -> str | None: ...
+    @property
+    def for_(self) -> str | None: ...
+    @property
+    def price_below(self) -> float | None: ...
+    @property
+    def price_above(self) -> float | None: ...
+    @property
+    def soc_below_pct(self) -> float | None: ...
+    @property
+    def soc_above_pct(self) -> float | None: ...
+
+
+# The order and names in which a window describes itself (``for`` as the policy writes it).
+_PARTS = (
+    ("time", "time"), ("days", "days"), ("months", "months"), ("dates", "dates"),
+    ("cron", "cron"), ("for", "for_"), ("price_below", "price_below"),
+    ("price_above", "price_above"), ("soc_below_pct", "soc_below_pct"),
+    ("soc_above_pct", "soc_above_pct"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,22 +137,52 @@ class _Cron:
 
 
 class Window:
-    """A compiled ``when:``. Build it with :meth:`from_spec`."""
+    """A compiled ``when:``. Build it with :meth:`from_spec`.
 
-    __slots__ = ("_cal", "_cron", "spec", "tz")
+    ``calendar_only`` drops the cron part (a check walks the cron's spans itself).
+    """
 
-    def __init__(self, spec: When, tz: ZoneInfo) -> None:
+    __slots__ = (
+        "_block",
+        "_cal",
+        "_cron",
+        "always_calendar",
+        "has_conditions",
+        "price_above",
+        "price_below",
+        "soc_above_pct",
+        "soc_below_pct",
+        "spec",
+        "tz",
+    )
+
+    def __init__(self, spec: WindowParts, tz: ZoneInfo, *, calendar_only: bool = False) -> None:
         self.spec = spec
         self.tz = tz
         self._cal = CalendarSpec.parse(spec.time, spec.days, spec.months, spec.dates)
         self._cron = (
             _Cron(validate_cron(spec.cron), window_for_s(spec.for_ or "0"), tz)
-            if spec.cron is not None
+            if spec.cron is not None and not calendar_only
             else None
         )
+        self.price_below = spec.price_below
+        self.price_above = spec.price_above
+        self.soc_below_pct = spec.soc_below_pct
+        self.soc_above_pct = spec.soc_above_pct
+        # Plain attributes, not properties: the tick reads them for every rule and guard.
+        self.has_conditions = any(
+            v is not None
+            for v in (self.price_below, self.price_above, self.soc_below_pct, self.soc_above_pct)
+        )
+        self.always_calendar = self._cron is None and all(
+            v is None for v in (spec.time, spec.days, spec.months, spec.dates)
+        )
+        # (first minute, answers) in one attribute, so a reader never pairs one block's start
+        # with another block's answers.
+        self._block: tuple[int, list[bool]] = (0, [])
 
     @classmethod
-    def from_spec(cls, spec: When | None, tz: ZoneInfo) -> Window | None:
+    def from_spec(cls, spec: WindowParts | None, tz: ZoneInfo) -> Window | None:
         return None if spec is None else cls(spec, tz)
 
     @property
@@ -118,17 +190,18 @@ class Window:
         return self._cal
 
     @property
-    def has_conditions(self) -> bool:
-        """True when the window tests price or SOC (and so is not purely a calendar)."""
-        s = self.spec
-        return any(
-            v is not None for v in (s.price_below, s.price_above, s.soc_below_pct, s.soc_above_pct)
-        )
-
-    @property
     def always(self) -> bool:
         """True when the window matches at every instant, whatever the state."""
         return self._cal.always and self._cron is None and not self.has_conditions
+
+    def parts(self) -> dict[str, object]:
+        """The parts given, by their policy names, in the order the policy section lists them."""
+        out: dict[str, object] = {}
+        for name, attr in _PARTS:
+            value = getattr(self.spec, attr)
+            if value is not None:
+                out[name] = value
+        return out
 
     def matches(
         self,
@@ -143,16 +216,17 @@ class Window:
         """
         if t.tzinfo is None or t.utcoffset() is None:
             raise ValueError("Window.matches needs a timezone-aware time")
-        s = self.spec
-        if s.price_below is not None and not (import_price is not None
-                                              and import_price < s.price_below):
+        if self.price_below is not None and not (import_price is not None
+                                                 and import_price < self.price_below):
             return False
-        if s.price_above is not None and not (import_price is not None
-                                              and import_price > s.price_above):
+        if self.price_above is not None and not (import_price is not None
+                                                 and import_price > self.price_above):
             return False
-        if s.soc_below_pct is not None and not (soc_pct is not None and soc_pct < s.soc_below_pct):
+        if self.soc_below_pct is not None and not (soc_pct is not None
+                                                   and soc_pct < self.soc_below_pct):
             return False
-        if s.soc_above_pct is not None and not (soc_pct is not None and soc_pct > s.soc_above_pct):
+        if self.soc_above_pct is not None and not (soc_pct is not None
+                                                   and soc_pct > self.soc_above_pct):
             return False
         if not self._cal.always:
             day, minute = LocalFields.from_datetime(t, self.tz)
@@ -160,6 +234,53 @@ class Window:
                 return False
         # Seconds are dropped so the scalar test agrees with calendar_mask's integer seconds.
         return self._cron is None or self._cron.open_at(float(int(t.timestamp() // 1)))
+
+    def open(
+        self,
+        t_s: float,
+        soc_pct: float,
+        import_price: float | None,
+        hysteresis_pct: float = 0.0,
+    ) -> bool:
+        """Whether the window is open at ``t_s`` [UNIX s]. ``hysteresis_pct`` widens the SOC
+        thresholds (pass it when the window's rule was in force on the previous tick, so it does
+        not drop out at the first wobble of the SOC)."""
+        if self.has_conditions and not self.conditions_hold(soc_pct, import_price, hysteresis_pct):
+            return False
+        return self.calendar_open(t_s)
+
+    def conditions_hold(
+        self, soc_pct: float, import_price: float | None, hysteresis_pct: float = 0.0
+    ) -> bool:
+        """The price and SOC part of :meth:`open` alone (true for a window without them)."""
+        if self.has_conditions:
+            if self.soc_below_pct is not None and not soc_pct < self.soc_below_pct + hysteresis_pct:
+                return False
+            if self.soc_above_pct is not None and not soc_pct > self.soc_above_pct - hysteresis_pct:
+                return False
+            if self.price_below is not None and not (
+                import_price is not None and import_price < self.price_below
+            ):
+                return False
+            if self.price_above is not None and not (
+                import_price is not None and import_price > self.price_above
+            ):
+                return False
+        return True
+
+    def calendar_open(self, t_s: float) -> bool:
+        """The calendar part at ``t_s`` [UNIX s], from a block of minutes computed at once."""
+        if self.always_calendar:
+            return True
+        minute = int(t_s // 60)
+        base, block = self._block
+        i = minute - base
+        if 0 <= i < len(block):
+            return block[i]
+        starts = (minute + np.arange(_BLOCK_MIN, dtype=np.int64)) * 60
+        block: list[bool] = self.calendar_mask(starts).tolist()
+        self._block = (minute, block)
+        return block[0]
 
     def calendar_mask(self, start_s: IntArray) -> BoolArray:
         """The calendar part of :meth:`matches` (no price or SOC conditions) for each UNIX second
@@ -191,5 +312,4 @@ class Window:
         return ok
 
     def __repr__(self) -> str:
-        parts = self.spec.model_dump(exclude_none=True, by_alias=True)
-        return f"Window({parts})"
+        return f"Window({self.parts()})"
