@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, model_validator
 
 from gridpilot.devices.base import (
     AppliedCommand,
@@ -35,6 +35,7 @@ from gridpilot.devices.base import (
 from gridpilot.devices.registry import DEVICES, create_device
 from gridpilot.engine.commands import Command
 from gridpilot.errors import CommandError, DeviceError, PluginError
+from gridpilot.models import StrictModel
 
 if TYPE_CHECKING:
     from gridpilot.devices.context import DeviceContext
@@ -44,9 +45,7 @@ __all__ = ["SETTINGS_MODEL", "CompositeAdapter", "CompositeSettings", "create"]
 log = logging.getLogger("gridpilot.devices.composite")
 
 
-class CompositeSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class CompositeSettings(StrictModel):
     type: Literal["composite"] = "composite"
     name: str = ""
     """The combined device's name; its parts are named ``<name>.state`` and ``<name>.control``."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from gridpilot.clock import Clock, SystemClock
 from gridpilot.devices.base import AppliedCommand, Capabilities, DeviceReading, ExportResult
@@ -26,6 +26,7 @@ from gridpilot.devices.secrets import resolve_secret
 from gridpilot.devices.tls import TlsPolicy
 from gridpilot.engine.commands import Command
 from gridpilot.errors import CommandError, DeviceProtocolError
+from gridpilot.models import StrictModel
 from gridpilot.timeutil import epoch_seconds
 
 if TYPE_CHECKING:
@@ -43,9 +44,7 @@ __all__ = [
 TIME_RANGES = ("latest", "last5mins", "last1hour", "last7days")
 
 
-class XBatterySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
+class XBatterySettings(StrictModel):
     type: Literal["xbattery"] = "xbattery"
     name: str = ""
     """The device's name in logs and errors (default: ``xbattery``)."""

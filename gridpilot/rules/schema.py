@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from gridpilot.engine.commands import CommandKind
+from gridpilot.models import StrictModel
 from gridpilot.rules.scenario import ScenarioCase
-from gridpilot.rules.schema_base import Pct, PowerW, Price, StrictModel, StrList
+from gridpilot.rules.schema_base import Pct, PowerW, Price, StrList
 from gridpilot.rules.schema_guards import (
     ExportCapGuard,
     Guard,

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from gridpilot.rules.schema_base import Pct, PowerW, StrictModel
+from gridpilot.models import StrictModel
+from gridpilot.rules.schema_base import Pct, PowerW
 from gridpilot.rules.schema_rules import When
 
 __all__ = [

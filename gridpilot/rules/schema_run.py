@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from gridpilot.engine.commands import CommandKind
-from gridpilot.rules.schema_base import StrictModel
+from gridpilot.models import StrictModel
 from gridpilot.rules.schema_rules import Action
 
 __all__ = ["ControlSpec", "RunSpec"]

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-from gridpilot.rules.schema_base import Pct, PowerW, StrictModel
+from gridpilot.models import StrictModel
+from gridpilot.rules.schema_base import Pct, PowerW
 
 __all__ = ["BatterySpec", "DeviceSpec", "ForecastSpec", "GridSpec", "SiteSpec"]
 

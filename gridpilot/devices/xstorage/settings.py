@@ -6,22 +6,22 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from gridpilot.models import StrictModel
 
 __all__ = ["XStorageSettings"]
 
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 
-class XStorageSettings(BaseModel):
+class XStorageSettings(StrictModel):
     """Connection, credentials, TLS and control settings of one xStorage Home unit.
 
     TLS is verified by default: pin the unit's self-signed certificate with
     ``tls_fingerprint_sha256`` (``openssl x509 -noout -fingerprint -sha256``) or give a
     ``ca_file``. ``insecure: true`` turns verification off and logs a warning on every start.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     type: Literal["xstorage"] = "xstorage"
     name: str = ""
