@@ -278,9 +278,9 @@ class Window:
         if 0 <= i < len(block):
             return block[i]
         starts = (minute + np.arange(_BLOCK_MIN, dtype=np.int64)) * 60
-        block: list[bool] = self.calendar_mask(starts).tolist()
-        self._block = (minute, block)
-        return block[0]
+        fresh: list[bool] = self.calendar_mask(starts).tolist()
+        self._block = (minute, fresh)
+        return fresh[0]
 
     def calendar_mask(self, start_s: IntArray) -> BoolArray:
         """The calendar part of :meth:`matches` (no price or SOC conditions) for each UNIX second
