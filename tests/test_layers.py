@@ -28,6 +28,7 @@ FLOORS: dict[str, int] = {
     "strategies": 4,
     "forecasts": 4,
     "lp": 4,
+    "prices": 4,
     "recorded": 4,
     "rules": 5,
     "simulator": 6,
