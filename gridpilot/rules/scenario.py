@@ -22,7 +22,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from gridpilot.rules.scenario_base import Duration, SpecModel, TimeText
+from gridpilot.models import StrictModel
+from gridpilot.rules.scenario_base import Duration, TimeText
 from gridpilot.rules.scenario_expectations import Expectation, NumberExpectation, one_or_many
 from gridpilot.rules.scenario_state import OverrideSpec, PricesSpec, StateSpec
 from gridpilot.timeutil import parse_duration_s
@@ -38,9 +39,9 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    # Derived from BaseModel here, not from SpecModel, so linters see the pydantic model whose
+    # Derived from BaseModel here, not from StrictModel, so linters see the pydantic model whose
     # list defaults are copied per instance.
-    model_config = SpecModel.model_config
+    model_config = StrictModel.model_config
 
 
 class ProfilePoint(_Model):

@@ -1,23 +1,16 @@
-"""The building blocks of the scenario-test language: durations, times and the strict, frozen
-base model every key of a case derives from."""
+"""The value types of the scenario-test language: a time as written in a case, and a duration."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
 from gridpilot.rules.scenario_times import check_time_text
 from gridpilot.timeutil import parse_duration_s
 
-__all__ = ["Duration", "SpecModel", "TimeText"]
-
-
-class SpecModel(BaseModel):
-    """Strict and frozen: an unknown key is an error, a case never changes once read."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+__all__ = ["Duration", "TimeText"]
 
 
 def _time_ok(value: Any) -> Any:

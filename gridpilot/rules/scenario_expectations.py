@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from gridpilot.engine.commands import CommandKind
-from gridpilot.rules.scenario_base import SpecModel
+from gridpilot.models import StrictModel
 
 __all__ = ["COMMAND_FIELDS", "Expectation", "NumberExpectation", "one_or_many"]
 
@@ -21,7 +21,7 @@ _BOUND_RE = re.compile(rf"^\s*(>=|<=|>|<)\s*{_NUM}\s*$")
 
 
 
-class NumberExpectation(SpecModel):
+class NumberExpectation(StrictModel):
     """An expected number. In a policy file write it as:
 
     * ``3000``: equal within a relative 1e-6;
@@ -111,7 +111,7 @@ class NumberExpectation(SpecModel):
         return " and ".join(parts)
 
 
-class Expectation(SpecModel):
+class Expectation(StrictModel):
     """What the decision must look like. Every given key must hold; omitted keys are not checked."""
 
     kind: CommandKind | list[CommandKind] | None = None

@@ -13,7 +13,8 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from gridpilot.engine.partial_state import PartialCommand, PartialDeviceMode, PartialState
 from gridpilot.engine.state import ModeSource, ReadingAges
-from gridpilot.rules.scenario_base import Duration, SpecModel, TimeText
+from gridpilot.models import StrictModel
+from gridpilot.rules.scenario_base import Duration, TimeText
 from gridpilot.rules.schema_rules import Action
 from gridpilot.timeutil import parse_duration_s
 
@@ -26,7 +27,9 @@ __all__ = [
     "StateSpec",
 ]
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+# Over the strictness the bases already carry: a case never changes once read, and a key spelt
+# like a Python keyword (``for``, ``import``) may be given by its field name too.
+_CASE_VALUE = ConfigDict(frozen=True, populate_by_name=True)
 
 
 class ActiveCommandSpec(PartialCommand):
@@ -39,7 +42,7 @@ class ActiveCommandSpec(PartialCommand):
     for_: Duration | None = Field(default=None, alias="for")
     """How long it has been running (``"10m"``); default ``1d``, i.e. well past any dwell time."""
 
-    model_config = _FROZEN
+    model_config = _CASE_VALUE
 
     @field_validator("for_")
     @classmethod
@@ -61,10 +64,10 @@ class DeviceModeSpec(PartialDeviceMode):
     # A test describes gridpilot's own site, so a mode is gridpilot's unless it says otherwise.
     source: ModeSource = ModeSource.GRIDPILOT
 
-    model_config = _FROZEN
+    model_config = _CASE_VALUE
 
 
-class AgesSpec(SpecModel):
+class AgesSpec(StrictModel):
     """Age of each reading [s] at ``at``; ``null`` = missing. Default 0 (fresh)."""
 
     soc_s: float | None = 0.0
@@ -96,10 +99,10 @@ class StateSpec(PartialState):
     forecast_net_load_w: float | list[float] | None = None  # type: ignore[assignment]
     """Expected ``load - pv`` [W] per price slot (a single number = flat); default none."""
 
-    model_config = _FROZEN
+    model_config = _CASE_VALUE
 
 
-class PricesSpec(SpecModel):
+class PricesSpec(StrictModel):
     """Prices known at the tick, replacing the tariff's for this case: one price per ``slot``
     from ``start`` (default: the slot holding ``at``). A single number means the same price for
     ``hours``."""
@@ -112,9 +115,7 @@ class PricesSpec(SpecModel):
     hours: Annotated[float, Field(gt=0, le=24 * 14)] = 24.0
     """Horizon covered when ``import`` is a single number."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
-    )
+    model_config = _CASE_VALUE
 
     @field_validator("slot")
     @classmethod
@@ -138,7 +139,7 @@ class PricesSpec(SpecModel):
         return self
 
 
-class OverrideSpec(SpecModel):
+class OverrideSpec(StrictModel):
     """A manual override active in this case (as ``gridpilot override set`` makes them)."""
 
     name: str = "test override"
@@ -151,9 +152,7 @@ class OverrideSpec(SpecModel):
     """Default ``1h`` when ``until`` is not given."""
     force: bool = False
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
-    )
+    model_config = _CASE_VALUE
 
     @field_validator("action")
     @classmethod
