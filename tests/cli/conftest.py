@@ -1,16 +1,19 @@
-"""Helpers for running ``gridpilot`` as a user does: a subprocess, a policy in a temporary folder,
-a small slice of the bundled real data."""
+"""Helpers for running ``gridpilot`` as a user does: the command line (in this process, or a new
+one where only a process boundary shows the behaviour), a policy in a temporary folder, a small
+slice of the bundled real data."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli.runner import REPO, run_cli, run_process
+
+__all__ = ["BUNDLED_DATA", "POLICY", "REPO", "assert_no_traceback", "gridpilot",
+           "gridpilot_process"]
+
 BUNDLED_DATA = REPO / "examples" / "data" / "uk-2018-halfhourly.csv"
 
 # A fixed tariff, so the policy needs no price file; the device is the default simulated battery
@@ -40,12 +43,8 @@ default:
 """
 
 
-def gridpilot(*args: str, cwd: Path | None = None,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    full_env.pop("GRIDPILOT_STATE_DIR", None)
-    return subprocess.run([sys.executable, "-m", "gridpilot", *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd, env=full_env, check=False)
+gridpilot = run_cli
+gridpilot_process = run_process
 
 
 def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:

@@ -1,5 +1,6 @@
 """Bad input on the command line: a clear message and the documented exit status, never a
-traceback. Every case runs ``python -m gridpilot`` in a subprocess."""
+traceback. The cases run the command line in this process; a reader that closed the pipe is
+seen from a real process."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import gridpilot.cli.schema as schema_command
 from gridpilot.scheduler.audit import AuditLog
 from tests.cli.conftest import BUNDLED_DATA, POLICY, REPO, assert_no_traceback, gridpilot
 
@@ -75,8 +76,8 @@ _IDS = [f"{a[0]} {' '.join(a[a.index(f):]) if f in a else a[-1]}" for a, f, _ in
 @pytest.fixture(scope="module")
 def usage_results(tmp_path_factory: pytest.TempPathFactory
                   ) -> list[tuple[subprocess.CompletedProcess[str], list[Path]]]:
-    """Every usage case, run side by side (each its own process) to keep the file fast; each
-    in an empty working directory, to see that a usage error writes nothing."""
+    """Every usage case, each in an empty working directory, to see that a usage error writes
+    nothing."""
     base = tmp_path_factory.mktemp("usage")
     policy = base / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
@@ -91,9 +92,7 @@ def usage_results(tmp_path_factory: pytest.TempPathFactory
         result = gridpilot(*argv, cwd=cwd)
         return result, list(cwd.iterdir())
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(one, range(len(USAGE_CASES))))
-    return results
+    return [one(i) for i in range(len(USAGE_CASES))]
 
 
 @pytest.mark.parametrize("case", range(len(USAGE_CASES)), ids=_IDS)
@@ -387,24 +386,20 @@ def test_device_export_inside_the_data_still_writes(policy: Path, tmp_path: Path
     assert len(out.read_text(encoding="utf-8").splitlines()) == 49
 
 
-_FAULTY = (
-    "import sys, gridpilot.cli.schema as s\n"
-    "def render():\n"
-    "    raise RuntimeError('the schema broke\\nbadly')\n"
-    "s.render = render\n"
-    "from gridpilot.cli import main\n"
-    "sys.exit(main(['schema']))\n"
-)
+def _schema_raising(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
+    def render() -> str:
+        raise exc
+
+    monkeypatch.setattr(schema_command, "render", render)
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_an_unexpected_error_is_one_line_and_a_traceback_only_when_asked(debug: bool) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("GRIDPILOT_DEBUG", None)
-    if debug:
-        env["GRIDPILOT_DEBUG"] = "1"
-    result = subprocess.run([sys.executable, "-c", _FAULTY], capture_output=True, text=True,
-                            timeout=60, env=env, check=False)
+def test_an_unexpected_error_is_one_line_and_a_traceback_only_when_asked(
+    debug: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GRIDPILOT_DEBUG", raising=False)
+    _schema_raising(monkeypatch, RuntimeError("the schema broke\nbadly"))
+    result = gridpilot("schema", env={"GRIDPILOT_DEBUG": "1"} if debug else None)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     expected = ("gridpilot: internal error: RuntimeError: the schema broke | badly — please "
@@ -460,13 +455,22 @@ def test_simulate_out_is_not_left_behind_when_the_data_is_refused(policy: Path, 
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["policy"] == "bad input"
 
 
+_BROKEN_PIPE_INSIDE = (
+    "import sys, gridpilot.cli.schema as s\n"
+    "def render():\n"
+    "    raise BrokenPipeError(32, 'Broken pipe')\n"
+    "s.render = render\n"
+    "from gridpilot.cli import main\n"
+    "sys.exit(main(['schema']))\n"
+)
+
+
 def test_a_broken_pipe_that_is_not_stdout_is_not_hidden() -> None:
-    """A closed socket or child pipe is a fault to report, unlike a reader that went away."""
-    code = _FAULTY.replace("RuntimeError('the schema broke\\nbadly')",
-                           "BrokenPipeError(32, 'Broken pipe')")
-    assert code != _FAULTY
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    """A closed socket or child pipe is a fault to report, unlike a reader that went away (a
+    real process: whether stdout's reader went away is asked of fd 1 itself)."""
+    result = subprocess.run([sys.executable, "-c", _BROKEN_PIPE_INSIDE], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("gridpilot: internal error: BrokenPipeError: [Errno 32] "
                                     "Broken pipe — please report it")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import BUNDLED_DATA, REPO, gridpilot
+from tests.cli.conftest import BUNDLED_DATA, REPO
+from tests.cli.conftest import gridpilot_process as gridpilot
 
 AGILE = REPO / "examples" / "policies" / "agile-dynamic.yaml"
 PACKAGE = REPO / "gridpilot"

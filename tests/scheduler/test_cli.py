@@ -1,5 +1,6 @@
-"""``gridpilot run``, ``override`` and ``log`` as a user runs them: in subprocesses, against the
-HTTPS xStorage emulator on loopback."""
+"""``gridpilot run``, ``override`` and ``log`` as a user runs them, against the HTTPS xStorage
+emulator on loopback. A scheduler that runs until a signal stops it is a real process; the
+commands run next to it, and the ones that end by themselves, run in this process."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.runner import run_cli
 from tests.emulators import XStorageEmulator
 
 POLICY = """\
@@ -55,10 +57,7 @@ def emu() -> Iterator[XStorageEmulator]:
         yield e
 
 
-def gridpilot(*args: str, env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridpilot", *args], capture_output=True,
-                          text=True, timeout=60, env=env, cwd=cwd, check=False)
+gridpilot = run_cli
 
 
 class Lines:
