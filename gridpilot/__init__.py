@@ -4,9 +4,9 @@ Sign convention, used everywhere: battery power positive = discharging, negative
 grid power positive = importing, negative = exporting. Times are timezone-aware.
 
 The names in ``__all__`` are the public face for library users and plugin authors (strategies,
-device adapters, forecast providers); everything else is internal and may move. They are loaded
-on first use, so ``import gridpilot`` (and ``gridpilot --version``) imports none of the engine,
-pydantic or numpy.
+device adapters, forecast and price providers); everything else is internal and may move. They
+are loaded on first use, so ``import gridpilot`` (and ``gridpilot --version``) imports none of
+the engine, pydantic or numpy.
 """
 
 from __future__ import annotations
@@ -40,17 +40,28 @@ if TYPE_CHECKING:
     from gridpilot.engine.state import SiteState as SiteState
     from gridpilot.errors import CommandError as CommandError
     from gridpilot.errors import DataError as DataError
+    from gridpilot.errors import DeviceAuthError as DeviceAuthError
     from gridpilot.errors import DeviceError as DeviceError
+    from gridpilot.errors import DevicePermissionError as DevicePermissionError
+    from gridpilot.errors import DeviceProtocolError as DeviceProtocolError
+    from gridpilot.errors import DeviceRejected as DeviceRejected
     from gridpilot.errors import DeviceTypeError as DeviceTypeError
+    from gridpilot.errors import DeviceUnreachable as DeviceUnreachable
     from gridpilot.errors import ForecastError as ForecastError
     from gridpilot.errors import GridpilotError as GridpilotError
     from gridpilot.errors import Issue as Issue
     from gridpilot.errors import PluginError as PluginError
     from gridpilot.errors import PolicyError as PolicyError
+    from gridpilot.errors import PriceProviderError as PriceProviderError
     from gridpilot.errors import StrategyError as StrategyError
     from gridpilot.exitcodes import ExitCode as ExitCode
     from gridpilot.forecasts.providers import ForecastProvider as ForecastProvider
     from gridpilot.forecasts.registry import FORECASTS as FORECASTS
+    from gridpilot.prices.base import PriceProvider as PriceProvider
+    from gridpilot.prices.base import PriceSlots as PriceSlots
+    from gridpilot.prices.base import ProviderContext as ProviderContext
+    from gridpilot.prices.base import Publication as Publication
+    from gridpilot.prices.registry import PRICE_PROVIDERS as PRICE_PROVIDERS
     from gridpilot.registry import Registry as Registry
     from gridpilot.rules.loader import load_policy as load_policy
     from gridpilot.rules.policy import Policy as Policy
@@ -84,11 +95,17 @@ _EXPORTS: dict[str, str] = {
     "DeviceContext": "gridpilot.devices.context",
     # writing a forecast provider
     "ForecastProvider": "gridpilot.forecasts.providers",
+    # writing a price provider
+    "PriceProvider": "gridpilot.prices.base",
+    "PriceSlots": "gridpilot.prices.base",
+    "Publication": "gridpilot.prices.base",
+    "ProviderContext": "gridpilot.prices.base",
     # the plugin registries
     "Registry": "gridpilot.registry",
     "STRATEGIES": "gridpilot.strategies.registry",
     "DEVICES": "gridpilot.devices.registry",
     "FORECASTS": "gridpilot.forecasts.registry",
+    "PRICE_PROVIDERS": "gridpilot.prices.registry",
     # clocks (injected, never datetime.now() inside the engine or a plugin)
     "Clock": "gridpilot.clock",
     "SystemClock": "gridpilot.clock",
@@ -103,7 +120,13 @@ _EXPORTS: dict[str, str] = {
     "StrategyError": "gridpilot.errors",
     "ForecastError": "gridpilot.errors",
     "DeviceTypeError": "gridpilot.errors",
+    "PriceProviderError": "gridpilot.errors",
     "DeviceError": "gridpilot.errors",
+    "DeviceUnreachable": "gridpilot.errors",
+    "DeviceAuthError": "gridpilot.errors",
+    "DevicePermissionError": "gridpilot.errors",
+    "DeviceRejected": "gridpilot.errors",
+    "DeviceProtocolError": "gridpilot.errors",
     "ExitCode": "gridpilot.exitcodes",
 }
 
