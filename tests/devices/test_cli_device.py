@@ -1,14 +1,13 @@
-"""``gridpilot device probe|export`` run as a user would, in a subprocess, against the emulator."""
+"""``gridpilot device probe|export`` run as a user would (the command line in this process), against the emulator."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.cli.runner import run_cli
 from tests.emulators import XStorageEmulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,11 +31,7 @@ device:
 
 
 def run(*args: str, password: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XS_PASSWORD": password, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "gridpilot", *args], capture_output=True, text=True,
-        cwd=REPO, env=env, timeout=60, check=False,
-    )
+    return run_cli(*args, cwd=REPO, env={"XS_PASSWORD": password})
 
 
 def test_probe_prints_state_capabilities_and_mode(tmp_path: Path) -> None:

@@ -1,19 +1,18 @@
 """Round trips as a user runs them: emulator -> ``gridpilot device export`` -> ``gridpilot
-simulate``, each in a subprocess. The simulator must read what the device wrote, and its energy
+simulate``, each through the command line. The simulator must read what the device wrote, and its energy
 totals must be what the emulator served (average watts per 5-minute interval, not energy)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli.runner import run_cli
 from tests.emulators import XStorageEmulator
 from tests.emulators.xbattery import XBatteryEmulator
 
@@ -55,11 +54,7 @@ TO_MS = int(datetime(2026, 7, 1, 23, 0, tzinfo=UTC).timestamp() * 1000)
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **env, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "gridpilot", *args], capture_output=True, text=True,
-        cwd=REPO, env=full_env, timeout=120, check=False,
-    )
+    return run_cli(*args, cwd=REPO, env=env)
 
 
 def simulate(policy: Path, data: Path, *extra: str) -> dict[str, Any]:

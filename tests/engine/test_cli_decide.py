@@ -1,21 +1,21 @@
-"""``gridpilot decide`` as a user runs it: in a subprocess, on the example policies."""
+"""``gridpilot decide`` as a user runs it (the command line), on the example policies."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli.runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "tests" / "engine" / "data" / "agile-home.yaml"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridpilot", "decide", *args], cwd=ROOT,
-                          capture_output=True, text=True, check=False, timeout=60)
+    return run_cli("decide", *args, cwd=ROOT)
 
 
 def test_trace_for_the_evening_peak(tmp_path: Path) -> None:

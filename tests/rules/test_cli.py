@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli.runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "bad"
 
 
 def gridpilot(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridpilot", *args],
-        capture_output=True, text=True, check=False, cwd=cwd, timeout=120,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 def test_check_examples_pass() -> None:

@@ -7,14 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli.runner import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
 DATA = ROOT / "examples/data/uk-2018-halfhourly.csv"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridpilot", *args], capture_output=True,
-                          text=True, check=False, cwd=ROOT, timeout=120)
+    return run_cli(*args, cwd=ROOT)
 
 
 def test_simulate_writes_the_report(tmp_path: Path) -> None:

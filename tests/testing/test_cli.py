@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli.runner import run_cli
 from tests.testing.conftest import BASE_POLICY, policy_with_tests
 
 Write = Callable[[str, str], Path]
@@ -44,10 +44,7 @@ tests:
 
 
 def gridpilot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridpilot", "test", *args],
-        capture_output=True, text=True, check=False, cwd=cwd,
-    )
+    return run_cli("test", *args, cwd=cwd)
 
 
 def line_of(path: Path, needle: str, after: int = 0) -> int:

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli.runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "examples" / "policies"
 
 
 def gridpilot_test(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridpilot", "test", *args],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )
+    return run_cli("test", *args, cwd=ROOT)
 
 
 def test_every_example_policy_has_passing_scenario_tests() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from gridpilot.engine.commands import CommandKind
 from gridpilot.rules.scenario import ScenarioCase, TestFileDoc
 from gridpilot.rules.scenario_expectations import Expectation, NumberExpectation
 from gridpilot.timeutil import parse_duration_s
+from tests.cli.runner import run_cli
 from tests.testing.conftest import policy_with_tests
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
@@ -116,10 +116,7 @@ def test_case_shapes() -> None:
 
 
 def _check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gridpilot", "check", str(path)],
-        capture_output=True, text=True, check=False,
-    )
+    return run_cli("check", str(path))
 
 
 def test_check_reports_bad_cases_with_file_and_line(write: Callable[[str, str], Path]) -> None:
