@@ -31,7 +31,7 @@ from gridpilot.testing.build_state import (
     build_state,
     price_source,
 )
-from gridpilot.testing.recorded import Recorded, load_recorded
+from gridpilot.testing.case_data import Recorded, load_recorded
 
 __all__ = ["MAX_TICKS", "CaseSetupError", "PreparedCase", "prepare_case"]
 

@@ -1,4 +1,5 @@
-"""Recorded load and PV for sequence cases, read once per file through the simulator's loaders."""
+"""The recorded load and PV a sequence case names in its ``data:`` key, read once per file through
+the recorded-data loaders."""
 
 from __future__ import annotations
 
