@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from gridpilot.recorded import load_data  # noqa: E402
 from gridpilot.recorded.resample import parse_step, resample  # noqa: E402
 from gridpilot.rules.loader import load_policy  # noqa: E402
-from gridpilot.simulator.accounting import month_index  # noqa: E402
+from gridpilot.simulator.accounting import BillInputs, SiteSeries  # noqa: E402
 from gridpilot.simulator.backtest import run_backtest  # noqa: E402
 from gridpilot.simulator.optimum import solve_optimum  # noqa: E402
 
@@ -42,16 +43,14 @@ def main() -> int:
     series = resample(load_data(DATA), parse_step(args.step))
     params = policy.battery
     c = series.columns
-    imp = policy.tariff.import_prices(series.start_s)
-    exp = policy.tariff.export_prices(series.start_s)
-    midx, _ = month_index(series.start_s, policy.tz)
+    site = SiteSeries(start_s=series.start_s, step_s=series.interval_s, load_w=c["load_w"],
+                      pv_w=c["pv_w"], import_price=policy.tariff.import_prices(series.start_s),
+                      export_price=policy.tariff.export_prices(series.start_s), tz=policy.tz)
     n = len(series)
     for demand in (0.0, 10.0):
         t0 = time.perf_counter()
-        res = solve_optimum(load_w=c["load_w"], pv_w=c["pv_w"], import_price=imp,
-                            export_price=exp, step_s=series.interval_s, params=params,
-                            initial_soc_pct=params.min_soc_pct, month_idx=midx,
-                            demand_charge_per_kw=demand)
+        res = solve_optimum(replace(site, bill=BillInputs(demand_charge_per_kw=demand)),
+                            params, params.min_soc_pct)
         wall = time.perf_counter() - t0
         print(f"optimum, {n} steps of {series.interval_s} s, demand charge {demand:g}/kW: "
               f"{wall:.2f} s wall (HiGHS {res.solve_s:.2f} s; target <= 20 s), "

@@ -25,7 +25,7 @@ With neither grid charging nor battery export both figures equal the simple ones
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -145,6 +145,13 @@ class SiteSeries:
     export_price: FloatArray
     tz: ZoneInfo
     bill: BillInputs = BillInputs()
+
+    def steps(self, a: int, b: int) -> SiteSeries:
+        """Steps ``a..b-1`` alone."""
+        return replace(
+            self, start_s=self.start_s[a:b], load_w=self.load_w[a:b], pv_w=self.pv_w[a:b],
+            import_price=self.import_price[a:b], export_price=self.export_price[a:b],
+        )
 
 
 def compute_totals(

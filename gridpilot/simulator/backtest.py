@@ -17,7 +17,6 @@ from gridpilot.simulator.accounting import (
     SiteSeries,
     Totals,
     compute_totals,
-    month_index,
     no_battery_flows,
     run_fixed_command,
 )
@@ -194,20 +193,11 @@ def run_backtest(
     out.loss_making_cycles_kwh["policy"] = loss_making(rep.battery_w, soc0)
     out.loss_making_cycles_kwh["self_consumption"] = loss_making(sc_bat, soc0)
     if optimal:
-        midx, _ = month_index(rep.start_s, tz)
-
         def optimum(floor_pct: float) -> tuple[OptimumResult, Totals]:
-            opt_params = replace(params, min_soc_pct=floor_pct)
             opt = solve_optimum(
-                load_w=rep.load_w,
-                pv_w=rep.pv_w,
-                import_price=rep.import_price,
-                export_price=rep.export_price,
-                step_s=rep.step_s,
-                params=opt_params,
-                initial_soc_pct=max(soc0, floor_pct),
-                month_idx=midx,
-                demand_charge_per_kw=tariff.demand_charge_per_kw,
+                site,
+                replace(params, min_soc_pct=floor_pct),
+                max(soc0, floor_pct),
                 max_export_w=policy.limits.max_export_w,
             )
             return opt, totals(opt.grid_w, opt.battery_w)

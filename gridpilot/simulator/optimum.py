@@ -33,6 +33,7 @@ import numpy.typing as npt
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
 from gridpilot.lp.battery import Costs, GridCaps, Horizon, Storage, build_battery_lp
+from gridpilot.simulator.accounting import SiteSeries, month_index
 from gridpilot.solver import new_highs
 
 __all__ = ["OptimumResult", "replay_soc_pct", "savings_captured", "solve_optimum"]
@@ -90,27 +91,20 @@ class OptimumResult:
 
 
 def solve_optimum(
-    *,
-    load_w: FloatArray,
-    pv_w: FloatArray,
-    import_price: FloatArray,
-    export_price: FloatArray,
-    step_s: int,
+    site: SiteSeries,
     params: BatteryParams,
     initial_soc_pct: float,
-    month_idx: IntArray | None = None,
-    demand_charge_per_kw: float = 0.0,
-    time_limit_s: float = 300.0,
+    *,
     max_export_w: float | None = None,
+    time_limit_s: float = 300.0,
 ) -> OptimumResult:
-    """Solve the programme in the module docstring. ``month_idx`` (from
-    :func:`gridpilot.simulator.accounting.month_index`) is needed with a demand charge;
-    ``max_export_w`` is the site's export limit, which the battery may not push export past."""
-    model = _Model(
-        load_w=load_w, pv_w=pv_w, import_price=import_price, export_price=export_price,
-        step_s=step_s, params=params, initial_soc_pct=initial_soc_pct, month_idx=month_idx,
-        demand_charge_per_kw=demand_charge_per_kw, max_export_w=max_export_w,
-    )
+    """Solve the programme in the module docstring on ``site``'s steps, loads, prices and
+    demand charge (billed on each calendar month's peak in ``site.tz``); ``max_export_w`` is the
+    site's export limit, which the battery may not push export past."""
+    month_idx = None
+    if site.bill.demand_charge_per_kw > 0:
+        month_idx, _ = month_index(site.start_s, site.tz)
+    model = _Model(site, params, initial_soc_pct, month_idx=month_idx, max_export_w=max_export_w)
     clock = _Clock(time_limit_s)
     if model.n <= _EXACT_STEPS:
         x, bound, binaries, rounds = _lazy_exact(model, clock)
@@ -240,30 +234,25 @@ class _Model:
 
     def __init__(
         self,
-        *,
-        load_w: FloatArray,
-        pv_w: FloatArray,
-        import_price: FloatArray,
-        export_price: FloatArray,
-        step_s: int,
+        site: SiteSeries,
         params: BatteryParams,
         initial_soc_pct: float,
+        *,
         month_idx: IntArray | None,
-        demand_charge_per_kw: float,
         max_export_w: float | None,
     ) -> None:
-        n = int(load_w.shape[0])
+        n = int(site.load_w.shape[0])
         self.n = n
-        self.load_w, self.pv_w, self.max_export_w = load_w, pv_w, max_export_w
+        self.site, self.max_export_w = site, max_export_w
         self.params = params
-        self.step_s = step_s
+        self.step_s = step_s = site.step_s
         self.initial_soc_pct = float(initial_soc_pct)
         self.h = step_s / 3600.0
-        self.net = net = np.asarray(load_w - pv_w, dtype=np.float64)
-        self.import_price = np.asarray(import_price, dtype=np.float64)
-        self.export_price = np.asarray(export_price, dtype=np.float64)
+        self.net = net = np.asarray(site.load_w - site.pv_w, dtype=np.float64)
+        self.import_price = np.asarray(site.import_price, dtype=np.float64)
+        self.export_price = np.asarray(site.export_price, dtype=np.float64)
         self.month_idx = month_idx
-        self.demand_charge_per_kw = demand_charge_per_kw
+        self.demand_charge_per_kw = site.bill.demand_charge_per_kw
         cap = params.capacity_kwh
         self.lp = lp = build_battery_lp(
             Horizon(np.full(n, self.h), net, self.import_price, self.export_price),
@@ -279,7 +268,7 @@ class _Model:
             GridCaps(battery_export_w=params.max_discharge_w, max_export_w=max_export_w),
             Costs(
                 discharge_per_kwh=params.cycle_cost_per_kwh,
-                demand_charge_per_kw=demand_charge_per_kw,
+                demand_charge_per_kw=self.demand_charge_per_kw,
                 month_idx=month_idx,
             ),
         )
@@ -308,11 +297,8 @@ class _Model:
         p = self.params
         e_start = self.initial_soc_pct if a == 0 else x[self.oe + a - 1] / p.capacity_kwh * 100
         sub = _Model(
-            load_w=self.load_w[a:b], pv_w=self.pv_w[a:b],
-            import_price=self.import_price[a:b], export_price=self.export_price[a:b],
-            step_s=self.step_s, params=p,
-            initial_soc_pct=float(min(max(e_start, p.min_soc_pct), p.max_soc_pct)),
-            month_idx=None, demand_charge_per_kw=0.0, max_export_w=self.max_export_w,
+            self.site.steps(a, b), p, float(min(max(e_start, p.min_soc_pct), p.max_soc_pct)),
+            month_idx=None, max_export_w=self.max_export_w,
         )
         lower, upper = sub.lp.lower, sub.lp.upper
         if b < self.n:

@@ -79,10 +79,13 @@ def _slice(days: int, offset_days: int) -> tuple[np.ndarray, ...]:
             c["export_price"][lo:hi])
 
 
-def _bill(start, load, pv, imp, exp, grid, bat, dc):  # type: ignore[no-untyped-def]
-    site = SiteSeries(start_s=start, step_s=1800, load_w=load, pv_w=pv, import_price=imp,
+def _site(start, load, pv, imp, exp, dc):  # type: ignore[no-untyped-def]
+    return SiteSeries(start_s=start, step_s=1800, load_w=load, pv_w=pv, import_price=imp,
                       export_price=exp, tz=LONDON, bill=BillInputs(0.0, dc))
-    return compute_totals(site, grid, bat).bill
+
+
+def _bill(start, load, pv, imp, exp, grid, bat, dc):  # type: ignore[no-untyped-def]
+    return compute_totals(_site(start, load, pv, imp, exp, dc), grid, bat).bill
 
 
 @settings(max_examples=25, deadline=None)
@@ -96,10 +99,7 @@ def test_optimum_beats_any_schedule(offset: int, seed: int, dc: float, soc0: flo
     start, load, pv, imp, exp = _slice(3, offset)
     # keep export below import so the LP's bill is the exact minimum (not only a bound)
     exp_capped = np.minimum(exp, imp)
-    midx, _ = month_index(start, LONDON)
-    opt = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp_capped,
-                        step_s=1800, params=P, initial_soc_pct=soc0, month_idx=midx,
-                        demand_charge_per_kw=dc)
+    opt = solve_optimum(_site(start, load, pv, imp, exp_capped, dc), P, soc0)
     opt_bill = _bill(start, load, pv, imp, exp_capped, opt.grid_w, opt.battery_w, dc)
     assert opt_bill == pytest.approx(opt.bill, abs=1e-6)
     # the optimal schedule itself is physical
@@ -120,9 +120,7 @@ def test_optimum_beats_any_schedule(offset: int, seed: int, dc: float, soc0: flo
         assert opt_bill <= policy_bill + 1e-6
         # with the real export prices (export paying more than import in some steps) the
         # optimum is still a schedule the meter bills as computed, and beats every schedule
-        real = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp,
-                             step_s=1800, params=P, initial_soc_pct=soc0, month_idx=midx,
-                             demand_charge_per_kw=dc)
+        real = solve_optimum(_site(start, load, pv, imp, exp, dc), P, soc0)
         real_bill = _bill(start, load, pv, imp, exp, real.grid_w, real.battery_w, dc)
         assert real_bill == pytest.approx(real.bill, abs=1e-6)
         other = _bill(start, load, pv, imp, exp, load - pv - bat, bat, dc)
@@ -132,9 +130,7 @@ def test_optimum_beats_any_schedule(offset: int, seed: int, dc: float, soc0: flo
 
 def test_optimum_beats_self_consumption_on_a_real_month() -> None:
     start, load, pv, imp, exp = _slice(31, 150)
-    midx, _ = month_index(start, LONDON)
-    opt = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp, step_s=1800,
-                        params=P, initial_soc_pct=10.0, month_idx=midx)
+    opt = solve_optimum(_site(start, load, pv, imp, exp, 0.0), P, 10.0)
     bat, grid, _ = run_fixed_command(CommandKind.SELF_CONSUMPTION, load, pv, 1800, P, 10.0)
     sc = _bill(start, load, pv, imp, exp, grid, bat, 0.0)
     none = _bill(start, load, pv, imp, exp, load - pv, np.zeros_like(load), 0.0)
@@ -146,11 +142,10 @@ def test_optimum_beats_self_consumption_on_a_real_month() -> None:
 
 
 def test_optimum_honours_the_site_export_limit() -> None:
-    _start, load, pv, imp, exp = _slice(7, 170)
-    free = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp, step_s=1800,
-                         params=P, initial_soc_pct=50.0)
-    capped = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp,
-                           step_s=1800, params=P, initial_soc_pct=50.0, max_export_w=0.0)
+    start, load, pv, imp, exp = _slice(7, 170)
+    site = _site(start, load, pv, imp, exp, 0.0)
+    free = solve_optimum(site, P, 50.0)
+    capped = solve_optimum(site, P, 50.0, max_export_w=0.0)
     # without a limit the optimum sells stored energy; with a zero limit the battery never adds
     # to export (PV alone may still export: nothing curtails it)
     assert (free.export_w > np.maximum(pv - load, 0.0) + 1.0).any()

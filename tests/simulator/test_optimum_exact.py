@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -15,11 +16,18 @@ from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.recorded import load_uk_composite
 from gridpilot.simulator import optimum as optimum_mod
+from gridpilot.simulator.accounting import SiteSeries
 from gridpilot.simulator.optimum import OptimumResult, _Clock, _Model, solve_optimum
 
 ROOT = Path(__file__).resolve().parents[2]
 P = BatteryParams(capacity_kwh=5.0, max_charge_w=2500.0, max_discharge_w=2500.0,
                   charge_efficiency=0.9, discharge_efficiency=0.9, min_soc_pct=20.0)
+
+
+def _site(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndarray) -> SiteSeries:
+    start = 1514764800 + 1800 * np.arange(load.size, dtype=np.int64)
+    return SiteSeries(start_s=start, step_s=1800, load_w=load, pv_w=pv, import_price=imp,
+                      export_price=exp, tz=ZoneInfo("Europe/London"))
 
 
 def _replay(res: OptimumResult, load: np.ndarray, pv: np.ndarray, params: BatteryParams,
@@ -47,9 +55,7 @@ def _brute_force(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndar
                  soc0: float, params: BatteryParams) -> float:
     """The exact optimum by enumeration: every schedule charges or discharges and imports or
     exports in each step, so the cheapest LP over all direction patterns is the optimum."""
-    m = _Model(load_w=load, pv_w=pv, import_price=imp, export_price=exp, step_s=1800,
-               params=params, initial_soc_pct=soc0, month_idx=None, demand_charge_per_kw=0.0,
-               max_export_w=None)
+    m = _Model(_site(load, pv, imp, exp), params, soc0, month_idx=None, max_export_w=None)
     none = np.zeros(m.n, dtype=bool)
     best = np.inf
     for dirs in itertools.product((0, 1), repeat=2 * m.n):
@@ -78,8 +84,7 @@ def test_optimum_equals_the_enumerated_exact_optimum(
     load: list[float], pv: list[float], imp: list[float], exp: list[float], soc0: float
 ) -> None:
     arrays = [np.array(v, dtype=np.float64) for v in (load, pv, imp, exp)]
-    res = solve_optimum(load_w=arrays[0], pv_w=arrays[1], import_price=arrays[2],
-                        export_price=arrays[3], step_s=1800, params=P, initial_soc_pct=soc0)
+    res = solve_optimum(_site(*arrays), P, soc0)
     exact = _brute_force(*arrays, soc0, P)
     assert res.objective == pytest.approx(exact, abs=1e-6)
     assert res.objective_bound <= res.objective + 1e-9
@@ -94,8 +99,7 @@ def test_negative_prices_do_not_waste_energy_through_a_full_battery() -> None:
     pv = np.zeros(n)
     imp = np.full(n, -0.10)
     exp = np.full(n, 0.0)
-    res = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp, step_s=1800,
-                        params=P, initial_soc_pct=95.0)
+    res = solve_optimum(_site(load, pv, imp, exp), P, 95.0)
     _replay(res, load, pv, P, 95.0)
     assert res.gap == pytest.approx(0.0, abs=1e-6)
 
@@ -117,12 +121,10 @@ def test_a_real_week_replays_through_the_battery_model(
     if windows:
         # the long-horizon path (window MILPs, then one LP with the directions fixed)
         monkeypatch.setattr(optimum_mod, "_EXACT_STEPS", 50)
-    res = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp, step_s=1800,
-                        params=P, initial_soc_pct=50.0, max_export_w=3680.0)
+    res = solve_optimum(_site(load, pv, imp, exp), P, 50.0, max_export_w=3680.0)
     _replay(res, load, pv, P, 50.0)
     assert res.objective_bound <= res.objective + 1e-9
-    exact = solve_optimum(load_w=load, pv_w=pv, import_price=imp, export_price=exp,
-                          step_s=1800, params=P, initial_soc_pct=50.0, max_export_w=3680.0)
+    exact = solve_optimum(_site(load, pv, imp, exp), P, 50.0, max_export_w=3680.0)
     # the windows reach the exact optimum on this week, or report how far they may be from it
     assert exact.objective <= res.objective + 1e-6
     assert res.objective - res.objective_bound >= res.objective - exact.objective - 1e-6

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from gridpilot.engine.commands import CommandKind, DeviceLimits, validate_comman
 from gridpilot.engine.narrowing import narrow
 from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import PriceOutlook, SiteState
+from gridpilot.simulator.accounting import SiteSeries
 from gridpilot.simulator.optimum import solve_optimum
 from gridpilot.strategies.arbitrage_plan import PlanInputs, new_solver, resolve_plan, solve_plan
 from gridpilot.strategies.registry import create_strategy
@@ -227,9 +229,10 @@ def test_a_real_fortnight_captures_most_of_the_optimum(tmp_path: Path) -> None:
                   - np.maximum(-base_w, 0) * series["export"]).sum()) * 0.5 / 1000
     params = BatteryParams(capacity_kwh=9.5, max_charge_w=3300, max_discharge_w=3300,
                            min_soc_pct=10.0, max_soc_pct=100.0)
-    opt = solve_optimum(load_w=series["load_w"], pv_w=series["pv_w"],
-                        import_price=series["import"], export_price=series["export"],
-                        step_s=1800, params=params, initial_soc_pct=soc0)
+    site = SiteSeries(start_s=series["start_s"], step_s=1800, load_w=series["load_w"],
+                      pv_w=series["pv_w"], import_price=series["import"],
+                      export_price=series["export"], tz=ZoneInfo("Europe/London"))
+    opt = solve_optimum(site, params, soc0)
     # Energy the strategy leaves stored counts at the fortnight's median import price (the
     # optimum, whose end is free, leaves none).
     left_kwh = (ticks[-1].soc_after_pct - opt.soc_pct[-1]) / 100 * 9.5 * 0.95
