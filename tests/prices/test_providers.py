@@ -75,8 +75,8 @@ def test_octopus_agile_pages_newest_first_into_ascending_slots(octopus: OctopusE
 @pytest.mark.parametrize(("day", "count"), [((2025, 3, 30), 46), ((2025, 10, 26), 50)])
 def test_octopus_uk_clock_change_days(octopus: OctopusEmulator, day: tuple[int, int, int],
                                       count: int) -> None:
-    from zoneinfo import ZoneInfo
     from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
     london = ZoneInfo("Europe/London")
     start = datetime(*day, tzinfo=london)
     nxt = start.date() + timedelta(days=1)
@@ -98,7 +98,7 @@ def test_octopus_region_from_postcode_and_export(octopus: OctopusEmulator) -> No
 
 def test_octopus_unknown_postcode_says_what_to_do(octopus: OctopusEmulator) -> None:
     provider = make_provider("octopus", octopus, product=AGILE, postcode="ZZ9 9ZZ")
-    with pytest.raises(PriceProviderError, match="octopus.*postcode.*region"):
+    with pytest.raises(PriceProviderError, match=r"octopus.*postcode.*region"):
         provider.fetch(utc(2025, 6, 1), utc(2025, 6, 2))
 
 
@@ -123,7 +123,7 @@ def test_octopus_fixed_open_ended_rate_and_payment_method(octopus: OctopusEmulat
 
 def test_octopus_unknown_product_is_a_named_error(octopus: OctopusEmulator) -> None:
     provider = make_provider("octopus", octopus, product="NOPE-1", region="C")
-    with pytest.raises(PriceProviderError, match="octopus.*HTTP 404.*product"):
+    with pytest.raises(PriceProviderError, match=r"octopus.*HTTP 404.*product"):
         provider.fetch(utc(2025, 6, 1), utc(2025, 6, 2))
 
 
@@ -220,7 +220,7 @@ def test_tibber_today_and_tomorrow(tibber: TibberEmulator, resolution: str,
 
 def test_tibber_home_id_must_exist(tibber: TibberEmulator) -> None:
     provider = make_provider("tibber", tibber, token="tibber-secret-token", home_id="other")
-    with pytest.raises(PriceProviderError, match="tibber.*home_id"):
+    with pytest.raises(PriceProviderError, match=r"tibber.*home_id"):
         provider.fetch(utc(2025, 11, 10), utc(2025, 11, 11))
 
 
