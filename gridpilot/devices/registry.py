@@ -54,6 +54,7 @@ DEVICES: Registry[DeviceKind] = Registry(
         "xstorage": "gridpilot.devices.xstorage.factory",
         "xbattery": "gridpilot.devices.xbattery",
         "composite": "gridpilot.devices.composite",
+        "sunspec": "gridpilot.devices.sunspec.factory",
     },
     check=_check,
     settings=_settings,

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["ModelDef", "PointDef", "TYPE_SIZES", "model_def"]
+__all__ = ["TYPE_SIZES", "ModelDef", "PointDef", "model_def"]
 
 TYPE_SIZES: Mapping[str, int] = {
     "int16": 1, "uint16": 1, "count": 1, "acc16": 1, "enum16": 1, "bitfield16": 1, "pad": 1,
