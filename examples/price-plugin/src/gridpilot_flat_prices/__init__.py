@@ -1,0 +1,1 @@
+"""An example gridpilot price provider plugin (entry-point group ``gridpilot.prices``)."""
