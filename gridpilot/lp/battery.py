@@ -64,8 +64,6 @@ class Storage:
     discharge_efficiency: float
     floor_kwh: float
     top_kwh: float
-    stored_kwh: float
-    """The energy stored at the start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,9 +263,9 @@ def export_cap_w(net_w: FloatArray, grid: GridCaps) -> FloatArray:
     return hi
 
 
-def build_battery_lp(horizon: Horizon, storage: Storage, grid: GridCaps,
+def build_battery_lp(horizon: Horizon, storage: Storage, stored_kwh: float, grid: GridCaps,
                      costs: Costs | None = None) -> BatteryLP:
-    """The programme of the module docstring over ``horizon``."""
+    """The programme of the module docstring over ``horizon``, from ``stored_kwh`` (``e0``)."""
     k = Costs() if costs is None else costs
     net = np.asarray(horizon.net_w, dtype=np.float64)
     n = int(net.shape[0])
@@ -276,7 +274,7 @@ def build_battery_lp(horizon: Horizon, storage: Storage, grid: GridCaps,
     demand = k.demand_charge_per_kw > 0 and midx is not None and n > 0
     nm = int(midx.max()) + 1 if demand and midx is not None else 0
     ncol = 5 * n + nm
-    e0 = storage.stored_kwh
+    e0 = stored_kwh
 
     cost = np.zeros(ncol)
     cost[:n] = k.charge_per_kwh * hk

@@ -263,8 +263,8 @@ class _Model:
                 discharge_efficiency=params.discharge_efficiency,
                 floor_kwh=cap * params.min_soc_pct / 100.0,
                 top_kwh=cap * params.max_soc_pct / 100.0,
-                stored_kwh=cap * initial_soc_pct / 100.0,
             ),
+            cap * initial_soc_pct / 100.0,
             GridCaps(battery_export_w=params.max_discharge_w, max_export_w=max_export_w),
             Costs(
                 discharge_per_kwh=params.cycle_cost_per_kwh,

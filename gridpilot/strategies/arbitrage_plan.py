@@ -46,13 +46,8 @@ battery is never kept full for its own sake."""
 class PlanInputs:
     """The battery and grid facts one plan needs (powers in W, energies in kWh)."""
 
-    capacity_kwh: float
-    charge_w: float
-    discharge_w: float
-    charge_efficiency: float
-    discharge_efficiency: float
-    floor_kwh: float
-    top_kwh: float
+    storage: Storage
+    """The battery as the plan may use it: its floor is the effective reserve."""
     wear_per_kwh: float
     min_spread_per_kwh: float
     export_w: float
@@ -113,20 +108,13 @@ def solve_plan(
     # The tie-breaker grows along the outlook: between equal prices the earliest slot is used,
     # so the battery is charged (or used) as soon as it is worth it, not at a random slot.
     tie = _TIE_PER_KWH * (1.0 + np.arange(n) / n)
-    end_value = inputs.discharge_efficiency * max(
+    end_value = inputs.storage.discharge_efficiency * max(
         0.0, float(pi.min()) - inputs.wear_per_kwh - inputs.min_spread_per_kwh - _END_MARGIN
     )
     lp = build_battery_lp(
         Horizon((ends - starts) * (1.0 / 3600.0), net, pi, px),
-        Storage(
-            charge_w=inputs.charge_w,
-            discharge_w=inputs.discharge_w,
-            charge_efficiency=inputs.charge_efficiency,
-            discharge_efficiency=inputs.discharge_efficiency,
-            floor_kwh=inputs.floor_kwh,
-            top_kwh=inputs.top_kwh,
-            stored_kwh=stored_kwh,
-        ),
+        inputs.storage,
+        stored_kwh,
         GridCaps(
             battery_export_w=np.where(px > 0.0, inputs.export_w, 0.0),
             max_import_w=inputs.max_import_w,

@@ -48,6 +48,7 @@ from pydantic import Field
 
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.proposal import Proposal, StrategyContext
+from gridpilot.lp.battery import Storage
 from gridpilot.strategies.arbitrage_plan import (
     PlanInputs,
     PlanResult,
@@ -235,13 +236,14 @@ class TariffArbitrage:
             wear = ctx.cycle_cost_per_kwh
         floor_pct = max(ctx.reserve_soc_pct, lim.min_soc_pct)
         return PlanInputs(
-            capacity_kwh=lim.capacity_kwh,
-            charge_w=charge_w,
-            discharge_w=lim.max_discharge_w,
-            charge_efficiency=ctx.charge_efficiency,
-            discharge_efficiency=ctx.discharge_efficiency,
-            floor_kwh=lim.capacity_kwh * floor_pct / 100.0,
-            top_kwh=lim.capacity_kwh * lim.max_soc_pct / 100.0,
+            Storage(
+                charge_w=charge_w,
+                discharge_w=lim.max_discharge_w,
+                charge_efficiency=ctx.charge_efficiency,
+                discharge_efficiency=ctx.discharge_efficiency,
+                floor_kwh=lim.capacity_kwh * floor_pct / 100.0,
+                top_kwh=lim.capacity_kwh * lim.max_soc_pct / 100.0,
+            ),
             wear_per_kwh=wear,
             min_spread_per_kwh=min_spread_per_kwh,
             export_w=self._export_w(ctx),

@@ -17,6 +17,7 @@ from gridpilot.engine.commands import CommandKind, DeviceLimits, validate_comman
 from gridpilot.engine.narrowing import narrow
 from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import PriceOutlook, SiteState
+from gridpilot.lp.battery import Storage
 from gridpilot.simulator.accounting import SiteSeries
 from gridpilot.simulator.optimum import solve_optimum
 from gridpilot.strategies.arbitrage_plan import PlanInputs, new_solver, resolve_plan, solve_plan
@@ -34,9 +35,9 @@ CTX = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0)
 
 
 def lossless(charge_w: float = 5000.0) -> PlanInputs:
-    return PlanInputs(capacity_kwh=10.0, charge_w=charge_w, discharge_w=5000.0,
-                      charge_efficiency=1.0, discharge_efficiency=1.0, floor_kwh=0.0,
-                      top_kwh=10.0, wear_per_kwh=0.0, min_spread_per_kwh=0.0, export_w=0.0)
+    return PlanInputs(Storage(charge_w=charge_w, discharge_w=5000.0, charge_efficiency=1.0,
+                              discharge_efficiency=1.0, floor_kwh=0.0, top_kwh=10.0),
+                      wear_per_kwh=0.0, min_spread_per_kwh=0.0, export_w=0.0)
 
 
 def test_hand_checked_day() -> None:
@@ -60,9 +61,9 @@ def test_hand_checked_day_with_losses_and_a_charge_limit() -> None:
     # 1.5 kW, so hours 0 and 2 each store 1.35 kWh. Hour 3 (0.40) needs 2 / 0.9 kWh stored: all
     # of hour 2's and 0.872 kWh of hour 0's; the 0.478 kWh left serve part of hour 1 (0.30, still
     # above 0.10 / 0.81) and the grid covers the rest of it.
-    inputs = PlanInputs(capacity_kwh=10.0, charge_w=1500.0, discharge_w=5000.0,
-                        charge_efficiency=0.9, discharge_efficiency=0.9, floor_kwh=0.0,
-                        top_kwh=10.0, wear_per_kwh=0.0, min_spread_per_kwh=0.0, export_w=0.0)
+    inputs = PlanInputs(Storage(charge_w=1500.0, discharge_w=5000.0, charge_efficiency=0.9,
+                                discharge_efficiency=0.9, floor_kwh=0.0, top_kwh=10.0),
+                        wear_per_kwh=0.0, min_spread_per_kwh=0.0, export_w=0.0)
     start = T0 + np.arange(4, dtype=np.int64) * 3600
     imp = np.array([0.10, 0.30, 0.05, 0.40])
     net = np.array([0.0, 1000.0, 0.0, 2000.0])
@@ -77,9 +78,9 @@ def test_hand_checked_day_with_losses_and_a_charge_limit() -> None:
 def test_the_battery_never_pushes_export_past_the_site_limit() -> None:
     # 3 kW of PV surplus already flows out at a high export price; the site may export 3.68 kW,
     # so the battery can only add 680 W, however much it holds.
-    inputs = PlanInputs(capacity_kwh=10.0, charge_w=3300.0, discharge_w=3300.0,
-                        charge_efficiency=0.95, discharge_efficiency=0.95, floor_kwh=1.0,
-                        top_kwh=10.0, wear_per_kwh=0.0, min_spread_per_kwh=0.0, export_w=3300.0,
+    inputs = PlanInputs(Storage(charge_w=3300.0, discharge_w=3300.0, charge_efficiency=0.95,
+                                discharge_efficiency=0.95, floor_kwh=1.0, top_kwh=10.0),
+                        wear_per_kwh=0.0, min_spread_per_kwh=0.0, export_w=3300.0,
                         max_export_w=3680.0)
     start = T0 + np.arange(2, dtype=np.int64) * 1800
     plan = solve_plan(float(T0), start, T0 + 3600, np.array([0.10, 0.10]),
@@ -94,9 +95,9 @@ def test_resolve_from_a_later_slot_matches_a_fresh_plan() -> None:
     n = 62
     start, imp, exp = day["start_s"][:n], day["import"][:n], day["export"][:n]
     net = (day["load_w"] - day["pv_w"])[:n]
-    inputs = PlanInputs(capacity_kwh=9.5, charge_w=3300, discharge_w=3300,
-                        charge_efficiency=0.95, discharge_efficiency=0.95, floor_kwh=1.9,
-                        top_kwh=9.5, wear_per_kwh=0.01, min_spread_per_kwh=0.0, export_w=3300)
+    inputs = PlanInputs(Storage(charge_w=3300, discharge_w=3300, charge_efficiency=0.95,
+                                discharge_efficiency=0.95, floor_kwh=1.9, top_kwh=9.5),
+                        wear_per_kwh=0.01, min_spread_per_kwh=0.0, export_w=3300)
     solver = new_solver()
     first = solve_plan(float(start[0]), start, int(start[-1]) + 1800, imp, exp, net, 3.0, inputs,
                        solver)
