@@ -82,6 +82,12 @@ class ControlPlan:
         regs["OutWRte"] = _raw(self.out_pct, rate_sf)
         regs["InWRte"] = _raw(self.in_pct, rate_sf)
         regs["StorCtl_Mod"] = self.storctl_mod
+        for name in ("OutWRte", "InWRte", "MinRsvPct"):
+            if name in regs and not -0x7FFF <= regs[name] <= 0x7FFF:
+                # A small scale factor leaves a 16-bit register too narrow for 100 %.
+                raise CommandError(
+                    f"{name} {regs[name]} does not fit its 16-bit register at the device's "
+                    f"scale factor; the device cannot hold this value")
         return regs
 
 

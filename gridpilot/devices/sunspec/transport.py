@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
+from pymodbus.exceptions import ModbusException, ModbusIOException
 
 from gridpilot.clock import Clock
 from gridpilot.errors import DeviceProtocolError, DeviceRejected, DeviceUnreachable
@@ -150,8 +150,9 @@ class ModbusLink:
             # connection is the only clean state.
             self._drop()
             self._failed()
-            why = "timed out" if isinstance(exc, TimeoutError) else (
-                str(exc) or type(exc).__name__)
+            why = (f"no answer within {self.timeout_s:g} s (timed out)"
+                   if isinstance(exc, TimeoutError | ModbusIOException)
+                   else str(exc) or type(exc).__name__)
             raise DeviceUnreachable(
                 self.device, f"{verb} {what} (unit {unit}) failed: {why}") from None
         if response.isError():
