@@ -50,29 +50,22 @@ def looks_like_policy(path: Path) -> bool:
     return bool(_VERSION_KEY.search(text) and _SITE_KEY.search(text))
 
 
-def _wanted(path: Path, root: Path) -> bool:
-    from gridpilot.testing.suite import unreadable_link
-
-    if any(part.startswith(".") for part in path.relative_to(root).parts):
-        return False
-    if unreadable_link(path):
-        return True
-    if not path.is_file() or path.suffix not in (".yaml", ".yml"):
-        return False
-    return path.name.endswith(_TEST_SUFFIXES) or looks_like_policy(path)
+def _wanted(path: Path) -> bool:
+    return path.suffix in (".yaml", ".yml") and (
+        path.name.endswith(_TEST_SUFFIXES) or looks_like_policy(path)
+    )
 
 
 def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
     """Files to check, and issues for directories that hold no policy."""
-    from gridpilot.testing.suite import file_key
+    from gridpilot.testing.suite import files_below, unique_files
 
     files: list[Path] = []
     issues: list[Issue] = []
-    seen: set[Path] = set()
     for text in paths:
         p = Path(text)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if _wanted(f, p))
+            found = files_below(p, _wanted)
             if not found:
                 issues.append(Issue(
                     text, 0, 0, "",
@@ -81,12 +74,8 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
                 ))
         else:
             found = [p]
-        for f in found:
-            key = file_key(f)
-            if key not in seen:
-                seen.add(key)
-                files.append(f)
-    return files, issues
+        files.extend(found)
+    return unique_files(files), issues
 
 
 def check_file(path: Path) -> list[Issue]:
