@@ -7,6 +7,7 @@ second while the battery, and every revert timer, follow simulated time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,3 +125,19 @@ async def test_a_day_against_the_sunspec_emulator(tmp_path: Path, emu: SunSpecEm
     # The evening discharge ran: the SOC fell between 17:00 and 20:00.
     assert soc[tick_of("19:45")] < soc[tick_of("17:00")] - 10
     assert clock.now() == START + timedelta(seconds=TICKS * INTERVAL_S)
+
+
+def test_device_probe_lists_the_models_found(tmp_path: Path, emu: SunSpecEmulator,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from gridpilot.cli import main
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY.format(port=emu.port, interval=INTERVAL_S))
+    assert main(["device", "probe", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "soc_pct    30" in out
+    assert "model 124 @40172 (unit 1): " in out and "WChaMax=5000" in out
+    assert "model 1 @40002 (unit 1): Mn=Emulated" in out
+    assert main(["device", "probe", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["models"]["802 @40198 (unit 1)"]["SoC"] == pytest.approx(30.0)
