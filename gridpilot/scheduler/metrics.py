@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from gridpilot.engine.commands import CommandKind
 
@@ -42,11 +44,28 @@ class Metrics:
     mode_unknown_active: bool = False
     policy_reloads: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    sections: list[Callable[[], list[str]]] = field(default_factory=list)
+    """More metrics rendered by their owners (the price refresher), appended in order."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def error(self, kind: str) -> None:
         with self._lock:
             self.errors[kind] += 1
+
+    def tick_done(self, at: datetime, duration_s: float, *, failsafe: bool,
+                  person_mode: bool) -> None:
+        """Count a finished tick that started ``at``."""
+        self.ticks_total += 1
+        self.last_tick_duration_s = duration_s
+        self.tick_duration_sum_s += duration_s
+        self.last_tick_unix_s = at.timestamp()
+        self.failsafe_active = failsafe
+        self.person_mode_active = person_mode
+
+    def state_seen(self, age_s: float | None, last_fresh: datetime | None) -> None:
+        """The age of the last fresh state (``None``: there never was one)."""
+        self.state_age_s = math.nan if age_s is None else age_s
+        self.last_state_unix_s = math.nan if last_fresh is None else last_fresh.timestamp()
 
     def render(self) -> str:
         with self._lock:
@@ -93,4 +112,6 @@ class Metrics:
                    "Policy files swapped in at run time.", [("", self.policy_reloads)])
             metric("gridpilot_errors_total", "counter", "Errors by kind.",
                    [(f'{{kind="{_escape(k)}"}}', float(v)) for k, v in sorted(self.errors.items())])
+            for section in self.sections:
+                lines.extend(section())
             return "\n".join(lines) + "\n"
