@@ -34,12 +34,14 @@ __all__ = [
     "discover",
     "is_test_file",
     "load_suite",
+    "looks_like_policy",
     "looks_like_policy_with_tests",
 ]
 
 TEST_FILE_SUFFIXES = (".gridpilot-test.yaml", ".gridpilot-test.yml")
 _TESTS_KEY = re.compile(r"^tests\s*:", re.MULTILINE)
 _SITE_KEY = re.compile(r"^site\s*:", re.MULTILINE)
+_VERSION_KEY = re.compile(r"^version\s*:", re.MULTILINE)
 _SNIFF_BYTES = 2 * 1024 * 1024
 
 
@@ -95,15 +97,27 @@ def is_test_file(path: Path) -> bool:
     return path.name.endswith(TEST_FILE_SUFFIXES)
 
 
+def _head(path: Path) -> str:
+    """The start of ``path`` as text, enough to see its top-level keys without parsing YAML;
+    empty when it cannot be read (reading it for real reports why)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def looks_like_policy(path: Path) -> bool:
+    """A cheap look (no YAML parse) for a policy: top-level ``version:`` and ``site:``."""
+    text = _head(path)
+    return bool(_VERSION_KEY.search(text) and _SITE_KEY.search(text))
+
+
 def looks_like_policy_with_tests(path: Path) -> bool:
     """A cheap look (no YAML parse) for a policy file with a ``tests:`` section."""
     if path.suffix not in (".yaml", ".yml") or is_test_file(path):
         return False
-    try:
-        with path.open("rb") as fh:
-            text = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return False
+    text = _head(path)
     return bool(_TESTS_KEY.search(text) and _SITE_KEY.search(text))
 
 
