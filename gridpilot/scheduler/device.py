@@ -32,7 +32,8 @@ class ReadingLike(Protocol):
 
 
 class AdapterLike(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def read_state(self) -> Any: ...
 
