@@ -64,8 +64,6 @@ COMMANDS: tuple[Subcommand, ...] = (
     Subcommand("simulate", "gridpilot.cli.simulate", "backtest a policy on recorded data"),
     Subcommand("sweep", "gridpilot.cli.sweep",
                "backtest every combination of policy settings, ranked by bill"),
-    Subcommand("fleet", "gridpilot.cli.fleet",
-               "backtest a policy across a fleet of sites, locally or on a Dask cluster"),
     Subcommand("demo", "gridpilot.cli.demo",
                "backtest the bundled UK example for a whole year and show the result"),
 )

@@ -25,6 +25,8 @@ from gridpilot.engine.program import CompiledOverride, CompiledRule, Layer, Tuni
 from gridpilot.engine.proposal import Strategy
 from gridpilot.errors import Issue, PluginError, PolicyError, StrategyError
 from gridpilot.forecasts.registry import FORECASTS, ForecastFactory, ForecastKind, forecast_factory
+from gridpilot.prices.base import PriceProviderKind
+from gridpilot.prices.registry import PRICE_PROVIDERS
 from gridpilot.registry import Registry
 from gridpilot.rules.checks import check_policy
 from gridpilot.rules.policy import Policy
@@ -41,6 +43,7 @@ from gridpilot.rules.schema import (
     SocCeilingGuard,
 )
 from gridpilot.rules.tariff import PriceSide, Tariff, find_gap
+from gridpilot.rules.tariff_live import compile_composition, compile_providers
 from gridpilot.rules.validation import issues_from_validation_error, suggest
 from gridpilot.rules.yamlsource import NodePath, SourceMap
 from gridpilot.strategies.registry import STRATEGIES, create_strategy
@@ -54,6 +57,7 @@ class Plugins:
 
     strategies: Registry[type[Any]] = STRATEGIES
     forecasts: Registry[ForecastKind] = FORECASTS
+    prices: Registry[PriceProviderKind] = PRICE_PROVIDERS
 
 
 DEFAULT_PLUGINS = Plugins()
@@ -71,7 +75,7 @@ def compile_policy(
     issues: list[Issue] = check_policy(doc, smap, data)
     tz = ZoneInfo(doc.site.timezone)
     base_dir = path.parent if path is not None else Path.cwd()
-    tariff = _tariff(doc, tz, base_dir, smap, issues)
+    tariff = _tariff(doc, data, tz, base_dir, smap, issues, plugins.prices)
     strategies = _strategies(doc, data, plugins.strategies, smap, issues)
     forecast = _forecast(doc, data, tz, plugins.forecasts, smap, issues)
 
@@ -129,15 +133,23 @@ def compile_policy(
     )
 
 
-def _tariff(doc: PolicyDoc, tz: ZoneInfo, base_dir: Path, smap: SourceMap,
-            issues: list[Issue]) -> Tariff:
+def _tariff(doc: PolicyDoc, data: Mapping[str, Any], tz: ZoneInfo, base_dir: Path,
+            smap: SourceMap, issues: list[Issue],
+            registry: Registry[PriceProviderKind]) -> Tariff:
     sides: dict[str, PriceSide] = {}
     spec = doc.tariff
+    raw_tariff = data.get("tariff", {}) if isinstance(data, Mapping) else {}
     for key, schedule in (("import", spec.import_), ("export", spec.export)):
         path: NodePath = ("tariff", key)
-        _check_gap(schedule, path, smap, issues)
+        raw = raw_tariff.get(key, {}) if isinstance(raw_tariff, Mapping) else {}
+        live = compile_providers(schedule, raw if isinstance(raw, Mapping) else {}, path, tz,
+                                 base_dir, spec.currency, registry, smap, issues)
+        if not live:
+            _check_gap(schedule, path, smap, issues)
+        composition = compile_composition(schedule)
         try:
-            sides[key] = PriceSide.from_spec(schedule, tz, base_dir)
+            sides[key] = PriceSide.from_spec(schedule, tz, base_dir, live, composition,
+                                             spec.currency)
         except PriceFileError as exc:
             issues.append(smap.issue(
                 (*path, "dynamic", "file"), str(exc),

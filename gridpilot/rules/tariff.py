@@ -21,7 +21,15 @@ What is known when
     ``published_at`` local time (default 16:00) each day, prices up to ``covers_until`` local
     time (default 23:00) on the next day become known. :meth:`Tariff.known_until` gives that
     horizon (never past the end of the series) and :meth:`Tariff.outlook` the prices known at an
-    instant, so a backtest only sees what was known at each tick.
+    instant, so a backtest only sees what was known at each tick. The rule itself is
+    :func:`gridpilot.prices.known.known_until_s`, shared with live provider prices.
+
+Live prices
+    A side with ``provider``/``providers`` holds their compiled :class:`ProviderSpec` values and
+    gets its series from :meth:`PriceSide.set_live` (the scheduler after each fetch, ``prices
+    show``, a backtest from the cache): each provider's slots converted to the tariff's
+    currency per kWh, merged first-wins in failover order, composed; :attr:`PriceSide.origin`
+    says which provider each slot came from.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -40,6 +48,11 @@ from gridpilot.calendar.localtime import LocalFields
 from gridpilot.calendar.spec import CalendarSpec
 from gridpilot.calendar.text import parse_clock_min
 from gridpilot.engine.state import PriceOutlook
+from gridpilot.prices.base import PriceSlots, Publication
+from gridpilot.prices.compose import Composition, compose, period_values, to_tariff_per_kwh
+from gridpilot.prices.failover import first_wins
+from gridpilot.prices.known import known_until_s
+from gridpilot.prices.spec import ProviderSpec
 from gridpilot.rules.prices import PriceSeries, load_price_file
 from gridpilot.rules.schema import PriceSchedule, TariffSpec
 
@@ -90,9 +103,11 @@ def find_gap(periods: Sequence[CalendarSpec]) -> TariffGap | None:
 
 
 class PriceSide:
-    """One direction (import or export): a fixed schedule plus an optional dynamic series."""
+    """One direction (import or export): a fixed schedule plus an optional dynamic series, from
+    a file or from live providers."""
 
-    __slots__ = ("covers_min", "default", "periods", "published_min", "series", "tz")
+    __slots__ = ("composition", "currency", "default", "origin", "origin_names", "periods",
+                 "providers", "publication", "series", "tz")
 
     def __init__(
         self,
@@ -102,17 +117,33 @@ class PriceSide:
         series: PriceSeries | None = None,
         published_at: str = "16:00",
         covers_until: str = "23:00",
+        *,
+        providers: Sequence[ProviderSpec] = (),
+        composition: Composition | None = None,
+        currency: str = "GBP",
     ) -> None:
         self.tz = tz
         self.default = default
         self.periods = tuple(periods)
         self.series = series
-        self.published_min = parse_clock_min(published_at)
-        self.covers_min = parse_clock_min(covers_until)
+        # A file's publication is in site time; "00:00" covers nothing of the next day.
+        self.publication = (
+            providers[0].publication if providers else Publication(
+                _clock(parse_clock_min(published_at)), tz,
+                _clock(parse_clock_min(covers_until)))
+        )
+        self.providers = tuple(providers)
+        self.composition = composition or Composition()
+        self.currency = currency
+        self.origin: IntArray | None = None
+        self.origin_names: tuple[str, ...] = ()
 
     @classmethod
-    def from_spec(cls, spec: PriceSchedule, tz: ZoneInfo, base_dir: Path) -> PriceSide:
-        """Build from the policy section. Raises PriceFileError for a bad price file."""
+    def from_spec(cls, spec: PriceSchedule, tz: ZoneInfo, base_dir: Path,
+                  providers: Sequence[ProviderSpec] = (), composition: Composition | None = None,
+                  currency: str = "GBP") -> PriceSide:
+        """Build from the policy section (``providers`` compiled from its ``provider(s)``).
+        Raises PriceFileError for a bad price file."""
         periods = [
             (CalendarSpec.parse(p.time, p.days, p.months, p.dates), p.price) for p in spec.periods
         ]
@@ -125,7 +156,40 @@ class PriceSide:
             series,
             dyn.published_at if dyn else "16:00",
             dyn.covers_until if dyn else "23:00",
+            providers=providers,
+            composition=composition,
+            currency=currency,
         )
+
+    def set_live(self, parts: Sequence[tuple[PriceSlots | None, str]]) -> None:
+        """Install the providers' latest series (in failover order, ``None`` for one that has
+        none; the string names where it came from, e.g. ``octopus (cache)``).
+
+        Raises :class:`~gridpilot.prices.compose.CurrencyMismatchError` before changing
+        anything when a series is in another currency and no ``fx_rate`` converts it.
+        """
+        c = self.composition
+        converted: list[tuple[IntArray, IntArray, FloatArray]] = []
+        names: list[str] = []
+        for slots, name in parts:
+            if slots is None or len(slots) == 0:
+                continue
+            base = to_tariff_per_kwh(slots.value, slots.unit, slots.currency, self.currency,
+                                     c.fx_rate)
+            converted.append((slots.start_s, slots.end_s, base))
+            names.append(name)
+        if not converted:
+            self.series, self.origin, self.origin_names = None, None, ()
+            return
+        lo = min(int(p[0][0]) for p in converted)
+        hi = max(int(p[1][-1]) for p in converted)
+        merged = first_wins(converted, lo, hi)
+        retail = compose(merged.value, merged.start_s, self.tz, c)
+        lengths = merged.end_s - merged.start_s
+        resolution = int(np.gcd.reduce(lengths)) if lengths.shape[0] else 1800
+        self.series = PriceSeries(merged.start_s, merged.end_s, retail, resolution,
+                                  ", ".join(names))
+        self.origin, self.origin_names = merged.origin, tuple(names)
 
     def fixed_price_at(self, t: datetime) -> float:
         day, minute = LocalFields.from_datetime(t, self.tz)
@@ -145,11 +209,8 @@ class PriceSide:
 
     def prices_s(self, t_s: IntArray) -> FloatArray:
         n = t_s.shape[0]
-        out = np.full(n, np.nan if self.default is None else self.default, dtype=np.float64)
-        if self.periods:
-            fields = LocalFields.from_unix(t_s, self.tz)
-            for cal, price in self.periods:
-                out[cal.mask(fields)] = price
+        out = period_values(t_s, self.tz, self.periods,
+                            np.nan if self.default is None else self.default)
         if self.series is not None:
             values, found = self.series.lookup(t_s)
             out = np.where(found, values, out)
@@ -161,17 +222,14 @@ class PriceSide:
 
     def known_until(self, t: datetime) -> datetime | None:
         if self.series is None:
+            if self.providers and (self.default is not None or self.periods):
+                return None  # nothing live yet: the fixed schedule, always known, applies
+            if self.providers:
+                # Live-only and nothing fetched: nothing past now is known.
+                return t
             return None
-        local = t.astimezone(self.tz)
-        minute = local.hour * 60 + local.minute
-        pub_day = local.date() if minute >= self.published_min else local.date() - timedelta(days=1)
-        covers_local = datetime.combine(
-            pub_day + timedelta(days=1),
-            time(self.covers_min // 60, self.covers_min % 60),
-            tzinfo=self.tz,
-        )
-        end = datetime.fromtimestamp(self.series.last_end_s, UTC)
-        return min(covers_local.astimezone(UTC), end)
+        end_s = known_until_s(self.publication, _floor_s(t), self.series.last_end_s)
+        return datetime.fromtimestamp(end_s, UTC)
 
     def slot_s(self) -> int:
         if self.series is not None:
@@ -182,6 +240,10 @@ class PriceSide:
             for m in cal.edges_min():
                 step = math.gcd(step, m * 60)
         return step
+
+
+def _clock(minute: int) -> time:
+    return time(minute // 60, minute % 60)
 
 
 def _floor_s(t: datetime) -> int:
@@ -222,10 +284,12 @@ class Tariff:
 
     @classmethod
     def from_spec(cls, spec: TariffSpec, tz: ZoneInfo, base_dir: Path) -> Tariff:
+        """A tariff of fixed and file prices (live providers are compiled by the policy
+        loader, which locates their errors)."""
         return cls(
             tz,
-            PriceSide.from_spec(spec.import_, tz, base_dir),
-            PriceSide.from_spec(spec.export, tz, base_dir),
+            PriceSide.from_spec(spec.import_, tz, base_dir, currency=spec.currency),
+            PriceSide.from_spec(spec.export, tz, base_dir, currency=spec.currency),
             currency=spec.currency,
             standing_charge_per_day=spec.standing_charge_per_day,
             demand_charge_per_kw=spec.demand_charge_per_kw,

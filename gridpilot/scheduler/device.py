@@ -32,8 +32,7 @@ class ReadingLike(Protocol):
 
 
 class AdapterLike(Protocol):
-    @property
-    def name(self) -> str: ...
+    name: str
 
     async def read_state(self) -> Any: ...
 

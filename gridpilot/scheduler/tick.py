@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import FloatArray, ModeSource, PriceOutlook, SiteState
-from gridpilot.rules.policy import Policy
 from gridpilot.rules.schema import Action
 from gridpilot.scheduler.device import Snapshot, describe_mode
 from gridpilot.scheduler.dispatcher import DispatchOutcome
@@ -44,7 +44,7 @@ def next_tick_at(now: datetime, interval_s: float) -> datetime:
     return datetime.fromtimestamp(nxt, UTC)
 
 
-def reserve_floor_pct(policy: Policy) -> float:
+def reserve_floor_pct(policy: Any) -> float:
     """The battery's minimum SOC raised by the always-on backup reserve guards [%]."""
     return float(max(
         [g.min_soc_pct for g in policy.guards
@@ -53,7 +53,7 @@ def reserve_floor_pct(policy: Policy) -> float:
     ))
 
 
-def command_with_reserve(action: Action, policy: Policy) -> Command:
+def command_with_reserve(action: Action, policy: Any) -> Command:
     """The command ``action`` stands for outside ``decide()`` (the fail-safe, the device
     schedule): the engine's action defaults, with the floor raised to the always-on reserve."""
     limits = policy.limits
@@ -98,7 +98,7 @@ def remember_decision(memory: RunMemory, decision: Decision, outcome: DispatchOu
     invalid, an unknown device mode), must not be kept for the dwell time: the next decision
     would hold it, and nothing would replace what really runs on the device. A yielding
     decision only mirrors a person's mode: it is not ours to dwell on either."""
-    if decision.yielded or outcome.status not in RUNNING_STATUSES:
+    if getattr(decision, "yielded", False) or outcome.status not in RUNNING_STATUSES:
         return
     if memory.active_command is None or memory.active_command.kind != decision.command.kind:
         memory.active_since = now
@@ -155,7 +155,7 @@ class TickReport:
             grid = "      ?" if "grid_w" in s.rejected else f"{s.grid_w:+7.0f}"
             parts.append(f"SOC {soc} %  load {load} W  pv {pv} W  grid {grid} W")
         if self.decision is not None:
-            if self.decision.yielded:
+            if getattr(self.decision, "yielded", False):
                 mode = s.device_mode if s is not None else None
                 parts.append(f"-> yield to {describe_mode(mode)} ({self.decision.winner})")
             else:

@@ -115,6 +115,5 @@ def _side(old: PriceSide, series: TimeSeries, prices: FloatArray, slot_s: int) -
                      series.report.source)
     side = PriceSide(old.tz, old.default, old.periods, ps)
     # Published as the policy's own dynamic prices would be (its defaults otherwise).
-    side.published_min = old.published_min
-    side.covers_min = old.covers_min
+    side.publication = old.publication
     return side

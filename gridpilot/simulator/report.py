@@ -66,6 +66,7 @@ included; PV stored at the export price it would have fetched): see
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -226,25 +227,23 @@ def markdown(d: dict[str, Any]) -> str:
         "| | " + " | ".join(t for _, t in present) + " |",
         "|---|" + "---:|" * len(present),
     ]
-    rows = [
-        ("Bill", "bill", ",.2f"),
-        ("Energy cost", "energy_cost", ",.2f"),
-        ("Export revenue", "export_revenue", ",.2f"),
-        ("Standing charge", "standing_charge", ",.2f"),
-        ("Demand charge", "demand_charge", ",.2f"),
-        ("Import [kWh]", "import_kwh", ",.0f"),
-        ("Export [kWh]", "export_kwh", ",.0f"),
-        ("Peak import [W]", "peak_import_w", ",.0f"),
-        ("Self-consumption", "self_consumption", ".1%"),
-        ("Self-sufficiency", "self_sufficiency", ".1%"),
-        ("Grid to battery [kWh]", "grid_to_battery_kwh", ",.0f"),
-        ("Full cycles", "equivalent_full_cycles", ",.1f"),
-        ("Loss-making discharge [kWh]", "loss_making_cycles_kwh", ",.1f"),
+    rows: list[tuple[str, str, Callable[[float], str]]] = [
+        ("Bill", "bill", lambda v: f"{v:,.2f}"),
+        ("Energy cost", "energy_cost", lambda v: f"{v:,.2f}"),
+        ("Export revenue", "export_revenue", lambda v: f"{v:,.2f}"),
+        ("Standing charge", "standing_charge", lambda v: f"{v:,.2f}"),
+        ("Demand charge", "demand_charge", lambda v: f"{v:,.2f}"),
+        ("Import [kWh]", "import_kwh", lambda v: f"{v:,.0f}"),
+        ("Export [kWh]", "export_kwh", lambda v: f"{v:,.0f}"),
+        ("Peak import [W]", "peak_import_w", lambda v: f"{v:,.0f}"),
+        ("Self-consumption", "self_consumption", lambda v: f"{v:.1%}"),
+        ("Self-sufficiency", "self_sufficiency", lambda v: f"{v:.1%}"),
+        ("Grid to battery [kWh]", "grid_to_battery_kwh", lambda v: f"{v:,.0f}"),
+        ("Full cycles", "equivalent_full_cycles", lambda v: f"{v:,.1f}"),
+        ("Loss-making discharge [kWh]", "loss_making_cycles_kwh", lambda v: f"{v:,.1f}"),
     ]
-    for label, key, spec in rows:
-        lines.append(
-            f"| {label} | " + " | ".join(format(res[k][key], spec) for k, _ in present) + " |"
-        )
+    for label, key, fmt in rows:
+        lines.append(f"| {label} | " + " | ".join(fmt(res[k][key]) for k, _ in present) + " |")
     s = d["savings"]
     lines += [
         "",

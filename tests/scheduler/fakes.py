@@ -68,7 +68,6 @@ def fake_policy(doc: PolicyDoc, path: Path | None = None) -> Any:
         guards=(),
         rules=(),
         overrides=(),
-        inputs=(),
         new_forecast=lambda: FlatForecast(),
     )
 
