@@ -2,12 +2,14 @@
 
 Each module may import only from its own package, from the floors below it and from the
 same-floor packages listed in ``SIDEWAYS``. Every import counts: at module level, inside a
-function and under ``if TYPE_CHECKING:``; a function-level import must not hide a cycle either.
+function and under ``if TYPE_CHECKING:``, and a plugin registry's lazy ``"module:attr"`` target
+too; a function-level import must not hide a cycle either.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ FLOORS: dict[str, int] = {
     "devices": 6,
     "scheduler": 7,
     "testing": 7,
+    "fleet": 7,
     "cli": 8,
     "docgen": 8,
     "__main__": 8,
@@ -53,6 +56,9 @@ FORBIDDEN: frozenset[tuple[str, str]] = frozenset({
     ("devices", "rules"),
 })
 """Imports refused although the floors alone would allow them."""
+
+LAZY_TARGET = re.compile(r"^(gridpilot(?:\.\w+)+):\w+$")
+"""A registry's built-in, named as ``"module:attr"`` and imported on first use."""
 
 PUBLIC_FACE_NAMES = frozenset({"__version__"})
 """What a module inside the package may take from ``gridpilot`` itself: the public face imports
@@ -86,9 +92,14 @@ def _is_package(module: str, modules: frozenset[str]) -> bool:
 
 def imports_of(module: str, source: str, modules: frozenset[str]) -> Iterator[Import]:
     """Every import of ``gridpilot`` in ``source``, wherever it stands, with relative imports
-    resolved and ``from package import submodule`` read as an import of the submodule."""
+    resolved, ``from package import submodule`` read as an import of the submodule and a lazy
+    ``"gridpilot.module:attr"`` target as an import of that module."""
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            lazy = LAZY_TARGET.match(node.value)
+            if lazy is not None:
+                yield Import(module, lazy.group(1), node.lineno)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "gridpilot":
                     yield Import(module, alias.name, node.lineno)
@@ -262,6 +273,7 @@ def test_the_checker_passes_a_clean_set() -> None:
     "import gridpilot.rules.schema\n",
     "from gridpilot.rules import schema\n",
     "def f():\n    from gridpilot.rules.schema import PolicyDoc\n",
+    "BUILTINS = {'x': 'gridpilot.rules.schema:PolicyDoc'}\n",
     "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gridpilot.rules import schema\n",
     "from ..rules.schema import PolicyDoc\n",
 ])
