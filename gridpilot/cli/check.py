@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -21,12 +20,7 @@ from gridpilot.cli.terminal import stdout
 from gridpilot.errors import Issue, PolicyError
 from gridpilot.exitcodes import ExitCode
 
-__all__ = ["check_file", "expand_paths", "looks_like_policy", "register"]
-
-_VERSION_KEY = re.compile(r"^version\s*:", re.MULTILINE)
-_SITE_KEY = re.compile(r"^site\s*:", re.MULTILINE)
-_SNIFF_BYTES = 2 * 1024 * 1024
-_TEST_SUFFIXES = (".gridpilot-test.yaml", ".gridpilot-test.yml")
+__all__ = ["check_file", "expand_paths", "register"]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -40,39 +34,19 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
-def looks_like_policy(path: Path) -> bool:
-    """A cheap look (no YAML parse) for a policy: top-level ``version:`` and ``site:``."""
-    try:
-        with path.open("rb") as fh:
-            text = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(_VERSION_KEY.search(text) and _SITE_KEY.search(text))
-
-
-def _wanted(path: Path, root: Path) -> bool:
-    from gridpilot.testing.suite import unreadable_link
-
-    if any(part.startswith(".") for part in path.relative_to(root).parts):
-        return False
-    if unreadable_link(path):
-        return True
-    if not path.is_file() or path.suffix not in (".yaml", ".yml"):
-        return False
-    return path.name.endswith(_TEST_SUFFIXES) or looks_like_policy(path)
-
-
 def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
     """Files to check, and issues for directories that hold no policy."""
-    from gridpilot.testing.suite import file_key
+    from gridpilot.testing.suite import files_below, is_test_file, looks_like_policy, unique_files
+
+    def wanted(path: Path) -> bool:
+        return path.suffix in (".yaml", ".yml") and (is_test_file(path) or looks_like_policy(path))
 
     files: list[Path] = []
     issues: list[Issue] = []
-    seen: set[Path] = set()
     for text in paths:
         p = Path(text)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if _wanted(f, p))
+            found = files_below(p, wanted)
             if not found:
                 issues.append(Issue(
                     text, 0, 0, "",
@@ -81,12 +55,8 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[Issue]]:
                 ))
         else:
             found = [p]
-        for f in found:
-            key = file_key(f)
-            if key not in seen:
-                seen.add(key)
-                files.append(f)
-    return files, issues
+        files.extend(found)
+    return unique_files(files), issues
 
 
 def check_file(path: Path) -> list[Issue]:

@@ -89,13 +89,6 @@ class Check(_Model):
     battery_w: NumberExpectation | None = None
     """Battery power over the tick [W], + discharging (``during`` only)."""
 
-    @field_validator("min_dwell")
-    @classmethod
-    def _duration(cls, value: float | str | None) -> float | str | None:
-        if value is not None:
-            parse_duration_s(value)
-        return value
-
     @field_validator("during")
     @classmethod
     def _window(cls, value: str | None) -> str | None:

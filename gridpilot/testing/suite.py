@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,14 @@ __all__ = [
     "discover",
     "is_test_file",
     "load_suite",
+    "looks_like_policy",
     "looks_like_policy_with_tests",
 ]
 
 TEST_FILE_SUFFIXES = (".gridpilot-test.yaml", ".gridpilot-test.yml")
 _TESTS_KEY = re.compile(r"^tests\s*:", re.MULTILINE)
 _SITE_KEY = re.compile(r"^site\s*:", re.MULTILINE)
+_VERSION_KEY = re.compile(r"^version\s*:", re.MULTILINE)
 _SNIFF_BYTES = 2 * 1024 * 1024
 
 
@@ -95,44 +97,67 @@ def is_test_file(path: Path) -> bool:
     return path.name.endswith(TEST_FILE_SUFFIXES)
 
 
+def _head(path: Path) -> str:
+    """The start of ``path`` as text, enough to see its top-level keys without parsing YAML;
+    empty when it cannot be read (reading it for real reports why)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def looks_like_policy(path: Path) -> bool:
+    """A cheap look (no YAML parse) for a policy: top-level ``version:`` and ``site:``."""
+    text = _head(path)
+    return bool(_VERSION_KEY.search(text) and _SITE_KEY.search(text))
+
+
 def looks_like_policy_with_tests(path: Path) -> bool:
     """A cheap look (no YAML parse) for a policy file with a ``tests:`` section."""
     if path.suffix not in (".yaml", ".yml") or is_test_file(path):
         return False
-    try:
-        with path.open("rb") as fh:
-            text = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return False
+    text = _head(path)
     return bool(_TESTS_KEY.search(text) and _SITE_KEY.search(text))
+
+
+def files_below(root: Path, wanted: Callable[[Path], bool]) -> list[Path]:
+    """The files below ``root`` (recursively, sorted) that ``wanted`` accepts, hidden files and
+    directories left out; a YAML-named link that cannot be reached is always in (see
+    :func:`unreadable_link`)."""
+    return sorted(
+        p for p in root.rglob("*")
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and (unreadable_link(p) or (p.is_file() and wanted(p)))
+    )
+
+
+def unique_files(paths: Iterable[Path]) -> list[Path]:
+    """``paths`` in order, each file once however it was named (see :func:`file_key`)."""
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for path in paths:
+        key = file_key(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
+
+
+def _has_tests(path: Path) -> bool:
+    return is_test_file(path) or looks_like_policy_with_tests(path)
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
     """Files to test: every file given, and in each directory given (recursively) the test files
     and the policies that carry tests. Raises :class:`FileNotFoundError` for a missing path."""
     found: list[Path] = []
-    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(str(raw))
-        if path.is_dir():
-            candidates = sorted(
-                p for p in path.rglob("*")
-                if (
-                    (p.is_file() and (is_test_file(p) or looks_like_policy_with_tests(p)))
-                    or unreadable_link(p)
-                )
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
-            candidates = [path]
-        for p in candidates:
-            key = file_key(p)
-            if key not in seen:
-                seen.add(key)
-                found.append(p)
-    return found
+        found.extend(files_below(path, _has_tests) if path.is_dir() else [path])
+    return unique_files(found)
 
 
 def _setup_problems(
