@@ -1,0 +1,202 @@
+"""``gridpilot fleet check FLEET.yaml``, ``gridpilot fleet simulate FLEET.yaml [--set ...]
+[--optimal] [--executor local|dask|dask://HOST:PORT] [--jobs N] [--out DIR] [--resume]`` and
+``gridpilot fleet compare A.parquet B.parquet``: one policy across many sites."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from gridpilot.cli.argtypes import positive_int, sweep_setting
+from gridpilot.cli.terminal import stdout
+from gridpilot.exitcodes import ExitCode
+
+__all__ = ["register"]
+
+SITE_REPORTS = 5
+"""Best and worst sites that get their own backtest report (re-run here, deterministic)."""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Backtest one policy across many sites (see docs/fleet.md)."
+    sub = parser.add_subparsers(dest="fleet_command", metavar="ACTION", required=True)
+    check = sub.add_parser("check", help="validate a fleet file and every site in it")
+    check.add_argument("fleet", metavar="FLEET.yaml")
+    check.set_defaults(handler=run_check)
+    sim = sub.add_parser("simulate", help="backtest every site (and every --set variant)")
+    sim.add_argument("fleet", metavar="FLEET.yaml")
+    sim.add_argument("--set", dest="settings", action="append", default=[], type=sweep_setting,
+                     metavar="PATH=A:B:STEP", help="a setting to sweep on every site (repeatable)")
+    sim.add_argument("--optimal", action="store_true",
+                     help="also solve each site's perfect-foresight optimum (savings captured)")
+    add_executor_arguments(sim)
+    sim.add_argument("--out", metavar="DIR", default="fleet-out",
+                     help="results and report directory (default: fleet-out)")
+    sim.add_argument("--resume", action="store_true",
+                     help="keep the rows DIR already has and run only what is missing")
+    sim.add_argument("--no-site-reports", action="store_true",
+                     help="skip the per-site reports of the best and worst sites")
+    sim.set_defaults(handler=run_simulate)
+    cmp_ = sub.add_parser("compare", help="per-site change from one fleet run to another")
+    cmp_.add_argument("a", metavar="A.parquet")
+    cmp_.add_argument("b", metavar="B.parquet")
+    cmp_.add_argument("--top", type=positive_int, default=20, help="rows to print (default 20)")
+    cmp_.set_defaults(handler=run_compare)
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--jobs`` and ``--ship``: shared with ``sweep``."""
+    parser.add_argument("--executor", default="local", metavar="local|dask|dask://HOST:PORT",
+                        help="where the backtests run: a local process pool (default), a Dask "
+                        "LocalCluster, or an existing Dask scheduler (needs gridpilot[dask])")
+    parser.add_argument("--jobs", type=positive_int,
+                        help="worker processes for local and dask (default: every core)")
+    parser.add_argument("--ship", choices=("path", "scatter"), default=None,
+                        help="how data reaches Dask workers: read by path (shared filesystem; "
+                        "default except dask://) or scattered once per dataset")
+
+
+def executor_spec(args: argparse.Namespace) -> Any:
+    """The executor the arguments ask for, or ``None`` after printing why it cannot be used
+    (a usage error: exit 2)."""
+    from gridpilot.fleet.executors import UsageError, parse_executor, require_dask
+
+    try:
+        spec = parse_executor(args.executor, args.jobs, args.ship)
+        if spec.kind == "dask":
+            require_dask()
+    except UsageError as exc:
+        print(f"gridpilot: {exc}", file=sys.stderr)
+        return None
+    return spec
+
+
+def run_check(args: argparse.Namespace) -> ExitCode:
+    from gridpilot.fleet import load_fleet
+
+    fleet = load_fleet(args.fleet)
+    out = stdout()
+    for p in fleet.problems:
+        print(f"site {p.name!r}: invalid", file=out)
+        for issue in p.issues:
+            print(f"  {issue.format()}", file=out)
+    print(f"{fleet.name}: {len(fleet.sites)} of {fleet.size} sites valid"
+          + (f", {len(fleet.problems)} invalid" if fleet.problems else ""), file=out)
+    return ExitCode.INVALID if fleet.problems else ExitCode.OK
+
+
+def _progress() -> Any:
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("fleet"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} site-variants"),
+                    TimeRemainingColumn(), console=Console(stderr=True))
+
+
+def run_simulate(args: argparse.Namespace) -> ExitCode:
+    from gridpilot.fleet import load_fleet
+    from gridpilot.fleet.report import write_fleet_report
+    from gridpilot.fleet.run import simulate_fleet
+    from gridpilot.simulator.sweep import variants
+
+    spec = executor_spec(args)
+    if spec is None:
+        return ExitCode.USAGE
+    fleet = load_fleet(args.fleet)
+    for p in fleet.problems:
+        print(f"warning: site {p.name!r} is invalid and will be listed as failed: {p.error}",
+              file=sys.stderr)
+    combos = variants(args.settings) if args.settings else [()]
+    out_dir = Path(args.out)
+    bar = _progress()
+    if bar is not None:
+        with bar:
+            task = bar.add_task("fleet", total=fleet.size * len(combos))
+            result = simulate_fleet(
+                fleet, out_dir, spec, variants=combos, optimal=args.optimal, resume=args.resume,
+                progress=lambda done, total: bar.update(task, completed=done))
+    else:
+        result = simulate_fleet(fleet, out_dir, spec, variants=combos, optimal=args.optimal,
+                                resume=args.resume)
+    links = {} if args.no_site_reports else _site_reports(fleet, result.rows, out_dir,
+                                                          args.optimal)
+    summary = write_fleet_report(result.rows, out_dir, title=fleet.name, site_reports=links)
+    out = stdout()
+    print(f"{fleet.name}: {summary.ok} of {summary.sites} sites ran"
+          f" ({result.tasks_run} tasks, {result.rows_reused} rows kept from before); "
+          f"saving {summary.total_saving:,.2f} {summary.currency} against no battery", file=out)
+    if summary.failed:
+        print(f"{len(summary.failed)} site-variants failed or were lost (see fleet.md)", file=out)
+    print(f"Results: {result.results_path}; report: {out_dir / 'fleet.md'}", file=out)
+    return ExitCode.INVALID if summary.ok == 0 else ExitCode.OK
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "site"
+
+
+def _site_reports(fleet: Any, rows: list[dict[str, Any]], out_dir: Path,
+                  optimal: bool) -> dict[str, str]:
+    """The own backtest report of the best and worst sites (their best variant), re-run here."""
+    import copy
+    import json
+
+    from gridpilot.fleet.report import summarise
+    from gridpilot.fleet.task import load_dataset, prepare_site_series
+    from gridpilot.rules.compile import compile_policy
+    from gridpilot.rules.loader import load_policy_doc, validate_policy_data
+    from gridpilot.simulator.backtest import run_backtest
+    from gridpilot.simulator.report import write_report
+    from gridpilot.simulator.sweep import apply_setting
+
+    per_site = summarise(rows).per_site
+    chosen = {r["site"]: r for r in [*per_site[:SITE_REPORTS], *per_site[-SITE_REPORTS:]]}
+    sites = {s.name: s for s in fleet.sites}
+    links: dict[str, str] = {}
+    for name, row in chosen.items():
+        site = sites.get(name)
+        if site is None:
+            continue
+        _doc, smap, pdata = load_policy_doc(site.policy_path)
+        data = copy.deepcopy(pdata)
+        for key, value in (*site.overrides, *json.loads(row["settings"]).items()):
+            apply_setting(data, key, value)
+        policy = compile_policy(validate_policy_data(data, smap), smap, data,
+                                Path(site.policy_path))
+        series = prepare_site_series(load_dataset(site.data_path, site.format), site)
+        bt = run_backtest(policy, series, optimal=optimal, initial_soc_pct=site.soc_pct)
+        rel = f"sites/{_slug(name)}"
+        write_report(bt, out_dir / rel, data=series.report, plots=False)
+        links[name] = f"{rel}/report.md"
+    return links
+
+
+def run_compare(args: argparse.Namespace) -> ExitCode:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from gridpilot.cli.console import StdoutConsole
+    from gridpilot.fleet.compare import compare_results
+
+    changes, unmatched = compare_results(args.a, args.b)
+    console = StdoutConsole()
+    losers = [c for c in changes if c.change > 0]
+    table = Table(title="per-site bill change, B against A (positive: B costs more)")
+    for col in ("site", "settings", "bill A", "bill B", "change"):
+        table.add_column(col, justify="left" if col in ("site", "settings") else "right")
+    for c in changes[: args.top]:
+        table.add_row(escape(c.site), escape("" if c.settings == "{}" else c.settings),
+                      f"{c.bill_a:,.2f}", f"{c.bill_b:,.2f}", f"{c.change:+,.2f}")
+    console.print(table)
+    console.print(f"{len(losers)} of {len(changes)} sites lose money with B, "
+                  f"{sum(c.change for c in losers):,.2f} in all; net change "
+                  f"{sum(c.change for c in changes):+,.2f}")
+    for line in unmatched:
+        console.print(escape(f"not compared: {line}"))
+    return ExitCode.OK

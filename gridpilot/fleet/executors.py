@@ -1,0 +1,224 @@
+"""Where the tasks run: a local process pool, a Dask ``LocalCluster``, or an existing Dask
+scheduler (``dask://HOST:PORT``). Each runs the same :func:`gridpilot.fleet.task.run_task` on the
+same tasks, and reports each task's rows as it finishes.
+
+A task whose worker dies is run once more; if that dies too, its rows are ``lost`` (the results
+say so, and ``--resume`` runs it again). Nothing waits forever: a Dask cluster left without
+workers for :data:`NO_WORKER_TIMEOUT_S` gives up on what is left.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gridpilot.errors import GridpilotError
+from gridpilot.fleet.task import Row, Task, load_dataset, run_task, site_row
+
+__all__ = [
+    "DASK_EXTRA",
+    "NO_WORKER_TIMEOUT_S",
+    "ExecutorSpec",
+    "OnRows",
+    "UsageError",
+    "parse_executor",
+    "require_dask",
+    "run_tasks",
+]
+
+DASK_EXTRA = 'pip install "gridpilot[dask]"'
+NO_WORKER_TIMEOUT_S = 60.0
+ATTEMPTS = 2
+"""A task runs at most twice: once, and once more after its worker died."""
+
+OnRows = Callable[[Task, list[Row]], None]
+
+
+class UsageError(GridpilotError):
+    """The command line asks for something this installation or cluster cannot do."""
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    kind: Literal["local", "dask"]
+    address: str | None = None
+    """``HOST:PORT`` of an existing scheduler, or ``None`` to start a ``LocalCluster``."""
+    jobs: int | None = None
+    ship: Literal["path", "scatter"] | None = None
+    """How the data reaches the workers: read by path (a shared filesystem) or scattered once
+    per distinct dataset. Default: by path, except to an existing scheduler (scatter)."""
+
+    @property
+    def shipping(self) -> str:
+        if self.ship is not None:
+            return self.ship
+        return "scatter" if self.address else "path"
+
+
+def parse_executor(text: str, jobs: int | None = None, ship: str | None = None) -> ExecutorSpec:
+    """``local``, ``dask`` or ``dask://HOST:PORT``."""
+    shipping: Any = ship
+    if text == "local":
+        return ExecutorSpec("local", jobs=jobs, ship=shipping)
+    if text == "dask":
+        return ExecutorSpec("dask", jobs=jobs, ship=shipping)
+    if text.startswith("dask://"):
+        address = text.removeprefix("dask://")
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--executor {text!r}: use dask://HOST:PORT (e.g. "
+                             "dask://127.0.0.1:8786)")
+        return ExecutorSpec("dask", address=address, jobs=jobs, ship=shipping)
+    raise UsageError(f"--executor {text!r}: use local, dask or dask://HOST:PORT")
+
+
+def run_tasks(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
+              datasets: dict[tuple[str, str], Any] | None = None) -> None:
+    """Run ``tasks`` on ``spec``, calling ``on_rows`` (in this process) as each finishes.
+    ``datasets``: already-loaded series by dataset key (scattered instead of read by path)."""
+    if not tasks:
+        return
+    if spec.kind == "local":
+        _run_local(spec, tasks, on_rows, datasets or {})
+    else:
+        _run_dask(spec, tasks, on_rows, datasets or {})
+
+
+def _lost(task: Task, why: str) -> list[Row]:
+    return [site_row(task.site.name, task.site.index, task.first_variant + i, v, "lost", why)
+            for i, v in enumerate(task.variants)]
+
+
+def _run_with_data(task: Task, data: Any) -> list[Row]:
+    return run_task(task, data)
+
+
+def _run_local(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
+               datasets: dict[tuple[str, str], Any]) -> None:
+    jobs = max(1, min(spec.jobs or os.cpu_count() or 1, len(tasks)))
+    if jobs == 1:
+        for task in tasks:
+            on_rows(task, run_task(task, datasets.get(task.site.dataset)))
+        return
+    attempts = dict.fromkeys((t.key for t in tasks), 0)
+    pending = list(tasks)
+    while pending:
+        # A dead worker breaks the whole pool: every task not finished is charged an attempt
+        # and the rest run on a fresh pool.
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures: dict[Future[list[Row]], Task] = {}
+            for task in pending:
+                attempts[task.key] += 1
+                futures[pool.submit(run_task, task, datasets.get(task.site.dataset))] = task
+            pending = []
+            not_done: Iterable[Future[list[Row]]] = futures
+            while not_done:
+                done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = futures[fut]
+                    try:
+                        on_rows(task, fut.result())
+                    except BrokenProcessPool:
+                        if attempts[task.key] < ATTEMPTS:
+                            pending.append(task)
+                        else:
+                            on_rows(task, _lost(task, "its worker process died twice"))
+
+
+def require_dask() -> Any:
+    """The ``distributed`` module, or a usage error naming the extra to install."""
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(f"--executor dask needs Dask distributed: {DASK_EXTRA}") from None
+    return distributed
+
+
+def _run_dask(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
+              datasets: dict[tuple[str, str], Any]) -> None:
+    distributed = require_dask()
+    import dask
+
+    cluster = None
+    # Dask reschedules the tasks of a worker that died; one such death per task is enough
+    # before it is ours to retry or report (a task that kills every worker must not loop).
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.admin.tick.limit": "1h"}):
+        if spec.address is None:
+            cluster = distributed.LocalCluster(
+                n_workers=max(1, spec.jobs or os.cpu_count() or 1), threads_per_worker=1,
+                processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0")
+            client = distributed.Client(cluster)
+        else:
+            try:
+                client = distributed.Client(f"tcp://{spec.address}", timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"--executor dask://{spec.address}: no Dask scheduler answers "
+                                 f"there ({exc}); start one with 'dask scheduler'") from None
+        try:
+            _dask_loop(client, distributed, spec, tasks, on_rows, datasets)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _dask_loop(client: Any, distributed: Any, spec: ExecutorSpec, tasks: Sequence[Task],
+               on_rows: OnRows, datasets: dict[tuple[str, str], Any]) -> None:
+    shared: dict[tuple[str, str], Any] = {}
+    if spec.shipping == "scatter":
+        # One scatter per distinct dataset, never one per task or variant.
+        for key in sorted({t.site.dataset for t in tasks}):
+            series = datasets.get(key)
+            if series is None:
+                series = load_dataset(*key)
+            shared[key] = client.scatter(series, hash=False)
+    else:
+        shared = dict.fromkeys({t.site.dataset for t in tasks}, None)
+        for key, series in datasets.items():
+            shared[key] = client.scatter(series, hash=False)
+    attempts = dict.fromkeys((t.key for t in tasks), 0)
+    futures: dict[Any, Task] = {}
+
+    def submit(task: Task) -> None:
+        attempts[task.key] += 1
+        fut = client.submit(_run_with_data, task, shared[task.site.dataset],
+                            key=f"gridpilot-fleet-{task.key}-{attempts[task.key]}", pure=False)
+        futures[fut] = task
+
+    for task in tasks:
+        submit(task)
+    no_workers_since: float | None = None
+    while futures:
+        try:
+            done = distributed.wait(list(futures), timeout=5, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        for fut in done:
+            task = futures.pop(fut)
+            try:
+                rows = fut.result()
+            except Exception as exc:  # a lost worker or connection, never the task's own error
+                if attempts[task.key] < ATTEMPTS:
+                    submit(task)
+                else:
+                    rows = _lost(task, f"its worker died twice ({type(exc).__name__})")
+                    on_rows(task, rows)
+                continue
+            on_rows(task, rows)
+        if not done:
+            workers = client.scheduler_info().get("workers", {})
+            if workers:
+                no_workers_since = None
+            elif no_workers_since is None:
+                no_workers_since = time.monotonic()
+            elif time.monotonic() - no_workers_since > NO_WORKER_TIMEOUT_S:
+                for fut, task in list(futures.items()):
+                    fut.cancel()
+                    on_rows(task, _lost(task, "the cluster had no workers left"))
+                futures.clear()

@@ -1,0 +1,156 @@
+"""The one task function every executor runs: one site × a batch of variants -> result rows.
+
+A task is coarse on purpose (a site-year is about a second of CPU): Dask's per-task overhead
+stays negligible, and the data travels once per task at most. The recorded data comes either
+as the already-loaded series (scattered once per distinct dataset) or as ``None``, when the
+worker reads the file by path itself (a shared filesystem), keeping the last few datasets it
+read for the next tasks.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridpilot.errors import GridpilotError
+from gridpilot.fleet.sites import FleetSite
+from gridpilot.recorded import load_data
+from gridpilot.recorded.base import TimeSeries
+from gridpilot.recorded.resample import resample
+
+__all__ = ["ROW_FIELDS", "Row", "Task", "Variant", "load_dataset", "prepare_site_series",
+           "run_task", "site_row"]
+
+Variant = tuple[tuple[str, Any], ...]
+"""One sweep combination: (dotted path, value) pairs; ``()`` is the site's policy as it is."""
+
+Row = dict[str, Any]
+
+ROW_FIELDS: tuple[str, ...] = (
+    "site", "site_index", "variant", "settings", "status", "error", "currency", "days",
+    "bill", "no_battery_bill", "self_consumption_bill", "saving", "optimal_bill",
+    "savings_captured", "import_kwh", "export_kwh", "peak_import_w", "equivalent_full_cycles",
+)
+"""The columns of ``results.parquet``, in order. ``status``: ``ok``, ``failed`` (the site or
+variant is invalid, or its data is: deterministic, kept on ``--resume``) or ``lost`` (its worker
+died twice, or the run stopped: run again on ``--resume``). Money in the policy's currency."""
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    site: FleetSite
+    variants: tuple[Variant, ...]
+    first_variant: int
+    """The variant number of ``variants[0]`` (rows are numbered across the whole sweep)."""
+    optimal: bool = False
+
+
+_CACHE: dict[tuple[str, str], TimeSeries] = {}
+_CACHE_SIZE = 4
+
+
+def load_dataset(path: str, fmt: str) -> TimeSeries:
+    """The recorded data at ``path``, read once per worker process for its next tasks."""
+    key = (path, fmt)
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = load_data(path, fmt)
+    return _CACHE[key]
+
+
+def prepare_site_series(loaded: TimeSeries, site: FleetSite) -> TimeSeries:
+    """The site's own series: ``loaded`` transformed (load and PV scaled, shifted by whole
+    days), cut to the fleet's period and resampled to its step."""
+    t = site.transform
+    cols = dict(loaded.columns)
+    shift = round(t.shift_days * 86400 / loaded.interval_s)
+    changed = False
+    for name, scale in (("load_w", t.load_scale), ("pv_w", t.pv_scale)):
+        if name in cols and (scale != 1.0 or shift):
+            cols[name] = np.roll(cols[name], shift) * scale
+            changed = True
+    series = replace(loaded, columns=cols) if changed else loaded
+    margin = loaded.interval_s
+    if site.start_s is not None or site.end_s is not None:
+        series = series.slice_time(None if site.start_s is None else site.start_s - margin,
+                                   None if site.end_s is None else site.end_s + margin)
+    if series.interval_s != site.step_s:
+        series = resample(series, site.step_s)
+    return series.slice_time(site.start_s, site.end_s)
+
+
+def site_row(site_name: str, index: int, variant: int, settings: Variant, status: str,
+             error: str) -> Row:
+    """A row without figures: a site or variant that did not run."""
+    row: Row = dict.fromkeys(ROW_FIELDS)
+    row.update(site=site_name, site_index=index, variant=variant,
+               settings=_settings_text(settings), status=status, error=error)
+    return row
+
+
+def _settings_text(settings: Variant) -> str:
+    return json.dumps(dict(settings), sort_keys=True)
+
+
+def run_task(task: Task, data: TimeSeries | None = None) -> list[Row]:
+    """Backtest every variant of ``task`` on its site; never raises for bad input: a variant
+    that cannot run is a ``failed`` row naming why."""
+    from gridpilot.rules.compile import compile_policy
+    from gridpilot.rules.loader import load_policy_doc, validate_policy_data
+    from gridpilot.simulator.backtest import run_backtest
+    from gridpilot.simulator.sweep import apply_setting
+
+    site = task.site
+    numbers = range(task.first_variant, task.first_variant + len(task.variants))
+    try:
+        loaded = data if data is not None else load_dataset(site.data_path, site.format)
+        series = prepare_site_series(loaded, site)
+        if len(series) == 0:
+            raise GridpilotError(f"{site.data_path}: no data in the fleet's period")
+        _doc, smap, pdata = load_policy_doc(site.policy_path)
+    except (GridpilotError, OSError) as exc:
+        return [site_row(site.name, site.index, n, v, "failed", _first_line(exc))
+                for n, v in zip(numbers, task.variants, strict=True)]
+    rows: list[Row] = []
+    for n, variant in zip(numbers, task.variants, strict=True):
+        candidate = copy.deepcopy(pdata)
+        try:
+            for key, value in (*site.overrides, *variant):
+                apply_setting(candidate, key, value)
+            policy = compile_policy(validate_policy_data(candidate, smap), smap, candidate,
+                                    Path(site.policy_path))
+            bt = run_backtest(policy, series, optimal=task.optimal,
+                              initial_soc_pct=site.soc_pct,
+                              prices="data" if site.prices == "data" else "policy")
+        except GridpilotError as exc:
+            rows.append(site_row(site.name, site.index, n, variant, "failed", _first_line(exc)))
+            continue
+        row = site_row(site.name, site.index, n, variant, "ok", "")
+        rep = bt.replay
+        row.update(
+            currency=bt.currency,
+            days=round(len(rep) * rep.step_s / 86400, 6),
+            bill=bt.policy.bill,
+            no_battery_bill=bt.no_battery.bill,
+            self_consumption_bill=bt.self_consumption.bill,
+            saving=bt.no_battery.bill - bt.policy.bill,
+            optimal_bill=None if bt.optimum is None else bt.optimum.bill,
+            savings_captured=bt.savings_captured,
+            import_kwh=bt.policy.import_kwh,
+            export_kwh=bt.policy.export_kwh,
+            peak_import_w=bt.policy.peak_import_w,
+            equivalent_full_cycles=bt.policy.equivalent_full_cycles,
+        )
+        rows.append(row)
+    return rows
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
