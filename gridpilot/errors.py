@@ -13,6 +13,7 @@ can tell bad input from a device fault from a bug without catching bare ``Except
     │   ├── DeviceTypeError        a device adapter type is unknown or could not be loaded
     │   └── PriceProviderTypeError a price provider type is unknown or could not be loaded
     ├── PriceProviderError     fetching prices failed; names the provider and what to do
+    ├── ForecastFetchError     fetching a forecast failed; names the provider and what to do
     └── DeviceError            anything that went wrong talking to a device; names the device
         ├── DeviceUnreachable      connect failures, timeouts, connection resets
         ├── DeviceAuthError        the device refused the credentials (never retried in a loop)
@@ -36,6 +37,7 @@ __all__ = [
     "DeviceTypeError",
     "DeviceUnreachable",
     "ForecastError",
+    "ForecastFetchError",
     "GridpilotError",
     "Issue",
     "PluginError",
@@ -137,6 +139,17 @@ class PriceProviderError(GridpilotError):
     def __init__(self, provider: str, message: str) -> None:
         self.provider = provider
         super().__init__(f"price provider {provider!r}: {message}")
+
+
+class ForecastFetchError(GridpilotError):
+    """Fetching a weather or PV forecast failed. ``provider`` names it; the message says what went
+    wrong and what to do. Never fatal to the live loop: the forecast falls back down its chain.
+    ``retry_after_s`` is the wait a rate-limited service asked for (0 when it did not say)."""
+
+    def __init__(self, provider: str, message: str, *, retry_after_s: float = 0.0) -> None:
+        self.provider = provider
+        self.retry_after_s = retry_after_s
+        super().__init__(f"forecast provider {provider!r}: {message}")
 
 
 class DeviceError(GridpilotError):

@@ -1,10 +1,12 @@
 """Choosing a forecast provider from the policy: ``forecast: {type: ..., ...settings}``.
 
 Built-ins: ``time_of_week`` (the default: the average net load per local time-of-week bin over the
-last weeks) and ``flat`` (one constant net load). Third parties add providers through the
-entry-point group ``gridpilot.forecasts``: the entry point names a class with a ``Settings``
-pydantic model (its keys are the policy's settings, ``type`` excluded) whose constructor takes
-``(settings, tz)`` and which implements :class:`~gridpilot.forecasts.providers.ForecastProvider`.
+last weeks), ``flat`` (one constant net load) and ``open_meteo`` (the load's time-of-week average
+minus a PV forecast from Open-Meteo irradiance through pvlib; :mod:`~gridpilot.forecasts.kinds`).
+Third parties add providers through the entry-point group ``gridpilot.forecasts``: the entry
+point names a class with a ``Settings`` pydantic model (its keys are the policy's settings,
+``type`` excluded) whose constructor takes ``(settings, tz)`` and which implements
+:class:`~gridpilot.forecasts.providers.ForecastProvider`.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ FORECASTS: Registry[ForecastKind] = Registry(
     {
         "time_of_week": "gridpilot.forecasts.registry:TIME_OF_WEEK",
         "flat": "gridpilot.forecasts.registry:FLAT",
+        "open_meteo": "gridpilot.forecasts.kinds:OPEN_METEO",
     },
     check=_check,
     settings=lambda kind: kind.Settings,

@@ -1,0 +1,83 @@
+"""One GET of a forecast service, every failure a ForecastFetchError naming the provider.
+
+Messages never quote the query string, where a key may travel; a 429 carries the wait the service
+asked for (``Retry-After``), which the caller's budget honours.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from gridpilot.errors import ForecastFetchError
+
+__all__ = ["get_json"]
+
+_DEFAULT_RETRY_S = 60.0
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _retry_after_s(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return _DEFAULT_RETRY_S
+
+
+def _reason(response: httpx.Response) -> str:
+    # Open-Meteo answers {"error": true, "reason": ...}; forecast.solar {"message": {"text"}};
+    # Solcast {"response_status": {"message"}}.
+    try:
+        doc = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return " ".join(response.text.split())[:200]
+    if isinstance(doc, dict):
+        for path in (("reason",), ("message", "text"), ("response_status", "message")):
+            value: Any = doc
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, str):
+                return value[:200]
+    return ""
+
+
+def get_json(provider: str, client: httpx.Client, url: str, *, timeout_s: float,
+             params: Mapping[str, str] | None = None,
+             headers: Mapping[str, str] | None = None) -> Any:
+    """The JSON body of ``GET url``; raises ForecastFetchError for anything else."""
+    where = _where(url)
+    try:
+        response = client.get(url, params=params, headers=headers, timeout=timeout_s)
+    except httpx.TimeoutException:
+        raise ForecastFetchError(
+            provider, f"no answer from {where} within {timeout_s:g} s; the forecast falls back "
+            "and is fetched again later (raise timeout_s if the service is slow)") from None
+    except httpx.HTTPError as exc:
+        raise ForecastFetchError(
+            provider, f"cannot reach {where} ({type(exc).__name__}); check the network and "
+            "base_url; the forecast falls back and is fetched again later") from None
+    status = response.status_code
+    if status == 429:
+        wait = _retry_after_s(response)
+        raise ForecastFetchError(
+            provider, f"{where} answered HTTP 429 (rate limited: {_reason(response)}); no call "
+            f"for {wait:g} s", retry_after_s=wait)
+    if status in (401, 403):
+        raise ForecastFetchError(provider, f"{where} answered HTTP {status}: the service "
+                                 "refused the key; check the api_key setting")
+    if status != 200:
+        raise ForecastFetchError(provider, f"{where} answered HTTP {status}: "
+                                 f"{_reason(response) or 'no reason given'}")
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ForecastFetchError(provider, f"{where} answered malformed JSON ({exc}); the "
+                                 "forecast falls back and is fetched again later") from None

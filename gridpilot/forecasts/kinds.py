@@ -1,0 +1,25 @@
+"""The registry entries of the PV-aware forecast types (their settings model and constructor).
+
+Kept apart from :mod:`~gridpilot.forecasts.registry` so a policy using ``time_of_week`` never
+imports the HTTP and PV-model code.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from gridpilot.forecasts.pv_forecast import OpenMeteoForecast, OpenMeteoSettings
+
+__all__ = ["OPEN_METEO", "OpenMeteo"]
+
+
+class OpenMeteo:
+    """The ``open_meteo`` type."""
+
+    Settings = OpenMeteoSettings
+
+    def __call__(self, settings: OpenMeteoSettings, tz: ZoneInfo) -> OpenMeteoForecast:
+        return OpenMeteoForecast(settings, tz)
+
+
+OPEN_METEO = OpenMeteo()
