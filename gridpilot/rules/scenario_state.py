@@ -44,13 +44,6 @@ class ActiveCommandSpec(PartialCommand):
 
     model_config = _CASE_VALUE
 
-    @field_validator("for_")
-    @classmethod
-    def _duration(cls, value: float | str | None) -> float | str | None:
-        if value is not None:
-            parse_duration_s(value)
-        return value
-
     @model_validator(mode="after")
     def _one_time(self) -> ActiveCommandSpec:
         if self.since is not None and self.for_ is not None:
