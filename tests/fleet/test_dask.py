@@ -36,7 +36,8 @@ def _key(path: Path) -> list[tuple[object, ...]]:
 
 
 @pytest.fixture(scope="module")
-def local_rows(tiny_fleet: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[object, ...]]:
+def local_rows(tiny_fleet: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> list[tuple[object, ...]]:
     out = tmp_path_factory.mktemp("local")
     simulate_fleet(load_fleet(tiny_fleet), out, parse_executor("local", jobs=1))
     return _key(out / "results.parquet")
@@ -49,7 +50,9 @@ def test_local_cluster_gives_the_local_rows(tiny_fleet: Path, tmp_path: Path,
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     port = _free_port()
     logs = tmp_path_factory.mktemp("dask-logs")
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
