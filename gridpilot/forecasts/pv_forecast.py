@@ -249,7 +249,8 @@ class OpenMeteoSettings(PvForecastSettings):
     resolution: Literal["hourly", "minutely_15"] = "hourly"
     """``minutely_15``: 15-minute steps (native in central Europe and North America,
     interpolated elsewhere)."""
-    forecast_days: Annotated[int, Field(ge=1, le=16)] = 2
+    forecast_days: Annotated[int, Field(ge=1, le=16)] = 3
+    """Days from today's midnight (UTC): 3 covers the next 48 hours at any time of day."""
     calls_per_hour: Annotated[int, Field(ge=1, le=600)] = 12
     """The call budget: the free tier allows 600 a minute and 10 000 a day; a site needs few."""
 
