@@ -21,8 +21,12 @@ price, so the plan neither hoards nor dumps it. The plan's current slot becomes 
 
 A negative import price always charges at full power (being paid to take energy always pays). A
 cycle is only planned when its spread beats the round-trip losses plus ``cycle_cost_per_kwh``
-plus ``min_spread_per_kwh``, so equal or negative spreads never cycle. When no spread in the
-outlook is worth acting on, the strategy proposes nothing and the next rule decides.
+plus a margin, so equal or negative spreads never cycle. The margin is ``min_spread_per_kwh`` if
+given, else ``min_spread_pct`` (default 10) percent of the outlook's time-weighted mean import
+price: the forecast is never exact, and a spread just above break-even loses money once PV or
+load turn out otherwise (grid-charged energy leaves no room for PV that is then exported cheaply).
+When no spread in the outlook is worth acting on, the strategy proposes nothing and the next
+rule decides.
 
 Cost: a plan is solved when a new outlook is published (prices not covered by the plan, or
 prices that differ from it; a rolling fixed schedule replans once a quarter of what it shows is
@@ -81,7 +85,7 @@ _TIE = 1e-6
 _EMPTY_PCT = 0.05
 """Within this of the reserve there is nothing to hold [%]."""
 _NOTHING_STORED = Proposal(None, "nothing stored above the reserve and no charge worth buying")
-DEFAULT_MIN_SPREAD_PCT = 0.0
+DEFAULT_MIN_SPREAD_PCT = 10.0
 """The default ``min_spread_pct``: measured on the bundled UK 2018 year (``docs/strategies.md``)."""
 
 

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gridpilot.engine.commands import CommandKind, DeviceLimits
+from gridpilot.engine.battery import BatteryParams, step
+from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
 from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.rules.policy import Policy
 from gridpilot.strategies.registry import create_strategy
-from gridpilot.strategies.tariff_arbitrage import TariffArbitrage
+from gridpilot.strategies.tariff_arbitrage import TariffArbitrage, mean_price
 from tests.engine.support import dynamic_tariff, make_policy, policy_doc, uk_day, uk_series
 from tests.strategies.replay import cost, replay
 
@@ -219,3 +220,62 @@ def test_real_day_at_finer_price_resolution(slot_s: int) -> None:
         elif p.command is not None and p.command.kind is K.SELF_CONSUMPTION:
             soc = max(10.0, soc - max(net[i], 0) * slot_s / 3.6e6 / 0.95 / 9.5 * 100)
     assert charged_prices and max(charged_prices) < 0.0925
+
+
+def thin_spread_day(settings: dict[str, Any]) -> tuple[list[K | None], float]:
+    """One day whose spread is 0.5 % above break-even, planned on a flat 500 W forecast while
+    4 kWp of PV actually covers the day: the commands that ran, and the energy cost counting
+    what is left in the battery at the night price."""
+    s = create_strategy("a", {"type": "tariff_arbitrage", "default_net_load_w": 500, **settings})
+    night, eta = 0.10, 0.95
+    start = 1_515_542_400 + np.arange(48, dtype=np.int64) * 1800  # 2018-01-10, UTC
+    hour = np.arange(48) / 2.0
+    imp = np.where(hour < 6, night, night / eta**2 * 1.005)
+    exp = np.full(48, 0.04)
+    pv = np.where((hour >= 8) & (hour < 16), 2500.0, 0.0)
+    params = BatteryParams(capacity_kwh=9.5, max_charge_w=3300, max_discharge_w=3300,
+                           min_soc_pct=5, max_soc_pct=100)
+    soc, bill, kinds = 10.0, 0.0, []
+    for i in range(48):
+        state = SiteState(time=datetime.fromtimestamp(int(start[i]), UTC), soc_pct=soc,
+                          load_w=500.0, pv_w=float(pv[i]),
+                          prices=PriceOutlook(start[i:], int(start[-1]) + 1800, imp[i:], exp[i:]))
+        cmd = s.propose(state, CTX).command
+        kinds.append(None if cmd is None else cmd.kind)
+        r = step(cmd or Command(K.SELF_CONSUMPTION), soc, 500.0, float(pv[i]), 1800.0, params)
+        bill += (max(r.grid_w, 0.0) * imp[i] - max(-r.grid_w, 0.0) * exp[i]) * 0.5 / 1000
+        soc = r.soc_pct
+    return kinds, bill - (soc - 10.0) / 100 * 9.5 * eta * night
+
+
+def test_default_margin_does_not_cycle_a_spread_just_above_break_even() -> None:
+    kinds, default_cost = thin_spread_day({})
+    assert K.CHARGE not in kinds
+    # Without the margin the plan fills the battery at night; the PV it then has no room for
+    # is exported at 0.04 instead of covering the evening: the cycle loses money.
+    zero_kinds, zero_cost = thin_spread_day({"min_spread_per_kwh": 0})
+    assert zero_kinds[:12].count(K.CHARGE) >= 4
+    assert zero_cost > default_cost + 0.1
+
+
+def test_explicit_zero_margin_plans_as_without_a_margin() -> None:
+    start = 1_515_542_400 + np.arange(4, dtype=np.int64) * 1800
+    imp = np.array([0.10, 0.1115, 0.1115, 0.1115])  # 0.6 % above break-even
+    state = SiteState(time=datetime.fromtimestamp(int(start[0]), UTC), soc_pct=10.0,
+                      prices=PriceOutlook(start, int(start[-1]) + 1800, imp, np.zeros(4)))
+    zero = create_strategy("a", {"type": "tariff_arbitrage", "min_spread_per_kwh": 0})
+    no_pct = create_strategy("b", {"type": "tariff_arbitrage", "min_spread_pct": 0})
+    p = zero.propose(state, CTX)
+    assert p.command is not None and p.command.kind is K.CHARGE, p.reason
+    assert no_pct.propose(state, CTX).command == p.command
+    # The fixed margin replaces the relative one, whatever that is set to.
+    both = create_strategy("c", {"type": "tariff_arbitrage", "min_spread_per_kwh": 0,
+                                 "min_spread_pct": 50})
+    assert both.propose(state, CTX).command == p.command
+    assert create_strategy("d", {"type": "tariff_arbitrage"}).propose(state, CTX).command is None
+
+
+def test_mean_price_weighs_slots_by_length() -> None:
+    start = np.array([0, 1800, 2700], dtype=np.int64)  # 30, 15 and 15 minutes
+    assert mean_price(start, 3600, np.array([0.2, 0.1, 0.1])) == pytest.approx(0.15)
+    assert mean_price(start[:1], 1800, np.array([0.3])) == pytest.approx(0.3)
