@@ -1,16 +1,24 @@
-"""The one strict pydantic base of every settings model and policy section.
+"""The one strict pydantic base of every settings model and policy section, and the numbers
+they share.
 
 Unknown keys are errors (a misspelt key must not be silently ignored), NaN and infinity are
 refused (no limit or price may be undefined) and a validated value is frozen. A model that must
-differ (a mutable state, an open section) says so in its own ``model_config``, which pydantic
-merges over this one.
+differ (an open section, a key spelt like a Python keyword) says so in its class keywords
+(``class X(StrictModel, extra="allow")``), which pydantic merges over this configuration.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
 
-__all__ = ["StrictModel"]
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+__all__ = ["Pct", "PowerW", "Price", "StrictModel"]
+
+# Numbers are Strict: pydantic would otherwise read true/false as 1/0 and "10" as 10.
+Pct = Annotated[float, Strict(), Field(ge=0, le=100)]
+PowerW = Annotated[float, Strict(), Field(ge=0, le=10_000_000)]
+Price = Annotated[float, Strict(), Field(ge=-1000, le=1000)]
 
 
 class StrictModel(BaseModel):

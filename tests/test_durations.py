@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from gridpilot.calendar.text import window_for_s
+from gridpilot.calendar.when import When
 from gridpilot.cli import argtypes
 from gridpilot.recorded.resample import parse_step
 from gridpilot.rules.scenario import Check
 from gridpilot.rules.scenario_base import Duration
-from gridpilot.rules.schema_rules import When
 from gridpilot.timeutil import parse_duration_s
 
 YEAR_S = 366 * 86_400

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import ValidationError, model_validator
 
 from gridpilot.cli.terminal import stdout
 from gridpilot.engine.commands import Command, CommandKind
@@ -46,13 +46,12 @@ from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.errors import DataError
 from gridpilot.exitcodes import ExitCode
 from gridpilot.jsontext import loads
+from gridpilot.models import StrictModel
 
 __all__ = ["format_decision", "load_state", "register"]
 
 
-class _Prices(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
+class _Prices(StrictModel):
     start: list[datetime]
     end: datetime
     import_per_kwh: list[float]

@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.state import DeviceMode, ModeSource, PriceOutlook, ReadingAges, SiteState
+from gridpilot.models import StrictModel
 
 __all__ = [
     "DEFAULT_SOC_PCT",
@@ -42,11 +43,7 @@ def balance_grid_w(load_w: float, pv_w: float, battery_w: float) -> float:
     return load_w - pv_w - battery_w
 
 
-class _Partial(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class PartialCommand(_Partial):
+class PartialCommand(StrictModel):
     """The command gridpilot sent last (what anti-flap and hysteresis compare against)."""
 
     kind: CommandKind
@@ -67,7 +64,7 @@ class PartialCommand(_Partial):
         )
 
 
-class PartialDeviceMode(_Partial):
+class PartialDeviceMode(StrictModel):
     """The mode the device reports it runs (``source: person`` = set by hand on the device)."""
 
     kind: CommandKind | None = None
@@ -78,7 +75,7 @@ class PartialDeviceMode(_Partial):
         return DeviceMode(kind=self.kind, source=self.source, native=self.native)
 
 
-class PartialState(_Partial):
+class PartialState(StrictModel):
     """The site at one instant. Everything is optional; the defaults describe a quiet site: SOC
     50 %, no load, no PV, the battery idle, the grid balancing the rest."""
 

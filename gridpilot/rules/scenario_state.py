@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gridpilot.engine.partial_state import PartialCommand, PartialDeviceMode, PartialState
 from gridpilot.engine.state import ModeSource, ReadingAges
@@ -27,12 +27,8 @@ __all__ = [
     "StateSpec",
 ]
 
-# Over the strictness the bases already carry: a case never changes once read, and a key spelt
-# like a Python keyword (``for``, ``import``) may be given by its field name too.
-_CASE_VALUE = ConfigDict(frozen=True, populate_by_name=True)
-
-
-class ActiveCommandSpec(PartialCommand):
+# A key spelt like a Python keyword (``for``) may be given by its field name too.
+class ActiveCommandSpec(PartialCommand, populate_by_name=True):
     """The command gridpilot sent last (what anti-flap and hysteresis compare against)."""
 
     layer: Literal["manual", "schedule", "default"] | None = None
@@ -41,8 +37,6 @@ class ActiveCommandSpec(PartialCommand):
     """When its kind started; default: ``for`` before ``at``."""
     for_: Duration | None = Field(default=None, alias="for")
     """How long it has been running (``"10m"``); default ``1d``, i.e. well past any dwell time."""
-
-    model_config = _CASE_VALUE
 
     @model_validator(mode="after")
     def _one_time(self) -> ActiveCommandSpec:
@@ -56,8 +50,6 @@ class DeviceModeSpec(PartialDeviceMode):
 
     # A test describes gridpilot's own site, so a mode is gridpilot's unless it says otherwise.
     source: ModeSource = ModeSource.GRIDPILOT
-
-    model_config = _CASE_VALUE
 
 
 class AgesSpec(StrictModel):
@@ -92,10 +84,9 @@ class StateSpec(PartialState):
     forecast_net_load_w: float | list[float] | None = None  # type: ignore[assignment]
     """Expected ``load - pv`` [W] per price slot (a single number = flat); default none."""
 
-    model_config = _CASE_VALUE
 
-
-class PricesSpec(StrictModel):
+# A key spelt like a Python keyword (``import``) may be given by its field name too.
+class PricesSpec(StrictModel, populate_by_name=True):
     """Prices known at the tick, replacing the tariff's for this case: one price per ``slot``
     from ``start`` (default: the slot holding ``at``). A single number means the same price for
     ``hours``."""
@@ -107,8 +98,6 @@ class PricesSpec(StrictModel):
     start: TimeText | None = None
     hours: Annotated[float, Field(gt=0, le=24 * 14)] = 24.0
     """Horizon covered when ``import`` is a single number."""
-
-    model_config = _CASE_VALUE
 
     @field_validator("slot")
     @classmethod
@@ -132,7 +121,8 @@ class PricesSpec(StrictModel):
         return self
 
 
-class OverrideSpec(StrictModel):
+# A key spelt like a Python keyword (``for``) may be given by its field name too.
+class OverrideSpec(StrictModel, populate_by_name=True):
     """A manual override active in this case (as ``gridpilot override set`` makes them)."""
 
     name: str = "test override"
@@ -144,8 +134,6 @@ class OverrideSpec(StrictModel):
     for_: Duration | None = Field(default=None, alias="for")
     """Default ``1h`` when ``until`` is not given."""
     force: bool = False
-
-    model_config = _CASE_VALUE
 
     @field_validator("action")
     @classmethod

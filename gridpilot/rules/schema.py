@@ -5,7 +5,8 @@ that names a strategy, a reserve below the battery floor) live in :mod:`gridpilo
 turning the document into fast runtime objects lives in :mod:`gridpilot.rules.policy`.
 
 The sections are defined by concern in ``schema_site`` (site, battery, grid, device, forecast),
-``schema_rules`` (windows, actions, rules, overrides), ``schema_guards``, ``schema_tariff`` and
+``schema_rules`` (actions, rules, overrides; their windows are
+:class:`gridpilot.calendar.when.When`), ``schema_guards``, ``schema_tariff`` and
 ``schema_run`` (control and scheduler); this module assembles them into :class:`PolicyDoc` and is
 the place to import any of them from.
 """
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from gridpilot.calendar.when import StrList, When
 from gridpilot.engine.commands import CommandKind
-from gridpilot.models import StrictModel
+from gridpilot.models import Pct, PowerW, Price, StrictModel
 from gridpilot.rules.scenario import ScenarioCase
-from gridpilot.rules.schema_base import Pct, PowerW, Price, StrList
 from gridpilot.rules.schema_guards import (
     ExportCapGuard,
     Guard,
@@ -27,7 +28,7 @@ from gridpilot.rules.schema_guards import (
     ReserveGuard,
     SocCeilingGuard,
 )
-from gridpilot.rules.schema_rules import Action, DefaultSpec, Layer, ManualOverride, Rule, When
+from gridpilot.rules.schema_rules import Action, DefaultSpec, Layer, ManualOverride, Rule
 from gridpilot.rules.schema_run import ControlSpec, RunSpec
 from gridpilot.rules.schema_site import BatterySpec, DeviceSpec, ForecastSpec, GridSpec, SiteSpec
 from gridpilot.rules.schema_tariff import DynamicPrices, PriceSchedule, TariffPeriod, TariffSpec

@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from gridpilot.models import StrictModel
-from gridpilot.rules.schema_base import Pct, PowerW
-from gridpilot.rules.schema_rules import When
+from gridpilot.calendar.when import When
+from gridpilot.models import Pct, PowerW, StrictModel
 
 __all__ = [
     "ExportCapGuard",

@@ -1,73 +1,19 @@
-"""Policy sections that decide what the battery does: time windows, actions, rules, the
-default and manual overrides."""
+"""Policy sections that decide what the battery does: actions, rules, the default and manual
+overrides (their time windows are :class:`gridpilot.calendar.when.When`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
+from pydantic import Field, Strict, model_validator
 
-from gridpilot.calendar.text import validate_cron, window_for_s
+from gridpilot.calendar.when import When
 from gridpilot.engine.commands import CommandKind
 from gridpilot.engine.program import Layer
-from gridpilot.models import StrictModel
-from gridpilot.rules.schema_base import Pct, PowerW, Price, StrList, check_calendar_text
+from gridpilot.models import Pct, PowerW, StrictModel
 
-__all__ = ["Action", "DefaultSpec", "Layer", "ManualOverride", "Rule", "When"]
-
-
-class When(StrictModel):
-    """A time window and/or conditions. Every given part must hold for the window to match.
-
-    Times are wall-clock times in the site's timezone.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
-    )
-    time: str | None = None
-    """``"HH:MM-HH:MM"``; the end is exclusive and may be before the start (crosses midnight)."""
-    days: StrList | None = None
-    """``mon-fri``, ``sat,sun`` or a list of day names."""
-    months: StrList | None = None
-    """``nov-feb``, ``1-3`` or a list."""
-    dates: StrList | None = None
-    """``2026-12-20..2027-01-03`` (inclusive) or a list of such ranges or single dates."""
-    cron: str | None = None
-    """A cron expression for the start of the window; needs ``for``."""
-    for_: str | None = Field(default=None, alias="for")
-    """How long a cron window lasts, e.g. ``3h``, ``90m``."""
-    price_below: Price | None = None
-    """Matches while the import price is below this [currency/kWh]."""
-    price_above: Price | None = None
-    soc_below_pct: Pct | None = None
-    soc_above_pct: Pct | None = None
-
-    @field_validator("time", "days", "months", "dates")
-    @classmethod
-    def _calendar_ok(cls, value: StrList | None, info: ValidationInfo) -> StrList | None:
-        return check_calendar_text(info.field_name, value)
-
-    @field_validator("cron")
-    @classmethod
-    def _cron_ok(cls, value: str | None) -> str | None:
-        return None if value is None else validate_cron(value)
-
-    @field_validator("for_")
-    @classmethod
-    def _for_ok(cls, value: str | None) -> str | None:
-        if value is not None:
-            window_for_s(value)
-        return value
-
-    @model_validator(mode="after")
-    def _cron_needs_for(self) -> When:
-        if self.cron is not None and self.for_ is None:
-            raise ValueError("a cron window needs 'for' (e.g. for: 3h)")
-        if self.for_ is not None and self.cron is None:
-            raise ValueError("'for' only goes with 'cron'")
-        return self
+__all__ = ["Action", "DefaultSpec", "Layer", "ManualOverride", "Rule"]
 
 
 _ACTION_FIELDS = ("power_w", "target_soc_pct", "floor_soc_pct", "max_import_w", "max_export_w")

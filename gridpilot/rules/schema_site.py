@@ -7,10 +7,9 @@ import zoneinfo
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import Field, Strict, field_validator
 
-from gridpilot.models import StrictModel
-from gridpilot.rules.schema_base import Pct, PowerW
+from gridpilot.models import Pct, PowerW, StrictModel
 
 __all__ = ["BatterySpec", "DeviceSpec", "ForecastSpec", "GridSpec", "SiteSpec"]
 
@@ -56,11 +55,11 @@ class SiteSpec(StrictModel):
         return value
 
 
-class DeviceSpec(BaseModel):
+# Open: the keys besides ``type`` are the plugin's own settings, checked by its floor.
+class DeviceSpec(StrictModel, extra="allow"):
     """``type`` picks the adapter; the other keys are that adapter's own settings, validated by
     the adapter's settings model when the policy is compiled."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     type: str = "simulated"
     name: str = ""
 
@@ -72,9 +71,9 @@ class DeviceSpec(BaseModel):
             yield key, "***"
 
 
-class ForecastSpec(BaseModel):
+# Open: the keys besides ``type`` are the plugin's own settings, checked by its floor.
+class ForecastSpec(StrictModel, extra="allow"):
     """``type`` picks the load/PV forecast provider the planning strategies size their energy
     from; the other keys are its settings (see :mod:`gridpilot.forecasts.registry`)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     type: str = "time_of_week"

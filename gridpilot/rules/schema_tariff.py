@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
+from pydantic import Field, Strict, ValidationInfo, field_validator, model_validator
 
 from gridpilot.calendar.text import parse_clock_min
-from gridpilot.models import StrictModel
-from gridpilot.rules.schema_base import Price, StrList, check_calendar_text
+from gridpilot.calendar.when import StrList, check_calendar_text
+from gridpilot.models import Price, StrictModel
 from gridpilot.timeutil import parse_duration_s
 
 __all__ = [
@@ -66,12 +66,10 @@ class DynamicPrices(StrictModel):
         return value
 
 
-class ProviderRef(StrictModel):
+# Open: the keys besides these are the provider's own settings, checked when compiled.
+class ProviderRef(StrictModel, extra="allow"):
     """A live price provider: ``type`` names it, every other key is one of its settings (see
     docs/tariffs.md); the provider floor validates those against the type's settings model."""
-
-    # Open: the keys besides these are the provider's own settings, checked when compiled.
-    model_config = ConfigDict(extra="allow")
 
     type: Annotated[str, Field(min_length=1)]
     """The provider type: ``octopus``, ``entsoe``, ``nordpool``, ``tibber``, ``awattar``,

@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pydantic import Field, model_validator
 
+from gridpilot.calendar.when import When
 from gridpilot.calendar.window import Window
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.proposal import Proposal, StrategyContext
-from gridpilot.rules.schema import When
 from gridpilot.strategies.base import StrategySettings
 
 if TYPE_CHECKING:

@@ -6,12 +6,10 @@ engine's: :mod:`gridpilot.engine.proposal`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from gridpilot.models import StrictModel
 
 __all__ = ["StrategySettings"]
 
 
-class StrategySettings(BaseModel):
-    """Base of every strategy's settings model: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+class StrategySettings(StrictModel):
+    """Base of every strategy's settings model: unknown keys are errors, values are frozen."""

@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command
+from gridpilot.engine.decide import decide
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import SiteState
@@ -50,7 +52,7 @@ class StepResultLike(Protocol):
 
 
 DecideFn = Callable[[Policy, SiteState, Sequence[CompiledOverride]], Decision]
-StepFn = Callable[[Command, float, float, float, float, Any], StepResultLike]
+StepFn = Callable[[Command, float, float, float, float, BatteryParams], StepResultLike]
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,11 @@ class Engine:
 
     decide: DecideFn
     step: StepFn
-    battery_params: Callable[[Policy], Any]
+    battery_params: Callable[[Policy], BatteryParams]
 
 
 def default_engine() -> Engine:
     """The real ``decide()`` and the simulator's battery model."""
-    from gridpilot.engine.battery import BatteryParams, step
-    from gridpilot.engine.decide import decide
 
     def _decide(
         policy: Policy, state: SiteState, overrides: Sequence[CompiledOverride]

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.calendar.when import When
 from gridpilot.calendar.window import Window
-from gridpilot.rules.schema import When
 
 LONDON = ZoneInfo("Europe/London")
 

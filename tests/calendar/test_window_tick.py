@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.calendar.when import When
 from gridpilot.calendar.window import Window
-from gridpilot.rules.schema import When
 
 LONDON = ZoneInfo("Europe/London")
 SPECS = [

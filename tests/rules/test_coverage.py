@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from gridpilot.calendar.localtime import LocalFields
 from gridpilot.calendar.spec import CalendarSpec
+from gridpilot.calendar.when import When
 from gridpilot.calendar.window import Window
 from gridpilot.rules.coverage import LayerCoverage, calendar_never_matches, cron_never_fires
 from gridpilot.rules.loader import load_policy
-from gridpilot.rules.schema import When
 
 from .conftest import errors_of
 

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.calendar.cron_overlap import cron_misses_calendar
+from gridpilot.calendar.when import When
 from gridpilot.calendar.window import Window
 from gridpilot.rules.loader import load_policy
-from gridpilot.rules.schema import When
 
 from .conftest import errors_of
 

@@ -37,7 +37,6 @@ _USED_NAMES = [
 ]
 
 _PARTS = [
-    "gridpilot.rules.schema_base",
     "gridpilot.rules.schema_guards",
     "gridpilot.rules.schema_rules",
     "gridpilot.rules.schema_run",
