@@ -28,6 +28,7 @@ __all__ = [
     "CHECKED_VALUES",
     "SweepSetting",
     "SweepVariant",
+    "apply_setting",
     "check_settings",
     "parse_setting",
     "run_sweep",
@@ -114,7 +115,9 @@ def _index(node: list[Any], key: str, dotted: str) -> int:
     return i
 
 
-def _apply(data: dict[str, Any], dotted: str, value: Any) -> None:
+def apply_setting(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set the value at the dotted path ``dotted`` of plain policy data (as ``--set`` does);
+    a path the policy lacks is a :class:`DataError` naming it."""
     node: Any = data
     parts = dotted.split(".")
     for i, key in enumerate(parts[:-1]):
@@ -161,7 +164,7 @@ def check_settings(policy_path: str | Path, settings: Sequence[SweepSetting]) ->
         for value in (setting.values[i] for i in tried):
             candidate = copy.deepcopy(data)
             try:
-                _apply(candidate, setting.name, value)
+                apply_setting(candidate, setting.name, value)
                 doc = validate_policy_data(candidate, smap)
                 compile_policy(doc, smap, candidate, Path(policy_path))
             except (PolicyError, DataError) as exc:
@@ -203,7 +206,7 @@ def _run_one(settings: tuple[tuple[str, Any], ...]) -> SweepVariant:
     data = copy.deepcopy(_W["data"])
     try:
         for name, value in settings:
-            _apply(data, name, value)
+            apply_setting(data, name, value)
         doc = validate_policy_data(data, _W["smap"])
         policy = compile_policy(doc, _W["smap"], data, _W["path"])
         bt = run_backtest(policy, _W["series"], initial_soc_pct=_W["soc"],
