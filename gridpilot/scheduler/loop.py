@@ -35,6 +35,7 @@ from gridpilot.forecasts.providers import ForecastProvider
 from gridpilot.scheduler.audit import AuditLog, decision_summary
 from gridpilot.scheduler.device import AdapterLike, Snapshot, snapshot_from_reading
 from gridpilot.scheduler.dispatcher import Dispatcher, DispatchOutcome
+from gridpilot.scheduler.forecasts import ForecastKeeper
 from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.overrides import OverrideStore
 from gridpilot.scheduler.persist import ensure_state_dir, load_memory, save_memory
@@ -156,6 +157,10 @@ class Scheduler:
         if self.prices is not None:
             self.prices.audit = self.audit
             self.metrics.sections.append(self.prices.metric_lines)
+        # Refreshes a live forecast and falls back down its chain: never the end of a tick.
+        self.forecasts = (ForecastKeeper(self.forecast, self.state_dir, clock, policy.tz,
+                                         audit=self.audit)
+                          if self.forecast is not None else None)
         self.tick_count = 0
         self.last_fresh: datetime | None = None
         self.last_mode: DeviceMode | None = None
@@ -270,6 +275,8 @@ class Scheduler:
             # Before deciding: prices published since the last tick reach this decision.
             self.prices.bind(policy.tariff, self._base_dir())
             await self.prices.refresh(now)
+        if self.forecasts is not None:
+            await self.forecasts.refresh(now)
         snapshot, read_error = await self._read(now, n)
         if snapshot is not None:
             snapshot = recognise_own_mode(snapshot, self.memory)
@@ -314,6 +321,7 @@ class Scheduler:
             decision=decision_summary(decision, snapshot.device_mode),
             dispatch={"status": outcome.status, "detail": outcome.detail},
             **({"prices": self.prices.trace()} if self.prices is not None else {}),
+            **(self.forecasts.trace() if self.forecasts is not None else {}),
         )
         self._save_memory()
         return TickReport(n, now, "ok", snapshot, decision, outcome)
@@ -389,10 +397,8 @@ class Scheduler:
                              error=str(exc))
             prices = PriceOutlook.empty()
         forecast = None
-        if self.forecast is not None:
-            self.forecast.observe(now, snap.load_w, snap.pv_w)
-            if len(prices):
-                forecast = self.forecast.forecast(prices.start_s)
+        if self.forecasts is not None:
+            forecast = self.forecasts.predict(now, snap.load_w, snap.pv_w, prices.start_s)
         return build_site_state(snap, now, mem, prices, forecast)
 
     def _track_person_mode(self, mode: DeviceMode | None, now: datetime, n: int) -> None:
@@ -521,6 +527,8 @@ class Scheduler:
         self.audit.close()
         if self.prices is not None:
             self.prices.close()
+        if self.forecasts is not None:
+            self.forecasts.close()
         with contextlib.suppress(Exception):
             await self.device.aclose()
 
