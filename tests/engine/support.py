@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from gridpilot.engine.state import PriceOutlook
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 
 UK_2018 = Path(__file__).resolve().parents[2] / "examples" / "data" / "uk-2018-halfhourly.csv"
 if not UK_2018.exists():

@@ -17,7 +17,8 @@ from gridpilot.engine.commands import Command, CommandKind, validate_command
 from gridpilot.engine.decide import decide
 from gridpilot.engine.state import SiteState
 from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 
 K = CommandKind
 LAYERS = ("manual", "schedule", "default")

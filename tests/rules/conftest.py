@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import Policy, load_policy
+from gridpilot.rules.loader import load_policy
+from gridpilot.rules.policy import Policy
 
 BASE = """\
 version: 1

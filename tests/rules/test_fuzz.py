@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "examples" / "policies" / "economy7.yaml")
 TEXT = EXAMPLE.read_text(encoding="utf-8")

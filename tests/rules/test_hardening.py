@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.cli.check import check_file
 from gridpilot.errors import Issue, PolicyError
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 from gridpilot.rules.yamlsource import MAX_NODES, load_yaml, redact_issues
 
 from .conftest import BASE, write
@@ -117,8 +118,19 @@ SECRET_FIELDS = {
 }
 
 
+def checked(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Issue]:
+    """What ``gridpilot check`` reports with ``SECRETV`` set: the device section is refused by
+    the device floor there (and by ``run``), not by the policy loader."""
+    monkeypatch.setenv("SECRETV", SECRET)
+    found = check_file(path)
+    assert found
+    return found
+
+
 @pytest.mark.parametrize("case", sorted(SECRET_FIELDS))
-def test_substituted_secret_never_in_any_message(tmp_path: Path, case: str) -> None:
+def test_substituted_secret_never_in_any_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
     extra, where = SECRET_FIELDS[case]
     base = BASE
     if case == "timezone":
@@ -129,7 +141,10 @@ def test_substituted_secret_never_in_any_message(tmp_path: Path, case: str) -> N
             "    default: 0.25\n    dynamic: {file: '${SECRETV}.csv', format: csv}\n",
         )
     path = write(tmp_path, base + extra)
-    found = messages(path, {"SECRETV": SECRET})
+    if case == "device type":
+        found = checked(path, monkeypatch)
+    else:
+        found = messages(path, {"SECRETV": SECRET})
     assert where in [i.path for i in found], [i.format() for i in found]
     for issue in found:
         text = issue.format() + repr(issue)
@@ -164,7 +179,9 @@ def _env() -> dict[str, str]:
 def test_redaction_removes_every_occurrence(secret: str, before: str, after: str) -> None:
     issue = Issue("f", 1, 1, "p", before + secret + after + secret, hint=secret)
     (clean,) = redact_issues([issue], {secret, secret[:1]})
-    assert secret not in clean.message and secret not in clean.hint
+    # A secret of asterisks alone is found again in the mask that replaced it; nothing leaks.
+    if set(secret) != {"*"}:
+        assert secret not in clean.message and secret not in clean.hint
     assert secret[:1] not in clean.message.replace("***", "") or secret[:1] in "*"
 
 

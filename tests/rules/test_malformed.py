@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 
 from .conftest import BASE, write
 
@@ -116,7 +116,7 @@ def test_endless_price_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_device_settings_never_in_a_repr(tmp_path: Path) -> None:
-    from gridpilot.rules.policy import load_policy as load
+    from gridpilot.rules.loader import load_policy as load
 
     text = BASE + "device:\n  type: simulated\n"
     policy = load(write(tmp_path, text))

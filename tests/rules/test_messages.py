@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gridpilot.errors import PolicyError
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 
 from .conftest import BASE, write
 
