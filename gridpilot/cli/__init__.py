@@ -62,6 +62,8 @@ COMMANDS: tuple[Subcommand, ...] = (
     Subcommand("device", "gridpilot.cli.device",
                "talk to the policy's device: probe it or export its history"),
     Subcommand("simulate", "gridpilot.cli.simulate", "backtest a policy on recorded data"),
+    Subcommand("prices", "gridpilot.cli.prices",
+               "show the live prices a tariff knows now, or fetch their history"),
     Subcommand("sweep", "gridpilot.cli.sweep",
                "backtest every combination of policy settings, ranked by bill"),
     Subcommand("demo", "gridpilot.cli.demo",

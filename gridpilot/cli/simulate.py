@@ -1,5 +1,5 @@
 """``gridpilot simulate POLICY --data FILE [--from DATE] [--to DATE] [--step 5m] [--optimal]
-[--prices policy|data] [--accept-implausible] [--out DIR] [--json]
+[--prices policy|data] [--price-history FILE.csv|DIR] [--accept-implausible] [--out DIR] [--json]
 [--baseline REPORT.json --max-bill-increase-pct PCT]``: backtest a policy.
 
 Prints a summary table (with a progress bar while it runs, on a terminal), or the report as JSON
@@ -65,6 +65,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--week", metavar="DATE", type=date_or_time,
                         help="first day of the week to plot (default: the busiest week)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--price-history", metavar="FILE.csv|DIR",
+                        help="the prices of a tariff's live providers: a CSV written by "
+                        "'gridpilot prices fetch', or the state directory of a live run")
     parser.add_argument("--baseline", metavar="REPORT.json",
                         help="compare the bill with an accepted report.json (a bill gate for CI)")
     parser.add_argument("--max-bill-increase-pct", type=finite_float(), default=0.0,
@@ -321,6 +324,10 @@ def run(args: argparse.Namespace) -> ExitCode:
     from gridpilot.simulator.report import report_dict, write_report
 
     policy = load_policy(args.policy)
+    if args.price_history:
+        from gridpilot.simulator.pricehistory import with_price_history
+
+        policy = with_price_history(policy, Path(args.price_history))
     if args.out:
         prepare_output_dir(args.out, "--out", keep=False)
     series, price_series = prepare_backtest_data(args, policy.tz)

@@ -28,6 +28,7 @@ from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
 from gridpilot.errors import DataError
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
+from gridpilot.simulator.pricehistory import live_sides, require_live_prices
 
 if TYPE_CHECKING:
     from gridpilot.engine.decision import Decision
@@ -130,19 +131,27 @@ def replay(
     step_s = series.interval_s
     t_s = series.start_s
     tariff = policy.tariff
+    if live_sides(tariff):
+        # Before the first tick: a time without a price is refused here, located in the policy.
+        require_live_prices(policy, int(t_s[0]), series.end_s, horizon_s)
 
     slot_s = int(tariff.slot_s)
     horizon_slots = max(1, math.ceil(horizon_s / slot_s))
     first_slot = int(t_s[0]) - int(t_s[0]) % slot_s
     n_slots = (int(t_s[-1]) - first_slot) // slot_s + 1 + horizon_slots
     slots = first_slot + np.arange(n_slots, dtype=np.int64) * slot_s
-    slot_imp = tariff.import_prices(slots)
-    slot_exp = tariff.export_prices(slots)
     tick_slot = ((t_s - first_slot) // slot_s).astype(np.int64)
     tick_imp, tick_exp = tick_prices(tariff, t_s, step_s)
     # How far prices are known, per slot: looked up once per slot at the slot's start (a tick
     # later in the slot never sees less than that).
     known_end = _known_slot_ends(tariff, slots, tick_slot, horizon_slots)
+    # Prices are asked only for slots some tick can see: past the end of a live side's history
+    # there is no price to ask for (and none is shown).
+    seen = max(known_end)
+    slot_imp = np.full(n_slots, np.nan)
+    slot_exp = np.full(n_slots, np.nan)
+    slot_imp[:seen] = tariff.import_prices(slots[:seen])
+    slot_exp[:seen] = tariff.export_prices(slots[:seen])
     midx, _ = month_index(t_s, policy.tz)
 
     # Per-tick results go into Python lists (cheaper to append than numpy item writes).
