@@ -54,14 +54,13 @@ def find_examples(explicit: str | None = None) -> Path:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from gridpilot.cli.simulate import run as simulate
+    from gridpilot.cli import simulate
 
     ex = find_examples(args.examples)
-    sim_args = argparse.Namespace(
-        policy=str(ex / POLICY), data=str(ex / DATA), format="auto", start=args.start,
-        end=args.end,
-        step=args.step, fill="fail", soc=None, optimal=not args.no_optimal, out=args.out,
-        no_plots=False, week=None, json=False, map=[], time_column=None, time_format=None,
-        timezone=None, delimiter=None, baseline=None, max_bill_increase_pct=0.0,
-    )
-    return simulate(sim_args)
+    # simulate's own parser gives every option its default, including options added later.
+    parser = argparse.ArgumentParser(prog="gridpilot simulate")
+    simulate.register(parser)
+    sim_args = parser.parse_args([str(ex / POLICY), "--data", str(ex / DATA)])
+    sim_args.start, sim_args.end, sim_args.step = args.start, args.end, args.step
+    sim_args.optimal, sim_args.out = not args.no_optimal, args.out
+    return simulate.run(sim_args)
