@@ -7,7 +7,6 @@ nothing above it sees vendor conventions.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from gridpilot.engine.commands import Command, CommandKind
-from gridpilot.engine.state import DeviceMode, ReadingAges, SiteState
+from gridpilot.engine.state import DeviceMode, ReadingAges
 
 __all__ = [
     "AppliedCommand",
@@ -63,7 +62,8 @@ class Capabilities:
 
 @dataclass(frozen=True, slots=True)
 class DeviceReading:
-    """One read of a device: the parts of a :class:`SiteState` it knows, each with its own time.
+    """One read of a device: the parts of a ``SiteState`` it knows, each with its own time (the
+    scheduler turns it into the state, :func:`gridpilot.scheduler.device.snapshot_from_reading`).
 
     A field is ``None`` when this device does not measure it (an xBattery pack knows no PV).
     ``measured_at`` maps a field name (``soc_pct``, ``load_w``, ``pv_w``, ``grid_w``,
@@ -133,22 +133,6 @@ class DeviceReading:
             extra={**base.extra, **self.extra},
             rejected=rejected,
             **values,
-        )
-
-    def site_state(self, at: datetime, **more: Any) -> SiteState:
-        """A :class:`SiteState` at ``at`` from this reading; missing powers are 0 with a ``None``
-        age, so the engine sees they are unknown. ``more`` sets the other fields (prices...)."""
-        soc = self.soc_pct if self.soc_pct is not None else math.nan
-        return SiteState(
-            time=at,
-            soc_pct=soc,
-            load_w=self.load_w or 0.0,
-            pv_w=self.pv_w or 0.0,
-            grid_w=self.grid_w or 0.0,
-            battery_w=self.battery_w or 0.0,
-            ages=self.ages_at(at),
-            device_mode=self.device_mode,
-            **more,
         )
 
 

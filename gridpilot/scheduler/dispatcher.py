@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gridpilot.devices.base import DeviceAdapter
 from gridpilot.engine.commands import Command, DeviceLimits, validate_command
 from gridpilot.engine.state import DeviceMode, ModeSource
 from gridpilot.errors import CommandError, DeviceAuthError, DeviceError
 from gridpilot.scheduler.audit import AuditLog
 from gridpilot.scheduler.device import (
-    AdapterLike,
     describe_mode,
     describe_response,
     mode_dict,
     response_expiry,
-    snapshot_from_reading,
 )
 from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.persist import RunMemory
@@ -72,7 +71,7 @@ class DispatchOutcome:
 class Dispatcher:
     def __init__(
         self,
-        device: AdapterLike,
+        device: DeviceAdapter,
         *,
         audit: AuditLog,
         metrics: Metrics,
@@ -202,7 +201,7 @@ class Dispatcher:
             reading = await asyncio.wait_for(self.device.read_state(), self.call_timeout_s)
         except Exception as exc:
             return self._failed(command, now, tick, exc, stage="read-back")
-        back = snapshot_from_reading(reading, now).device_mode
+        back = reading.device_mode
         self.audit.write("read_back", now, tick=tick, mode=mode_dict(back))
         if not self._runs(command, back):
             shown = "no mode" if back is None else (
@@ -292,20 +291,20 @@ class Dispatcher:
                     command.describe(), stage, text, delay_s)
         return DispatchOutcome("unconfirmed" if exc is None else "failed", text)
 
-    async def release(self, now: datetime) -> Any:
+    async def release(self, now: datetime) -> None:
         """Hand the device back to its own default mode."""
         self.audit.write("release_attempt", now)
         try:
-            response = await asyncio.wait_for(self.device.release(), self.call_timeout_s)
+            await asyncio.wait_for(self.device.release(), self.call_timeout_s)
         except (DeviceError, TimeoutError, OSError) as exc:
             self.metrics.error(_error_kind(exc))
             self.audit.write("release_failed", now, error_kind=_error_kind(exc), error=str(exc))
             log.warning("handing the device back to its default mode failed: %s", exc)
-            return None
-        self.audit.write("device_response", now, response=describe_response(response))
+            return
+        # A release answers nothing (the protocol's ``release`` returns None).
+        self.audit.write("device_response", now, response=None)
         self.memory.sent_command = None
         self.memory.sent_expires = None
-        return response
 
 
 def _error_kind(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from gridpilot.clock import Clock
+from gridpilot.devices.base import DeviceAdapter
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.program import CompiledOverride
@@ -33,7 +34,7 @@ from gridpilot.errors import GridpilotError
 from gridpilot.exitcodes import ExitCode
 from gridpilot.forecasts.providers import ForecastProvider
 from gridpilot.scheduler.audit import AuditLog, decision_summary
-from gridpilot.scheduler.device import AdapterLike, Snapshot, snapshot_from_reading
+from gridpilot.scheduler.device import Snapshot, snapshot_from_reading
 from gridpilot.scheduler.dispatcher import Dispatcher, DispatchOutcome
 from gridpilot.scheduler.forecasts import ForecastKeeper
 from gridpilot.scheduler.metrics import Metrics
@@ -91,7 +92,7 @@ class Scheduler:
     def __init__(
         self,
         policy: Any,
-        device: AdapterLike,
+        device: DeviceAdapter,
         *,
         clock: Clock,
         state_dir: Path,

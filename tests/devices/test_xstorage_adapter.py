@@ -27,6 +27,7 @@ from gridpilot.errors import (
     DevicePermissionError,
     DeviceRejected,
 )
+from gridpilot.scheduler.device import snapshot_from_reading
 from tests.emulators import XStorageEmulator
 
 
@@ -169,7 +170,7 @@ async def test_person_manual_mode_is_an_override(
     assert reading.device_mode is not None
     assert reading.device_mode.source is ModeSource.PERSON
     assert reading.device_mode.kind is CommandKind.DISCHARGE
-    assert reading.site_state(reading.time).person_override
+    assert snapshot_from_reading(reading, reading.time).site_state().person_override
 
 
 async def test_manual_mode_lapses_to_default(
