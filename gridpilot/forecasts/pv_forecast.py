@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.live import ForecastContext, RefreshResult
@@ -54,7 +54,7 @@ class PvForecastSettings(StrictModel):
     latitude_deg: Annotated[float, Field(ge=-90, le=90)]
     longitude_deg: Annotated[float, Field(ge=-180, le=180)]
     altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
-    arrays: Annotated[tuple[PvArray, ...], Field(min_length=1, max_length=20)]
+    arrays: Annotated[tuple[PvArray, ...], Field(max_length=20)]
     """The PV arrays; their AC powers add up."""
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
     refresh_interval_s: Annotated[float, Field(ge=60, le=86_400)] = 3600.0
@@ -73,6 +73,14 @@ class PvForecastSettings(StrictModel):
     """How many past weeks the load's (and the time-of-week PV's) average reads."""
     flat_w: Annotated[float, Field(ge=-1_000_000, le=1_000_000)] = 500.0
     """The load [W] assumed before anything has been measured."""
+
+    @field_validator("arrays")
+    @classmethod
+    def _at_least_one(cls, value: tuple[PvArray, ...]) -> tuple[PvArray, ...]:
+        # Not min_length: pydantic reports that too when an item is invalid, as if none were.
+        if not value:
+            raise ValueError("give at least one array ({kwp, tilt_deg, azimuth_deg})")
+        return value
 
     @model_validator(mode="after")
     def _bins_divide_a_day(self) -> PvForecastSettings:
@@ -96,7 +104,7 @@ class PvForecast:
                                       flat_w=settings.flat_w)
         self.pv_tow = TimeOfWeekAverage(tz, bin_s=settings.bin_s, weeks=settings.weeks,
                                         flat_w=0.0)
-        self.history = PvHistory(settings.bin_s, days=3)
+        self.history = PvHistory(settings.bin_s, days=7)
         self._clear: ClearSkyPv | None = None
         self.live: CachedPv | None = None
         self._calib: deque[tuple[int, float, float]] = deque()

@@ -8,10 +8,11 @@ test checks it):
 - ``persistence``: each slot repeats the PV measured in the same slot on the latest day already
   seen (yesterday's profile, or the one before while today's is not measured yet). Assumes the
   weather stays as it was.
-- ``clear_sky``: the arrays' clear-sky power (pvlib, Ineichen) scaled by the clearness of the
-  last 24 hours measured: measured energy over clear-sky energy, bounded to [0, 1.1]. Assumes
-  the sky stays as clear as it was, but keeps the sun's path of the day forecast (later sunrise,
-  lower noon in autumn), which persistence misses.
+- ``clear_sky``: the arrays' clear-sky power (pvlib, Ineichen) scaled by a clearness measured
+  so far: half that of the last 24 hours, half that of the last week (measured energy over
+  clear-sky energy, each bounded to [0, 1.1]). Assumes tomorrow's sky is like recent ones,
+  tilted towards yesterday's; keeps the sun's path of the day forecast (later sunrise, lower
+  noon in autumn), which persistence misses.
 - ``time_of_week``: the average PV per time-of-week bin over recent weeks, as the net-load
   ``time_of_week`` forecast reads it.
 """
@@ -40,7 +41,7 @@ _MAX_CLEARNESS = 1.1
 class PvHistory:
     """Measured PV per UTC bin of ``bin_s`` seconds, for the last ``days`` days observed."""
 
-    def __init__(self, bin_s: int = 1800, days: int = 3) -> None:
+    def __init__(self, bin_s: int = 1800, days: int = 7) -> None:
         self.bin_s = bin_s
         self.days = days
         self._sum: dict[int, float] = {}
@@ -63,13 +64,13 @@ class PvHistory:
         count = self._count.get(b)
         return self._sum[b] / count if count else None
 
-    def last_day_bins(self) -> list[int]:
-        """The bins of the 24 hours ending with the last complete bin observed."""
+    def last_bins(self, days: int = 1) -> list[int]:
+        """The bins seen in the ``days`` days ending with the last complete bin observed."""
         if self.last_s is None:
             return []
         last = self.last_s // self.bin_s - 1
-        per_day = _DAY_S // self.bin_s
-        return [b for b in range(last - per_day + 1, last + 1) if b in self._count]
+        span = days * _DAY_S // self.bin_s
+        return [b for b in range(last - span + 1, last + 1) if b in self._count]
 
 
 def persistence_pv(history: PvHistory, slot_start_s: IntArray) -> FloatArray | None:
@@ -125,14 +126,22 @@ class ClearSkyPv:
         return found
 
 
-def clearness(history: PvHistory, clear: ClearSkyPv) -> float | None:
-    """Measured over clear-sky energy in the last day measured, bounded to [0, 1.1]."""
-    bins = history.last_day_bins()
+def _clearness(history: PvHistory, clear: ClearSkyPv, days: int) -> float | None:
+    bins = history.last_bins(days)
     if not bins:
         return None
-    arr = np.asarray(bins, dtype=np.int64)
-    expected = float(clear.bins_w(arr).sum())
+    expected = float(clear.bins_w(np.asarray(bins, dtype=np.int64)).sum())
     if expected <= 0:
         return None
     measured = sum(history.mean_w(b) or 0.0 for b in bins)
     return min(max(measured / expected, 0.0), _MAX_CLEARNESS)
+
+
+def clearness(history: PvHistory, clear: ClearSkyPv) -> float | None:
+    """Half yesterday's clearness, half the week's: a day's sky is a noisy guess of the next
+    one, and the week's pulls it towards the season's."""
+    day = _clearness(history, clear, 1)
+    week = _clearness(history, clear, history.days)
+    if day is None or week is None:
+        return day
+    return 0.5 * day + 0.5 * week

@@ -7,7 +7,7 @@ import zoneinfo
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from pydantic import Field, Strict, field_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
 from gridpilot.models import Pct, PowerW, StrictModel
 
@@ -77,3 +77,12 @@ class ForecastSpec(StrictModel, extra="allow"):
     from; the other keys are its settings (see :mod:`gridpilot.forecasts.registry`)."""
 
     type: str = "time_of_week"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_mean_open_meteo(cls, data: Any) -> Any:
+        # A policy that describes its PV arrays wants a PV-aware forecast: Open-Meteo is the
+        # default then (free, no key), as time_of_week is without arrays.
+        if isinstance(data, dict) and "type" not in data and "arrays" in data:
+            return {**data, "type": "open_meteo"}
+        return data

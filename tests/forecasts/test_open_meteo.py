@@ -17,7 +17,7 @@ from gridpilot.clock import ManualClock
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.live import ForecastContext, LiveForecast
 from gridpilot.forecasts.open_meteo import parse_weather
-from gridpilot.forecasts.pv_forecast import OpenMeteoForecast, OpenMeteoSettings
+from gridpilot.forecasts.pv_forecast import OpenMeteoForecast
 from gridpilot.forecasts.registry import FORECASTS
 from tests.emulators.open_meteo import OpenMeteoEmulator
 
