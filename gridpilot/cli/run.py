@@ -17,7 +17,7 @@ import os
 import sys
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from gridpilot.cli.argtypes import date_or_time, duration_s, finite_float, positive_int
 from gridpilot.cli.outputs import prepare_output_dir, write_failed
@@ -25,6 +25,10 @@ from gridpilot.cli.terminal import stdout
 from gridpilot.clock import AcceleratedClock, Clock, SystemClock
 from gridpilot.errors import GridpilotError, PolicyError
 from gridpilot.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from gridpilot.devices.base import DeviceAdapter
+    from gridpilot.rules.policy import Policy
 
 __all__ = ["register"]
 
@@ -126,7 +130,7 @@ def _configure_logging(level: str, clock: Clock, tz: tzinfo) -> None:
     logging.basicConfig(level=getattr(logging, level), handlers=[handler])
 
 
-def _refuse_unstartable_device(policy: Any) -> None:
+def _refuse_unstartable_device(policy: Policy) -> None:
     """Whatever would break every tick (a missing data or secret file, settings the adapter
     refuses) stops the start, located in the policy as ``gridpilot check`` reports it."""
     from gridpilot.scheduler.site_device import device_issues
@@ -136,7 +140,7 @@ def _refuse_unstartable_device(policy: Any) -> None:
         raise PolicyError(issues)
 
 
-def _start_device(policy: Any, clock: Clock) -> tuple[Any, list[Path]]:
+def _start_device(policy: Policy, clock: Clock) -> tuple[DeviceAdapter, list[Path]]:
     """The adapter, ready for its first tick, and the files it read on the way (watched for
     changes that need a restart)."""
     from gridpilot.inputs import recording_inputs
@@ -150,7 +154,7 @@ def _start_device(policy: Any, clock: Clock) -> tuple[Any, list[Path]]:
     return device, read
 
 
-async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float,
+async def _run(args: argparse.Namespace, policy: Policy, clock: Clock, speed: float,
                interval_s: float | None) -> ExitCode:
     from gridpilot.scheduler.control import ControlServer, ensure_token
     from gridpilot.scheduler.locate import state_dir_for_policy
@@ -211,11 +215,15 @@ async def _run(args: argparse.Namespace, policy: Any, clock: Clock, speed: float
         lock.close()
 
 
-async def _schedule(args: argparse.Namespace, policy: Any, device: Any,
+async def _schedule(args: argparse.Namespace, policy: Policy, device: DeviceAdapter,
                     state_dir: Path) -> ExitCode:
-    from gridpilot.scheduler.schedule_sync import remove_device_schedule, sync_device_schedule
+    from gridpilot.scheduler.schedule_sync import (
+        ScheduleDevice,
+        remove_device_schedule,
+        sync_device_schedule,
+    )
 
-    if not hasattr(device, "create_schedule_event"):
+    if not isinstance(device, ScheduleDevice):
         raise GridpilotError(f"device {device.name!r} has no schedule of its own to write into")
     if args.remove_schedule:
         removed = await remove_device_schedule(device, state_dir)
@@ -227,16 +235,16 @@ async def _schedule(args: argparse.Namespace, policy: Any, device: Any,
     return ExitCode.OK
 
 
-async def _startup_sync(policy: Any, device: Any, state_dir: Path) -> None:
+async def _startup_sync(policy: Policy, device: DeviceAdapter, state_dir: Path) -> None:
     """``run.sync_device_schedule``: refresh the device's copy of the static rules at start.
 
     Rules the device cannot express stop the start (a configuration error); a device that
     cannot be reached now only delays the sync to the next start.
     """
     from gridpilot.errors import DeviceError
-    from gridpilot.scheduler.schedule_sync import sync_device_schedule
+    from gridpilot.scheduler.schedule_sync import ScheduleDevice, sync_device_schedule
 
-    if not hasattr(device, "create_schedule_event"):
+    if not isinstance(device, ScheduleDevice):
         raise GridpilotError(f"run.sync_device_schedule: device {device.name!r} has no schedule "
                              "of its own; turn the setting off")
     try:
@@ -277,5 +285,5 @@ def _lock_state_dir(state_dir: Path) -> IO[str]:
     return fh
 
 
-def device_type(policy: Any) -> str:
+def device_type(policy: Policy) -> str:
     return str(policy.doc.device.type)

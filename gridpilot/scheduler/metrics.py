@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from gridpilot.engine.commands import CommandKind
 
@@ -50,6 +51,21 @@ class Metrics:
     def error(self, kind: str) -> None:
         with self._lock:
             self.errors[kind] += 1
+
+    def tick_done(self, at: datetime, duration_s: float, *, failsafe: bool,
+                  person_mode: bool) -> None:
+        """Count a finished tick that started ``at``."""
+        self.ticks_total += 1
+        self.last_tick_duration_s = duration_s
+        self.tick_duration_sum_s += duration_s
+        self.last_tick_unix_s = at.timestamp()
+        self.failsafe_active = failsafe
+        self.person_mode_active = person_mode
+
+    def state_seen(self, age_s: float | None, last_fresh: datetime | None) -> None:
+        """The age of the last fresh state (``None``: there never was one)."""
+        self.state_age_s = math.nan if age_s is None else age_s
+        self.last_state_unix_s = math.nan if last_fresh is None else last_fresh.timestamp()
 
     def render(self) -> str:
         with self._lock:

@@ -19,7 +19,14 @@ from typing import Any
 
 from gridpilot.engine.commands import Command
 
-__all__ = ["RunMemory", "atomic_write_json", "ensure_state_dir", "load_memory", "save_memory"]
+__all__ = [
+    "MemoryFile",
+    "RunMemory",
+    "atomic_write_json",
+    "ensure_state_dir",
+    "load_memory",
+    "save_memory",
+]
 
 STATE_FILE = "state.json"
 STATE_DIR_MODE = 0o700
@@ -150,3 +157,19 @@ def load_memory(directory: Path) -> tuple[RunMemory, str | None]:
 
 def save_memory(directory: Path, memory: RunMemory) -> None:
     atomic_write_json(Path(directory) / STATE_FILE, memory.as_dict())
+
+
+class MemoryFile:
+    """The memory kept in a state directory, written back only when it changed: fsync and
+    rename cost milliseconds on small boards, every tick."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.memory, self.load_error = load_memory(self.directory)
+        self._saved: dict[str, Any] | None = None
+
+    def save(self) -> None:
+        data = self.memory.as_dict()
+        if data != self._saved:
+            save_memory(self.directory, self.memory)
+            self._saved = data

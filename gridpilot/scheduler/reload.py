@@ -17,15 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from gridpilot.errors import GridpilotError, PolicyError
 from gridpilot.inputs import recording_inputs
+from gridpilot.rules.policy import Policy
+from gridpilot.scheduler.audit import AuditLog
+from gridpilot.scheduler.metrics import Metrics
 
-__all__ = ["FileWatch", "PolicyWatcher", "ReloadResult"]
+__all__ = ["FileWatch", "PolicyWatcher", "ReloadResult", "apply_reload"]
+
+log = logging.getLogger("gridpilot.scheduler")
+
+RESTART_SECTIONS = ("device", "run")
+"""Policy sections read once at start (the adapter, the audit log, the control API)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +45,7 @@ class ReloadResult:
     start (by the device adapter) that changed, which only a restart applies.
     """
 
-    policy: Any = None
+    policy: Policy | None = None
     error: str = ""
     issues: tuple[dict[str, object], ...] = ()
     changed: tuple[Path, ...] = ()
@@ -110,7 +119,7 @@ class PolicyWatcher:
     def __init__(
         self,
         path: Path,
-        loader: Callable[[Path], Any],
+        loader: Callable[[Path], Policy],
         *,
         inputs: Iterable[Path] = (),
         restart_inputs: Iterable[Path] = (),
@@ -139,5 +148,36 @@ class PolicyWatcher:
                 result = ReloadResult(policy=policy, changed=changed, restart_needed=restart)
         # Whatever this attempt read is what a later change must be noticed in: a price file
         # that was missing now is watched until it appears.
-        self.files.watch([self.path, *read, *getattr(result.policy, "inputs", ())])
+        self.files.watch([self.path, *read, *(result.policy.inputs if result.policy else ())])
         return result
+
+
+def apply_reload(result: ReloadResult, running: Policy, path: Path, now: datetime, *,
+                 audit: AuditLog, metrics: Metrics) -> Policy:
+    """The policy to run after ``result``: the new one when it is valid, else ``running``.
+    Either way, what happened is logged and audited."""
+    if result.restart_needed:
+        files = [str(p) for p in result.restart_needed]
+        log.warning("%s changed; the device read it at start: restart gridpilot run to apply it",
+                    ", ".join(files))
+        audit.write("restart_needed", now, files=files,
+                    why="the device adapter read these files at start")
+    changed = [str(p) for p in result.changed]
+    if not changed:
+        return running
+    if result.policy is None:
+        metrics.error("policy_invalid")
+        log.error("the edited policy is invalid (changed: %s); keeping the running one:\n%s",
+                  ", ".join(changed), result.error)
+        audit.write("policy_invalid", now, path=str(path), error=result.error,
+                    issues=list(result.issues), changed=changed)
+        return running
+    fixed = [name for name in RESTART_SECTIONS
+             if getattr(running.doc, name) != getattr(result.policy.doc, name)]
+    if fixed:
+        log.warning("the %s section changed; restart gridpilot run to apply it",
+                    " and ".join(fixed))
+    metrics.policy_reloads += 1
+    log.info("policy reloaded from %s (changed: %s)", path, ", ".join(changed))
+    audit.write("policy_reloaded", now, path=str(path), changed=changed)
+    return result.policy

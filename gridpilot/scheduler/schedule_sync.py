@@ -17,10 +17,12 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from gridpilot.calendar.text import parse_days, parse_time_range
+from gridpilot.engine.commands import Command
 from gridpilot.errors import DeviceRejected, GridpilotError
+from gridpilot.rules.policy import Policy
 from gridpilot.scheduler.persist import atomic_write_json
 from gridpilot.scheduler.tick import command_with_reserve
 
@@ -39,12 +41,14 @@ class ScheduleSyncError(GridpilotError):
     """The policy's rules cannot be written into the device's schedule; nothing was written."""
 
 
+@runtime_checkable
 class ScheduleDevice(Protocol):
     """The part of an adapter the sync needs (the xStorage adapter has it)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
-    def plan(self, command: Any, *, valid_for_s: float) -> Any: ...
+    def plan(self, command: Command, *, valid_for_s: float) -> Any: ...
 
     async def list_schedule(self) -> list[Any]: ...
 
@@ -59,7 +63,7 @@ Recurrence = Literal["EVERYDAY", "WEEK_DAYS", "WEEKENDS"]
 @dataclass(frozen=True, slots=True)
 class PlannedEvent:
     rule: str
-    command: Any
+    command: Command
     start_hhmm: int
     end_hhmm: int
     recurrence: Recurrence
@@ -70,7 +74,7 @@ def _hhmm(minutes: int) -> int:
     return (minutes // 60) * 100 + minutes % 60
 
 
-def plan_device_schedule(policy: Any) -> list[PlannedEvent]:
+def plan_device_schedule(policy: Policy) -> list[PlannedEvent]:
     """The device events for the policy's static schedule rules.
 
     Raises :class:`ScheduleSyncError` listing every schedule rule that cannot be expressed.
@@ -150,7 +154,7 @@ async def remove_device_schedule(device: ScheduleDevice, state_dir: Path) -> int
     return removed
 
 
-async def sync_device_schedule(device: ScheduleDevice, policy: Any, state_dir: Path) -> int:
+async def sync_device_schedule(device: ScheduleDevice, policy: Policy, state_dir: Path) -> int:
     """Replace the events of the previous sync with the policy's; returns how many were written.
 
     Everything is planned and checked first, so a refused rule writes nothing.

@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
 from gridpilot.engine.state import FloatArray, ModeSource, PriceOutlook, SiteState
+from gridpilot.rules.policy import Policy
 from gridpilot.rules.schema import Action
 from gridpilot.scheduler.device import Snapshot, describe_mode
 from gridpilot.scheduler.dispatcher import DispatchOutcome
@@ -44,7 +44,7 @@ def next_tick_at(now: datetime, interval_s: float) -> datetime:
     return datetime.fromtimestamp(nxt, UTC)
 
 
-def reserve_floor_pct(policy: Any) -> float:
+def reserve_floor_pct(policy: Policy) -> float:
     """The battery's minimum SOC raised by the always-on backup reserve guards [%]."""
     return float(max(
         [g.min_soc_pct for g in policy.guards
@@ -53,7 +53,7 @@ def reserve_floor_pct(policy: Any) -> float:
     ))
 
 
-def command_with_reserve(action: Action, policy: Any) -> Command:
+def command_with_reserve(action: Action, policy: Policy) -> Command:
     """The command ``action`` stands for outside ``decide()`` (the fail-safe, the device
     schedule): the engine's action defaults, with the floor raised to the always-on reserve."""
     limits = policy.limits
@@ -73,8 +73,16 @@ def note_month_peak(memory: RunMemory, month: str, grid_w: float) -> None:
 def build_site_state(snap: Snapshot, now: datetime, memory: RunMemory, prices: PriceOutlook,
                      forecast_net_load_w: FloatArray | None) -> SiteState:
     """The ``SiteState`` ``decide()`` gets: the reading plus the scheduler's memory."""
-    return snap.site_state(
+    return SiteState(
+        time=now,
+        soc_pct=math.nan if snap.soc_pct is None else snap.soc_pct,
+        load_w=snap.load_w,
+        pv_w=snap.pv_w,
+        grid_w=snap.grid_w,
+        battery_w=snap.battery_w,
         prices=prices,
+        ages=snap.ages,
+        device_mode=snap.device_mode,
         active_command=memory.active_command,
         active_since=memory.active_since,
         month_peak_import_w=memory.month_peak_import_w,
@@ -90,7 +98,7 @@ def remember_decision(memory: RunMemory, decision: Decision, outcome: DispatchOu
     invalid, an unknown device mode), must not be kept for the dwell time: the next decision
     would hold it, and nothing would replace what really runs on the device. A yielding
     decision only mirrors a person's mode: it is not ours to dwell on either."""
-    if getattr(decision, "yielded", False) or outcome.status not in RUNNING_STATUSES:
+    if decision.yielded or outcome.status not in RUNNING_STATUSES:
         return
     if memory.active_command is None or memory.active_command.kind != decision.command.kind:
         memory.active_since = now
@@ -147,7 +155,7 @@ class TickReport:
             grid = "      ?" if "grid_w" in s.rejected else f"{s.grid_w:+7.0f}"
             parts.append(f"SOC {soc} %  load {load} W  pv {pv} W  grid {grid} W")
         if self.decision is not None:
-            if getattr(self.decision, "yielded", False):
+            if self.decision.yielded:
                 mode = s.device_mode if s is not None else None
                 parts.append(f"-> yield to {describe_mode(mode)} ({self.decision.winner})")
             else:

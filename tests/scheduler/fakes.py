@@ -68,6 +68,7 @@ def fake_policy(doc: PolicyDoc, path: Path | None = None) -> Any:
         guards=(),
         rules=(),
         overrides=(),
+        inputs=(),
         new_forecast=lambda: FlatForecast(),
     )
 

@@ -17,7 +17,7 @@ import pytest
 from gridpilot.cli import main
 from gridpilot.cli.log import format_record
 from gridpilot.clock import ManualClock
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 from gridpilot.scheduler.audit import AuditLog, read_audit
 from gridpilot.scheduler.loop import Scheduler
 from gridpilot.timefmt import ClockFormatter, format_time

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from gridpilot.cli.log import format_record
 from gridpilot.clock import ManualClock
 from gridpilot.devices.xstorage import XStorageAdapter, XStorageSettings
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 from gridpilot.scheduler.audit import read_audit
 from gridpilot.scheduler.loop import Scheduler
 from tests.emulators.xstorage_mock import MockUnit

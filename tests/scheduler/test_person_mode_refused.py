@@ -10,7 +10,7 @@ from typing import Any
 from gridpilot.clock import ManualClock
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.errors import CommandError, DeviceRejected
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 from gridpilot.scheduler.loop import Scheduler
 from gridpilot.scheduler.overrides import parse_override_request
 from tests.scheduler.fakes import FakeDevice

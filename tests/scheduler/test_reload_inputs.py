@@ -13,7 +13,7 @@ import pytest
 from gridpilot.clock import ManualClock
 from gridpilot.engine.commands import CommandKind
 from gridpilot.inputs import note_input, recording_inputs
-from gridpilot.rules.policy import load_policy
+from gridpilot.rules.loader import load_policy
 from gridpilot.scheduler.audit import read_audit
 from gridpilot.scheduler.loop import Scheduler
 from gridpilot.scheduler.reload import FileWatch
