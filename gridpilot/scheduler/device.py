@@ -1,22 +1,23 @@
-"""What the scheduler needs from a device adapter, and how a reading becomes a ``SiteState``.
+"""How a device reading becomes the ``SiteState`` ``decide()`` reads, and how the audit log
+describes what a device reports and answers.
 
-The scheduler depends only on these structural protocols, not on any adapter class, so any
-adapter from :mod:`gridpilot.devices` (or a test double) can drive it.
+There is one route from a reading to a state: :func:`snapshot_from_reading` takes the ages at the
+tick, then :meth:`Snapshot.site_state` adds what the scheduler remembers. The scheduler drives any
+:class:`~gridpilot.devices.base.DeviceAdapter`; it knows no adapter class.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from gridpilot.engine.commands import Command
-from gridpilot.engine.state import DeviceMode, ReadingAges
+from gridpilot.devices.base import DeviceReading
+from gridpilot.engine.state import DeviceMode, ReadingAges, SiteState
 
 __all__ = [
-    "AdapterLike",
-    "ReadingLike",
     "Snapshot",
     "describe_mode",
     "describe_response",
@@ -24,24 +25,6 @@ __all__ = [
     "response_expiry",
     "snapshot_from_reading",
 ]
-
-
-@runtime_checkable
-class ReadingLike(Protocol):
-    soc_pct: float
-
-
-class AdapterLike(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    async def read_state(self) -> Any: ...
-
-    async def apply(self, command: Command, *, valid_for_s: float) -> Any: ...
-
-    async def release(self) -> Any: ...
-
-    async def aclose(self) -> Any: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,6 +66,21 @@ class Snapshot:
         if self.soc_pct is None or self.ages.soc_s is None:
             return "the device reported no state of charge"
         return ""
+
+    def site_state(self, **more: Any) -> SiteState:
+        """The :class:`SiteState` at the tick: an unknown SOC is NaN (the engine refuses to decide
+        on it), and ``more`` sets the fields the scheduler keeps (prices, remembered command...)."""
+        return SiteState(
+            time=self.time,
+            soc_pct=math.nan if self.soc_pct is None else self.soc_pct,
+            load_w=self.load_w,
+            pv_w=self.pv_w,
+            grid_w=self.grid_w,
+            battery_w=self.battery_w,
+            ages=self.ages,
+            device_mode=self.device_mode,
+            **more,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -129,58 +127,23 @@ def describe_mode(mode: DeviceMode | None) -> str:
     return f"{who} {name}" + (f" ({params})" if params else "")
 
 
-def _num(reading: Any, name: str) -> float:
-    value = getattr(reading, name, None)
-    return 0.0 if value is None else float(value)
-
-
-def _aged(age: float | None, extra_s: float) -> float | None:
-    return None if age is None else age + extra_s
-
-
-def snapshot_from_reading(reading: Any, now: datetime) -> Snapshot:
-    """Turn an adapter's reading (a :class:`gridpilot.devices.base.DeviceReading`) into a
-    :class:`Snapshot` as seen at ``now``.
-
-    Ages are taken at ``now``, so a cached or delayed reading counts as old as it really is. A
-    reading without ``soc_pct`` reports every age as missing.
-    """
-    ages_at = getattr(reading, "ages_at", None)
-    if callable(ages_at):
-        ages = ages_at(now)
-    else:
-        taken = getattr(reading, "time", None)
-        extra_s = 0.0
-        if isinstance(taken, datetime) and taken.tzinfo is not None:
-            extra_s = max(0.0, (now - taken).total_seconds())
-        base = getattr(reading, "ages", None)
-        if not isinstance(base, ReadingAges):
-            base = ReadingAges()
-        ages = ReadingAges(
-            soc_s=_aged(base.soc_s, extra_s),
-            load_s=_aged(base.load_s, extra_s),
-            pv_s=_aged(base.pv_s, extra_s),
-            grid_s=_aged(base.grid_s, extra_s),
-            battery_s=_aged(base.battery_s, extra_s),
-        )
-    soc = getattr(reading, "soc_pct", None)
-    if soc is None:
+def snapshot_from_reading(reading: DeviceReading, now: datetime) -> Snapshot:
+    """``reading`` as seen at ``now``: each age taken at ``now`` (a cached or delayed reading
+    counts as old as it really is), a power the device does not measure 0 with a ``None`` age,
+    and every age missing when the SOC is."""
+    ages = reading.ages_at(now)
+    if reading.soc_pct is None:
         ages = ReadingAges(None, None, None, None, None)
-    mode = getattr(reading, "device_mode", None)
-    if mode is None:
-        mode = getattr(reading, "mode", None)
-    rejected = getattr(reading, "rejected", None)
     return Snapshot(
         time=now,
-        soc_pct=None if soc is None else float(soc),
-        load_w=_num(reading, "load_w"),
-        pv_w=_num(reading, "pv_w"),
-        grid_w=_num(reading, "grid_w"),
-        battery_w=_num(reading, "battery_w"),
+        soc_pct=reading.soc_pct,
+        load_w=reading.load_w or 0.0,
+        pv_w=reading.pv_w or 0.0,
+        grid_w=reading.grid_w or 0.0,
+        battery_w=reading.battery_w or 0.0,
         ages=ages,
-        device_mode=mode if isinstance(mode, DeviceMode) else None,
-        rejected={str(k): str(v) for k, v in rejected.items()}
-        if isinstance(rejected, Mapping) else {},
+        device_mode=reading.device_mode,
+        rejected=dict(reading.rejected),
     )
 
 

@@ -73,16 +73,8 @@ def note_month_peak(memory: RunMemory, month: str, grid_w: float) -> None:
 def build_site_state(snap: Snapshot, now: datetime, memory: RunMemory, prices: PriceOutlook,
                      forecast_net_load_w: FloatArray | None) -> SiteState:
     """The ``SiteState`` ``decide()`` gets: the reading plus the scheduler's memory."""
-    return SiteState(
-        time=now,
-        soc_pct=math.nan if snap.soc_pct is None else snap.soc_pct,
-        load_w=snap.load_w,
-        pv_w=snap.pv_w,
-        grid_w=snap.grid_w,
-        battery_w=snap.battery_w,
+    return snap.site_state(
         prices=prices,
-        ages=snap.ages,
-        device_mode=snap.device_mode,
         active_command=memory.active_command,
         active_since=memory.active_since,
         month_peak_import_w=memory.month_peak_import_w,
