@@ -2,7 +2,8 @@
 
 ``python -m gridpilot.docgen`` rewrites the blocks between ``BEGIN GENERATED <name>`` and
 ``END GENERATED <name>`` markers: the policy keys in ``docs/policy.md``, each device adapter's
-settings in ``docs/devices.md`` and each built-in strategy's settings in ``docs/strategies.md``.
+settings in ``docs/devices.md``, each built-in strategy's settings in ``docs/strategies.md`` and
+each built-in price provider's settings in ``docs/tariffs.md``.
 ``--check`` exits 1 when any is out of date. Each key's description is the docstring written
 under the field in the model, its example the first value the bundled example policies give it.
 """
@@ -26,6 +27,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from gridpilot.devices.registry import DEVICES
+from gridpilot.prices.registry import PRICE_PROVIDERS
 from gridpilot.strategies.registry import STRATEGIES
 
 __all__ = [
@@ -318,6 +320,18 @@ def _strategy_reference(examples: list[Path]) -> str:
     return "\n".join(parts)
 
 
+def _price_provider_reference(examples: list[Path]) -> str:
+    parts = []
+    for type_name in PRICE_PROVIDERS.names():
+        kind = PRICE_PROVIDERS.get(type_name)
+        if not getattr(kind, "__module__", "").startswith("gridpilot.prices."):
+            continue  # an installed plugin documents itself
+        parts.append(f"### `type: {type_name}`\n")
+        parts.append(generate_reference(kind.settings_model, examples,
+                                        prefix="tariff.*.provider", level=4))
+    return "\n".join(parts)
+
+
 def rendered_docs(docs_dir: Path, examples_dir: Path) -> dict[Path, tuple[str, str]]:
     """``{file: (current text, regenerated text)}`` for every generated document."""
     from gridpilot.rules.schema import PolicyDoc
@@ -330,6 +344,9 @@ def rendered_docs(docs_dir: Path, examples_dir: Path) -> dict[Path, tuple[str, s
         docs_dir / "devices.md": [("device-settings", lambda: _device_reference(examples))],
         docs_dir / "strategies.md": [
             ("strategy-settings", lambda: _strategy_reference(examples))
+        ],
+        docs_dir / "tariffs.md": [
+            ("price-provider-settings", lambda: _price_provider_reference(examples))
         ],
     }
     out: dict[Path, tuple[str, str]] = {}

@@ -66,12 +66,13 @@ def check_file(path: Path) -> list[Issue]:
 
 
 def check_file_with_warnings(path: Path) -> tuple[list[Issue], list[Issue]]:
-    """The errors of :func:`check_file`, and the warnings (secrets written in plain text) of a
-    policy that has no error."""
+    """The errors of :func:`check_file`, and the warnings (secrets written in plain text, live
+    prices without a fixed schedule behind them) of a policy that has no error."""
     from gridpilot.devices.registry import DEVICES
     from gridpilot.forecasts.registry import FORECASTS
     from gridpilot.rules.loader import merge_issues
     from gridpilot.rules.plaintext import plaintext_secrets
+    from gridpilot.rules.tariff_fallback import unbacked_live_sides
     from gridpilot.scheduler.site_device import (
         device_issues,
         device_settings_issues,
@@ -100,6 +101,7 @@ def check_file_with_warnings(path: Path) -> tuple[list[Issue], list[Issue]]:
         data = suite.policy.doc.model_dump(by_alias=True)
         warnings = plaintext_secrets(data, suite.policy.source, {
             "device": DEVICES, "forecast": FORECASTS, "strategy": STRATEGIES})
+        warnings += unbacked_live_sides(suite.policy)
     return problems, warnings
 
 

@@ -106,6 +106,8 @@ class PvForecast:
                                         flat_w=0.0)
         self.history = PvHistory(settings.bin_s, days=7)
         self._clear: ClearSkyPv | None = None
+        self._clearness_key = -2
+        self._clearness: float | None = None
         self.live: CachedPv | None = None
         self._calib: deque[tuple[int, float, float]] = deque()
         self._last_sources: dict[str, Any] = {}
@@ -198,7 +200,12 @@ class PvForecast:
             return persistence_pv(self.history, starts)
         if self._clear is None:
             self._clear = ClearSkyPv(self.settings.arrays, self.site, self.settings.bin_s)
-        k = clearness(self.history, self._clear)
+        # The clearness only changes when a bin completes: once per bin, not per forecast.
+        key = -1 if self.history.last_s is None else self.history.last_s // self.settings.bin_s
+        if key != self._clearness_key:
+            self._clearness_key = key
+            self._clearness = clearness(self.history, self._clear)
+        k = self._clearness
         if k is None:
             return None
         return k * self._clear.bins_w(starts // self.settings.bin_s)

@@ -184,11 +184,7 @@ def run_backtest(
     )
 
     def loss_making(battery: np.ndarray, soc0_pct: float) -> float:
-        return loss_making_discharge_kwh(
-            load_w=rep.load_w, pv_w=rep.pv_w, battery_w=battery,
-            import_price=rep.import_price, export_price=rep.export_price,
-            step_s=rep.step_s, params=params, initial_soc_pct=soc0_pct,
-        )
+        return loss_making_discharge_kwh(site, battery, params, soc0_pct)
 
     out.loss_making_cycles_kwh["policy"] = loss_making(rep.battery_w, soc0)
     out.loss_making_cycles_kwh["self_consumption"] = loss_making(sc_bat, soc0)

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridpilot.engine.battery import BatteryParams
+from gridpilot.simulator.accounting import SiteSeries
 
 __all__ = ["loss_making_discharge_kwh"]
 
@@ -34,18 +35,12 @@ _TIE_PER_KWH = 1e-9
 
 
 def loss_making_discharge_kwh(
-    *,
-    load_w: FloatArray,
-    pv_w: FloatArray,
-    battery_w: FloatArray,
-    import_price: FloatArray,
-    export_price: FloatArray,
-    step_s: int,
-    params: BatteryParams,
-    initial_soc_pct: float,
+    site: SiteSeries, battery_w: FloatArray, params: BatteryParams, initial_soc_pct: float
 ) -> float:
-    """AC energy [kWh] discharged in steps that earned less than the stored energy cost (module
-    docstring)."""
+    """AC energy [kWh] discharged in steps of a run on ``site`` that earned less than the stored
+    energy cost (module docstring)."""
+    load_w, pv_w, step_s = site.load_w, site.pv_w, site.step_s
+    import_price, export_price = site.import_price, site.export_price
     n = battery_w.shape[0]
     if n == 0:
         return 0.0

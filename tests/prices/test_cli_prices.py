@@ -305,3 +305,14 @@ def test_the_default_client_verifies_tls() -> None:
         pool = getattr(transport, "_pool", None)
         ctx = getattr(pool, "_ssl_context", None)
         assert ctx is None or ctx.verify_mode.name == "CERT_REQUIRED"
+
+
+def test_check_states_what_a_live_side_without_fallback_does(tmp_path: Path) -> None:
+    policy = write_live_policy(tmp_path, {"provider": {"type": "awattar"}})
+    proc = run_cli("check", str(policy))
+    assert proc.returncode == 0, proc.stdout  # valid, offline, with a located warning
+    warning = next(ln for ln in proc.stdout.splitlines() if "tariff.import.provider" in ln)
+    assert warning.startswith(f"{policy}:") and "no fixed schedule behind the provider" in warning
+    assert "a backtest refuses a gap" in warning and "default: <price>" in warning
+    backed = write_live_policy(tmp_path, {"provider": {"type": "awattar"}, "default": 0.3})
+    assert "warning" not in run_cli("check", str(backed)).stdout.lower()

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.engine.battery import BatteryParams
+from gridpilot.simulator.accounting import SiteSeries
 from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 
 
 def _loss(load: list[float], pv: list[float], bat: list[float], imp: list[float],
           exp: list[float], params: BatteryParams, soc0: float = 0.0) -> float:
-    return loss_making_discharge_kwh(
+    site = SiteSeries(
+        start_s=3600 * np.arange(len(load), dtype=np.int64), step_s=3600,
         load_w=np.asarray(load, dtype=float), pv_w=np.asarray(pv, dtype=float),
-        battery_w=np.asarray(bat, dtype=float), import_price=np.asarray(imp, dtype=float),
-        export_price=np.asarray(exp, dtype=float), step_s=3600, params=params,
-        initial_soc_pct=soc0,
+        import_price=np.asarray(imp, dtype=float), export_price=np.asarray(exp, dtype=float),
+        tz=ZoneInfo("UTC"),
     )
+    return loss_making_discharge_kwh(site, np.asarray(bat, dtype=float), params, soc0)
 
 
 PARAMS = BatteryParams(capacity_kwh=10.0, max_charge_w=5000.0, max_discharge_w=5000.0,

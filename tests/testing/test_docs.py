@@ -38,7 +38,7 @@ def test_the_reference_lists_every_key_of_the_schema() -> None:
 def test_a_stale_reference_is_detected(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    for name in ("policy.md", "devices.md", "strategies.md"):
+    for name in ("policy.md", "devices.md", "strategies.md", "tariffs.md"):
         (docs / name).write_text((DOCS / name).read_text(encoding="utf-8"), encoding="utf-8")
     stale = docs / "devices.md"
     stale.write_text(stale.read_text().replace("| `tls_fingerprint_sha256` |", "| `pin` |"),
@@ -118,7 +118,7 @@ def test_a_price_per_kwh_is_documented_in_currency_per_kwh_not_kwh() -> None:
         "demand_charge_per_kw": "currency/kW", "capacity_kwh": "kWh", "max_charge_w": "W",
     }
     # and in every generated document: no key priced per kWh is given in kWh
-    for name in ("policy.md", "devices.md", "strategies.md"):
+    for name in ("policy.md", "devices.md", "strategies.md", "tariffs.md"):
         for row in (DOCS / name).read_text(encoding="utf-8").splitlines():
             if re.match(r"\| `\w+_per_kwh` \|", row):
                 assert row.split("|")[3].strip() == "currency/kWh", f"{name}: {row}"
