@@ -67,6 +67,17 @@ def _slot(side: PriceSide, t_s: int, known_end_s: int, cached: dict[str, PriceSl
     return price, label
 
 
+def _conversions(side: PriceSide, refresher: PriceRefresher, currency: str) -> dict[str, str]:
+    """How each provider's value became the side's price, for the providers whose unit is
+    known (from what they answered)."""
+    out = {}
+    for spec in side.providers:
+        held = refresher.cache.load(spec.key)[0]
+        if held is not None:
+            out[spec.label] = side.composition.describe(held.unit, held.currency, currency)
+    return out
+
+
 def price_view(policy: Policy, state_dir: Path, clock: Clock, client: httpx.Client, *,
                base_dir: Path, offline: bool = False) -> dict[str, Any]:
     """Everything ``prices show`` prints, as a JSON-ready dict."""
@@ -101,6 +112,7 @@ def price_view(policy: Policy, state_dir: Path, clock: Clock, client: httpx.Clie
                       "stale": bool(status.stale) if status is not None else False}
             if status is not None and status.last_error:
                 entry["last_error"] = status.last_error
+            entry["conversion"] = _conversions(side, refresher, tariff.currency)
         sides[name] = entry
     step = int(tariff.slot_s)
     first = now_s - now_s % step
@@ -143,6 +155,8 @@ def render_text(view: dict[str, Any], out: TextIO) -> None:
         if side.get("last_error"):
             line += f"; last error: {side['last_error']}"
         print(line, file=out)
+        for label, text in side.get("conversion", {}).items():
+            print(f"    {label}: {text}", file=out)
     for problem in view["problems"]:
         print(f"  warning: {problem}", file=out)
     print(f"{'slot start':<26} {'import':>9}  {'source':<22} {'export':>9}  source", file=out)

@@ -115,6 +115,7 @@ def test_show_text_names_sources_and_next_refresh(
     lines = proc.stdout.splitlines()
     assert "import: octopus; known until 2025-01-14T20:00:00+00:00" in lines[1]
     assert "next refresh 2025-01-14T18:" in lines[1]  # retried after a backoff, not tomorrow
+    assert lines[2].strip() == "octopus: GBP minor units/kWh / 100 = GBP/kWh"
     assert any(" 0.3000  fixed " in ln for ln in lines) is False  # nothing past what is known
     assert sum(" octopus " in ln for ln in lines) == 4  # 18:00-20:00 in half-hours
     assert "fixed" in lines[-1]  # export: the fixed schedule
@@ -196,6 +197,8 @@ def test_show_awattar_composed_and_energy_charts_failover(
     assert first["import"]["price_per_kwh"] == pytest.approx(
         (price_mwh(_ts(first)) / 1000 + 0.12) * 1.19)
     assert _ts(by_source["energy_charts"][0]) == int(utc(2025, 5, 5, 20).timestamp())
+    assert view["sides"]["import"]["conversion"]["awattar"] == (
+        "EUR/MWh / 1000 + 0.12 + 19 % VAT = EUR/kWh")
 
 
 def test_show_offline_without_cache_says_none(tmp_path: Path, emulators: dict[str, Any],
@@ -316,3 +319,35 @@ def test_check_states_what_a_live_side_without_fallback_does(tmp_path: Path) -> 
     assert "a backtest refuses a gap" in warning and "default: <price>" in warning
     backed = write_live_policy(tmp_path, {"provider": {"type": "awattar"}, "default": 0.3})
     assert "warning" not in run_cli("check", str(backed)).stdout.lower()
+
+
+def test_simulate_with_the_fetched_history_and_without_it(
+        tmp_path: Path, emulators: dict[str, Any], reach: Any) -> None:
+    octo: OctopusEmulator = emulators["octopus"]
+    reach(octo)
+    policy = write_live_policy(
+        tmp_path, {"provider": {"type": "octopus", "product": AGILE, "region": "C",
+                                "base_url": octo.url}},
+        export={"provider": {"type": "octopus", "product": OUTGOING, "region": "C",
+                             "base_url": octo.url}},
+        currency="GBP", timezone="Europe/London", default={"strategy": "arbitrage"},
+        extra={"strategies": {"arbitrage": {"type": "tariff_arbitrage"}}})
+    history = tmp_path / "prices.csv"
+    assert _fetch(policy, "2025-01-14", "2025-01-17", history).returncode == 0
+    data = tmp_path / "data.csv"
+    data.write_text("timestamp,load_w,pv_w\n" + "".join(
+        f"2025-01-{d}T{h:02d}:{m:02d}:00Z,{400 + 300 * (17 <= h < 20)},0\n"
+        for d in (14, 15) for h in range(24) for m in (0, 30)))
+    args = ("simulate", str(policy), "--data", str(data), "--step", "30m", "--json")
+    proc = run_cli(*args, "--price-history", str(history))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["results"]["policy"]["bill"] < report["results"]["no_battery"]["bill"]
+    refused = run_cli(*args)
+    assert refused.returncode == 1
+    assert f"{policy}:" in refused.stderr and "tariff.import.provider" in refused.stderr
+    assert "--price-history" in refused.stderr and "Traceback" not in refused.stderr
+    broken = tmp_path / "broken.csv"
+    broken.write_text("timestamp,import_price\n2025-01-14T00:00:00Z,0.1\n")
+    proc = run_cli(*args, "--price-history", str(broken))
+    assert proc.returncode == 1 and "--price-history" in proc.stderr
