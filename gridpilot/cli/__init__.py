@@ -64,6 +64,8 @@ COMMANDS: tuple[Subcommand, ...] = (
     Subcommand("simulate", "gridpilot.cli.simulate", "backtest a policy on recorded data"),
     Subcommand("prices", "gridpilot.cli.prices",
                "show the live prices a tariff knows now, or fetch their history"),
+    Subcommand("forecast", "gridpilot.cli.forecast",
+               "show the policy's load/PV forecast, or evaluate it on recorded data"),
     Subcommand("sweep", "gridpilot.cli.sweep",
                "backtest every combination of policy settings, ranked by bill"),
     Subcommand("demo", "gridpilot.cli.demo",
