@@ -11,43 +11,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
+from gridpilot.calendar.minutes import MinuteBlock
 from gridpilot.calendar.window import Window
 
 __all__ = ["CalendarTable"]
 
-_BLOCK_MIN = 7 * 1440
-
-
 class CalendarTable:
     """The calendar part of several windows, one code per minute."""
 
-    __slots__ = ("_block", "windows")
+    __slots__ = ("_minutes", "windows")
 
     def __init__(self, windows: Sequence[Window]) -> None:
         self.windows = tuple(windows)
-        # (first minute, codes) in one attribute, so a reader never pairs one block's start
-        # with another block's codes.
-        self._block: tuple[int, list[int]] = (0, [])
+        self._minutes: MinuteBlock[int] = MinuteBlock()
 
     def code_at(self, t_s: float) -> int:
         if not self.windows:
             return 0
-        minute = int(t_s // 60)
-        base, codes = self._block
-        i = minute - base
-        if 0 <= i < len(codes):
-            return codes[i]
-        starts = (minute + np.arange(_BLOCK_MIN, dtype=np.int64)) * 60
+        return self._minutes.at(t_s, self._codes)
+
+    def _codes(self, starts: npt.NDArray[np.int64]) -> list[int]:
         # Past 62 windows the codes no longer fit an int64: fall back to Python integers.
         wide = len(self.windows) > 62
-        acc = np.zeros(_BLOCK_MIN, dtype=object if wide else np.int64)
+        acc = np.zeros(starts.shape[0], dtype=object if wide else np.int64)
         for bit, window in enumerate(self.windows):
             if window.always_calendar:
                 acc |= 1 << bit
             else:
                 mask = window.calendar_mask(starts)
                 acc |= mask.astype(object) << bit if wide else mask.astype(np.int64) << bit
-        codes = acc.tolist()
-        self._block = (minute, codes)
-        return codes[0]
+        codes: list[int] = acc.tolist()
+        return codes

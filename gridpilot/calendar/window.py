@@ -66,6 +66,7 @@ import numpy.typing as npt
 from croniter import croniter
 
 from gridpilot.calendar.localtime import LocalFields
+from gridpilot.calendar.minutes import MinuteBlock
 from gridpilot.calendar.spec import CalendarSpec
 from gridpilot.calendar.text import validate_cron, window_for_s
 
@@ -74,8 +75,6 @@ __all__ = ["Window", "WindowParts"]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
-_BLOCK_MIN = 7 * 1440
-"""Minutes of calendar answers computed at once for the tick."""
 
 
 class WindowParts(Protocol):
@@ -143,9 +142,9 @@ class Window:
     """
 
     __slots__ = (
-        "_block",
         "_cal",
         "_cron",
+        "_minutes",
         "always_calendar",
         "has_conditions",
         "price_above",
@@ -177,9 +176,7 @@ class Window:
         self.always_calendar = self._cron is None and all(
             v is None for v in (spec.time, spec.days, spec.months, spec.dates)
         )
-        # (first minute, answers) in one attribute, so a reader never pairs one block's start
-        # with another block's answers.
-        self._block: tuple[int, list[bool]] = (0, [])
+        self._minutes: MinuteBlock[bool] = MinuteBlock()
 
     @classmethod
     def from_spec(cls, spec: WindowParts | None, tz: ZoneInfo) -> Window | None:
@@ -272,15 +269,11 @@ class Window:
         """The calendar part at ``t_s`` [UNIX s], from a block of minutes computed at once."""
         if self.always_calendar:
             return True
-        minute = int(t_s // 60)
-        base, block = self._block
-        i = minute - base
-        if 0 <= i < len(block):
-            return block[i]
-        starts = (minute + np.arange(_BLOCK_MIN, dtype=np.int64)) * 60
-        fresh: list[bool] = self.calendar_mask(starts).tolist()
-        self._block = (minute, fresh)
-        return fresh[0]
+        return self._minutes.at(t_s, self._calendar_list)
+
+    def _calendar_list(self, start_s: IntArray) -> list[bool]:
+        answers: list[bool] = self.calendar_mask(start_s).tolist()
+        return answers
 
     def calendar_mask(self, start_s: IntArray) -> BoolArray:
         """The calendar part of :meth:`matches` (no price or SOC conditions) for each UNIX second

@@ -171,14 +171,11 @@ def _build(policy: EnginePolicy) -> EngineModel:
         w is not None and (w.price_below is not None or w.price_above is not None)
         for w in windows
     )
-    battery = policy.battery
     tuning = policy.tuning
     base_ctx = StrategyContext(
         limits=limits,
         reserve_soc_pct=limits.min_soc_pct,
-        charge_efficiency=battery.charge_efficiency,
-        discharge_efficiency=battery.discharge_efficiency,
-        cycle_cost_per_kwh=battery.cycle_cost_per_kwh,
+        battery=policy.battery,
         demand_charge_per_kw=tuning.demand_charge_per_kw,
         hysteresis_w=tuning.hysteresis_w,
         hysteresis_pct=tuning.hysteresis_pct,

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from gridpilot.engine.battery import BatteryParams
 from gridpilot.engine.commands import Command, DeviceLimits
 from gridpilot.engine.state import SiteState
 
@@ -40,9 +41,7 @@ class StrategyContext:
         limits: the device's hard limits.
         reserve_soc_pct: the effective reserve at this tick: the device minimum raised by every
             active reserve guard [%].
-        charge_efficiency: stored / AC energy taken in [-].
-        discharge_efficiency: AC delivered / stored energy drawn [-].
-        cycle_cost_per_kwh: wear cost per kWh discharged [currency/kWh].
+        battery: the battery's facts (efficiencies, cycle cost): the policy's own value.
         demand_charge_per_kw: charge per kW of the month's highest import [currency/kW].
         hysteresis_w: how far a power threshold must be passed before switching back [W].
         hysteresis_pct: how far an SOC threshold must be passed before switching back [%].
@@ -51,13 +50,26 @@ class StrategyContext:
 
     limits: DeviceLimits
     reserve_soc_pct: float
-    charge_efficiency: float = 0.95
-    discharge_efficiency: float = 0.95
-    cycle_cost_per_kwh: float = 0.0
+    battery: BatteryParams
     demand_charge_per_kw: float = 0.0
     hysteresis_w: float = 100.0
     hysteresis_pct: float = 2.0
     tz: ZoneInfo = _UTC
+
+    @property
+    def charge_efficiency(self) -> float:
+        """Stored / AC energy taken in [-]."""
+        return self.battery.charge_efficiency
+
+    @property
+    def discharge_efficiency(self) -> float:
+        """AC delivered / stored energy drawn [-]."""
+        return self.battery.discharge_efficiency
+
+    @property
+    def cycle_cost_per_kwh(self) -> float:
+        """Wear cost per kWh discharged [currency/kWh]."""
+        return self.battery.cycle_cost_per_kwh
 
     def with_reserve(self, reserve_soc_pct: float) -> StrategyContext:
         if reserve_soc_pct == self.reserve_soc_pct:
@@ -65,9 +77,7 @@ class StrategyContext:
         return StrategyContext(
             self.limits,
             reserve_soc_pct,
-            self.charge_efficiency,
-            self.discharge_efficiency,
-            self.cycle_cost_per_kwh,
+            self.battery,
             self.demand_charge_per_kw,
             self.hysteresis_w,
             self.hysteresis_pct,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
+from gridpilot.engine.battery import BatteryParams
+from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import SiteState
 from gridpilot.strategies.registry import create_strategy
@@ -16,7 +17,9 @@ from tests.engine.support import dynamic_tariff, make_policy, policy_doc, uk_day
 from tests.strategies.replay import replay
 
 K = CommandKind
-CTX = StrategyContext(limits=DeviceLimits(10, 3000, 3000, 5, 95), reserve_soc_pct=5)
+BATTERY = BatteryParams(capacity_kwh=10, max_charge_w=3000, max_discharge_w=3000, min_soc_pct=5,
+                        max_soc_pct=95)
+CTX = StrategyContext(limits=BATTERY.limits(), reserve_soc_pct=5, battery=BATTERY)
 T = datetime(2018, 1, 10, 12, tzinfo=UTC)
 
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridpilot.engine.battery import step
-from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
+from gridpilot.engine.battery import BatteryParams, step
+from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decide import decide
 from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import SiteState
@@ -75,7 +75,9 @@ def test_real_day_import_stays_under_the_threshold(tmp_path: Path) -> None:
     assert max(recharge_grid) <= 2500 + 1
 
 
-CTX = StrategyContext(limits=DeviceLimits(10, 3000, 5000, 5, 95), reserve_soc_pct=10,
+BATTERY = BatteryParams(capacity_kwh=10, max_charge_w=3000, max_discharge_w=5000, min_soc_pct=5,
+                        max_soc_pct=95)
+CTX = StrategyContext(limits=BATTERY.limits(), reserve_soc_pct=10, battery=BATTERY,
                       hysteresis_w=100)
 T = datetime(2018, 1, 10, 12, tzinfo=UTC)
 
@@ -85,7 +87,8 @@ def test_demand_charge_tracks_the_months_peak() -> None:
     state = SiteState(time=T, soc_pct=60, load_w=4500, month_peak_import_w=5200)
     p = s.propose(state, CTX)
     assert p.command == Command(K.PEAK_SHAVE, max_import_w=4000)  # no demand charge
-    with_charge = StrategyContext(limits=CTX.limits, reserve_soc_pct=10, demand_charge_per_kw=14)
+    with_charge = StrategyContext(limits=CTX.limits, reserve_soc_pct=10, battery=BATTERY,
+                                  demand_charge_per_kw=14)
     p = s.propose(state, with_charge)
     assert p.command is not None and p.command.max_import_w == 5200
     assert "peak" in p.reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from gridpilot.engine.battery import BatteryParams, step
-from gridpilot.engine.commands import Command, CommandKind, DeviceLimits
+from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import PriceOutlook, SiteState
 from gridpilot.rules.policy import Policy
@@ -20,9 +21,10 @@ from tests.engine.support import dynamic_tariff, make_policy, policy_doc, uk_day
 from tests.strategies.replay import cost, replay
 
 K = CommandKind
-LIMITS = DeviceLimits(capacity_kwh=9.5, max_charge_w=3300, max_discharge_w=3300, min_soc_pct=5,
-                      max_soc_pct=100)
-CTX = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0)
+BATTERY = BatteryParams(capacity_kwh=9.5, max_charge_w=3300, max_discharge_w=3300, min_soc_pct=5,
+                        max_soc_pct=100)
+LIMITS = BATTERY.limits()
+CTX = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0, battery=BATTERY)
 
 
 def agile_policy(tmp_path: Path, default: dict[str, Any], export: bool = False) -> Policy:
@@ -109,8 +111,8 @@ def test_flat_prices_never_cycle() -> None:
 
 def test_lossless_battery_at_equal_prices_does_not_hold_or_charge() -> None:
     s = create_strategy("a", {"type": "tariff_arbitrage"})
-    ctx = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0, charge_efficiency=1.0,
-                          discharge_efficiency=1.0)
+    lossless = replace(BATTERY, charge_efficiency=1.0, discharge_efficiency=1.0)
+    ctx = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0, battery=lossless)
     start = 1_515_542_400 + np.arange(4, dtype=np.int64) * 1800
     prices = PriceOutlook(start, int(start[-1]) + 1800, np.full(4, 0.2), np.zeros(4))
     p = s.propose(SiteState(time=datetime.fromtimestamp(int(start[0]), UTC), soc_pct=50,

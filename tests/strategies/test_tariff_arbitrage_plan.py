@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.engine.battery import BatteryParams
-from gridpilot.engine.commands import CommandKind, DeviceLimits, validate_command
+from gridpilot.engine.commands import CommandKind, validate_command
 from gridpilot.engine.narrowing import narrow
 from gridpilot.engine.proposal import StrategyContext
 from gridpilot.engine.state import PriceOutlook, SiteState
@@ -29,9 +29,10 @@ from tests.strategies.test_tariff_arbitrage import agile_policy
 
 K = CommandKind
 T0 = 1_515_542_400  # 2018-01-10 00:00 UTC
-LIMITS = DeviceLimits(capacity_kwh=9.5, max_charge_w=3300, max_discharge_w=3300, min_soc_pct=5,
-                      max_soc_pct=100, max_export_w=3680)
-CTX = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0)
+BATTERY = BatteryParams(capacity_kwh=9.5, max_charge_w=3300, max_discharge_w=3300, min_soc_pct=5,
+                        max_soc_pct=100)
+LIMITS = BATTERY.limits(max_export_w=3680)
+CTX = StrategyContext(limits=LIMITS, reserve_soc_pct=10.0, battery=BATTERY)
 
 
 def lossless(charge_w: float = 5000.0) -> PlanInputs:
