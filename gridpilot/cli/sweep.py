@@ -1,12 +1,14 @@
-"""``gridpilot sweep POLICY --data FILE --set PATH=A:B:STEP ... [--csv FILE] [--jobs N]``:
-backtest every combination of settings on all cores, print them ranked by bill and, with
-``--csv``, write them all to a CSV file."""
+"""``gridpilot sweep POLICY --data FILE --set PATH=A:B:STEP ... [--csv FILE]
+[--executor local|dask|dask://HOST:PORT] [--jobs N]``: backtest every combination of settings
+on all cores (or a Dask cluster), print them ranked by bill and, with ``--csv``, write them all
+to a CSV file."""
 
 from __future__ import annotations
 
 import argparse
 
 from gridpilot.cli.argtypes import positive_int, sweep_setting
+from gridpilot.cli.fleet import add_executor_arguments, executor_spec
 from gridpilot.cli.outputs import prepare_output_file, write_failed
 from gridpilot.cli.simulate import add_backtest_arguments, prepare_backtest_data
 from gridpilot.exitcodes import ExitCode
@@ -28,8 +30,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", default=None, metavar="FILE",
                         help="also write the ranked table of every variant to this CSV file "
                         "(default: none is written)")
-    parser.add_argument("--jobs", type=positive_int,
-                        help="worker processes (default: every core)")
+    add_executor_arguments(parser)
     parser.add_argument("--top", type=positive_int, default=20,
                         help="rows to print (default: 20)")
     parser.set_defaults(handler=run)
@@ -40,9 +41,14 @@ def run(args: argparse.Namespace) -> ExitCode:
     from rich.table import Table
 
     from gridpilot.cli.console import StdoutConsole
+    from gridpilot.fleet.sweep import run_sweep
+    from gridpilot.fleet.task import SiteData
     from gridpilot.rules.loader import load_policy
-    from gridpilot.simulator.sweep import check_settings, run_sweep, variants, write_csv
+    from gridpilot.simulator.sweep import check_settings, variants, write_csv
 
+    spec = executor_spec(args)
+    if spec is None:
+        return ExitCode.USAGE
     settings = args.settings
     policy = load_policy(args.policy)
     csv_path = prepare_output_file(args.csv, "--csv") if args.csv else None
@@ -52,8 +58,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     console.print(f"{len(variants(settings))} variants of {escape(policy.name)}, "
                   f"{len(series)} ticks each, priced by the "
                   f"{'data file' if args.prices == 'data' else 'policy'}")
-    results = run_sweep(args.policy, series, settings, jobs=args.jobs, initial_soc_pct=args.soc,
-                        prices=args.prices, price_series=price_series)
+    results = run_sweep(args.policy, SiteData(series, price_series), settings, spec,
+                        initial_soc_pct=args.soc, prices=args.prices, data_name=str(args.data))
     if csv_path is not None:
         try:
             write_csv(csv_path, results)

@@ -12,13 +12,21 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from gridpilot.errors import GridpilotError
-from gridpilot.fleet.task import Row, Task, load_dataset, run_task, site_row
+from gridpilot.fleet.task import (
+    Row,
+    Shipped,
+    Task,
+    install_datasets,
+    load_dataset,
+    run_task,
+    site_row,
+)
 
 __all__ = [
     "DASK_EXTRA",
@@ -52,6 +60,10 @@ class ExecutorSpec:
     ship: Literal["path", "scatter"] | None = None
     """How the data reaches the workers: read by path (a shared filesystem) or scattered once
     per distinct dataset. Default: by path, except to an existing scheduler (scatter)."""
+    processes: bool = True
+    """For a ``LocalCluster``: worker processes (the default: backtests are CPU-bound Python,
+    so threads would share one core), or threads in this process (``False``: no process to
+    start, for tests and small runs)."""
 
     @property
     def shipping(self) -> str:
@@ -78,9 +90,10 @@ def parse_executor(text: str, jobs: int | None = None, ship: str | None = None) 
 
 
 def run_tasks(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
-              datasets: dict[tuple[str, str], Any] | None = None) -> None:
+              datasets: dict[tuple[str, str], Shipped] | None = None) -> None:
     """Run ``tasks`` on ``spec``, calling ``on_rows`` (in this process) as each finishes.
-    ``datasets``: already-loaded series by dataset key (scattered instead of read by path)."""
+    ``datasets``: already-loaded data by dataset key, shipped to each worker once (a process
+    pool's initializer, a Dask scatter) instead of read by path."""
     if not tasks:
         return
     if spec.kind == "local":
@@ -99,7 +112,7 @@ def _run_with_data(task: Task, data: Any) -> list[Row]:
 
 
 def _run_local(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
-               datasets: dict[tuple[str, str], Any]) -> None:
+               datasets: dict[tuple[str, str], Shipped]) -> None:
     jobs = max(1, min(spec.jobs or os.cpu_count() or 1, len(tasks)))
     if jobs == 1:
         for task in tasks:
@@ -110,11 +123,14 @@ def _run_local(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
     while pending:
         # A dead worker breaks the whole pool: every task not finished is charged an attempt
         # and the rest run on a fresh pool.
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # The shipped data goes to each worker process once, through the initializer: never
+        # pickled with every task (a sweep's thousand variants of one site).
+        with ProcessPoolExecutor(max_workers=jobs, initializer=install_datasets,
+                                 initargs=(datasets,)) as pool:
             futures: dict[Future[list[Row]], Task] = {}
             for task in pending:
                 attempts[task.key] += 1
-                futures[pool.submit(run_task, task, datasets.get(task.site.dataset))] = task
+                futures[pool.submit(run_task, task)] = task
             pending = []
             not_done: Iterable[Future[list[Row]]] = futures
             while not_done:
@@ -140,7 +156,7 @@ def require_dask() -> Any:
 
 
 def _run_dask(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
-              datasets: dict[tuple[str, str], Any]) -> None:
+              datasets: dict[tuple[str, str], Shipped]) -> None:
     distributed = require_dask()
     import dask
 
@@ -150,9 +166,16 @@ def _run_dask(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,
                           "distributed.admin.tick.limit": "1h"}):
         if spec.address is None:
-            cluster = distributed.LocalCluster(
-                n_workers=max(1, spec.jobs or os.cpu_count() or 1), threads_per_worker=1,
-                processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0")
+            workers = max(1, spec.jobs or os.cpu_count() or 1)
+            if spec.processes:
+                cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0")
+            else:
+                # Threads talk over Dask's in-process transport: no socket at all.
+                cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=False,
+                    dashboard_address=None)
             client = distributed.Client(cluster)
         else:
             try:
@@ -169,25 +192,30 @@ def _run_dask(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
 
 
 def _dask_loop(client: Any, distributed: Any, spec: ExecutorSpec, tasks: Sequence[Task],
-               on_rows: OnRows, datasets: dict[tuple[str, str], Any]) -> None:
+               on_rows: OnRows, datasets: dict[tuple[str, str], Shipped]) -> None:
     shared: dict[tuple[str, str], Any] = {}
-    if spec.shipping == "scatter":
-        # One scatter per distinct dataset, never one per task or variant.
-        for key in sorted({t.site.dataset for t in tasks}):
-            series = datasets.get(key)
-            if series is None:
-                series = load_dataset(*key)
-            shared[key] = client.scatter(series, hash=False)
-    else:
-        shared = dict.fromkeys({t.site.dataset for t in tasks}, None)
-        for key, series in datasets.items():
-            shared[key] = client.scatter(series, hash=False)
+
+    def data_for(key: tuple[str, str]) -> Any:
+        """The dataset's scattered future (``None``: workers read it by path). One scatter
+        per distinct dataset, never one per task or variant; again only when the worker
+        holding it died (scattered data has no lineage to recompute it from)."""
+        fut = shared.get(key)
+        if fut is not None and fut.status == "finished":
+            return fut
+        data = datasets.get(key)
+        if data is None and spec.shipping == "scatter":
+            data = load_dataset(*key)
+        if data is None:
+            return None
+        shared[key] = client.scatter(data, hash=False)
+        return shared[key]
+
     attempts = dict.fromkeys((t.key for t in tasks), 0)
     futures: dict[Any, Task] = {}
 
     def submit(task: Task) -> None:
         attempts[task.key] += 1
-        fut = client.submit(_run_with_data, task, shared[task.site.dataset],
+        fut = client.submit(_run_with_data, task, data_for(task.site.dataset),
                             key=f"gridpilot-fleet-{task.key}-{attempts[task.key]}", pure=False)
         futures[fut] = task
 
@@ -199,11 +227,17 @@ def _dask_loop(client: Any, distributed: Any, spec: ExecutorSpec, tasks: Sequenc
             done = distributed.wait(list(futures), timeout=5, return_when="FIRST_COMPLETED").done
         except TimeoutError:
             done = set()
+        except CancelledError:
+            # A task whose data went with a dead worker is cancelled; wait() then raises
+            # instead of answering: every future no longer pending is done.
+            done = {f for f in futures if f.status != "pending"}
         for fut in done:
             task = futures.pop(fut)
             try:
                 rows = fut.result()
             except Exception as exc:  # a lost worker or connection, never the task's own error
+                if isinstance(exc, CancelledError):
+                    shared.pop(task.site.dataset, None)  # its data went too: scatter again
                 if attempts[task.key] < ATTEMPTS:
                     submit(task)
                 else:

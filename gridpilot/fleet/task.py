@@ -23,8 +23,8 @@ from gridpilot.recorded import load_data
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.recorded.resample import resample
 
-__all__ = ["ROW_FIELDS", "Row", "Task", "Variant", "load_dataset", "prepare_site_series",
-           "run_task", "site_row"]
+__all__ = ["ROW_FIELDS", "Row", "Shipped", "SiteData", "Task", "Variant", "install_datasets",
+           "load_dataset", "prepare_site_series", "run_task", "site_row"]
 
 Variant = tuple[tuple[str, Any], ...]
 """One sweep combination: (dotted path, value) pairs; ``()`` is the site's policy as it is."""
@@ -51,8 +51,31 @@ class Task:
     optimal: bool = False
 
 
+@dataclass(frozen=True)
+class SiteData:
+    """A site's data already prepared by the caller (``sweep``: cut, resampled and checked as
+    ``simulate`` does), run as it is: no transform, cut or resampling in the task. Not a
+    tuple, which Dask would scatter element by element."""
+
+    series: TimeSeries
+    prices: TimeSeries | None = None
+    """With ``prices: data``: the data's prices to decide with, past the simulated period."""
+
+
+Shipped = TimeSeries | SiteData
+"""What a worker receives instead of reading a data file: the recorded data as loaded (the
+task transforms, cuts and resamples it for its site) or a site's prepared data."""
+
 _CACHE: dict[tuple[str, str], TimeSeries] = {}
 _CACHE_SIZE = 4
+_SHIPPED: dict[tuple[str, str], Shipped] = {}
+
+
+def install_datasets(datasets: dict[tuple[str, str], Shipped]) -> None:
+    """Keep ``datasets`` in this worker process for every task it runs (a process pool's
+    initializer: the data crosses to each process once)."""
+    _SHIPPED.clear()
+    _SHIPPED.update(datasets)
 
 
 def load_dataset(path: str, fmt: str) -> TimeSeries:
@@ -99,9 +122,10 @@ def _settings_text(settings: Variant) -> str:
     return json.dumps(dict(settings), sort_keys=True)
 
 
-def run_task(task: Task, data: TimeSeries | None = None) -> list[Row]:
+def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
     """Backtest every variant of ``task`` on its site; never raises for bad input: a variant
-    that cannot run is a ``failed`` row naming why."""
+    that cannot run is a ``failed`` row naming why. ``data``: the site's data shipped to
+    this worker; ``None`` looks in what :func:`install_datasets` kept, then reads by path."""
     from gridpilot.rules.compile import compile_policy
     from gridpilot.rules.loader import load_policy_doc, validate_policy_data
     from gridpilot.simulator.backtest import run_backtest
@@ -110,8 +134,13 @@ def run_task(task: Task, data: TimeSeries | None = None) -> list[Row]:
     site = task.site
     numbers = range(task.first_variant, task.first_variant + len(task.variants))
     try:
-        loaded = data if data is not None else load_dataset(site.data_path, site.format)
-        series = prepare_site_series(loaded, site)
+        shipped = data if data is not None else _SHIPPED.get(site.dataset)
+        if isinstance(shipped, SiteData):
+            series, price_series = shipped.series, shipped.prices
+        else:
+            loaded = shipped if shipped is not None else load_dataset(site.data_path,
+                                                                       site.format)
+            series, price_series = prepare_site_series(loaded, site), None
         if len(series) == 0:
             raise GridpilotError(f"{site.data_path}: no data in the fleet's period")
         _doc, smap, pdata = load_policy_doc(site.policy_path)
@@ -128,7 +157,8 @@ def run_task(task: Task, data: TimeSeries | None = None) -> list[Row]:
                                     Path(site.policy_path))
             bt = run_backtest(policy, series, optimal=task.optimal,
                               initial_soc_pct=site.soc_pct,
-                              prices="data" if site.prices == "data" else "policy")
+                              prices="data" if site.prices == "data" else "policy",
+                              price_series=price_series)
         except GridpilotError as exc:
             rows.append(site_row(site.name, site.index, n, variant, "failed", _first_line(exc)))
             continue

@@ -181,12 +181,38 @@ def _read_octopus(text: str, shown: str) -> list[Row]:
     return rows
 
 
+_PARSED: dict[tuple[object, ...], PriceSeries] = {}
+_PARSED_SIZE = 8
+"""Price files parsed in this process, by path, modification time, size and how they are
+read: a sweep or fleet compiles one policy thousands of times, and parsing a year of prices
+costs far more than the rest of a compilation. A changed file is read again."""
+
+
 def load_price_file(spec: DynamicPrices, base_dir: Path) -> PriceSeries:
     """Load the file ``spec`` names (relative to ``base_dir``). Raises :class:`PriceFileError`."""
     path = Path(spec.file)
     if not path.is_absolute():
         path = base_dir / path
     shown = spec.file
+    try:
+        st = path.stat()
+        key: tuple[object, ...] | None = (str(path.resolve()), st.st_mtime_ns, st.st_size,
+                                          spec.format, spec.column, spec.timestamp_column,
+                                          spec.unit, shown)
+    except OSError:
+        key = None  # _read_text says why, below
+    if key is not None and key in _PARSED:
+        note_input(path)
+        return _PARSED[key]
+    series = _parse_price_file(spec, path, shown)
+    if key is not None:
+        if len(_PARSED) >= _PARSED_SIZE:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = series
+    return series
+
+
+def _parse_price_file(spec: DynamicPrices, path: Path, shown: str) -> PriceSeries:
     text = _read_text(path, shown)
     rows = _read_csv(text, spec, shown) if spec.format == "csv" else _read_octopus(text, shown)
     if not rows:
@@ -207,6 +233,8 @@ def load_price_file(spec: DynamicPrices, base_dir: Path) -> PriceSeries:
         resolution = _resolution(diffs, rows, shown, explicit=False)
         ends = starts + resolution
     _check_order(starts, ends, rows)
+    for array in (starts, ends, prices):
+        array.flags.writeable = False  # shared by every policy that reads the file
     return PriceSeries(starts, ends, prices, resolution, shown)
 
 

@@ -1,4 +1,5 @@
-"""Parameter sweeps: backtest every combination of policy settings, on all cores.
+"""Parameter sweeps: the settings to vary and every combination of them (the fleet's
+executors run them: :func:`gridpilot.fleet.sweep.run_sweep`).
 
 A setting is a dotted path into the policy document (``strategies.arbitrage.min_spread``, or
 ``rules.2.action.power_w``) with values ``A:B:STEP`` (inclusive range) or ``a,b,c``. Every variant
@@ -12,17 +13,12 @@ import copy
 import csv
 import itertools
 import math
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gridpilot.errors import DataError, PolicyError
-
-if TYPE_CHECKING:
-    from gridpilot.simulator.pricesource import PriceSource
 
 __all__ = [
     "CHECKED_VALUES",
@@ -31,7 +27,6 @@ __all__ = [
     "apply_setting",
     "check_settings",
     "parse_setting",
-    "run_sweep",
     "variants",
     "write_csv",
 ]
@@ -178,72 +173,6 @@ def check_settings(policy_path: str | Path, settings: Sequence[SweepSetting]) ->
                 f"--set {setting.name}: {which} gives a valid policy, nothing was run: "
                 f"{first_error.removeprefix(f'--set {setting.name}: ')}"
             )
-
-
-# Worker state, set once per process by _init.
-_W: dict[str, Any] = {}
-
-
-def _init(
-    policy_path: str,
-    series: Any,
-    initial_soc_pct: float | None,
-    prices: str = "policy",
-    price_series: Any = None,
-) -> None:
-    from gridpilot.rules.loader import load_policy_doc
-
-    _doc, smap, data = load_policy_doc(policy_path)
-    _W.update(path=Path(policy_path), smap=smap, data=data, series=series,
-              soc=initial_soc_pct, prices=prices, price_series=price_series)
-
-
-def _run_one(settings: tuple[tuple[str, Any], ...]) -> SweepVariant:
-    from gridpilot.rules.compile import compile_policy
-    from gridpilot.rules.loader import validate_policy_data
-    from gridpilot.simulator.backtest import run_backtest
-
-    data = copy.deepcopy(_W["data"])
-    try:
-        for name, value in settings:
-            apply_setting(data, name, value)
-        doc = validate_policy_data(data, _W["smap"])
-        policy = compile_policy(doc, _W["smap"], data, _W["path"])
-        bt = run_backtest(policy, _W["series"], initial_soc_pct=_W["soc"],
-                          prices=_W.get("prices", "policy"),
-                          price_series=_W.get("price_series"))
-    except (PolicyError, DataError) as exc:
-        return SweepVariant(settings, error=str(exc).splitlines()[0])
-    t = bt.policy
-    return SweepVariant(settings, bill=t.bill, import_kwh=t.import_kwh, export_kwh=t.export_kwh,
-                        peak_import_w=t.peak_import_w,
-                        equivalent_full_cycles=t.equivalent_full_cycles)
-
-
-def run_sweep(
-    policy_path: str | Path,
-    series: Any,
-    settings: Sequence[SweepSetting],
-    *,
-    jobs: int | None = None,
-    initial_soc_pct: float | None = None,
-    prices: PriceSource = "policy",
-    price_series: Any = None,
-) -> list[SweepVariant]:
-    """Backtest every variant (in ``jobs`` processes, default: every core); ranked by bill.
-    ``prices``: the policy's tariff or the data's price columns (as ``simulate --prices``;
-    ``price_series`` as in :func:`gridpilot.simulator.backtest.run_backtest`)."""
-    combos = variants(settings)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(combos)))
-    init_args = (str(policy_path), series, initial_soc_pct, prices, price_series)
-    if jobs == 1:
-        _init(*init_args)
-        results = [_run_one(c) for c in combos]
-    else:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init,
-                                 initargs=init_args) as pool:
-            results = list(pool.map(_run_one, combos))
-    return sorted(results, key=lambda v: (v.bill is None, v.bill if v.bill is not None else 0.0))
 
 
 def write_csv(path: str | Path, results: Sequence[SweepVariant]) -> None:

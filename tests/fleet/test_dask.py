@@ -1,6 +1,6 @@
-"""Real Dask: a LocalCluster, and a `dask scheduler` with two `dask worker` processes on
-127.0.0.1 (random free ports), one of which is killed mid-run. Results must equal the local
-executor's."""
+"""Real Dask: a LocalCluster (fleet and sweep), and a `dask scheduler` with two `dask worker`
+processes on 127.0.0.1 (random free ports), one of which is killed mid-run. Results must equal
+the local executor's."""
 
 from __future__ import annotations
 
@@ -12,14 +12,22 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from gridpilot.fleet import load_fleet
 from gridpilot.fleet.executors import parse_executor
-from gridpilot.fleet.results import read_results
 from gridpilot.fleet.run import simulate_fleet
+from gridpilot.fleet.sweep import run_sweep
+from gridpilot.fleet.task import SiteData
+from gridpilot.recorded import load_data
+from gridpilot.recorded.resample import resample
+from gridpilot.rules.loader import load_policy
+from gridpilot.simulator.sweep import parse_setting
+from tests.fleet.conftest import DATA, POLICY, VARIANTS, row_tuples
 
 pytestmark = pytest.mark.xdist_group("dask")
 DASK = Path(sys.executable).with_name("dask")
@@ -31,22 +39,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _key(path: Path) -> list[tuple[object, ...]]:
-    return [tuple(r.values()) for r in read_results(path)]
+def test_a_local_cluster_gives_the_reference_rows(tiny_fleet: Path, reference: Path,
+                                                  tmp_path: Path) -> None:
+    # --executor dask starts its LocalCluster; threads here, as the test is about Dask's
+    # scheduling and data paths, not about processes (the test below has real ones).
+    spec = replace(parse_executor("dask", jobs=2), processes=False)
+    simulate_fleet(load_fleet(tiny_fleet), tmp_path, spec, variants=VARIANTS)
+    assert row_tuples(tmp_path / "results.parquet") == row_tuples(reference / "results.parquet")
 
 
-@pytest.fixture(scope="module")
-def local_rows(tiny_fleet: Path,
-               tmp_path_factory: pytest.TempPathFactory) -> list[tuple[object, ...]]:
-    out = tmp_path_factory.mktemp("local")
-    simulate_fleet(load_fleet(tiny_fleet), out, parse_executor("local", jobs=1))
-    return _key(out / "results.parquet")
-
-
-def test_local_cluster_gives_the_local_rows(tiny_fleet: Path, tmp_path: Path,
-                                            local_rows: list[tuple[object, ...]]) -> None:
-    simulate_fleet(load_fleet(tiny_fleet), tmp_path, parse_executor("dask", jobs=2))
-    assert _key(tmp_path / "results.parquet") == local_rows
+def test_sweep_on_a_local_cluster_gives_the_local_ranking(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gridpilot.fleet.run.TARGET_TICKS_PER_TASK", 150)  # 2 variants a task
+    policy = load_policy(POLICY)
+    start = int(datetime(2018, 1, 8, tzinfo=policy.tz).timestamp())
+    series = resample(load_data(DATA).slice_time(start, start + 3 * 86400), 3600)
+    settings = [parse_setting("site.battery.capacity_kwh=5,9.5,13.5,-1"),
+                parse_setting("site.battery.max_soc_pct=90,95")]
+    local = run_sweep(POLICY, SiteData(series), settings, parse_executor("local", jobs=1))
+    # scattered once to the cluster, as to an existing scheduler
+    spec = replace(parse_executor("dask", jobs=2, ship="scatter"), processes=False)
+    assert run_sweep(POLICY, SiteData(series), settings, spec) == local
+    assert len(local) == 8 and [v.bill is None for v in local] == [False] * 6 + [True] * 2
+    assert "capacity_kwh" in local[-1].error
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +99,8 @@ def cluster(
             p.wait(timeout=10)
 
 
-def test_a_dask_scheduler_gives_the_local_rows_even_when_a_worker_dies(
-        tiny_fleet: Path, tmp_path: Path, local_rows: list[tuple[object, ...]],
+def test_a_dask_scheduler_gives_the_reference_rows_even_when_a_worker_dies(
+        tiny_fleet: Path, tmp_path: Path, reference: Path,
         cluster: tuple[str, list[subprocess.Popen[bytes]]]) -> None:
     address, procs = cluster
     worker = procs[1]
@@ -100,8 +115,8 @@ def test_a_dask_scheduler_gives_the_local_rows_even_when_a_worker_dies(
     killer.start()
     fleet = load_fleet(tiny_fleet)
     run = simulate_fleet(fleet, tmp_path, parse_executor(f"dask://{address}"),
-                         progress=lambda done, total: started.set())
+                         variants=VARIANTS, progress=lambda done, total: started.set())
     killer.join(30)
     assert worker.poll() is not None  # it really died mid-run
-    assert [r["status"] for r in run.rows] == ["ok", "ok", "ok", "failed"]
-    assert _key(tmp_path / "results.parquet") == local_rows
+    assert [r["status"] for r in run.rows] == ["ok"] * 6 + ["failed"] * 2
+    assert row_tuples(tmp_path / "results.parquet") == row_tuples(reference / "results.parquet")

@@ -13,64 +13,53 @@ from gridpilot.fleet.executors import parse_executor
 from gridpilot.fleet.results import JOURNAL, read_results
 from gridpilot.fleet.run import simulate_fleet
 from tests.cli.runner import run_cli
-
-VARIANTS = ((), (("strategies.arbitrage.min_spread_per_kwh", 0.2),))
-
-
-def _key(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
-    return [tuple(r.values()) for r in rows]
+from tests.fleet.conftest import DATA, POLICY, SWEEP, VARIANTS, row_tuples
 
 
-@pytest.fixture(scope="module")
-def one_worker(tiny_fleet: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("one")
-    simulate_fleet(load_fleet(tiny_fleet), out, parse_executor("local", jobs=1))
-    return out
+def test_rows_for_every_site_and_variant_and_the_bad_one_failed(reference: Path) -> None:
+    rows = read_results(reference / "results.parquet")
+    assert [(r["site"], r["variant"], r["status"]) for r in rows] == [
+        (site, v, "failed" if site == "broken" else "ok")
+        for site in ("small", "middle", "large", "broken") for v in (0, 1)]
+    assert [r["settings"] for r in rows[:2]] == ['{"site.battery.max_soc_pct": 90}',
+                                                 '{"site.battery.max_soc_pct": 95}']
+    assert "greater than 0" in rows[6]["error"]
+    small, large = rows[0], rows[4]
+    assert large["saving"] > small["saving"] > 0  # a bigger home and battery save more
 
 
-def test_rows_for_every_site_and_the_bad_one_failed(one_worker: Path) -> None:
-    rows = read_results(one_worker / "results.parquet")
-    assert [(r["site"], r["status"]) for r in rows] == [
-        ("small", "ok"), ("middle", "ok"), ("large", "ok"), ("broken", "failed")]
-    assert "greater than 0" in rows[3]["error"]
-    assert rows[2]["saving"] > rows[0]["saving"] > 0  # a bigger home and battery save more
+def test_cli_on_two_workers_gives_the_same_rows_the_report_and_compare(
+        reference: Path, tiny_fleet: Path, tmp_path: Path) -> None:
+    # One command-line run, checked for everything it makes: the rows (equal to one worker's),
+    # the warning about the bad site, the report with its per-site links, and compare.
+    out = tmp_path / "run"
+    r = run_cli("fleet", "simulate", str(tiny_fleet), "--out", str(out), "--jobs", "2",
+                "--set", SWEEP)
+    assert r.returncode == 0, r.stderr
+    assert "warning: site 'broken' is invalid" in r.stderr
+    assert "3 of 4 sites ran" in r.stdout
+    assert row_tuples(out / "results.parquet") == row_tuples(reference / "results.parquet")
+    md = (out / "fleet.md").read_text()
+    assert "savings_hist.png" in md and (out / "savings_hist.png").is_file()
+    assert "[large](sites/large/report.md)" in md and (out / "sites/large/report.md").is_file()
+    assert "Variants across the fleet" in md
+    assert "<table>" in (out / "fleet.html").read_text()
+    cmp_ = run_cli("fleet", "compare", str(reference / "results.parquet"),
+                   str(out / "results.parquet"))
+    assert cmp_.returncode == 0 and "0 of 6 sites lose money" in cmp_.stdout
 
 
-def test_two_workers_give_the_same_rows(one_worker: Path, tiny_fleet: Path,
-                                        tmp_path: Path) -> None:
-    simulate_fleet(load_fleet(tiny_fleet), tmp_path, parse_executor("local", jobs=2))
-    assert _key(read_results(tmp_path / "results.parquet")) == _key(
-        read_results(one_worker / "results.parquet"))
-
-
-def test_resume_runs_only_what_is_missing(one_worker: Path, tiny_fleet: Path,
+def test_resume_runs_only_what_is_missing(reference: Path, tiny_fleet: Path,
                                           tmp_path: Path) -> None:
-    # An interrupted run: the journal holds one finished site and half a line.
-    lines = (one_worker / JOURNAL).read_text().splitlines()
+    # An interrupted run: the journal holds one finished site × variant and half a line.
+    lines = (reference / JOURNAL).read_text().splitlines()
     done = next(line for line in lines if '"site": "middle"' in line)
     (tmp_path / JOURNAL).write_text(done + "\n" + lines[0][:40])
     run = simulate_fleet(load_fleet(tiny_fleet), tmp_path, parse_executor("local", jobs=1),
-                         resume=True)
-    assert run.rows_reused == 1 and run.tasks_run == 2
-    assert _key(run.rows) == _key(read_results(one_worker / "results.parquet"))
-
-
-def test_cli_simulate_sweep_report_and_compare(tiny_fleet: Path, tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    r = run_cli("fleet", "simulate", str(tiny_fleet), "--out", str(a), "--jobs", "1")
-    assert r.returncode == 0, r.stderr
-    assert "warning: site 'broken' is invalid" in r.stderr
-    r = run_cli("fleet", "simulate", str(tiny_fleet), "--out", str(b), "--jobs", "1",
-                "--set", "site.battery.max_soc_pct=90,95", "--no-site-reports")
-    assert r.returncode == 0, r.stderr
-    md = (a / "fleet.md").read_text()
-    assert "savings_hist.png" in md and (a / "savings_hist.png").is_file()
-    assert "[large](sites/large/report.md)" in md and (a / "sites/large/report.md").is_file()
-    assert "<table>" in (a / "fleet.html").read_text()
-    assert "Variants across the fleet" in (b / "fleet.md").read_text()
-    assert len(read_results(b / "results.parquet")) == 8
-    cmp_ = run_cli("fleet", "compare", str(a / "results.parquet"), str(a / "results.parquet"))
-    assert cmp_.returncode == 0 and "0 of 3 sites lose money" in cmp_.stdout
+                         variants=VARIANTS, resume=True)
+    # small, large, and middle's other variant; the broken site's rows need no task
+    assert run.rows_reused == 1 and run.tasks_run == 3
+    assert [tuple(r.values()) for r in run.rows] == row_tuples(reference / "results.parquet")
 
 
 def test_without_distributed_dask_is_a_usage_error(tiny_fleet: Path, tmp_path: Path,
@@ -83,3 +72,6 @@ def test_without_distributed_dask_is_a_usage_error(tiny_fleet: Path, tmp_path: P
     bad = run_cli("fleet", "simulate", str(tiny_fleet), "--executor", "dask://nowhere",
                   "--out", str(tmp_path))
     assert bad.returncode == 2 and "dask://HOST:PORT" in bad.stderr
+    sweep = run_cli("sweep", str(POLICY), "--data", str(DATA), "--set", SWEEP,
+                    "--executor", "dask")
+    assert sweep.returncode == 2 and 'pip install "gridpilot[dask]"' in sweep.stderr

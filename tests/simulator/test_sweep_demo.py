@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from gridpilot.errors import DataError
+from gridpilot.fleet.executors import parse_executor
+from gridpilot.fleet.sweep import run_sweep
+from gridpilot.fleet.task import SiteData
 from gridpilot.recorded import load_data
 from gridpilot.recorded.resample import resample
 from gridpilot.rules.loader import load_policy
-from gridpilot.simulator.sweep import parse_setting, run_sweep, variants, write_csv
+from gridpilot.simulator.sweep import parse_setting, variants, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks/policies/bench-decide.yaml"
@@ -39,7 +42,7 @@ def test_sweep_ranks_variants_and_reports_bad_ones(tmp_path: Path) -> None:
     start = 1_515_974_400  # 2018-01-15 UTC
     series = resample(load_data(DATA).slice_time(start, start + 5 * 86400), 1800)
     settings = [parse_setting("strategies.arbitrage.min_spread_per_kwh=0,0.5,-1")]
-    results = run_sweep(BENCH, series, settings, jobs=2)
+    results = run_sweep(BENCH, SiteData(series), settings, parse_executor("local", jobs=2))
     bills = [v.bill for v in results if v.bill is not None]
     assert len(bills) == 2 and bills == sorted(bills)
     # a negative spread is refused by validation, with the policy's own message
