@@ -22,9 +22,25 @@ from pydantic import BaseModel
 
 from gridpilot.errors import PluginError
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "require_methods", "settings_model_of"]
 
 T = TypeVar("T")
+
+
+def settings_model_of(obj: object, attr: str) -> type[BaseModel]:
+    """The pydantic settings model a plugin holds under ``attr``; ``TypeError`` naming the
+    attribute when it has none (a check's answer for a plugin that does not fit)."""
+    model = getattr(obj, attr, None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"it has no {attr!r} pydantic model class")
+    return model
+
+
+def require_methods(obj: object, *names: str) -> None:
+    """``TypeError`` naming the first of ``names`` that ``obj`` cannot call."""
+    for name in names:
+        if not callable(getattr(obj, name, None)):
+            raise TypeError(f"it has no {name}() method")
 
 
 class Registry(Generic[T]):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from gridpilot.devices.base import DeviceAdapter
 from gridpilot.devices.context import DeviceContext
 from gridpilot.errors import DeviceError, DeviceTypeError, PluginError
-from gridpilot.registry import Registry
+from gridpilot.registry import Registry, require_methods, settings_model_of
 
 __all__ = ["DEVICES", "DeviceKind", "create_device", "validate_settings"]
 
@@ -34,16 +34,13 @@ class DeviceKind(Protocol):
 
 
 def _check(obj: object) -> DeviceKind:
-    model = getattr(obj, "SETTINGS_MODEL", None)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise TypeError("it has no 'SETTINGS_MODEL' pydantic model class")
-    if not callable(getattr(obj, "create", None)):
-        raise TypeError("it has no 'create(settings, context)' function")
+    settings_model_of(obj, "SETTINGS_MODEL")
+    require_methods(obj, "create")
     return obj  # type: ignore[return-value]
 
 
 def _settings(kind: DeviceKind) -> type[BaseModel]:
-    return kind.SETTINGS_MODEL
+    return settings_model_of(kind, "SETTINGS_MODEL")
 
 
 DEVICES: Registry[DeviceKind] = Registry(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from gridpilot.errors import ForecastError
 from gridpilot.forecasts.providers import FlatForecast, ForecastProvider, TimeOfWeekAverage
 from gridpilot.models import StrictModel
-from gridpilot.registry import Registry
+from gridpilot.registry import Registry, settings_model_of
 
 __all__ = [
     "FORECASTS",
@@ -89,9 +89,7 @@ FLAT = Flat()
 
 
 def _check(obj: object) -> ForecastKind:
-    settings = getattr(obj, "Settings", None)
-    if not (isinstance(settings, type) and issubclass(settings, BaseModel)):
-        raise TypeError("it has no pydantic 'Settings' class")
+    settings_model_of(obj, "Settings")
     if not callable(obj):
         raise TypeError("it cannot be called with (settings, tz)")
     return obj  # type: ignore[return-value]

@@ -11,24 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
-
 from gridpilot.errors import PriceProviderTypeError
 from gridpilot.prices.base import PriceProvider, PriceProviderKind, ProviderContext
-from gridpilot.registry import Registry
+from gridpilot.registry import Registry, require_methods, settings_model_of
 
 __all__ = ["PRICE_PROVIDERS", "build_provider"]
 
 
 def _check(obj: object) -> PriceProviderKind:
-    settings = getattr(obj, "settings_model", None)
-    if not (isinstance(settings, type) and issubclass(settings, BaseModel)):
-        raise TypeError("it has no pydantic 'settings_model'")
+    settings_model_of(obj, "settings_model")
     if not callable(obj):
         raise TypeError("it cannot be called with (settings, context)")
-    for method in ("fetch", "publication"):
-        if not callable(getattr(obj, method, None)):
-            raise TypeError(f"it has no {method}() method")
+    require_methods(obj, "fetch", "publication")
     return obj  # type: ignore[return-value]
 
 

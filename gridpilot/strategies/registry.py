@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from gridpilot.engine.proposal import Strategy
 from gridpilot.errors import StrategyError
-from gridpilot.registry import Registry
+from gridpilot.registry import Registry, require_methods, settings_model_of
 
 __all__ = ["STRATEGIES", "create_strategy"]
 
@@ -29,17 +29,13 @@ __all__ = ["STRATEGIES", "create_strategy"]
 def _check(obj: object) -> type[Any]:
     if not isinstance(obj, type):
         raise TypeError(f"{obj!r} is not a class")
-    settings_model = getattr(obj, "settings_model", None)
-    if not (isinstance(settings_model, type) and issubclass(settings_model, BaseModel)):
-        raise TypeError("it has no 'settings_model' pydantic model class")
-    if not callable(getattr(obj, "propose", None)):
-        raise TypeError("it has no 'propose(state, ctx)' method")
+    settings_model_of(obj, "settings_model")
+    require_methods(obj, "propose")
     return obj
 
 
 def _settings(cls: type[Any]) -> type[BaseModel]:
-    model: type[BaseModel] = cls.settings_model
-    return model
+    return settings_model_of(cls, "settings_model")
 
 
 STRATEGIES: Registry[type[Any]] = Registry(
