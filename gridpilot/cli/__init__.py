@@ -55,6 +55,8 @@ COMMANDS: tuple[Subcommand, ...] = (
     Subcommand("decide", "gridpilot.cli.decide",
                "show the command the policy decides for a state, and why"),
     Subcommand("run", "gridpilot.cli.run", "run the policy against the device, tick after tick"),
+    Subcommand("status", "gridpilot.cli.status",
+               "show what the running scheduler is doing and why; open its dashboard"),
     Subcommand("override", "gridpilot.cli.override",
                "set, clear or list manual overrides of the running scheduler"),
     Subcommand("log", "gridpilot.cli.log",

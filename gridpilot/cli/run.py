@@ -29,6 +29,8 @@ from gridpilot.exitcodes import ExitCode
 if TYPE_CHECKING:
     from gridpilot.devices.base import DeviceAdapter
     from gridpilot.rules.policy import Policy
+    from gridpilot.scheduler.loop import Scheduler
+    from gridpilot.scheduler.web_api import WebFront
 
 __all__ = ["register"]
 
@@ -193,6 +195,7 @@ async def _run(args: argparse.Namespace, policy: Policy, clock: Clock, speed: fl
                 token=ensure_token(token_file), overrides=scheduler.overrides,
                 metrics=scheduler.metrics, audit=scheduler.audit, clock=clock,
                 health=scheduler.health, on_change=scheduler.wake,
+                web=_web_front(scheduler, clock, unix=bool(run.control_socket)),
             )
             if run.control_socket:
                 address = await control.start_unix(state_dir / run.control_socket)
@@ -213,6 +216,17 @@ async def _run(args: argparse.Namespace, policy: Policy, clock: Clock, speed: fl
             await control.close()
             (state_dir / "control.json").unlink(missing_ok=True)
         lock.close()
+
+
+def _web_front(scheduler: Scheduler, clock: Clock, *, unix: bool) -> WebFront:
+    """The dashboard and the status API; the Host check guards TCP only (a unix socket has
+    no DNS name to rebind)."""
+    from gridpilot.scheduler.status_view import StatusView
+    from gridpilot.scheduler.web_api import WebFront
+    from gridpilot.scheduler.websession import WebSessions
+
+    return WebFront(StatusView(scheduler), WebSessions(clock), scheduler.audit, clock,
+                    check_host=not unix)
 
 
 async def _schedule(args: argparse.Namespace, policy: Policy, device: DeviceAdapter,

@@ -10,6 +10,9 @@ file only the owner can read (created 0600 when missing, refused when others can
     POST   /overrides          body: see parse_override_request -> 201 {"override": {...}}
     DELETE /overrides          remove all -> {"removed": n}
     DELETE /overrides/<name>   remove one -> {"removed": n} (404 if none)
+
+With a :class:`~gridpilot.scheduler.web_api.WebFront` it also serves the dashboard, its
+``/api/*`` documents and browser sessions (see that module and docs/dashboard.md).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from gridpilot.clock import Clock
@@ -34,6 +37,9 @@ from gridpilot.scheduler.audit import AuditLog
 from gridpilot.scheduler.metrics import Metrics
 from gridpilot.scheduler.overrides import OverrideError, OverrideStore, parse_override_request
 from gridpilot.scheduler.persist import atomic_write_json
+
+if TYPE_CHECKING:
+    from gridpilot.scheduler.web_api import WebFront
 
 __all__ = ["ControlError", "ControlServer", "ensure_token", "read_token"]
 
@@ -81,6 +87,7 @@ class _Response:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _json(status: int, data: Any) -> _Response:
@@ -88,8 +95,8 @@ def _json(status: int, data: Any) -> _Response:
 
 
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
-            404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 class ControlServer:
@@ -109,6 +116,7 @@ class ControlServer:
         clock: Clock,
         health: Callable[[], tuple[bool, dict[str, Any]]],
         on_change: Callable[[], None] = lambda: None,
+        web: WebFront | None = None,
     ) -> None:
         self._token = token.encode()
         self.overrides = overrides
@@ -117,6 +125,8 @@ class ControlServer:
         self.clock = clock
         self.health = health
         self.on_change = on_change
+        self.web = web
+        """The dashboard and browser logins (:mod:`.web_api`); ``None``: bearer token only."""
         self._server: asyncio.AbstractServer | None = None
         self.address: dict[str, Any] = {}
 
@@ -172,6 +182,7 @@ class ControlServer:
             f"HTTP/1.1 {response.status} {_REASONS.get(response.status, '')}\r\n"
             f"Content-Type: {response.content_type}\r\n"
             f"Content-Length: {len(response.body)}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in response.headers) +
             "Connection: close\r\n\r\n"
         )
         with contextlib.suppress(ConnectionError):
@@ -206,10 +217,17 @@ class ControlServer:
             return _json(413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"})
         body = await reader.readexactly(length) if length else b""
         path = target.split("?", 1)[0]
+        bearer_ok = self._authorised(headers.get("authorization", ""))
+        if self.web is not None:
+            answer = self.web.handle(method, target, headers, body, bearer_ok=bearer_ok)
+            if answer == "allow":
+                return self._route(method, path, body)
+            if answer is not None:
+                return _Response(answer.status, answer.body, answer.content_type, answer.headers)
         if path == "/healthz" and method == "GET":
             ok, doc = self.health()
             return _json(200 if ok else 503, doc)
-        if not self._authorised(headers.get("authorization", "")):
+        if not bearer_ok:
             return _json(401, {"error": "missing or wrong bearer token; read it from the "
                                         "token file in the state directory"})
         return self._route(method, path, body)

@@ -161,6 +161,9 @@ class Scheduler:
                                          audit=self.audit)
                           if self.forecast is not None else None)
         self.tick_count = 0
+        # What the status API and the dashboard show: the last tick and the state it decided on.
+        self.last_report: TickReport | None = None
+        self.last_state: SiteState | None = None
         self.last_fresh: datetime | None = None
         self.last_mode: DeviceMode | None = None
         self._stop = asyncio.Event()
@@ -226,6 +229,7 @@ class Scheduler:
             raise
         except Exception as exc:
             report = self._tick_failed(n, now, exc)
+        self.last_report = report
         self.metrics.tick_done(now, _time.perf_counter() - started,
                                failsafe=self.failsafe.active, person_mode=self.person.active)
         if self.on_tick is not None:
@@ -286,6 +290,7 @@ class Scheduler:
         self.person.track(snapshot.device_mode, now, n)
         overrides = [o.compiled() for o in self.overrides.active(now)]
         state = self._site_state(policy, snapshot, now, n)
+        self.last_state = state
         decision = self.decide_fn(policy, state, overrides)
         outcome = await self.dispatcher.dispatch(
             decision.command, policy.limits, snapshot.device_mode, now, tick=n
