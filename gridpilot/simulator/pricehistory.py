@@ -7,8 +7,8 @@ as the live run installs them, and the side keeps its provider's publication, so
 is decided by the one known-when rule (:func:`gridpilot.prices.known.known_until_s`).
 
 The CSV has one row per slot of a single resolution (the longest of 60, 30, 15 and 5 minutes that
-every fetched slot fits), ``timestamp`` in UTC and ``import_price``/``export_price`` in the
-tariff's currency per kWh, composed (markup, fees, VAT) as the tariff charges; a side without
+every fetched slot fits, in ``slot_s``), ``timestamp`` in UTC and ``import_price``/``export_price``
+in the tariff's currency per kWh, composed (markup, fees, VAT) as the tariff charges; a side without
 providers gets its fixed price. ``import_source``/``export_source`` say where each price came
 from. A row is written only where every live side has a provider's price: a gap in the file is a
 gap in the history. The same file works as a policy's ``dynamic: {file: ..., column:
@@ -196,10 +196,10 @@ def write_history_csv(rows: HistoryRows, out: TextIO) -> int:
     """Write ``rows`` as CSV; returns the number of rows. Prices are written with Python's
     shortest round-tripping float text, so the file reads back bit for bit."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["timestamp", "import_price", "export_price", "import_source",
+    writer.writerow(["timestamp", "slot_s", "import_price", "export_price", "import_source",
                      "export_source"])
     for i, t in enumerate(rows.start_s.tolist()):
-        writer.writerow([_iso(t), repr(float(rows.prices["import"][i])),
+        writer.writerow([_iso(t), rows.resolution_s, repr(float(rows.prices["import"][i])),
                          repr(float(rows.prices["export"][i])), rows.sources["import"][i],
                          rows.sources["export"][i]])
     return int(rows.start_s.shape[0])
@@ -230,17 +230,65 @@ def with_price_history(policy: Policy, path: Path) -> Policy:
             raise DataError(f"--price-history {path}: " + "; ".join(problems))
     else:
         for name, side in live_sides(tariff):
-            spec = DynamicPrices(file=str(path.resolve()), column=f"{name}_price")
-            try:
-                series = load_price_file(spec, Path.cwd())
-            except PriceFileError as exc:
-                raise DataError(f"--price-history: {exc}; write the file with 'gridpilot "
-                                "prices fetch POLICY --from DATE --to DATE --out FILE.csv'"
-                                ) from None
-            side.series = dataclasses.replace(series, source=path.name)
+            series = _read_history(path, f"{name}_price")
+            side.series = series
             side.origin = np.zeros(len(series), dtype=np.int64)
             side.origin_names = (f"{path.name} (history)",)
     return dataclasses.replace(policy, tariff=tariff)
+
+
+_HOW = "write the file with 'gridpilot prices fetch POLICY --from DATE --to DATE --out FILE.csv'"
+
+
+def _read_history(path: Path, column: str) -> PriceSeries:
+    """One column of a history file. Its ``slot_s`` column gives each slot's length (a history
+    with many gaps does not show it in the spacing of its rows); a file without it is read as a
+    ``dynamic`` price file, the slot length from the commonest spacing."""
+    shown = f"--price-history {path}"
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except OSError as exc:
+        raise DataError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    if "slot_s" not in [h.strip() for h in header]:
+        try:
+            series = load_price_file(DynamicPrices(file=str(path.resolve()), column=column),
+                                     Path.cwd())
+        except PriceFileError as exc:
+            raise DataError(f"--price-history: {exc}; {_HOW}") from None
+        return dataclasses.replace(series, source=path.name)
+    starts: list[int] = []
+    lengths: list[int] = []
+    values: list[float] = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for n, row in enumerate(csv.DictReader(fh), start=2):
+            where = f"{shown}: row {n}"
+            try:
+                moment = datetime.fromisoformat(row["timestamp"])
+                slot = int(row["slot_s"])
+                value = float(row[column])
+            except KeyError as exc:
+                raise DataError(f"{where}: no column {exc}; {_HOW}") from None
+            except (TypeError, ValueError):
+                raise DataError(f"{where}: timestamp, slot_s or {column} is malformed; "
+                                f"{_HOW}") from None
+            if moment.tzinfo is None or slot not in HISTORY_RESOLUTIONS_S or not math.isfinite(
+                    value):
+                raise DataError(f"{where}: needs a timestamp with its UTC offset, slot_s of "
+                                f"{', '.join(map(str, HISTORY_RESOLUTIONS_S))} and a finite "
+                                f"{column}")
+            starts.append(int(moment.timestamp()))
+            lengths.append(slot)
+            values.append(value)
+    if not starts:
+        raise DataError(f"{shown}: holds no prices; {_HOW}")
+    start = np.asarray(starts, dtype=np.int64)
+    end = start + np.asarray(lengths, dtype=np.int64)
+    bad = np.flatnonzero(start[1:] < end[:-1])
+    if bad.shape[0]:
+        raise DataError(f"{shown}: row {int(bad[0]) + 3} is not after the row before it; {_HOW}")
+    return PriceSeries(start, end, np.asarray(values, dtype=np.float64), min(lengths),
+                       path.name)
 
 
 def _fallback_nan(side: PriceSide, grid: IntArray) -> np.ndarray:
