@@ -35,7 +35,7 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BatteryLP", "Costs", "Flows", "GridCaps", "Horizon", "Storage", "build_battery_lp"]
+__all__ = ["BatteryLP", "Columns", "Costs", "GridCaps", "Horizon", "Storage", "build_battery_lp"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -92,8 +92,10 @@ class Costs:
 
 
 @dataclass(frozen=True, slots=True)
-class Flows:
-    """A solution's columns by name: per step [W], stored energy [kWh], monthly peaks [W]."""
+class Columns:
+    """A vector over the programme's columns (a solution, or a bound), by name: views, so that
+    writing into them writes into the vector. Per step [W], stored energy [kWh], monthly peak
+    imports [W]."""
 
     charge_w: FloatArray
     discharge_w: FloatArray
@@ -129,14 +131,11 @@ class BatteryLP:
     def nrow(self) -> int:
         return 2 * self.n + (self.n if self.nm else 0)
 
-    def col(self, block: int) -> slice:
-        """The columns of block ``block``: 0 ``c``, 1 ``d``, 2 ``i``, 3 ``x``, 4 ``e``, 5 ``p``."""
-        return slice(block * self.n, block * self.n + (self.nm if block == 5 else self.n))
-
-    def flows(self, x: FloatArray) -> Flows:
+    def columns(self, x: FloatArray) -> Columns:
+        """``x`` (a solution, :attr:`lower` or :attr:`upper`) by name."""
         n = self.n
-        return Flows(x[:n], x[n:2 * n], x[2 * n:3 * n], x[3 * n:4 * n], x[4 * n:5 * n],
-                     x[5 * n:5 * n + self.nm])
+        return Columns(x[:n], x[n:2 * n], x[2 * n:3 * n], x[3 * n:4 * n], x[4 * n:5 * n],
+                       x[5 * n:5 * n + self.nm])
 
     def highs_lp(
         self,

@@ -181,8 +181,8 @@ def _by_windows(model: _Model, clock: _Clock) -> OptimumResult:
             sub = model.window(a, b, x)
             xs, _, k, _ = _lazy_exact(sub, clock, all_y=True)
             binaries += int(k)
-            c, d = xs[sub.oc:sub.od], xs[sub.od:sub.oi]
-            i, e = xs[sub.oi:sub.ox], xs[sub.ox:sub.oe]
+            sol = sub.lp.columns(xs)
+            c, d, i, e = sol.charge_w, sol.discharge_w, sol.import_w, sol.export_w
             fix_z[a:b] = np.where(c > _BOTH_W, 1, np.where(d > _BOTH_W, 0, fix_z[a:b]))
             trade = model.may_trade[a:b]
             fix_y[a:b] = np.where(
@@ -273,15 +273,13 @@ class _Model:
             ),
         )
         self.nm = lp.nm
-        self.oc, self.od, self.oi, self.ox, self.oe, self.op = 0, n, 2 * n, 3 * n, 4 * n, 5 * n
         self.ncol = lp.ncol
         # Where export pays more than import costs and the step can reach both directions, the
         # relaxation may import and export at once: those steps carry a relaxed y from round 1
         # (its relaxation is the convex envelope of the real cost, a valid bound).
+        caps = lp.columns(lp.upper)
         self.may_trade = (
-            (self.export_price > self.import_price)
-            & (lp.upper[self.oi:self.ox] > 0)
-            & (lp.upper[self.ox:self.oe] > 0)
+            (self.export_price > self.import_price) & (caps.import_w > 0) & (caps.export_w > 0)
         )
         # Wasting energy through the losses pays only where some energy is worth less than
         # nothing or where the battery is full; any step may need z in a degenerate case.
@@ -295,18 +293,17 @@ class _Model:
         and imports no more than ``x``'s monthly peaks, so that any schedule of it fits back
         into ``x`` without changing the rest. Its cost has no demand charge."""
         p = self.params
-        e_start = self.initial_soc_pct if a == 0 else x[self.oe + a - 1] / p.capacity_kwh * 100
+        sol = self.lp.columns(x)
+        e_start = self.initial_soc_pct if a == 0 else sol.stored_kwh[a - 1] / p.capacity_kwh * 100
         sub = _Model(
             self.site.steps(a, b), p, float(min(max(e_start, p.min_soc_pct), p.max_soc_pct)),
             month_idx=None, max_export_w=self.max_export_w,
         )
-        lower, upper = sub.lp.lower, sub.lp.upper
+        lower, upper = sub.lp.columns(sub.lp.lower), sub.lp.columns(sub.lp.upper)
         if b < self.n:
-            end = float(x[self.oe + b - 1])
-            lower[sub.oe + sub.n - 1] = upper[sub.oe + sub.n - 1] = end
+            lower.stored_kwh[-1] = upper.stored_kwh[-1] = float(sol.stored_kwh[b - 1])
         if self.nm and self.month_idx is not None:
-            peaks = x[self.op:self.op + self.nm][self.month_idx[a:b]]
-            upper[sub.oi:sub.ox] = np.minimum(upper[sub.oi:sub.ox], peaks)
+            upper.import_w[:] = np.minimum(upper.import_w, sol.peak_w[self.month_idx[a:b]])
         return sub
 
     def solve(
@@ -326,12 +323,13 @@ class _Model:
         free_y = np.ones(self.n, dtype=bool)
         if fix_z is not None or fix_y is not None:
             upper = upper.copy()
+            caps = self.lp.columns(upper)
             if fix_z is not None:
-                upper[self.od:self.oi][fix_z == 1] = 0.0
-                upper[self.oc:self.od][fix_z == 0] = 0.0
+                caps.discharge_w[fix_z == 1] = 0.0
+                caps.charge_w[fix_z == 0] = 0.0
             if fix_y is not None:
-                upper[self.ox:self.oe][fix_y == 1] = 0.0
-                upper[self.oi:self.ox][fix_y == 0] = 0.0
+                caps.export_w[fix_y == 1] = 0.0
+                caps.import_w[fix_y == 0] = 0.0
                 free_y = fix_y < 0
         zs = np.flatnonzero(z_bin).astype(np.int64)
         ys = np.flatnonzero((self.may_trade & free_y) | y_bin).astype(np.int64)
@@ -357,15 +355,17 @@ class _Model:
 
     def both(self, x: FloatArray) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         """Steps whose solution charges and discharges, and steps that import and export."""
-        both_bat = np.minimum(x[self.oc:self.od], x[self.od:self.oi]) > _BOTH_W
-        both_grid = self.may_trade & (np.minimum(x[self.oi:self.ox], x[self.ox:self.oe]) > _BOTH_W)
+        sol = self.lp.columns(x)
+        both_bat = np.minimum(sol.charge_w, sol.discharge_w) > _BOTH_W
+        both_grid = self.may_trade & (np.minimum(sol.import_w, sol.export_w) > _BOTH_W)
         return both_bat, both_grid
 
     def result(
         self, x: FloatArray, bound: float, solve_s: float, binary_steps: int, rounds: int
     ) -> OptimumResult:
         p, h = self.params, self.h
-        battery_w = x[self.od:self.oi] - x[self.oc:self.od]
+        sol = self.lp.columns(x)
+        battery_w = sol.discharge_w - sol.charge_w
         grid_w = self.net - battery_w
         import_w = np.maximum(grid_w, 0.0)
         export_w = np.maximum(-grid_w, 0.0)

@@ -154,7 +154,7 @@ def resolve_plan(solver: highspy.Highs, plan: PlanResult, k: int,
 
 def _result(solver: highspy.Highs, lp: BatteryLP, start_s: IntArray, end_s: int,
             stored_kwh: float, net: FloatArray, end_value: float, k: int) -> PlanResult:
-    flows = lp.flows(np.asarray(solver.getSolution().col_value, dtype=np.float64))
+    flows = lp.columns(np.asarray(solver.getSolution().col_value, dtype=np.float64))
     floor_kwh, top_kwh = lp.storage.floor_kwh, lp.storage.top_kwh
     return PlanResult(
         start_s=start_s,
