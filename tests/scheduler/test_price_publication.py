@@ -38,7 +38,8 @@ def octopus() -> Iterator[PublishingOctopus]:
         yield emu
 
 
-def _run(tmp_path: Path, emu: PublishingOctopus, ticks: int) -> tuple[
+def _run(tmp_path: Path, emu: PublishingOctopus, ticks: int, start: datetime = START,
+         interval_s: int = 1800) -> tuple[
         list[tuple[int, int, int]], list[dict[str, Any]], int]:
     """Per tick: (time, outlook end, plan end) [UNIX s]; the audit records; requests made."""
     def octopus(product: str) -> dict[str, Any]:
@@ -49,9 +50,9 @@ def _run(tmp_path: Path, emu: PublishingOctopus, ticks: int) -> tuple[
                              default={"strategy": "arbitrage"},
                              extra={"strategies": {"arbitrage": {
                                  "type": "tariff_arbitrage", "allow_export": True}},
-                                 "run": {"interval_s": 1800}})
+                                 "run": {"interval_s": interval_s}})
     policy = load_policy(path)
-    clock = ManualClock(START)
+    clock = ManualClock(start)
     emu.now = clock.now
     strategy = policy.strategies["arbitrage"]
     seen: list[tuple[int, int, int]] = []
@@ -105,3 +106,21 @@ def test_a_late_publication_is_stale_until_it_arrives(
     ticks = [r for r in audit if r.get("kind") == "tick"]
     assert ticks[-1]["prices"]["import"]["stale"] is False
     assert all(r["status"] == "ok" for r in ticks)
+
+
+def test_36_hours_across_two_publications_never_lack_known_prices(
+        tmp_path: Path, octopus: PublishingOctopus) -> None:
+    octopus.late_by_s = 0
+    start = datetime(2025, 1, 14, 6, tzinfo=UTC)
+    seen, audit, requests = _run(tmp_path, octopus, 36, start=start, interval_s=3600)
+    assert len(seen) == 36
+    for t, outlook_end, plan_end in seen:
+        now = datetime.fromtimestamp(t, UTC)
+        today_23 = int(now.replace(hour=23, minute=0).timestamp())
+        assert outlook_end > t and plan_end > t
+        if now.hour < 23:
+            assert outlook_end >= today_23
+        if now.hour >= 16:
+            assert outlook_end == today_23 + 86_400  # tomorrow, from the publication's tick
+    # Two sides: a fetch each at start and at each of the two publications.
+    assert requests == 6 and not any(r.get("kind") == "prices_stale" for r in audit)
