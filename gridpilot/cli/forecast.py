@@ -21,13 +21,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 from matplotlib.figure import Figure
 
 from gridpilot.cli.argtypes import date_or_time
-from gridpilot.cli.simulate import parse_date
 from gridpilot.cli.terminal import stdout
 from gridpilot.clock import SystemClock
 from gridpilot.errors import DataError, ForecastFetchError
@@ -73,6 +73,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--json", action="store_true", help="print machine-readable JSON")
     ev.add_argument("--plot", metavar="FILE.png", help="write MAE and bias per lead hour")
     ev.set_defaults(handler=run_evaluate)
+
+
+def parse_date(text: str, tz: ZoneInfo, what: str) -> int:
+    """UNIX seconds of ``text`` (a date or ISO time; a naive one is site time)."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise DataError(f"{what} {text!r}: use YYYY-MM-DD or an ISO 8601 time") from None
+    return int((t if t.tzinfo is not None else t.replace(tzinfo=tz)).timestamp())
 
 
 # -- show ---------------------------------------------------------------------------------------

@@ -112,6 +112,7 @@ class PvForecast:
         self._calib: deque[tuple[int, float, float]] = deque()
         self._last_sources: dict[str, Any] = {}
         self._cache_loaded = False
+        self.last_pv_w: FloatArray | None = None
 
     # -- learning -------------------------------------------------------------------------------
     def observe(self, t: datetime, load_w: float, pv_w: float) -> None:
@@ -161,6 +162,7 @@ class PvForecast:
             pv[from_replay] = replay[from_replay]
         none = ~np.isfinite(pv)
         pv[none] = 0.0
+        self.last_pv_w = pv  # the PV part of the last forecast, for scoring it in a backtest
         self._last_sources = {
             "live_slots": int(have.sum()),
             f"{self.settings.replay}_slots": int(np.sum(from_replay)),

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
 from gridpilot.errors import DataError
+from gridpilot.forecasts.evaluate import Scorer
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
 from gridpilot.simulator.pricehistory import live_sides, require_live_prices
@@ -71,6 +72,10 @@ class ReplayResult:
     winners: list[str] = field(default_factory=list)
     """Labels of :attr:`winner_code` (the winning rule/strategy source)."""
     elapsed_s: float = 0.0
+    forecast: dict[str, Any] | None = None
+    """How good the forecast the strategies planned on was (:mod:`gridpilot.forecasts.evaluate`):
+    each forecast scored against the recorded interval starting at its slot; ``None`` when no
+    strategy read one."""
 
     def __len__(self) -> int:
         return int(self.start_s.shape[0])
@@ -183,6 +188,7 @@ def replay(
     prev_bat = 0.0
     observe = forecast.observe
     predict = forecast.forecast
+    scorer = Scorer(t_s, load, pv) if use_forecast else None
     kind_codes = _KIND_CODE
     fromtimestamp = datetime.fromtimestamp
     utc = UTC
@@ -213,6 +219,8 @@ def replay(
             )
             if use_forecast:
                 fc = predict(starts)
+                if scorer is not None and fc is not None:
+                    scorer.score(times[i], starts, fc, getattr(forecast, "last_pv_w", None))
         if month_list[i] != month:
             month = month_list[i]
             month_peak = 0.0
@@ -261,6 +269,7 @@ def replay(
         winner_code=np.asarray(winner_ids, dtype=np.int16),
         winners=list(winners),
         elapsed_s=elapsed,
+        forecast=scorer.result().summary() if scorer is not None and scorer.issues else None,
     )
 
 

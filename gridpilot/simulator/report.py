@@ -43,6 +43,8 @@
       },
       "replay": {"elapsed_s", "ticks_per_s", "command_changes",
                  "command_share": {kind: fraction of ticks}, "winners": {source: ticks}},
+      "forecast": {load_mae_w, pv_mae_w, net_mae_w, net_rmse_w, net_bias_w,
+                   skill_vs_persistence, forecasts_scored} | null,  # the forecast planned on
       "plots": [file names]
     }
 
@@ -178,6 +180,9 @@ def report_dict(
             },
             "winners": {w: int(wcounts[i]) for i, w in enumerate(rep.winners)},
         },
+        # How good the forecast the strategies planned on was (null: no strategy read one);
+        # load_mae_w and pv_mae_w only for a forecast that predicts PV apart.
+        "forecast": rep.forecast,
         "plots": [],
     }
 
