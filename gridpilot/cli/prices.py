@@ -85,7 +85,7 @@ def _time(text: str | None, policy: Policy) -> datetime:
 
     if text is None:
         return SystemClock().now()
-    from gridpilot.cli.simulate import parse_date
+    from gridpilot.simulator.backtest_data import parse_date
 
     return datetime.fromtimestamp(parse_date(text, policy.tz, "--at"), policy.tz)
 
@@ -110,9 +110,9 @@ def run_show(args: argparse.Namespace) -> ExitCode:
 
 
 def run_fetch(args: argparse.Namespace) -> ExitCode:
-    from gridpilot.cli.simulate import parse_date
     from gridpilot.clock import SystemClock
     from gridpilot.prices.base import ProviderContext
+    from gridpilot.simulator.backtest_data import parse_date
     from gridpilot.simulator.pricehistory import fetch_history, history_rows, live_sides
 
     policy = _load(args.policy)
@@ -136,7 +136,10 @@ def run_fetch(args: argparse.Namespace) -> ExitCode:
     if rows.start_s.shape[0] == 0:
         raise DataError(f"no prices fetched for {args.start} to {args.end}; nothing written "
                         f"to {args.out}" + ("" if got.errors else " (the providers have none "
-                                            "for this period)"))
+                                            "for this period; one that serves only today and "
+                                            "tomorrow, like tibber, has no history: give "
+                                            "simulate --price-history a live run's state "
+                                            "directory instead)"))
     _write(out, rows)
     gaps = 0
     for name, runs in rows.gaps.items():

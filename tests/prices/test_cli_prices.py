@@ -155,6 +155,38 @@ def test_show_nordpool_in_sek(tmp_path: Path, emulators: dict[str, Any], reach: 
     assert row["import"] == {"price_per_kwh": pytest.approx(expected), "source": "nordpool"}
 
 
+def test_show_with_a_failing_provider_states_the_error(
+        tmp_path: Path, emulators: dict[str, Any], reach: Any) -> None:
+    emu: NordpoolEmulator = emulators["nordpool"]
+    reach(emu)
+    policy = write_live_policy(
+        tmp_path, {"provider": {"type": "nordpool", "area": "SE3", "currency": "SEK",
+                                "base_url": emu.url}, "default": 1.5},
+        currency="SEK", timezone="Europe/Stockholm")
+    emu.faults.server_error(500, count=10)
+    try:
+        view = _show(policy, "2025-11-03T09:00:00+01:00")
+    finally:
+        emu.faults.clear()
+    side = view["sides"]["import"]
+    assert "HTTP 500" in side["last_error"] and side["stale"] is True
+    assert side["next_refresh"] == "2025-11-03T09:01:00+01:00"  # retried after a backoff
+    assert view["slots"][0]["import"] == {"price_per_kwh": 1.5, "source": "fixed"}
+
+
+def test_fetch_tibber_has_no_history_and_says_where_to_look(
+        tmp_path: Path, emulators: dict[str, Any], reach: Any) -> None:
+    emu: TibberEmulator = emulators["tibber"]
+    emu.now_s = int(utc(2025, 11, 10, 14).timestamp())
+    reach(emu)
+    policy = write_live_policy(tmp_path, {"provider": {
+        "type": "tibber", "token": "tibber-secret-token", "base_url": emu.url}},
+        currency="NOK", timezone="Europe/Oslo")
+    proc = _fetch(policy, "2025-10-01", "2025-10-03", tmp_path / "t.csv")
+    assert proc.returncode == 1 and "like tibber, has no history" in proc.stderr
+    assert "tibber-secret-token" not in proc.stdout + proc.stderr
+
+
 def test_show_tibber_total_in_nok(tmp_path: Path, emulators: dict[str, Any],
                                   reach: Any) -> None:
     emu: TibberEmulator = emulators["tibber"]
