@@ -10,6 +10,10 @@ forecast's own errors (MAE of the net load, of the PV, skill against persistence
   average: what a PV-aware policy runs on in a backtest (no service is asked);
 - ``true future``: the recorded net load itself, the ceiling no forecast can pass.
 
+Forecast errors are the backtest's own (report.json's ``forecast``): every forecast the
+strategy planned on, scored against the recorded interval of each slot; skill is against
+persistence (the same slot a day earlier).
+
 The PV in the data is a 4 kWp system near Oxford (examples/data/README.md); the arrays below
 describe it (south, 35°, PVWatts' 14 % losses).
 """
@@ -56,42 +60,6 @@ class TrueFuture:
         return self.net_w[idx]
 
 
-class Scored:
-    """Wraps a provider and scores its next-slot-onward forecasts against what happened."""
-
-    def __init__(self, inner: Any, start_s: np.ndarray, load_w: np.ndarray,
-                 pv_w: np.ndarray) -> None:
-        self.inner = inner
-        self.start_s, self.load_w, self.pv_w = start_s, load_w, pv_w
-        self.err: list[float] = []
-        self.pv_err: list[float] = []
-        self.persist_err: list[float] = []
-        self._last = -1
-
-    def observe(self, t: Any, load_w: float, pv_w: float) -> None:
-        self.inner.observe(t, load_w, pv_w)
-
-    def forecast(self, slot_start_s: np.ndarray) -> np.ndarray:
-        out = self.inner.forecast(slot_start_s)
-        first = int(slot_start_s[0]) if len(slot_start_s) else -1
-        if first != self._last and len(slot_start_s) >= 48:
-            # Score the day ahead once per slot: 48 half hours from the next one.
-            self._last = first
-            idx = np.searchsorted(self.start_s, slot_start_s[:48])
-            ok = idx < len(self.start_s)
-            idx = idx[ok]
-            truth = self.load_w[idx] - self.pv_w[idx]
-            self.err.extend(np.abs(out[:48][ok] - truth).tolist())
-            back = idx - 48  # the same slot a day earlier, already measured
-            good = back >= 0
-            self.persist_err.extend(np.abs(
-                (self.load_w - self.pv_w)[back[good]] - truth[good]).tolist())
-            pv = getattr(self.inner, "pv_w", None)
-            if callable(pv):
-                self.pv_err.extend(np.abs(pv(slot_start_s[:48])[ok] - self.pv_w[idx]).tolist())
-        return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--step", default="30m")
@@ -124,23 +92,18 @@ def main() -> int:
     print(f"{'forecast':32} {'captured':>8} {'bill':>9} {'MAE net W':>9} {'MAE pv W':>9} "
           f"{'skill':>6} {'time s':>7}")
     for name, make in variants.items():
-        scored: list[Scored] = []
-
-        def factory(make: Any = make, scored: list[Scored] = scored) -> Scored:
-            s = Scored(make(), series.start_s, load, pv)
-            scored.append(s)
-            return s
-
-        variant = dataclasses.replace(policy, forecast_factory=factory)
+        variant = dataclasses.replace(policy, forecast_factory=make)
         t0 = time.perf_counter()
         bt = run_backtest(variant, series, optimal=True)
         spent = time.perf_counter() - t0
-        s = scored[0]
-        mae = float(np.mean(s.err)) if s.err else float("nan")
-        pmae = float(np.mean(s.persist_err)) if s.persist_err else float("nan")
-        pv_mae = float(np.mean(s.pv_err)) if s.pv_err else float("nan")
-        print(f"{name:32} {bt.savings_captured:8.3f} {bt.policy.bill:9.2f} {mae:9.1f} "
-              f"{pv_mae:9.1f} {1 - mae / pmae:6.3f} {spent:7.1f}")
+        # The backtest scores the forecast it planned on (report.json's "forecast").
+        f = bt.replay.forecast or {}
+        pv_mae = f.get("pv_mae_w")
+        skill = f.get("skill_vs_persistence")
+        print(f"{name:32} {bt.savings_captured:8.3f} {bt.policy.bill:9.2f} "
+              f"{f.get('net_mae_w', float('nan')):9.1f} "
+              f"{'-' if pv_mae is None else f'{pv_mae:.1f}':>9} "
+              f"{'-' if skill is None else f'{skill:.3f}':>6} {spent:7.1f}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     return 0
 

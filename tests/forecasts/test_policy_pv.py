@@ -9,7 +9,10 @@ import pytest
 
 from gridpilot.errors import PolicyError
 from gridpilot.forecasts.pv_forecast import OpenMeteoForecast
+from gridpilot.recorded import load_data
 from gridpilot.rules.loader import load_policy
+from gridpilot.simulator.backtest import run_backtest
+from gridpilot.simulator.report import report_dict
 
 BASE = """\
 version: 1
@@ -52,3 +55,15 @@ def test_a_bad_array_is_located(tmp_path: Path) -> None:
     message = str(err.value)
     assert "policy.yaml:" in message and "forecast.arrays" in message
     assert "kwp" in message
+
+
+def test_a_backtest_reports_how_good_its_forecast_was(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[2] / "examples" / "data" / "uk-2018-halfhourly.csv"
+    series = load_data(data)
+    series = series.slice_time(int(series.start_s[0]) + 150 * 86_400,
+                               int(series.start_s[0]) + 153 * 86_400)
+    bt = run_backtest(load_policy(write(tmp_path, BASE)), series)
+    summary = report_dict(bt)["forecast"]
+    assert summary is not None
+    assert summary["pv_mae_w"] > 0 and summary["load_mae_w"] is not None
+    assert summary["forecasts_scored"] > 100
