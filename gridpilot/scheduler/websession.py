@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,7 +40,13 @@ def loopback_host(host_header: str) -> bool:
         name = host.split("]", 1)[0] + "]"
     else:
         name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return name in LOOPBACK_NAMES or name.startswith("127.")
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        # Any 127.x.y.z is this machine; a name that merely starts so (127.0.0.1.nip.io) is not.
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass

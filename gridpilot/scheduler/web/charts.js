@@ -6,7 +6,7 @@
 "use strict";
 (function (global) {
   const NS = "http://www.w3.org/2000/svg";
-  const W = 900, H = 260, ML = 56, MR = 56, MT = 26, MB = 28;
+  const W = 900, H = 260, ML = 56, MR = 56, MT = 36, MB = 28;
 
   function el(name, attrs, parent) {
     const e = document.createElementNS(NS, name);
@@ -61,7 +61,7 @@
                               "text-anchor": axis === "left" ? "end" : "start"}, grid);
         t.textContent = fmt(v);
       }
-      const label = el("text", {x: axis === "left" ? 4 : W - 4, y: MT - 4,
+      const label = el("text", {x: axis === "left" ? 4 : W - 4, y: MT - 14,
                                 "text-anchor": axis === "left" ? "start" : "end",
                                 class: "axis-label"}, grid);
       label.textContent = opts[axis] || "";
