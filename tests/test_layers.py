@@ -38,6 +38,7 @@ FLOORS: dict[str, int] = {
     "scheduler": 7,
     "testing": 7,
     "fleet": 7,
+    "mqtt": 7,
     "cli": 8,
     "docgen": 8,
     "__main__": 8,
@@ -46,6 +47,8 @@ FLOORS: dict[str, int] = {
 
 SIDEWAYS: frozenset[tuple[str, str]] = frozenset({
     ("strategies", "lp"),
+    # The MQTT link publishes a running scheduler's ticks and acts on its override store.
+    ("mqtt", "scheduler"),
     ("__main__", "cli"),
 })
 """Same-floor imports that are allowed (importer, imported). The ground floor's modules are one

@@ -28,6 +28,7 @@ from gridpilot.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from gridpilot.devices.base import DeviceAdapter
+    from gridpilot.mqtt.publisher import MqttPublisher
     from gridpilot.rules.policy import Policy
     from gridpilot.scheduler.loop import Scheduler
     from gridpilot.scheduler.web_api import WebFront
@@ -187,8 +188,10 @@ async def _run(args: argparse.Namespace, policy: Policy, clock: Clock, speed: fl
     scheduler = Scheduler(policy, device, clock=clock, state_dir=state_dir, dry_run=args.dry_run,
                           interval_s=interval_s, on_tick=show, device_inputs=device_inputs)
     control: ControlServer | None = None
+    mqtt: MqttPublisher | None = None
     where = "off"
     try:
+        mqtt = _start_mqtt(scheduler)
         if run.control_enabled and not args.once:
             token_file = state_dir / run.token_file
             control = ControlServer(
@@ -212,10 +215,25 @@ async def _run(args: argparse.Namespace, policy: Policy, clock: Clock, speed: fl
         )
         return await scheduler.run(once=args.once, max_ticks=args.max_ticks)
     finally:
+        if mqtt is not None:
+            mqtt.close()
         if control is not None:
             await control.close()
             (state_dir / "control.json").unlink(missing_ok=True)
         lock.close()
+
+
+def _start_mqtt(scheduler: Scheduler) -> MqttPublisher | None:
+    """The MQTT link when the policy has an ``mqtt:`` section; imported only then, since it
+    needs the ``mqtt`` extra (refused, naming it, when missing)."""
+    if scheduler.policy.doc.mqtt is None:
+        return None
+    from gridpilot.mqtt import require_client
+
+    require_client()
+    from gridpilot.mqtt.attach import attach_mqtt
+
+    return attach_mqtt(scheduler)
 
 
 def _web_front(scheduler: Scheduler, clock: Clock, *, unix: bool) -> WebFront:

@@ -28,6 +28,7 @@ from gridpilot.rules.schema_guards import (
     ReserveGuard,
     SocCeilingGuard,
 )
+from gridpilot.rules.schema_mqtt import MqttSpec, MqttTlsSpec
 from gridpilot.rules.schema_rules import Action, DefaultSpec, Layer, ManualOverride, Rule
 from gridpilot.rules.schema_run import ControlSpec, RunSpec
 from gridpilot.rules.schema_site import BatterySpec, DeviceSpec, ForecastSpec, GridSpec, SiteSpec
@@ -48,6 +49,8 @@ __all__ = [
     "ImportCapGuard",
     "Layer",
     "ManualOverride",
+    "MqttSpec",
+    "MqttTlsSpec",
     "Pct",
     "PolicyDoc",
     "PowerCapGuard",
@@ -86,5 +89,8 @@ class PolicyDoc(StrictModel):
     manual: list[ManualOverride] = []  # noqa: RUF012
     control: ControlSpec = ControlSpec()
     run: RunSpec = RunSpec()
+    mqtt: MqttSpec | None = None
+    """Publish decisions to an MQTT broker, with Home Assistant discovery (see
+    docs/home-assistant.md)."""
     tests: list[ScenarioCase] = []  # noqa: RUF012
     """Scenario tests run by ``gridpilot test`` and the pytest plugin; see docs/testing.md."""

@@ -1,0 +1,90 @@
+"""Joins a running scheduler to its ``mqtt:`` section: after every tick its values go out, and
+the override controls act on the scheduler's override store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from gridpilot import __version__
+from gridpilot.mqtt.controls import OverrideControls
+from gridpilot.mqtt.discovery import DiscoveryContext, discovery_messages
+from gridpilot.mqtt.publisher import MqttPublisher
+from gridpilot.mqtt.settings import resolve_settings
+from gridpilot.mqtt.values import TickFacts, tick_values
+from gridpilot.scheduler.loop import Scheduler
+from gridpilot.scheduler.tick import TickReport
+from gridpilot.timefmt import format_time
+
+__all__ = ["ERROR_OUTCOMES", "attach_mqtt"]
+
+ERROR_OUTCOMES = frozenset({"failed", "invalid", "unconfirmed", "mode_unknown"})
+"""Dispatch outcomes that are an error worth showing as the last error."""
+
+PlanFn = Callable[[], Sequence[Mapping[str, Any]]]
+CostFn = Callable[[], Mapping[str, Any]]
+
+
+class _LastError:
+    """The most recent error of the run, kept until another one replaces it."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+
+    def note(self, report: TickReport, tz: Any) -> str | None:
+        why = None
+        if report.status in ("error", "failsafe", "no_state") and report.message:
+            why = report.message
+        elif report.outcome is not None and report.outcome.status in ERROR_OUTCOMES:
+            why = f"{report.outcome.status}: {report.outcome.detail}"
+        if why:
+            self.text = f"{format_time(report.time, tz)}: {why}"
+        return self.text
+
+
+def attach_mqtt(scheduler: Scheduler, *, plan: PlanFn | None = None,
+                cost: CostFn | None = None) -> MqttPublisher | None:
+    """Start publishing ``scheduler``'s ticks to the policy's broker (``None``: no ``mqtt:``).
+
+    ``plan`` and ``cost`` give the plan ahead and today's cost when the run computes them.
+    Returns at once: the connection is made (and remade) in the background.
+    """
+    policy = scheduler.policy
+    spec = policy.doc.mqtt
+    if spec is None:
+        return None
+    path = getattr(policy, "path", None)
+    settings = resolve_settings(spec, policy.doc.site.name,
+                                path.parent if path is not None else None)
+    limits = policy.limits
+    max_power_w = max(limits.max_charge_w, limits.max_discharge_w)
+    controls = OverrideControls(
+        scheduler.overrides, scheduler.audit, scheduler.clock, for_s=spec.override_for_s,
+        power_w=min(spec.override_power_w or max_power_w, max_power_w), max_power_w=max_power_w,
+        broker_user=spec.username, on_change=scheduler.wake)
+    discovery = [] if settings.discovery_prefix is None else list(discovery_messages(
+        DiscoveryContext(base_topic=settings.base_topic, prefix=settings.discovery_prefix,
+                         node=settings.node, site_name=policy.doc.site.name,
+                         currency=policy.doc.tariff.currency, max_power_w=max_power_w,
+                         version=__version__)))
+    publisher = MqttPublisher(settings, discovery=discovery, controls=controls)
+    last_error = _LastError()
+    previous = scheduler.on_tick
+
+    def on_tick(report: TickReport) -> None:
+        if previous is not None:
+            previous(report)
+        state = scheduler.last_state
+        facts = TickFacts(
+            time=report.time, status=report.status, snapshot=report.snapshot,
+            decision=report.decision,
+            prices=state.prices if state is not None and report.status == "ok" else None,
+            failsafe=scheduler.failsafe_active, last_error=last_error.note(report, policy.tz),
+            plan=plan() if plan is not None else None,
+            cost=cost() if cost is not None else None,
+            extra=controls.states())
+        publisher.publish(tick_values(facts))
+
+    scheduler.on_tick = on_tick
+    publisher.start()
+    return publisher
