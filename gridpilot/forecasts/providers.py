@@ -9,13 +9,25 @@ The default, :class:`TimeOfWeekAverage`, averages the net load seen in each time
 site's local time, 30-minute bins by default) over the last ``weeks`` weeks, and falls back to the
 mean of everything seen (or a flat ``flat_w`` before anything has been seen) for bins it has no
 data for.
+
+Two opt-in corrections, off by default (they change what the default forecasts):
+
+- ``is_holiday`` (a date -> bool, from the ``holidays`` package: ``holidays: GB`` in the policy):
+  a holiday is learnt and forecast as a Sunday, so a bank holiday neither forecasts like a working
+  day nor spoils the working days' average;
+- ``in_day_bounds`` ``(lo, hi)``: once today's readings run above or below what was forecast for
+  them (at least two hours of them), the rest of today is scaled by measured / forecast, bounded
+  to ``[lo, hi]``; tomorrow starts from the plain average again.
+
+A reading that is not finite is a gap: nothing is learnt from it, and its bin is not read as zero.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
@@ -70,6 +82,8 @@ class TimeOfWeekAverage:
         bin_s: int = 1800,
         weeks: int = 4,
         flat_w: float = 500.0,
+        is_holiday: Callable[[date], bool] | None = None,
+        in_day_bounds: tuple[float, float] | None = None,
     ) -> None:
         if bin_s <= 0 or _WEEK_S % bin_s:
             raise ValueError("bin_s must divide a week (e.g. 900, 1800, 3600)")
@@ -94,6 +108,23 @@ class TimeOfWeekAverage:
         self._agg_count = np.zeros(self._nbins, dtype=np.float64)
         self._hour = -1
         self._hour_off = 0
+        self.is_holiday = is_holiday
+        self._holiday_days: dict[int, bool] = {}
+        self.in_day_bounds = in_day_bounds
+        self._today = -1
+        self._today_measured = 0.0
+        self._today_expected = 0.0
+        self._today_first = 0
+        self._today_last = 0
+
+    def _holiday(self, local_day: int) -> bool:
+        """Whether local day number ``local_day`` (days since 1970-01-01, site time) is one."""
+        assert self.is_holiday is not None
+        found = self._holiday_days.get(local_day)
+        if found is None:
+            found = self._holiday_days[local_day] = bool(
+                self.is_holiday(date.fromordinal(719_163 + local_day)))
+        return found
 
     def _offset_s(self, t_s: int) -> int:
         # The UTC offset only changes at whole hours, so one lookup per UTC hour is enough.
@@ -127,11 +158,28 @@ class TimeOfWeekAverage:
         if row is None:
             row = self._new_row(week)
         b = (local % _WEEK_S) // self.bin_s
+        if self.is_holiday is not None or self.in_day_bounds is not None:
+            b = self._corrections(local, b, net)
         self._sum[row][b] += net
         self._count[row][b] += 1.0
         self._agg_sum[b] += net
         self._agg_count[b] += 1.0
         self._total += 1.0
+
+    def _corrections(self, local: int, b: int, net: float) -> int:
+        day = (local - _MONDAY_SHIFT_S) // 86_400
+        if self.is_holiday is not None and self._holiday(day):
+            b = (6 * 86_400 + local % 86_400) // self.bin_s  # Sunday's bin
+        if self.in_day_bounds is not None:
+            if day != self._today:
+                self._today, self._today_measured, self._today_expected = day, 0.0, 0.0
+                self._today_first = local
+            self._today_last = local
+            c = self._agg_count[b]
+            if c > 0:
+                self._today_expected += float(self._agg_sum[b] / c)
+                self._today_measured += net
+        return b
 
     def _new_row(self, week: int) -> int:
         # Reuse the row of the oldest week.
@@ -163,11 +211,29 @@ class TimeOfWeekAverage:
             offsets = np.fromiter(
                 (self._offset_s(int(s)) for s in starts), dtype=np.int64, count=starts.shape[0]
             )
-        bins = ((starts + offsets + _MONDAY_SHIFT_S) % _WEEK_S) // self.bin_s
+        local = starts + offsets + _MONDAY_SHIFT_S
+        bins = (local % _WEEK_S) // self.bin_s
+        days = (local - _MONDAY_SHIFT_S) // 86_400
+        if self.is_holiday is not None:
+            holiday = np.fromiter((self._holiday(int(d)) for d in days.tolist()), dtype=bool,
+                                  count=days.shape[0])
+            bins = np.where(holiday, (6 * 86_400 + local % 86_400) // self.bin_s, bins)
         c = counts[bins]
         out: FloatArray = sums[bins] / np.maximum(c, 1.0)
         empty = c <= 0
         if empty.any():
             # Bins never seen take the mean of everything seen.
             out[empty] = float(sums.sum() / counts.sum())
+        ratio = self.in_day_ratio()
+        if ratio != 1.0:
+            out = np.where(days == self._today, out * ratio, out)
         return out
+
+    def in_day_ratio(self) -> float:
+        """Today's measured over forecast so far, bounded; 1 when off, early or not positive."""
+        if self.in_day_bounds is None or self._today_last - self._today_first < 7200:
+            return 1.0
+        if self._today_expected <= 0 or self._today_measured <= 0:
+            return 1.0  # a ratio of net loads that cross zero says nothing
+        lo, hi = self.in_day_bounds
+        return min(max(self._today_measured / self._today_expected, lo), hi)

@@ -27,6 +27,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.live import ForecastContext, RefreshResult
+from gridpilot.forecasts.load_settings import LoadCorrections
 from gridpilot.forecasts.open_meteo import fetch_weather as fetch_open_meteo
 from gridpilot.forecasts.providers import TimeOfWeekAverage
 from gridpilot.forecasts.pv_cache import CachedPv, PvCache, cache_key
@@ -38,7 +39,6 @@ from gridpilot.forecasts.pv_replay import (
     clearness,
     persistence_pv,
 )
-from gridpilot.models import StrictModel
 
 __all__ = ["PvForecast", "PvForecastSettings"]
 
@@ -48,7 +48,7 @@ IntArray = npt.NDArray[np.int64]
 _DAYLIGHT_W = 50.0  # readings below this say little about a ratio (dawn, dusk, night)
 
 
-class PvForecastSettings(StrictModel):
+class PvForecastSettings(LoadCorrections):
     """What every PV forecast provider shares."""
 
     latitude_deg: Annotated[float, Field(ge=-90, le=90)]
@@ -101,7 +101,7 @@ class PvForecast:
         self.refresh_interval_s = settings.refresh_interval_s
         self.budget = budget
         self.load = TimeOfWeekAverage(tz, bin_s=settings.bin_s, weeks=settings.weeks,
-                                      flat_w=settings.flat_w)
+                                      flat_w=settings.flat_w, **settings.corrections())
         self.pv_tow = TimeOfWeekAverage(tz, bin_s=settings.bin_s, weeks=settings.weeks,
                                         flat_w=0.0)
         self.history = PvHistory(settings.bin_s, days=7)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, field_validator
 
 from gridpilot.errors import ForecastError
+from gridpilot.forecasts.load_settings import LoadCorrections
 from gridpilot.forecasts.providers import FlatForecast, ForecastProvider, TimeOfWeekAverage
 from gridpilot.models import StrictModel
 from gridpilot.registry import Registry, settings_model_of
@@ -43,7 +44,7 @@ class ForecastKind(Protocol):
     def __call__(self, settings: Any, tz: ZoneInfo) -> ForecastProvider: ...
 
 
-class TimeOfWeekSettings(StrictModel):
+class TimeOfWeekSettings(LoadCorrections):
     bin_s: Annotated[int, Field(ge=300, le=86_400)] = 1800
     """Length of a time-of-week bin [s]; must divide a week (900, 1800, 3600, ...)."""
     weeks: Annotated[int, Field(ge=1, le=52)] = 4
@@ -71,7 +72,7 @@ class TimeOfWeek:
 
     def __call__(self, settings: TimeOfWeekSettings, tz: ZoneInfo) -> ForecastProvider:
         return TimeOfWeekAverage(tz, bin_s=settings.bin_s, weeks=settings.weeks,
-                                 flat_w=settings.flat_w)
+                                 flat_w=settings.flat_w, **settings.corrections())
 
 
 class Flat:
