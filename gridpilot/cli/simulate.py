@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from gridpilot.cli.argtypes import (
@@ -31,6 +30,13 @@ from gridpilot.cli.outputs import prepare_output_dir, write_failed
 from gridpilot.cli.terminal import stdout
 from gridpilot.errors import DataError
 from gridpilot.exitcodes import ExitCode
+from gridpilot.simulator.backtest_data import (
+    BacktestData,
+    DataOptions,
+    local_minute,
+    parse_date,
+    requested_period,
+)
 
 if TYPE_CHECKING:
     from gridpilot.recorded.base import TimeSeries
@@ -38,14 +44,11 @@ if TYPE_CHECKING:
     from gridpilot.simulator.pricesource import PriceSource
 
 __all__ = [
-    "BacktestData",
     "add_backtest_arguments",
     "bill_gate",
-    "parse_date",
+    "data_options",
     "prepare_backtest_data",
-    "prepare_series",
     "register",
-    "requested_period",
     "show_summary",
 ]
 
@@ -115,194 +118,32 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                         "make (above 1 MW) instead of refusing them")
 
 
-def parse_date(text: str, tz: ZoneInfo, what: str) -> int:
-    """UNIX seconds of ``text`` (a date or ISO time; naive values read in ``tz``)."""
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise DataError(f"{what} {text!r}: use YYYY-MM-DD or an ISO 8601 time") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=tz)
-    return int(t.timestamp())
-
-
-def _day(unix_s: int, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(unix_s, tz).strftime("%Y-%m-%d %H:%M")
-
-
-def requested_period(args: argparse.Namespace, tz: ZoneInfo) -> tuple[int | None, int | None]:
-    """``--from`` and ``--to`` as UNIX seconds (``None`` where not given)."""
-    start = parse_date(args.start, tz, "--from") if args.start else None
-    end = parse_date(args.end, tz, "--to") if args.end else None
-    return start, end
-
-
-class BacktestData(NamedTuple):
-    """The steps to simulate, and with ``--prices data`` the data's prices to decide with:
-    those run up to two days past ``--to``, as the day-ahead prices published by the last
-    steps would have."""
-
-    series: TimeSeries
-    prices: TimeSeries | None
-
-
-def prepare_series(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
-    """The steps to simulate (see :func:`prepare_backtest_data`)."""
-    return prepare_backtest_data(args, tz).series
-
-
-def prepare_backtest_data(args: argparse.Namespace, tz: ZoneInfo) -> BacktestData:
-    """Load ``--data``, check it, cut it to ``--from``/``--to`` and resample it to ``--step``.
-    Every warning (implausible values, a period the data does not cover) is printed to stderr
-    and kept in the load report."""
-    from gridpilot.recorded.base import LoadReport, TimeSeries
-    from gridpilot.recorded.resample import GapPolicy, parse_step, resample
-    from gridpilot.simulator.pricesource import PRICE_COLUMNS, require_price_columns
-    from gridpilot.simulator.replay import DEFAULT_HORIZON_S
+def data_options(args: argparse.Namespace) -> DataOptions:
+    """The ``--data`` options of ``simulate`` and ``sweep`` as the simulator takes them."""
+    from gridpilot.recorded.resample import parse_step
 
     # The parser has already turned --step into seconds; callers building their own
     # arguments (``gridpilot demo``) may pass the text.
     step_s = args.step if isinstance(args.step, int) else parse_step(args.step)
-    loaded = _load(args, tz)
-    data_prices = getattr(args, "prices", "policy") == "data"
-    if data_prices:
-        require_price_columns(loaded)
-    available = (int(loaded.start_s[0]), loaded.end_s) if len(loaded) else (0, 0)
-    start, end = requested_period(args, tz)
-    margin = loaded.interval_s
-    series = loaded
-    if start is not None or end is not None:
-        series = loaded.slice_time(
-            None if start is None else start - margin, None if end is None else end + margin
-        )
-    if len(series) == 0:
-        raise DataError(f"{args.data}: no data between --from and --to")
-    series = resample(series, step_s, gaps=GapPolicy(args.fill))
-    series = series.slice_time(start, end)
-    if len(series) == 0:
-        raise DataError(f"{args.data}: no whole {step_s} s step between --from and --to")
-    _note_shortened(args, series, available, (start, end), tz)
-    for warning in series.report.warnings:
+    return DataOptions(
+        data=args.data, format=args.format, start=args.start, end=args.end, step_s=step_s,
+        fill=args.fill, map=tuple(args.map), time_column=args.time_column,
+        time_format=args.time_format, timezone=getattr(args, "timezone", None),
+        delimiter=args.delimiter,
+        prices="data" if getattr(args, "prices", "policy") == "data" else "policy",
+        accept_implausible=bool(getattr(args, "accept_implausible", False)))
+
+
+def prepare_backtest_data(args: argparse.Namespace, tz: ZoneInfo) -> BacktestData:
+    """Load ``--data``, check it, cut it to ``--from``/``--to`` and resample it to ``--step``
+    (:func:`gridpilot.simulator.backtest_data.prepare_backtest_data`); every warning is
+    printed to stderr and kept in the load report."""
+    from gridpilot.simulator.backtest_data import prepare_backtest_data as prepare
+
+    data = prepare(data_options(args), tz)
+    for warning in data.series.report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    prices: TimeSeries | None = None
-    if data_prices:
-        prices = series
-        if end is not None:
-            ahead = TimeSeries(loaded.start_s, loaded.interval_s,
-                               {c: loaded.columns[c] for c in PRICE_COLUMNS},
-                               LoadReport(source=loaded.report.source))
-            ahead = ahead.slice_time(None if start is None else start - margin,
-                                     end + DEFAULT_HORIZON_S + margin)
-            try:
-                ahead = resample(ahead, step_s, gaps=GapPolicy(args.fill))
-            except DataError:
-                # A gap past --to that the gap policy refuses: decide with the prices of the
-                # simulated period only, rather than fail over data outside it.
-                ahead = prices
-            prices = ahead.slice_time(start, end + DEFAULT_HORIZON_S)
-    return BacktestData(series, prices)
-
-
-def _note_shortened(
-    args: argparse.Namespace,
-    series: TimeSeries,
-    available: tuple[int, int],
-    requested: tuple[int | None, int | None],
-    tz: ZoneInfo,
-) -> None:
-    """A warning when the simulated period is shorter than the one asked for: a bill over 7
-    days must not pass for one over 38."""
-    start, end = requested
-    first, last_end = int(series.start_s[0]), series.end_s
-    if not ((start is not None and first > start) or (end is not None and last_end < end)):
-        return
-    asked_from = _day(start if start is not None else available[0], tz)
-    asked_to = _day(end if end is not None else available[1], tz)
-    asked_days = ((end if end is not None else available[1])
-                  - (start if start is not None else available[0])) / 86400
-    outside = (start is not None and start < available[0]) or (
-        end is not None and end > available[1])
-    why = (f"the data covers only {_day(available[0], tz)} to {_day(available[1], tz)}"
-           if outside else f"only whole {series.interval_s} s steps are simulated")
-    series.report.warnings.append(
-        f"{args.data}: asked for {asked_from} to {asked_to} ({asked_days:.4g} days, {tz.key}) "
-        f"but {why}: simulating {_day(first, tz)} to {_day(last_end, tz)} "
-        f"({(last_end - first) / 86400:.4g} days) only"
-    )
-
-
-_DEFAULT_UNITS = {"import_price": "per_kwh", "export_price": "per_kwh", "soc_pct": "pct"}
-
-
-def _load(args: argparse.Namespace, tz: ZoneInfo) -> TimeSeries:
-    """Load ``--data``. Timestamps without an offset are site time unless ``--timezone`` says
-    otherwise: a unit's export and most hand-made CSVs are written in local time."""
-    from gridpilot.recorded import (
-        check_plausibility,
-        load_data,
-        load_simple_csv,
-        load_xstorage_csv,
-    )
-
-    accept = bool(getattr(args, "accept_implausible", False))
-    zone = getattr(args, "timezone", None) or tz.key
-    if args.map:
-        series = _load_mapped(args, zone)
-    else:
-        fmt = _data_format(args)
-        if fmt == "csv" and args.delimiter is not None:
-            series = load_simple_csv(args.data, delimiter=args.delimiter)
-        elif fmt != "xstorage-csv":
-            return load_data(args.data, fmt, accept_implausible=accept,
-                             accept_hint="--accept-implausible")
-        else:
-            series = load_xstorage_csv(args.data, timestamp_format=args.time_format or "auto",
-                                       timezone=zone, delimiter=args.delimiter or "auto")
-    # The same checks load_data makes, for the loaders called with options here.
-    return check_plausibility(series, accept=accept, accept_hint="--accept-implausible")
-
-
-def _data_format(args: argparse.Namespace) -> str:
-    """The format of ``--data``: given, or detected from its header (split at ``--delimiter``
-    when that is given). A ``--delimiter`` the format cannot use is an error, not ignored."""
-    from gridpilot.recorded import detect_format
-
-    fmt: str = (detect_format(args.data, delimiter=args.delimiter) if args.format == "auto"
-                else args.format)
-    if args.delimiter is not None and fmt not in _DELIMITED_FORMATS:
-        raise DataError(
-            f"--delimiter {args.delimiter!r}: {args.data} is read as {fmt}, whose layout is "
-            f"fixed (--delimiter works with --format {' or '.join(_DELIMITED_FORMATS)}, "
-            "or with --map)"
-        )
-    return fmt
-
-
-_DELIMITED_FORMATS = ("csv", "xstorage-csv")
-
-
-def _load_mapped(args: argparse.Namespace, zone: str) -> TimeSeries:
-    from gridpilot.recorded import ColumnSpec, CsvMapping, load_csv, load_xstorage_csv
-
-    columns: dict[str, ColumnSpec] = {}
-    for item in args.map:
-        field, sep, rest = item.partition("=")
-        if not sep or not field.strip() or not rest.strip():
-            raise DataError(f"--map {item!r}: use FIELD=COLUMN or FIELD=COLUMN:UNIT")
-        column, _, unit = rest.rpartition(":") if ":" in rest else (rest, "", "")
-        field = field.strip()
-        columns[field] = ColumnSpec(column.strip(), unit.strip() or _DEFAULT_UNITS.get(field, "W"))
-    if args.format == "xstorage-csv":
-        return load_xstorage_csv(args.data, columns=columns,
-                                 timestamp_column=args.time_column or "DATE",
-                                 timestamp_format=args.time_format or "auto", timezone=zone,
-                                 delimiter=args.delimiter or "auto")
-    if args.format not in ("auto", "csv"):
-        raise DataError(f"--map works with --format csv or xstorage-csv, not {args.format!r}")
-    mapping = CsvMapping(columns=columns, timestamp_columns=(args.time_column or "timestamp",),
-                         timestamp_format=args.time_format or "iso", timezone=zone,
-                         delimiter=args.delimiter or ",")
-    return load_csv(args.data, mapping)
+    return data
 
 
 def _progress(enabled: bool) -> Any:
@@ -331,13 +172,14 @@ def run(args: argparse.Namespace) -> ExitCode:
     if args.out:
         prepare_output_dir(args.out, "--out", keep=False)
     series, price_series = prepare_backtest_data(args, policy.tz)
-    requested = requested_period(args, policy.tz)
+    requested = requested_period(data_options(args), policy.tz)
     prices: PriceSource = "data" if getattr(args, "prices", "policy") == "data" else "policy"
     week = parse_date(args.week, policy.tz, "--week") if args.week else None
     if week is not None and not int(series.start_s[0]) <= week < series.end_s:
         raise DataError(
             f"--week {args.week}: outside the simulated period "
-            f"{_day(int(series.start_s[0]), policy.tz)} to {_day(series.end_s, policy.tz)} "
+            f"{local_minute(int(series.start_s[0]), policy.tz)} to "
+            f"{local_minute(series.end_s, policy.tz)} "
             "(choose a day inside it, or leave --week out for the busiest week)"
         )
     bar = _progress(sys.stderr.isatty() and not args.json)
