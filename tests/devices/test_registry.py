@@ -27,10 +27,9 @@ tariff:
 
 
 def test_available_types() -> None:
-    assert DEVICES.names() == ["composite", "simulated", "sunspec", "xbattery", "xstorage"]
+    assert DEVICES.names() == ["composite", "simulated", "xbattery", "xstorage"]
     assert "host" in DEVICES.settings_model("xstorage").model_fields
-    with pytest.raises(DeviceTypeError,
-                       match="valid: composite, simulated, sunspec, xbattery, xstorage"):
+    with pytest.raises(DeviceTypeError, match="valid: composite, simulated, xbattery, xstorage"):
         DEVICES.settings_model("tesla")
 
 
@@ -80,8 +79,7 @@ device:
 def test_unknown_type_lists_valid_ones(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(HEAD + "device:\n  type: xstorge\n")
-    with pytest.raises(PolicyError,
-                       match="valid: composite, simulated, sunspec, xbattery, xstorage"):
+    with pytest.raises(PolicyError, match="valid: composite, simulated, xbattery, xstorage"):
         load_policy(path)
 
 
