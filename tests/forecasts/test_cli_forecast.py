@@ -39,7 +39,7 @@ forecast:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[OpenMeteoEmulator]:
-    with OpenMeteoEmulator(now=datetime(2018, 6, 10, 12, tzinfo=UTC)) as emu:
+    with OpenMeteoEmulator(now=datetime(2018, 1, 10, 12, tzinfo=UTC)) as emu:
         yield emu
 
 
@@ -66,7 +66,7 @@ def test_show_learns_from_data_and_fetches_through_the_cache(
     monkeypatch.setattr(forecast_cli, "http_client", lambda: httpx.Client(
         verify=ssl.create_default_context(cafile=str(emulator.ca_path))))
     path = policy(tmp_path, f"  base_url: {emulator.url}\n")
-    args = ("forecast", "show", str(path), "--data", str(DATA), "--at", "2018-06-10T12:00",
+    args = ("forecast", "show", str(path), "--data", str(DATA), "--at", "2018-01-10T12:00",
             "--json")
     done = run_cli(*args)
     assert done.returncode == 0, done.stderr
@@ -87,7 +87,7 @@ def test_show_says_when_the_service_fails(tmp_path: Path, emulator: OpenMeteoEmu
         verify=ssl.create_default_context(cafile=str(emulator.ca_path))))
     emulator.faults.server_error(path="/v1/forecast")
     done = run_cli("forecast", "show", str(policy(tmp_path, f"  base_url: {emulator.url}\n")),
-                   "--data", str(DATA), "--at", "2018-06-10T12:00")
+                   "--data", str(DATA), "--at", "2018-01-10T12:00")
     assert done.returncode == 0, done.stderr
     assert "outcome=error" in done.stdout and "503" in done.stdout
     assert "Traceback" not in done.stderr
