@@ -68,7 +68,6 @@ included; PV stored at the export price it would have fetched): see
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +78,6 @@ import numpy as np
 from gridpilot.recorded.base import LoadReport, iso_utc
 from gridpilot.simulator.backtest import Backtest
 from gridpilot.simulator.replay import KINDS
-from gridpilot.simulator.report_html import write_html
 
 __all__ = [
     "SCHEMA",
@@ -233,23 +231,25 @@ def markdown(d: dict[str, Any]) -> str:
         "| | " + " | ".join(t for _, t in present) + " |",
         "|---|" + "---:|" * len(present),
     ]
-    rows: list[tuple[str, str, Callable[[float], str]]] = [
-        ("Bill", "bill", lambda v: f"{v:,.2f}"),
-        ("Energy cost", "energy_cost", lambda v: f"{v:,.2f}"),
-        ("Export revenue", "export_revenue", lambda v: f"{v:,.2f}"),
-        ("Standing charge", "standing_charge", lambda v: f"{v:,.2f}"),
-        ("Demand charge", "demand_charge", lambda v: f"{v:,.2f}"),
-        ("Import [kWh]", "import_kwh", lambda v: f"{v:,.0f}"),
-        ("Export [kWh]", "export_kwh", lambda v: f"{v:,.0f}"),
-        ("Peak import [W]", "peak_import_w", lambda v: f"{v:,.0f}"),
-        ("Self-consumption", "self_consumption", lambda v: f"{v:.1%}"),
-        ("Self-sufficiency", "self_sufficiency", lambda v: f"{v:.1%}"),
-        ("Grid to battery [kWh]", "grid_to_battery_kwh", lambda v: f"{v:,.0f}"),
-        ("Full cycles", "equivalent_full_cycles", lambda v: f"{v:,.1f}"),
-        ("Loss-making discharge [kWh]", "loss_making_cycles_kwh", lambda v: f"{v:,.1f}"),
+    rows = [
+        ("Bill", "bill", ",.2f"),
+        ("Energy cost", "energy_cost", ",.2f"),
+        ("Export revenue", "export_revenue", ",.2f"),
+        ("Standing charge", "standing_charge", ",.2f"),
+        ("Demand charge", "demand_charge", ",.2f"),
+        ("Import [kWh]", "import_kwh", ",.0f"),
+        ("Export [kWh]", "export_kwh", ",.0f"),
+        ("Peak import [W]", "peak_import_w", ",.0f"),
+        ("Self-consumption", "self_consumption", ".1%"),
+        ("Self-sufficiency", "self_sufficiency", ".1%"),
+        ("Grid to battery [kWh]", "grid_to_battery_kwh", ",.0f"),
+        ("Full cycles", "equivalent_full_cycles", ",.1f"),
+        ("Loss-making discharge [kWh]", "loss_making_cycles_kwh", ",.1f"),
     ]
-    for label, key, fmt in rows:
-        lines.append(f"| {label} | " + " | ".join(fmt(res[k][key]) for k, _ in present) + " |")
+    for label, key, spec in rows:
+        lines.append(
+            f"| {label} | " + " | ".join(format(res[k][key], spec) for k, _ in present) + " |"
+        )
     s = d["savings"]
     lines += [
         "",
@@ -305,8 +305,7 @@ def write_report(
     plots: bool = True,
     requested: tuple[int | None, int | None] = (None, None),
 ) -> dict[str, Any]:
-    """Write ``report.json``, ``report.md``, ``report.html`` and (with ``plots``) the PNGs into
-    ``out_dir``."""
+    """Write ``report.json``, ``report.md`` and (with ``plots``) the PNGs into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     d = report_dict(bt, data, requested=requested)
@@ -317,6 +316,5 @@ def write_report(
         d["plots"] = plot_all(bt, out, ws)
     (out / "report.json").write_text(json.dumps(d, indent=2, allow_nan=False) + "\n")
     (out / "report.md").write_text(markdown(d))
-    write_html(bt, d, out, busiest_week_start(bt) if week_start_s is None else week_start_s)
     return d
 

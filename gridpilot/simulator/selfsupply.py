@@ -63,28 +63,25 @@ class SelfSupply:
 
 
 def stored_pv_share(
-    charge_w: FloatArray,
-    pv_charge_w: FloatArray,
-    discharge_w: FloatArray,
-    step_s: float,
+    stored_kwh: FloatArray,
+    pv_stored_kwh: FloatArray,
+    drawn_kwh: FloatArray,
     *,
-    charge_efficiency: float = 1.0,
-    discharge_efficiency: float = 1.0,
     initial_pv_share: float = 0.0,
 ) -> FloatArray:
-    """The PV share of the energy discharged in each step (0 where nothing is discharged).
+    """The PV share of the energy drawn from the cells in each step (0 where none is drawn).
 
-    ``charge_w`` is the AC charging power, ``pv_charge_w`` the part of it that came from PV,
-    ``discharge_w`` the AC discharging power, all >= 0 [W].
+    Per step, all >= 0 [kWh]: ``stored_kwh`` is what charging put into the cells (after the
+    charge losses), ``pv_stored_kwh`` the part of it that came from PV, ``drawn_kwh`` what
+    discharging took out of them (before the discharge losses).
     """
-    share = np.zeros(discharge_w.shape[0], dtype=np.float64)
-    active = np.flatnonzero((charge_w > 0) | (discharge_w > 0))
+    share = np.zeros(drawn_kwh.shape[0], dtype=np.float64)
+    active = np.flatnonzero((stored_kwh > 0) | (drawn_kwh > 0))
     if active.size == 0:
         return share
-    h = step_s / 3600.0 / 1000.0
-    stored_in = (charge_w[active] * (h * charge_efficiency)).tolist()
-    pv_in = (pv_charge_w[active] * (h * charge_efficiency)).tolist()
-    taken = (discharge_w[active] * (h / discharge_efficiency)).tolist()
+    stored_in = stored_kwh[active].tolist()
+    pv_in = pv_stored_kwh[active].tolist()
+    taken = drawn_kwh[active].tolist()
     out = [0.0] * active.size
     stored = 0.0
     pv_stored = 0.0
@@ -126,9 +123,9 @@ def self_supply(
     pv_to_battery = np.minimum(charge, pv_surplus)
     battery_to_load = np.minimum(discharge, load_left)
     share = stored_pv_share(
-        charge, pv_to_battery, discharge, step_s,
-        charge_efficiency=charge_efficiency,
-        discharge_efficiency=discharge_efficiency,
+        charge * (h * charge_efficiency),
+        pv_to_battery * (h * charge_efficiency),
+        discharge * (h / discharge_efficiency),
         initial_pv_share=initial_pv_share,
     )
     battery_to_grid = discharge - battery_to_load

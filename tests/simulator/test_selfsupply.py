@@ -73,14 +73,14 @@ def test_grid_charged_energy_is_not_self_supplied_by_hand() -> None:
 
 
 def test_mixed_pool_shares_pv_and_grid_in_proportion() -> None:
-    # 1 kWh from PV, then 3 kWh from the grid (lossless): a quarter of what comes out is PV.
-    charge = np.array([1000.0, 3000.0, 0.0, 0.0])
-    pv_charge = np.array([1000.0, 0.0, 0.0, 0.0])
-    discharge = np.array([0.0, 0.0, 2000.0, 2000.0])
-    assert stored_pv_share(charge, pv_charge, discharge, 3600).tolist() == [0, 0, 0.25, 0.25]
+    # 1 kWh from PV, then 3 kWh from the grid: a quarter of what comes out is PV.
+    stored = np.array([1.0, 3.0, 0.0, 0.0])
+    pv_stored = np.array([1.0, 0.0, 0.0, 0.0])
+    drawn = np.array([0.0, 0.0, 2.0, 2.0])
+    assert stored_pv_share(stored, pv_stored, drawn).tolist() == [0, 0, 0.25, 0.25]
     # Beyond what was stored, the unknown start content counts with initial_pv_share.
-    over = stored_pv_share(np.array([1000.0, 0.0]), np.array([1000.0, 0.0]),
-                           np.array([0.0, 2000.0]), 3600, initial_pv_share=0.0)
+    over = stored_pv_share(np.array([1.0, 0.0]), np.array([1.0, 0.0]), np.array([0.0, 2.0]),
+                           initial_pv_share=0.0)
     assert over.tolist() == [0.0, 0.5]
 
 
