@@ -3,8 +3,9 @@ the override controls act on the scheduler's override store."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from gridpilot import __version__
 from gridpilot.mqtt.controls import OverrideControls
@@ -13,16 +14,31 @@ from gridpilot.mqtt.publisher import MqttPublisher
 from gridpilot.mqtt.settings import resolve_settings
 from gridpilot.mqtt.values import TickFacts, tick_values
 from gridpilot.scheduler.loop import Scheduler
+from gridpilot.scheduler.plan_ahead import PlanSlot
+from gridpilot.scheduler.status_view import StatusView
 from gridpilot.scheduler.tick import TickReport
 from gridpilot.timefmt import format_time
 
-__all__ = ["ERROR_OUTCOMES", "attach_mqtt"]
+__all__ = ["ERROR_OUTCOMES", "attach_mqtt", "plan_attributes"]
+
+log = logging.getLogger("gridpilot.mqtt")
 
 ERROR_OUTCOMES = frozenset({"failed", "invalid", "unconfirmed", "mode_unknown"})
 """Dispatch outcomes that are an error worth showing as the last error."""
 
 PlanFn = Callable[[], Sequence[Mapping[str, Any]]]
 CostFn = Callable[[], Mapping[str, Any]]
+
+PLAN_HOURS = 24.0
+"""The plan published as attributes: a day of slots stays under Home Assistant's 16 KB limit
+on the attributes it records."""
+
+
+def plan_attributes(slots: Sequence[PlanSlot]) -> list[dict[str, Any]]:
+    """The slots as compact attributes: what a dashboard chart needs, units in the names."""
+    return [{"start": p.start.isoformat(), "battery_w": round(p.battery_w),
+             "soc_pct": round(p.soc_pct, 1), "import_per_kwh": p.import_per_kwh,
+             "kind": p.kind} for p in slots]
 
 
 class _LastError:
@@ -42,11 +58,24 @@ class _LastError:
         return self.text
 
 
+T = TypeVar("T")
+
+
+def _quietly(fn: Callable[[], T], what: str) -> T | None:
+    """``fn()``, or ``None`` (published as unknown) when it fails: the other values still go."""
+    try:
+        return fn()
+    except Exception:
+        log.exception("MQTT: computing the %s failed", what)
+        return None
+
+
 def attach_mqtt(scheduler: Scheduler, *, plan: PlanFn | None = None,
                 cost: CostFn | None = None) -> MqttPublisher | None:
     """Start publishing ``scheduler``'s ticks to the policy's broker (``None``: no ``mqtt:``).
 
-    ``plan`` and ``cost`` give the plan ahead and today's cost when the run computes them.
+    ``plan`` and ``cost`` give the plan ahead and today's cost (default: the status API's,
+    from a :class:`StatusView` of ``scheduler``).
     Returns at once: the connection is made (and remade) in the background.
     """
     policy = scheduler.policy
@@ -68,6 +97,10 @@ def attach_mqtt(scheduler: Scheduler, *, plan: PlanFn | None = None,
                          currency=policy.doc.tariff.currency, max_power_w=max_power_w,
                          version=__version__)))
     publisher = MqttPublisher(settings, discovery=discovery, controls=controls)
+    if plan is None or cost is None:
+        view = StatusView(scheduler)
+        plan = plan or (lambda: plan_attributes(view.plan(PLAN_HOURS)))
+        cost = cost or view.cost
     last_error = _LastError()
     previous = scheduler.on_tick
 
@@ -80,8 +113,7 @@ def attach_mqtt(scheduler: Scheduler, *, plan: PlanFn | None = None,
             decision=report.decision,
             prices=state.prices if state is not None and report.status == "ok" else None,
             failsafe=scheduler.failsafe_active, last_error=last_error.note(report, policy.tz),
-            plan=plan() if plan is not None else None,
-            cost=cost() if cost is not None else None,
+            plan=_quietly(plan, "plan"), cost=_quietly(cost, "cost"),
             extra=controls.states())
         publisher.publish(tick_values(facts))
 

@@ -65,7 +65,9 @@ class StatusView:
         return "running" if ok else str(health.get("status", "stalled"))
 
     def _overrides_at(self, at: datetime) -> list[CompiledOverride]:
-        return [o.compiled() for o in self.s.overrides.active(at)]
+        # Not OverrideStore.active(at): that drops (and deletes from disk) every override
+        # that ends before ``at``, and the plan asks about times hours ahead.
+        return [o.compiled() for o in self.s.overrides.all() if o.start <= at < o.until]
 
     def plan(self, hours: float = 48.0) -> list[PlanSlot]:
         state = self.s.last_state

@@ -189,7 +189,7 @@ class WebFront:
         kind = STATIC.get(name)
         if kind is None:
             return _json(404, {"error": f"no file {name!r}"})
-        data = resources.files("gridpilot.scheduler").joinpath("web", name).read_bytes()
+        data = resources.files("gridpilot").joinpath("web", name).read_bytes()
         return WebAnswer(200, data, kind, (*COMMON_HEADERS, ("Content-Security-Policy", CSP)))
 
     def _login(self, method: str, query: Mapping[str, list[str]]) -> WebAnswer:

@@ -78,6 +78,7 @@ import numpy as np
 from gridpilot.recorded.base import LoadReport, iso_utc
 from gridpilot.simulator.backtest import Backtest
 from gridpilot.simulator.replay import KINDS
+from gridpilot.simulator.report_html import write_html
 
 __all__ = [
     "SCHEMA",
@@ -305,7 +306,8 @@ def write_report(
     plots: bool = True,
     requested: tuple[int | None, int | None] = (None, None),
 ) -> dict[str, Any]:
-    """Write ``report.json``, ``report.md`` and (with ``plots``) the PNGs into ``out_dir``."""
+    """Write ``report.json``, ``report.md``, ``report.html`` and (with ``plots``) the PNGs into
+    ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     d = report_dict(bt, data, requested=requested)
@@ -316,5 +318,6 @@ def write_report(
         d["plots"] = plot_all(bt, out, ws)
     (out / "report.json").write_text(json.dumps(d, indent=2, allow_nan=False) + "\n")
     (out / "report.md").write_text(markdown(d))
+    write_html(bt, d, out, busiest_week_start(bt) if week_start_s is None else week_start_s)
     return d
 

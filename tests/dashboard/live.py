@@ -5,6 +5,7 @@ simulated battery, on a manual clock in January 2018."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -80,3 +81,10 @@ def start_live(state_dir: Path, ticks: int = 8) -> Live:
 def stop_live(live: Live) -> None:
     live.call(live.control.close())
     live.loop.call_soon_threadsafe(live.loop.stop)
+
+
+def artefacts(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$GRIDPILOT_ARTEFACTS`` when set, else the test's tmp_path."""
+    where = Path(os.environ.get("GRIDPILOT_ARTEFACTS") or tmp_path)
+    where.mkdir(parents=True, exist_ok=True)
+    return where

@@ -130,3 +130,17 @@ def test_bad_query_values_are_clamped_not_errors(live: Live) -> None:
         assert c.get("/api/nothing").status_code == 404
         assert c.post("/api/status").status_code == 405
         assert c.get("/static/../control.token").status_code == 404
+
+
+def test_projecting_the_plan_keeps_overrides_that_end_within_it(live: Live) -> None:
+    body = {"action": {"kind": "hold"}, "for_s": 600, "name": "short"}
+    with httpx.Client(base_url=live.url, headers=live.auth) as c:
+        assert c.post("/overrides", json=body).status_code == 201
+        try:
+            live.call(live.scheduler.tick())
+            slots = c.get("/api/plan", params={"hours": 2}).json()["slots"]
+            assert slots[0]["kind"] == "hold" and slots[0]["winner"] == "override:short"
+            assert slots[-1]["kind"] != "hold"  # over after 10 minutes
+            assert [o["name"] for o in c.get("/overrides").json()["overrides"]] == ["short"]
+        finally:
+            c.delete("/overrides/short")

@@ -7,9 +7,6 @@ test's artefact directory: ``$GRIDPILOT_ARTEFACTS`` or the test's tmp_path).
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,52 +14,18 @@ import httpx
 import pytest
 
 from gridpilot.scheduler.audit import read_audit
-from tests.dashboard.live import Live
+from tests.dashboard.live import Live, artefacts
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+pytest.importorskip("selenium", reason="selenium is in the test extras")
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extras")
-if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
-    pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium "
-                "chromium-driver; .ci/run does this)", allow_module_level=True)
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1200,2200"]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def artefacts(tmp_path: Path) -> Path:
-    where = Path(os.environ.get("GRIDPILOT_ARTEFACTS") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def test_the_dashboard_logs_in_shows_the_live_decision_and_sets_an_override(
         live: Live, browser: Any, tmp_path: Path) -> None:
-    wait = WebDriverWait(browser, 10)
+    wait = WebDriverWait(browser, 10, poll_frequency=0.05)
     browser.get(live.url + "/?refresh=1")
     wait.until(ec.visibility_of_element_located((By.ID, "login")))  # no session yet
 

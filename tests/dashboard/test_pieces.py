@@ -109,3 +109,22 @@ def test_the_plan_keeps_the_battery_inside_its_limits_and_covers_the_slots(
         # The grid carries what the battery does not: load - pv - battery.
         assert slot.grid_w == pytest.approx(
             slot.load_w - slot.pv_w - slot.battery_w, abs=1e-6)
+
+
+def test_the_mode_says_failsafe_yielding_error_or_running() -> None:
+    from types import SimpleNamespace
+
+    from gridpilot.scheduler.status_view import StatusView
+
+    def view(ok: bool, failsafe: bool = False, person: bool = False,
+             status: str = "ok") -> StatusView:
+        s = SimpleNamespace(health=lambda: (ok, {"status": "stalled" if not ok else "ok"}),
+                            failsafe_active=failsafe, person_mode=person,
+                            last_report=SimpleNamespace(status=status), tick_count=1)
+        return StatusView(s)  # type: ignore[arg-type]
+
+    assert view(True).mode() == "running"
+    assert view(False, failsafe=True).mode() == "failsafe"
+    assert view(True, person=True).mode() == "yielding"
+    assert view(True, status="error").mode() == "error"
+    assert view(False).mode() == "stalled"

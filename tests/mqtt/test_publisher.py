@@ -64,6 +64,12 @@ async def test_discovery_states_and_only_changes(tmp_path: Path, broker: Broker)
         assert sub.last(f"{BASE}/failsafe") == "OFF"
         assert sub.last(f"{BASE}/stale") == "OFF"
         assert sub.last(f"{BASE}/price_now") == "0.25"
+        slots = json.loads(sub.last(f"{BASE}/plan/attributes") or "{}")["slots"]
+        assert sub.last(f"{BASE}/plan") == str(len(slots)) and slots
+        assert set(slots[0]) == {"start", "battery_w", "soc_pct", "import_per_kwh", "kind"}
+        assert sub.last(f"{BASE}/cost_today") == "0"
+        cost = json.loads(sub.last(f"{BASE}/cost_today/attributes") or "{}")
+        assert cost["currency"] == "GBP" and "cost_without_battery" in cost
         live = [(t, p) for t, m in sub.messages.items() for p, r in m if not r]
         assert live == [], live
         soc = json.loads(sub.last(f"homeassistant/sensor/{NODE}/soc/config") or "{}")
@@ -88,10 +94,13 @@ async def test_discovery_states_and_only_changes(tmp_path: Path, broker: Broker)
         await sched.tick()  # nothing changed: nothing is published
         sched.device.soc_pct = 61.0  # type: ignore[attr-defined]
         await sched.tick()
-        await wait_for(lambda: sub.last(f"{BASE}/soc") == "61")
-        new = [(t, p) for t, m in sub.messages.items() for p, r in m if not r]
-        assert new == [(f"{BASE}/soc", "61")], new
-        assert sum(len(m) for m in sub.messages.values()) == before + 1
+        await wait_for(lambda: sub.last(f"{BASE}/soc") == "61"
+                       and len(sub.messages[f"{BASE}/plan/attributes"]) == 2)
+        await flushed(broker.port)
+        new = [t for t, m in sub.messages.items() for p, r in m if not r]
+        # The SOC changed, and with it the plan ahead; nothing else.
+        assert sorted(new) == [f"{BASE}/plan/attributes", f"{BASE}/soc"], new
+        assert sum(len(m) for m in sub.messages.values()) == before + 2
         sub.close()
     finally:
         pub.close()
@@ -116,6 +125,7 @@ async def test_controls_set_and_clear_overrides(tmp_path: Path, broker: Broker) 
         assert report.decision is not None and report.decision.command.kind.value == "charge"
         await wait_for(lambda: sub.last(f"{BASE}/command") == "charge")
 
+        assert sched.overrides.all() == [override]  # projecting the plan keeps it
         sub.client.publish(f"{BASE}/override_mode/set", "turbo", qos=1)
         sub.client.publish(f"{BASE}/override_clear/set", "PRESS", qos=1)
         await wait_for(lambda: not sched.overrides.all())

@@ -66,14 +66,20 @@
                                 class: "axis-label"}, grid);
       label.textContent = opts[axis] || "";
     }
-    const hourMs = 3600e3, stepH = (x1 - x0) > 30 * hourMs ? 6 : 3;
+    // Time labels: at most about ten, on whole hours or local midnights.
+    const hourMs = 3600e3, spanH = (x1 - x0) / hourMs;
+    const stepH = [1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720].find((h) => spanH / h <= 10) || 720;
     for (let t = Math.ceil(x0 / hourMs) * hourMs; t <= x1; t += hourMs) {
       const d = new Date(t);
-      if (d.getHours() % stepH !== 0) continue;
+      const day = Math.round((t - d.getTimezoneOffset() * 60e3) / 86400e3);  // local days
+      const due = stepH < 24 ? d.getHours() % stepH === 0
+        : d.getHours() === 0 && day % (stepH / 24) === 0;
+      if (!due) continue;
       el("line", {x1: sx(t), x2: sx(t), y1: MT, y2: H - MB, class: "vgrid"}, grid);
       const lab = el("text", {x: sx(t), y: H - 10, "text-anchor": "middle"}, grid);
       lab.textContent = d.getHours() === 0
-        ? d.toLocaleDateString([], {weekday: "short"}) : String(d.getHours()).padStart(2, "0") + ":00";
+        ? d.toLocaleDateString([], stepH < 24 ? {weekday: "short"} : {weekday: "short", day: "numeric"})
+        : String(d.getHours()).padStart(2, "0") + ":00";
     }
     for (const s of opts.series) {
       const axis = s.axis || "left";
