@@ -243,7 +243,8 @@ def _web_front(scheduler: Scheduler, clock: Clock, *, unix: bool) -> WebFront:
     from gridpilot.scheduler.web_api import WebFront
     from gridpilot.scheduler.websession import WebSessions
 
-    return WebFront(StatusView(scheduler), WebSessions(clock), scheduler.audit, clock,
+    # Logins last in wall-clock time even when the run's clock is sped up (--speed).
+    return WebFront(StatusView(scheduler), WebSessions(SystemClock()), scheduler.audit, clock,
                     check_host=not unix)
 
 
