@@ -189,3 +189,18 @@ def test_settings_are_checked() -> None:
         kind.Settings.model_validate({"latitude_deg": 51, "longitude_deg": 0, "arrays": []})
     with pytest.raises(ValueError, match="latitude_deg"):
         kind.Settings.model_validate({"latitude_deg": 91, "longitude_deg": 0, "arrays": ARRAYS})
+
+
+@pytest.mark.parametrize(("share", "expected"), [(0.7, 0.7), (0.2, 0.5)])
+def test_self_calibration_learns_the_measured_share_within_bounds(
+        emulator: OpenMeteoEmulator, tmp_path: Path, share: float, expected: float) -> None:
+    p = provider(emulator)
+    p.refresh(context(emulator, tmp_path), NOW)
+    day = slots(NOW - timedelta(hours=6), 48)  # today from midnight, half-hourly
+    raw = p._live_at(day, raw=True)
+    for t_s, forecast_w in zip(day.tolist(), raw.tolist(), strict=True):
+        p.observe(datetime.fromtimestamp(t_s, UTC), 400.0, share * forecast_w)
+    assert p.calibration_ratio() == pytest.approx(expected, abs=0.01)
+    later = slots(NOW + timedelta(hours=18), 4)
+    np.testing.assert_allclose(p.pv_w(later), p._live_at(later, raw=True) * p.calibration_ratio())
+    assert p.sources()["calibration_ratio"] == pytest.approx(expected, abs=0.01)
