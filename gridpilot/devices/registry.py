@@ -52,6 +52,7 @@ DEVICES: Registry[DeviceKind] = Registry(
         "xbattery": "gridpilot.devices.xbattery",
         "composite": "gridpilot.devices.composite",
         "sunspec": "gridpilot.devices.sunspec.factory",
+        "homeassistant": "gridpilot.devices.homeassistant.adapter",
     },
     check=_check,
     settings=_settings,

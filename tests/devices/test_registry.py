@@ -25,11 +25,13 @@ tariff:
   import: {default: 0.25}
 """
 
+TYPES = ("composite", "homeassistant", "simulated", "sunspec", "xbattery", "xstorage")
+
 
 def test_available_types() -> None:
-    assert DEVICES.names() == ["composite", "simulated", "xbattery", "xstorage"]
+    assert DEVICES.names() == list(TYPES)
     assert "host" in DEVICES.settings_model("xstorage").model_fields
-    with pytest.raises(DeviceTypeError, match="valid: composite, simulated, xbattery, xstorage"):
+    with pytest.raises(DeviceTypeError, match="valid: " + ", ".join(TYPES)):
         DEVICES.settings_model("tesla")
 
 
@@ -79,7 +81,7 @@ device:
 def test_unknown_type_lists_valid_ones(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(HEAD + "device:\n  type: xstorge\n")
-    with pytest.raises(PolicyError, match="valid: composite, simulated, xbattery, xstorage"):
+    with pytest.raises(PolicyError, match="valid: " + ", ".join(TYPES)):
         load_policy(path)
 
 
