@@ -32,6 +32,11 @@ class CallBudget:
             wait = max(wait, self._spent[0] + self.per_s - now_s)
         return wait
 
+    def remaining(self, now_s: float) -> int:
+        """Calls the budget still allows now (0 while a 429's wait lasts)."""
+        self._forget(now_s)
+        return 0 if now_s < self.not_before_s else max(0, self.calls - len(self._spent))
+
     def spend(self, now_s: float) -> None:
         """Count a call sent at ``now_s``."""
         self._forget(now_s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,11 +26,19 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def _retry_after_s(response: httpx.Response) -> float:
+def _retry_after_s(response: httpx.Response, now_s: float | None) -> float:
+    # Retry-After in seconds (RFC 9110), or forecast.solar's X-Ratelimit-Retry-At (ISO time).
     try:
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
-        return _DEFAULT_RETRY_S
+        pass
+    retry_at = response.headers.get("X-Ratelimit-Retry-At")
+    if retry_at and now_s is not None:
+        try:
+            return max(0.0, datetime.fromisoformat(retry_at).timestamp() - now_s)
+        except ValueError:
+            pass
+    return _DEFAULT_RETRY_S
 
 
 def _reason(response: httpx.Response) -> str:
@@ -51,9 +60,11 @@ def _reason(response: httpx.Response) -> str:
 
 def get_json(provider: str, client: httpx.Client, url: str, *, timeout_s: float,
              params: Mapping[str, str] | None = None,
-             headers: Mapping[str, str] | None = None) -> Any:
-    """The JSON body of ``GET url``; raises ForecastFetchError for anything else."""
-    where = _where(url)
+             headers: Mapping[str, str] | None = None, now_s: float | None = None,
+             where: str | None = None) -> Any:
+    """The JSON body of ``GET url``; raises ForecastFetchError for anything else. ``where``
+    names the endpoint in messages instead of the URL (a service with a key in its path)."""
+    where = where or _where(url)
     try:
         response = client.get(url, params=params, headers=headers, timeout=timeout_s)
     except httpx.TimeoutException:
@@ -66,7 +77,7 @@ def get_json(provider: str, client: httpx.Client, url: str, *, timeout_s: float,
             "base_url; the forecast falls back and is fetched again later") from None
     status = response.status_code
     if status == 429:
-        wait = _retry_after_s(response)
+        wait = _retry_after_s(response, now_s)
         raise ForecastFetchError(
             provider, f"{where} answered HTTP 429 (rate limited: {_reason(response)}); no call "
             f"for {wait:g} s", retry_after_s=wait)

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from gridpilot.forecasts.pv_forecast import OpenMeteoForecast, OpenMeteoSettings
+from gridpilot.forecasts.pv_forecast import (
+    ForecastSolarForecast,
+    ForecastSolarSettings,
+    OpenMeteoForecast,
+    OpenMeteoSettings,
+)
 
-__all__ = ["OPEN_METEO", "OpenMeteo"]
+__all__ = ["FORECAST_SOLAR", "OPEN_METEO", "ForecastSolar", "OpenMeteo"]
 
 
 class OpenMeteo:
@@ -23,3 +28,15 @@ class OpenMeteo:
 
 
 OPEN_METEO = OpenMeteo()
+
+
+class ForecastSolar:
+    """The ``forecast_solar`` type."""
+
+    Settings = ForecastSolarSettings
+
+    def __call__(self, settings: ForecastSolarSettings, tz: ZoneInfo) -> ForecastSolarForecast:
+        return ForecastSolarForecast(settings, tz)
+
+
+FORECAST_SOLAR = ForecastSolar()

@@ -18,14 +18,17 @@ from __future__ import annotations
 import math
 from collections import deque
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.budget import CallBudget
+from gridpilot.forecasts.forecast_solar import fetch_pv as fetch_forecast_solar
 from gridpilot.forecasts.live import ForecastContext, RefreshResult
 from gridpilot.forecasts.load_settings import LoadCorrections
 from gridpilot.forecasts.open_meteo import fetch_weather as fetch_open_meteo
@@ -284,3 +287,55 @@ class OpenMeteoForecast(PvForecast):
         return fetch_open_meteo(context.client, s.base_url.rstrip("/"), self.site,
                              resolution=s.resolution, forecast_days=s.forecast_days,
                              timeout_s=s.timeout_s)
+
+
+class ForecastSolarSettings(PvForecastSettings):
+    base_url: str = "https://api.forecast.solar"
+    api_key: SecretStr | None = None
+    """A personal or professional key (``${ENV}``); the public tier needs none."""
+    api_key_file: Path | None = None
+    """A file whose first line is the key (relative to the policy's directory)."""
+    calls_per_hour: Annotated[int, Field(ge=1, le=3600)] = 12
+    """The public tier allows 12 calls an hour per IP; each array is one call."""
+
+
+class ForecastSolarForecast(PvForecast):
+    provider_type = "forecast_solar"
+    settings: ForecastSolarSettings
+
+    def __init__(self, settings: ForecastSolarSettings, tz: ZoneInfo) -> None:
+        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_hour, 3600.0))
+
+    def refresh(self, context: ForecastContext, now: datetime) -> RefreshResult:
+        # Every array is a call: the budget must allow them all, or none is sent.
+        now_s = now.timestamp()
+        calls = len(self.settings.arrays)
+        fresh = self.live is not None and now_s - self.live.fetched_s < self.refresh_interval_s
+        if self._cache_loaded and not fresh and self.budget.remaining(now_s) < calls:
+            return RefreshResult("skipped", {"calls_needed": calls,
+                                             "calls_left": self.budget.remaining(now_s)})
+        return super().refresh(context, now)
+
+    def fetch_weather(self, context: ForecastContext) -> tuple[IntArray, int, FloatArray]:
+        s = self.settings
+        key = _secret(s.api_key, s.api_key_file, context.base_dir)
+        now_s = context.clock.now().timestamp()
+        # The budget counted one call for the refresh; the other arrays' calls count too.
+        for _ in range(len(s.arrays) - 1):
+            self.budget.spend(now_s)
+        return fetch_forecast_solar(context.client, s.base_url.rstrip("/"), key, self.site,
+                                    s.arrays, timeout_s=s.timeout_s, now_s=now_s)
+
+
+def _secret(value: SecretStr | None, file: Path | None, base_dir: Path) -> str | None:
+    if value is not None:
+        return value.get_secret_value().strip() or None
+    if file is None:
+        return None
+    path = file if file.is_absolute() else base_dir / file
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ForecastFetchError("forecast_solar", f"cannot read api_key_file {str(path)!r}: "
+                                 f"{exc.strerror or exc}") from None
+    return text.splitlines()[0].strip() if text else None

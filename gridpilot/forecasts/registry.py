@@ -103,6 +103,7 @@ FORECASTS: Registry[ForecastKind] = Registry(
         "time_of_week": "gridpilot.forecasts.registry:TIME_OF_WEEK",
         "flat": "gridpilot.forecasts.registry:FLAT",
         "open_meteo": "gridpilot.forecasts.kinds:OPEN_METEO",
+        "forecast_solar": "gridpilot.forecasts.kinds:FORECAST_SOLAR",
     },
     check=_check,
     settings=lambda kind: kind.Settings,
