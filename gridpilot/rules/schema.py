@@ -32,11 +32,19 @@ from gridpilot.rules.schema_mqtt import MqttSpec, MqttTlsSpec
 from gridpilot.rules.schema_rules import Action, DefaultSpec, Layer, ManualOverride, Rule
 from gridpilot.rules.schema_run import ControlSpec, RunSpec
 from gridpilot.rules.schema_site import BatterySpec, DeviceSpec, ForecastSpec, GridSpec, SiteSpec
-from gridpilot.rules.schema_tariff import DynamicPrices, PriceSchedule, TariffPeriod, TariffSpec
+from gridpilot.rules.schema_tariff import (
+    Compose,
+    DynamicPrices,
+    PriceSchedule,
+    ProviderRef,
+    TariffPeriod,
+    TariffSpec,
+)
 
 __all__ = [
     "Action",
     "BatterySpec",
+    "Compose",
     "ControlSpec",
     "DefaultSpec",
     "DeviceSpec",
@@ -57,6 +65,7 @@ __all__ = [
     "PowerW",
     "Price",
     "PriceSchedule",
+    "ProviderRef",
     "ReserveGuard",
     "Rule",
     "RunSpec",
