@@ -28,9 +28,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         stop_live(running)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's chromium and chromium-driver, driven by Selenium, with a fresh profile."""
+    """Debian's chromium and chromium-driver, driven by Selenium, with a fresh profile: one per
+    worker (the browser tests share the xdist group "browser", so one worker starts it)."""
     webdriver = pytest.importorskip("selenium.webdriver",
                                     reason="selenium is in the test extras")
     if CHROMIUM is None or not Path(CHROMEDRIVER).exists():

@@ -22,6 +22,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+pytestmark = pytest.mark.xdist_group("browser")
+
 
 def test_the_dashboard_logs_in_shows_the_live_decision_and_sets_an_override(
         live: Live, browser: Any, tmp_path: Path) -> None:

@@ -22,6 +22,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+pytestmark = pytest.mark.xdist_group("browser")
+
+
 def test_report_html_is_one_offline_file_with_the_data_inline(report: Path) -> None:
     page = (report / "report.html").read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched
