@@ -13,9 +13,11 @@ from gridpilot.forecasts.pv_forecast import (
     ForecastSolarSettings,
     OpenMeteoForecast,
     OpenMeteoSettings,
+    SolcastForecast,
+    SolcastSettings,
 )
 
-__all__ = ["FORECAST_SOLAR", "OPEN_METEO", "ForecastSolar", "OpenMeteo"]
+__all__ = ["FORECAST_SOLAR", "OPEN_METEO", "SOLCAST", "ForecastSolar", "OpenMeteo", "Solcast"]
 
 
 class OpenMeteo:
@@ -40,3 +42,15 @@ class ForecastSolar:
 
 
 FORECAST_SOLAR = ForecastSolar()
+
+
+class Solcast:
+    """The ``solcast`` type."""
+
+    Settings = SolcastSettings
+
+    def __call__(self, settings: SolcastSettings, tz: ZoneInfo) -> SolcastForecast:
+        return SolcastForecast(settings, tz)
+
+
+SOLCAST = Solcast()

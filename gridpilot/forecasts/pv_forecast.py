@@ -42,6 +42,7 @@ from gridpilot.forecasts.pv_replay import (
     clearness,
     persistence_pv,
 )
+from gridpilot.forecasts.solcast import fetch_pv as fetch_solcast
 
 __all__ = ["PvForecast", "PvForecastSettings"]
 
@@ -327,7 +328,8 @@ class ForecastSolarForecast(PvForecast):
                                     s.arrays, timeout_s=s.timeout_s, now_s=now_s)
 
 
-def _secret(value: SecretStr | None, file: Path | None, base_dir: Path) -> str | None:
+def _secret(value: SecretStr | None, file: Path | None, base_dir: Path,
+            provider: str = "forecast_solar") -> str | None:
     if value is not None:
         return value.get_secret_value().strip() or None
     if file is None:
@@ -336,6 +338,66 @@ def _secret(value: SecretStr | None, file: Path | None, base_dir: Path) -> str |
     try:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ForecastFetchError("forecast_solar", f"cannot read api_key_file {str(path)!r}: "
+        raise ForecastFetchError(provider, f"cannot read api_key_file {str(path)!r}: "
                                  f"{exc.strerror or exc}") from None
     return text.splitlines()[0].strip() if text else None
+
+
+class SolcastSettings(PvForecastSettings):
+    base_url: str = "https://api.solcast.com.au"
+    resource_ids: Annotated[tuple[str, ...], Field(min_length=1, max_length=2)]
+    """The rooftop sites' resource ids (the hobbyist tier has up to two)."""
+    api_key: SecretStr | None = None
+    """The key (``${ENV}``), or ``api_key_file``."""
+    api_key_file: Path | None = None
+    quantile: Literal["p10", "p50", "p90"] = "p50"
+    """Which forecast the planner sizes from: ``p10`` a cautious one (90 % of days give more)."""
+    calls_per_day: Annotated[int, Field(ge=1, le=10_000)] = 10
+    """The hobbyist tier allows 10 calls a day, shared by the sites."""
+    refresh_interval_s: Annotated[float, Field(ge=60, le=86_400)] = 8640.0
+    """Default: the day's calls spread evenly (10 calls, one site: every 2.4 hours)."""
+    max_age_s: Annotated[float, Field(ge=600, le=7 * 86_400)] = 12 * 3600.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_calls(cls, data: Any) -> Any:
+        # Spread the day's calls: a refresh costs one call per site.
+        if isinstance(data, dict) and "refresh_interval_s" not in data:
+            sites = len(data.get("resource_ids") or ()) or 1
+            calls = int(data.get("calls_per_day", 10))
+            data = {**data, "refresh_interval_s": max(60.0, 86_400.0 * sites / max(calls, 1))}
+        return data
+
+    @model_validator(mode="after")
+    def _key_given(self) -> SolcastSettings:
+        if self.api_key is None and self.api_key_file is None:
+            raise ValueError("give api_key: ${SOLCAST_API_KEY} or api_key_file: PATH")
+        return self
+
+
+class SolcastForecast(PvForecast):
+    provider_type = "solcast"
+    settings: SolcastSettings
+
+    def __init__(self, settings: SolcastSettings, tz: ZoneInfo) -> None:
+        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_day, 86_400.0))
+
+    def refresh(self, context: ForecastContext, now: datetime) -> RefreshResult:
+        now_s = now.timestamp()
+        calls = len(self.settings.resource_ids)
+        fresh = self.live is not None and now_s - self.live.fetched_s < self.refresh_interval_s
+        if self._cache_loaded and not fresh and self.budget.remaining(now_s) < calls:
+            return RefreshResult("skipped", {"calls_needed": calls,
+                                             "calls_left": self.budget.remaining(now_s)})
+        return super().refresh(context, now)
+
+    def fetch_weather(self, context: ForecastContext) -> tuple[IntArray, int, FloatArray]:
+        s = self.settings
+        key = _secret(s.api_key, s.api_key_file, context.base_dir, "solcast")
+        if key is None:
+            raise ForecastFetchError("solcast", "the api_key is empty; set it from an env var")
+        now_s = context.clock.now().timestamp()
+        for _ in range(len(s.resource_ids) - 1):
+            self.budget.spend(now_s)
+        return fetch_solcast(context.client, s.base_url.rstrip("/"), key, s.resource_ids,
+                             s.quantile, timeout_s=s.timeout_s, now_s=now_s)

@@ -104,6 +104,7 @@ FORECASTS: Registry[ForecastKind] = Registry(
         "flat": "gridpilot.forecasts.registry:FLAT",
         "open_meteo": "gridpilot.forecasts.kinds:OPEN_METEO",
         "forecast_solar": "gridpilot.forecasts.kinds:FORECAST_SOLAR",
+        "solcast": "gridpilot.forecasts.kinds:SOLCAST",
     },
     check=_check,
     settings=lambda kind: kind.Settings,
