@@ -150,6 +150,8 @@ class HomeAssistantEmulator(EmulatorBase):
         self.put("sensor.battery_power", f"{-power:.0f}")
         self.put("sensor.grid_power", f"{grid:.0f}")
         self.put("sensor.load_power", f"{self.load_w:.0f}")
+        # The integration reports every sensor on each poll, changed or not (last_reported).
+        self.put("sensor.pv_power", self.entities["sensor.pv_power"]["state"])
 
     # -- the HTTP API --------------------------------------------------------------------------
 
