@@ -12,17 +12,24 @@ into whole hours and turned into mean power. Errors answer ``{"message": {"type"
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field, SecretStr
 
 from gridpilot.errors import ForecastFetchError
+from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.http import get_json
+from gridpilot.forecasts.live import ForecastContext
+from gridpilot.forecasts.pv_forecast import PvForecast, PvForecastSettings
 from gridpilot.forecasts.pv_model import PvArray, Site
+from gridpilot.forecasts.secret import read_secret
 
-__all__ = ["fetch_pv", "parse_estimate"]
+__all__ = ["ForecastSolarForecast", "ForecastSolarSettings", "fetch_pv", "parse_estimate"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,3 +85,31 @@ def fetch_pv(client: httpx.Client, base_url: str, api_key: str | None, site: Sit
             total[end] = total.get(end, 0.0) + wh
     ends = np.asarray(sorted(total), dtype=np.int64)
     return ends, 3600, np.asarray([total[e] for e in ends.tolist()], dtype=np.float64)
+
+
+class ForecastSolarSettings(PvForecastSettings):
+    base_url: str = "https://api.forecast.solar"
+    api_key: SecretStr | None = None
+    """A personal or professional key (``${ENV}``); the public tier needs none."""
+    api_key_file: Path | None = None
+    """A file whose first line is the key (relative to the policy's directory)."""
+    calls_per_hour: Annotated[int, Field(ge=1, le=3600)] = 12
+    """The public tier allows 12 calls an hour per IP; each array is one call."""
+
+
+class ForecastSolarForecast(PvForecast):
+    provider_type = "forecast_solar"
+    settings: ForecastSolarSettings
+
+    def __init__(self, settings: ForecastSolarSettings, tz: ZoneInfo) -> None:
+        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_hour, 3600.0))
+
+    def calls_per_refresh(self) -> int:
+        return len(self.settings.arrays)
+
+    def fetch_weather(self, context: ForecastContext) -> tuple[IntArray, int, FloatArray]:
+        s = self.settings
+        key = read_secret(s.api_key, s.api_key_file, context.base_dir)
+        now_s = context.clock.now().timestamp()
+        return fetch_pv(context.client, s.base_url.rstrip("/"), key, self.site,
+                                    s.arrays, timeout_s=s.timeout_s, now_s=now_s)

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from gridpilot.forecasts.pv_forecast import (
-    ForecastSolarForecast,
-    ForecastSolarSettings,
-    OpenMeteoForecast,
-    OpenMeteoSettings,
-    SolcastForecast,
-    SolcastSettings,
-)
+from gridpilot.forecasts.forecast_solar import ForecastSolarForecast, ForecastSolarSettings
+from gridpilot.forecasts.open_meteo import OpenMeteoForecast, OpenMeteoSettings
+from gridpilot.forecasts.solcast import SolcastForecast, SolcastSettings
 
 __all__ = ["FORECAST_SOLAR", "OPEN_METEO", "SOLCAST", "ForecastSolar", "OpenMeteo", "Solcast"]
 

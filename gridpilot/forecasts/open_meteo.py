@@ -13,16 +13,21 @@ tier's minutely, hourly or daily limit is spent.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
+from pydantic import Field
 
 from gridpilot.errors import ForecastFetchError
+from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.http import get_json
+from gridpilot.forecasts.live import ForecastContext
+from gridpilot.forecasts.pv_forecast import PvForecast, PvForecastSettings
 from gridpilot.forecasts.pv_model import Site, Weather
 
-__all__ = ["VARIABLES", "fetch_weather", "parse_weather"]
+__all__ = ["VARIABLES", "OpenMeteoForecast", "OpenMeteoSettings", "fetch_weather", "parse_weather"]
 
 Resolution = Literal["hourly", "minutely_15"]
 VARIABLES = ("shortwave_radiation", "direct_normal_irradiance", "diffuse_radiation",
@@ -80,3 +85,29 @@ def parse_weather(doc: Any, resolution: Resolution) -> Weather:
     # Open-Meteo stamps the END of a radiation interval; end_s is that stamp.
     return Weather(end[keep], step, np.maximum(data[0], 0.0), np.maximum(data[1], 0.0),
                    np.maximum(data[2], 0.0), data[3], np.maximum(data[4], 0.0))
+
+
+class OpenMeteoSettings(PvForecastSettings):
+    base_url: str = "https://api.open-meteo.com"
+    """The API's root URL; change it for a proxy, a self-hosted Open-Meteo or a test server."""
+    resolution: Literal["hourly", "minutely_15"] = "hourly"
+    """``minutely_15``: 15-minute steps (native in central Europe and North America,
+    interpolated elsewhere)."""
+    forecast_days: Annotated[int, Field(ge=1, le=16)] = 3
+    """Days from today's midnight (UTC): 3 covers the next 48 hours at any time of day."""
+    calls_per_hour: Annotated[int, Field(ge=1, le=600)] = 12
+    """The call budget: the free tier allows 600 a minute and 10 000 a day; a site needs few."""
+
+
+class OpenMeteoForecast(PvForecast):
+    provider_type = "open_meteo"
+    settings: OpenMeteoSettings
+
+    def __init__(self, settings: OpenMeteoSettings, tz: ZoneInfo) -> None:
+        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_hour, 3600.0))
+
+    def fetch_weather(self, context: ForecastContext) -> Weather:
+        s = self.settings
+        return fetch_weather(context.client, s.base_url.rstrip("/"), self.site,
+                             resolution=s.resolution, forecast_days=s.forecast_days,
+                             timeout_s=s.timeout_s)

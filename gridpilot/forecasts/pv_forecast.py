@@ -18,20 +18,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.budget import CallBudget
-from gridpilot.forecasts.forecast_solar import fetch_pv as fetch_forecast_solar
 from gridpilot.forecasts.live import ForecastContext, RefreshResult
 from gridpilot.forecasts.load_settings import LoadCorrections
-from gridpilot.forecasts.open_meteo import fetch_weather as fetch_open_meteo
 from gridpilot.forecasts.providers import TimeOfWeekAverage
 from gridpilot.forecasts.pv_cache import CachedPv, PvCache, cache_key
 from gridpilot.forecasts.pv_model import PvArray, Site, Weather, pv_ac_w
@@ -42,9 +38,8 @@ from gridpilot.forecasts.pv_replay import (
     clearness,
     persistence_pv,
 )
-from gridpilot.forecasts.solcast import fetch_pv as fetch_solcast
 
-__all__ = ["PvForecast", "PvForecastSettings"]
+__all__ = ["FloatArray", "IntArray", "PvForecast", "PvForecastSettings"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -217,6 +212,10 @@ class PvForecast:
         return k * self._clear.bins_w(starts // self.settings.bin_s)
 
     # -- fetching (live only) -------------------------------------------------------------------
+    def calls_per_refresh(self) -> int:
+        """How many calls one refresh sends (one per array or rooftop site for some services)."""
+        return 1
+
     def fetch_weather(self, context: ForecastContext) -> Weather | tuple[IntArray, int, FloatArray]:
         """The service's answer: weather to model, or PV itself (end_s, step_s, pv_w)."""
         raise NotImplementedError
@@ -234,10 +233,13 @@ class PvForecast:
                     self.budget.spend(spent)
         if self.live is not None and now_s - self.live.fetched_s < self.refresh_interval_s:
             return RefreshResult("cached", {"age_s": round(now_s - self.live.fetched_s)})
-        wait = self.budget.wait_s(now_s)
-        if wait > 0:
-            return RefreshResult("skipped", {"call_budget_wait_s": round(wait)})
-        self.budget.spend(now_s)
+        calls = self.calls_per_refresh()
+        if self.budget.remaining(now_s) < calls:
+            # Every call of a refresh must fit, or none is sent.
+            wait_s = round(self.budget.wait_s(now_s))
+            return RefreshResult("skipped", {"calls_needed": calls, "call_budget_wait_s": wait_s})
+        for _ in range(calls):
+            self.budget.spend(now_s)
         try:
             answer = self.fetch_weather(context)
         except Exception as exc:
@@ -262,142 +264,3 @@ class PvForecast:
             live = CachedPv(0.0, np.zeros(0, dtype=np.int64), 3600, np.zeros(0))
         cache.store(key, CachedPv(live.fetched_s, live.end_s, live.step_s, live.pv_w,
                                   tuple(self.budget.spent_s())))
-
-
-class OpenMeteoSettings(PvForecastSettings):
-    base_url: str = "https://api.open-meteo.com"
-    """The API's root URL; change it for a proxy, a self-hosted Open-Meteo or a test server."""
-    resolution: Literal["hourly", "minutely_15"] = "hourly"
-    """``minutely_15``: 15-minute steps (native in central Europe and North America,
-    interpolated elsewhere)."""
-    forecast_days: Annotated[int, Field(ge=1, le=16)] = 3
-    """Days from today's midnight (UTC): 3 covers the next 48 hours at any time of day."""
-    calls_per_hour: Annotated[int, Field(ge=1, le=600)] = 12
-    """The call budget: the free tier allows 600 a minute and 10 000 a day; a site needs few."""
-
-
-class OpenMeteoForecast(PvForecast):
-    provider_type = "open_meteo"
-    settings: OpenMeteoSettings
-
-    def __init__(self, settings: OpenMeteoSettings, tz: ZoneInfo) -> None:
-        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_hour, 3600.0))
-
-    def fetch_weather(self, context: ForecastContext) -> Weather:
-        s = self.settings
-        return fetch_open_meteo(context.client, s.base_url.rstrip("/"), self.site,
-                             resolution=s.resolution, forecast_days=s.forecast_days,
-                             timeout_s=s.timeout_s)
-
-
-class ForecastSolarSettings(PvForecastSettings):
-    base_url: str = "https://api.forecast.solar"
-    api_key: SecretStr | None = None
-    """A personal or professional key (``${ENV}``); the public tier needs none."""
-    api_key_file: Path | None = None
-    """A file whose first line is the key (relative to the policy's directory)."""
-    calls_per_hour: Annotated[int, Field(ge=1, le=3600)] = 12
-    """The public tier allows 12 calls an hour per IP; each array is one call."""
-
-
-class ForecastSolarForecast(PvForecast):
-    provider_type = "forecast_solar"
-    settings: ForecastSolarSettings
-
-    def __init__(self, settings: ForecastSolarSettings, tz: ZoneInfo) -> None:
-        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_hour, 3600.0))
-
-    def refresh(self, context: ForecastContext, now: datetime) -> RefreshResult:
-        # Every array is a call: the budget must allow them all, or none is sent.
-        now_s = now.timestamp()
-        calls = len(self.settings.arrays)
-        fresh = self.live is not None and now_s - self.live.fetched_s < self.refresh_interval_s
-        if self._cache_loaded and not fresh and self.budget.remaining(now_s) < calls:
-            return RefreshResult("skipped", {"calls_needed": calls,
-                                             "calls_left": self.budget.remaining(now_s)})
-        return super().refresh(context, now)
-
-    def fetch_weather(self, context: ForecastContext) -> tuple[IntArray, int, FloatArray]:
-        s = self.settings
-        key = _secret(s.api_key, s.api_key_file, context.base_dir)
-        now_s = context.clock.now().timestamp()
-        # The budget counted one call for the refresh; the other arrays' calls count too.
-        for _ in range(len(s.arrays) - 1):
-            self.budget.spend(now_s)
-        return fetch_forecast_solar(context.client, s.base_url.rstrip("/"), key, self.site,
-                                    s.arrays, timeout_s=s.timeout_s, now_s=now_s)
-
-
-def _secret(value: SecretStr | None, file: Path | None, base_dir: Path,
-            provider: str = "forecast_solar") -> str | None:
-    if value is not None:
-        return value.get_secret_value().strip() or None
-    if file is None:
-        return None
-    path = file if file.is_absolute() else base_dir / file
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ForecastFetchError(provider, f"cannot read api_key_file {str(path)!r}: "
-                                 f"{exc.strerror or exc}") from None
-    return text.splitlines()[0].strip() if text else None
-
-
-class SolcastSettings(PvForecastSettings):
-    base_url: str = "https://api.solcast.com.au"
-    resource_ids: Annotated[tuple[str, ...], Field(min_length=1, max_length=2)]
-    """The rooftop sites' resource ids (the hobbyist tier has up to two)."""
-    api_key: SecretStr | None = None
-    """The key (``${ENV}``), or ``api_key_file``."""
-    api_key_file: Path | None = None
-    quantile: Literal["p10", "p50", "p90"] = "p50"
-    """Which forecast the planner sizes from: ``p10`` a cautious one (90 % of days give more)."""
-    calls_per_day: Annotated[int, Field(ge=1, le=10_000)] = 10
-    """The hobbyist tier allows 10 calls a day, shared by the sites."""
-    refresh_interval_s: Annotated[float, Field(ge=60, le=86_400)] = 8640.0
-    """Default: the day's calls spread evenly (10 calls, one site: every 2.4 hours)."""
-    max_age_s: Annotated[float, Field(ge=600, le=7 * 86_400)] = 12 * 3600.0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _plan_calls(cls, data: Any) -> Any:
-        # Spread the day's calls: a refresh costs one call per site.
-        if isinstance(data, dict) and "refresh_interval_s" not in data:
-            sites = len(data.get("resource_ids") or ()) or 1
-            calls = int(data.get("calls_per_day", 10))
-            data = {**data, "refresh_interval_s": max(60.0, 86_400.0 * sites / max(calls, 1))}
-        return data
-
-    @model_validator(mode="after")
-    def _key_given(self) -> SolcastSettings:
-        if self.api_key is None and self.api_key_file is None:
-            raise ValueError("give api_key: ${SOLCAST_API_KEY} or api_key_file: PATH")
-        return self
-
-
-class SolcastForecast(PvForecast):
-    provider_type = "solcast"
-    settings: SolcastSettings
-
-    def __init__(self, settings: SolcastSettings, tz: ZoneInfo) -> None:
-        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_day, 86_400.0))
-
-    def refresh(self, context: ForecastContext, now: datetime) -> RefreshResult:
-        now_s = now.timestamp()
-        calls = len(self.settings.resource_ids)
-        fresh = self.live is not None and now_s - self.live.fetched_s < self.refresh_interval_s
-        if self._cache_loaded and not fresh and self.budget.remaining(now_s) < calls:
-            return RefreshResult("skipped", {"calls_needed": calls,
-                                             "calls_left": self.budget.remaining(now_s)})
-        return super().refresh(context, now)
-
-    def fetch_weather(self, context: ForecastContext) -> tuple[IntArray, int, FloatArray]:
-        s = self.settings
-        key = _secret(s.api_key, s.api_key_file, context.base_dir, "solcast")
-        if key is None:
-            raise ForecastFetchError("solcast", "the api_key is empty; set it from an env var")
-        now_s = context.clock.now().timestamp()
-        for _ in range(len(s.resource_ids) - 1):
-            self.budget.spend(now_s)
-        return fetch_solcast(context.client, s.base_url.rstrip("/"), key, s.resource_ids,
-                             s.quantile, timeout_s=s.timeout_s, now_s=now_s)

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field, SecretStr, model_validator
 
 from gridpilot.errors import ForecastFetchError
+from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.http import get_json
+from gridpilot.forecasts.live import ForecastContext
+from gridpilot.forecasts.pv_forecast import PvForecast, PvForecastSettings
+from gridpilot.forecasts.secret import read_secret
 
-__all__ = ["QUANTILE_KEY", "fetch_pv", "parse_forecasts"]
+__all__ = ["QUANTILE_KEY", "SolcastForecast", "SolcastSettings", "fetch_pv", "parse_forecasts"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -75,3 +82,55 @@ def fetch_pv(client: httpx.Client, base_url: str, api_key: str, resource_ids: tu
             total[e] = total.get(e, 0.0) + w
     keys = np.asarray(sorted(total), dtype=np.int64)
     return keys, step, np.asarray([total[k] for k in keys.tolist()], dtype=np.float64)
+
+
+class SolcastSettings(PvForecastSettings):
+    base_url: str = "https://api.solcast.com.au"
+    resource_ids: Annotated[tuple[str, ...], Field(min_length=1, max_length=2)]
+    """The rooftop sites' resource ids (the hobbyist tier has up to two)."""
+    api_key: SecretStr | None = None
+    """The key (``${ENV}``), or ``api_key_file``."""
+    api_key_file: Path | None = None
+    quantile: Literal["p10", "p50", "p90"] = "p50"
+    """Which forecast the planner sizes from: ``p10`` a cautious one (90 % of days give more)."""
+    calls_per_day: Annotated[int, Field(ge=1, le=10_000)] = 10
+    """The hobbyist tier allows 10 calls a day, shared by the sites."""
+    refresh_interval_s: Annotated[float, Field(ge=60, le=86_400)] = 8640.0
+    """Default: the day's calls spread evenly (10 calls, one site: every 2.4 hours)."""
+    max_age_s: Annotated[float, Field(ge=600, le=7 * 86_400)] = 12 * 3600.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_calls(cls, data: Any) -> Any:
+        # Spread the day's calls: a refresh costs one call per site.
+        if isinstance(data, dict) and "refresh_interval_s" not in data:
+            sites = len(data.get("resource_ids") or ()) or 1
+            calls = int(data.get("calls_per_day", 10))
+            data = {**data, "refresh_interval_s": max(60.0, 86_400.0 * sites / max(calls, 1))}
+        return data
+
+    @model_validator(mode="after")
+    def _key_given(self) -> SolcastSettings:
+        if self.api_key is None and self.api_key_file is None:
+            raise ValueError("give api_key: ${SOLCAST_API_KEY} or api_key_file: PATH")
+        return self
+
+
+class SolcastForecast(PvForecast):
+    provider_type = "solcast"
+    settings: SolcastSettings
+
+    def __init__(self, settings: SolcastSettings, tz: ZoneInfo) -> None:
+        super().__init__(settings, tz, budget=CallBudget(settings.calls_per_day, 86_400.0))
+
+    def calls_per_refresh(self) -> int:
+        return len(self.settings.resource_ids)
+
+    def fetch_weather(self, context: ForecastContext) -> tuple[IntArray, int, FloatArray]:
+        s = self.settings
+        key = read_secret(s.api_key, s.api_key_file, context.base_dir, "solcast")
+        if key is None:
+            raise ForecastFetchError("solcast", "the api_key is empty; set it from an env var")
+        now_s = context.clock.now().timestamp()
+        return fetch_pv(context.client, s.base_url.rstrip("/"), key, s.resource_ids,
+                             s.quantile, timeout_s=s.timeout_s, now_s=now_s)

@@ -15,8 +15,8 @@ import pytest
 
 from gridpilot.clock import ManualClock
 from gridpilot.errors import ForecastFetchError
+from gridpilot.forecasts.forecast_solar import ForecastSolarForecast
 from gridpilot.forecasts.live import ForecastContext
-from gridpilot.forecasts.pv_forecast import ForecastSolarForecast
 from gridpilot.forecasts.registry import FORECASTS
 from tests.emulators.forecast_solar import ForecastSolarEmulator
 

@@ -16,8 +16,7 @@ import pytest
 from gridpilot.clock import ManualClock
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.live import ForecastContext, LiveForecast
-from gridpilot.forecasts.open_meteo import parse_weather
-from gridpilot.forecasts.pv_forecast import OpenMeteoForecast
+from gridpilot.forecasts.open_meteo import OpenMeteoForecast, parse_weather
 from gridpilot.forecasts.registry import FORECASTS
 from tests.emulators.open_meteo import OpenMeteoEmulator
 

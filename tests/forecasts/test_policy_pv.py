@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gridpilot.errors import PolicyError
-from gridpilot.forecasts.pv_forecast import OpenMeteoForecast
+from gridpilot.forecasts.open_meteo import OpenMeteoForecast
 from gridpilot.recorded import load_data
 from gridpilot.rules.loader import load_policy
 from gridpilot.simulator.backtest import run_backtest

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridpilot.forecasts.pv_forecast import OpenMeteoForecast, OpenMeteoSettings
+from gridpilot.forecasts.open_meteo import OpenMeteoForecast, OpenMeteoSettings
 from gridpilot.forecasts.pv_model import PvArray, Site, clear_sky_weather, pv_ac_w
 from gridpilot.forecasts.pv_replay import PvHistory, persistence_pv
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from gridpilot.clock import ManualClock
+from gridpilot.forecasts.open_meteo import OpenMeteoForecast, OpenMeteoSettings
 from gridpilot.forecasts.providers import FlatForecast
-from gridpilot.forecasts.pv_forecast import OpenMeteoForecast, OpenMeteoSettings
 from gridpilot.scheduler.forecasts import ForecastKeeper
 from tests.emulators.open_meteo import OpenMeteoEmulator
 

@@ -16,8 +16,8 @@ import pytest
 from gridpilot.clock import ManualClock
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.live import ForecastContext
-from gridpilot.forecasts.pv_forecast import SolcastForecast
 from gridpilot.forecasts.registry import FORECASTS
+from gridpilot.forecasts.solcast import SolcastForecast
 from tests.emulators.solcast import SolcastEmulator
 
 NOW = datetime(2024, 6, 21, 6, 0, tzinfo=UTC)
