@@ -53,6 +53,7 @@ DEVICES: Registry[DeviceKind] = Registry(
         "composite": "gridpilot.devices.composite",
         "sunspec": "gridpilot.devices.sunspec.factory",
         "homeassistant": "gridpilot.devices.homeassistant.adapter",
+        "mqtt": "gridpilot.devices.mqtt",
     },
     check=_check,
     settings=_settings,

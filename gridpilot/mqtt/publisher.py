@@ -81,6 +81,7 @@ class MqttPublisher:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
         self._client = client
         client.connect_async(s.host, s.port, s.keepalive_s)
         client.loop_start()
@@ -133,13 +134,18 @@ class MqttPublisher:
     def _on_connect(self, client: paho.Client, _userdata: Any, _flags: Any, reason: Any,
                     _props: Any) -> None:
         if reason.is_failure:
-            self._hand_over(self._failed, f"the broker refused the connection: {reason}")
+            self._hand_over(self._failed, f"the broker refused the connection: {reason} "
+                            "(check mqtt.username and mqtt.password)")
             return
         client.publish(self.availability_topic, "online", qos=1, retain=True)
         if self.controls is not None:
             base = self.settings.base_topic
             client.subscribe([(f"{base}/{c.key}/set", 1) for c in CONTROLS])
         self._hand_over(self._connected)
+
+    def _on_connect_fail(self, _client: paho.Client, _userdata: Any) -> None:
+        self._hand_over(self._failed, "cannot connect to the broker (is it running, and the "
+                        "mqtt.host and mqtt.port right?)")
 
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any,
                        _props: Any) -> None:
@@ -177,8 +183,8 @@ class MqttPublisher:
     def _failed(self, why: str) -> None:
         self.ready = False
         if why != self.last_error:
-            log.error("MQTT %s:%d: %s; check mqtt.username and mqtt.password",
-                      self.settings.host, self.settings.port, why)
+            log.error("MQTT %s:%d: %s; retrying in the background", self.settings.host,
+                      self.settings.port, why)
         self.last_error = why
 
     def _command(self, topic: str, payload: bytes) -> None:

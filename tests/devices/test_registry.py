@@ -25,7 +25,7 @@ tariff:
   import: {default: 0.25}
 """
 
-TYPES = ("composite", "homeassistant", "simulated", "sunspec", "xbattery", "xstorage")
+TYPES = ("composite", "homeassistant", "mqtt", "simulated", "sunspec", "xbattery", "xstorage")
 
 
 def test_available_types() -> None:
