@@ -152,7 +152,8 @@ class StatusView:
             "tick": report.tick, "time": report.time.isoformat(), "status": report.status,
             "message": report.message,
             "state": None if report.snapshot is None else report.snapshot.as_dict(),
-            "decision": None if report.decision is None else report.decision.as_dict(),
+            "decision": None if report.decision is None
+            else {**report.decision.as_dict(), "describe": report.decision.command.describe()},
             "dispatch": (None if report.outcome is None
                          else {"status": report.outcome.status, "detail": report.outcome.detail}),
         }

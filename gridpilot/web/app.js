@@ -141,7 +141,7 @@
   }
   function drawTrace(t) {
     const box = $("trace");
-    const d = t.decision ? Object.assign({describe: proposal(t.decision.command)}, t.decision) : null;
+    const d = t.decision;
     box.replaceChildren(traceView(d, t.message || "no decision yet"));
     if (t.dispatch) box.append(node("p", "sent: " + t.dispatch.status + (t.dispatch.detail ? " (" + t.dispatch.detail + ")" : "")));
   }

@@ -43,7 +43,8 @@ def test_documents_hold_the_live_values(live: Live) -> None:
     assert status["prices"]["currency"] == "GBP" and status["prices"]["now"]["start"]
     assert status["prices"]["next_cheap"]["import_per_kwh"] <= \
         status["prices"]["next_dear"]["import_per_kwh"]
-    assert trace["decision"] == report.decision.as_dict()
+    assert trace["decision"] == {**report.decision.as_dict(),
+                                 "describe": report.decision.command.describe()}
     # The plan starts from the live SOC and keeps inside the battery's limits.
     assert 0 < len(plan["slots"]) <= 13  # 6 h of half-hours, the first one part gone
     first = plan["slots"][0]
