@@ -202,3 +202,26 @@ async def test_password_broker(tmp_path: Path, secure_broker: Broker,
         assert report.status == "ok"
     finally:
         pub.close()
+
+
+def test_gridpilot_run_publishes_and_says_offline(tmp_path: Path, broker: Broker) -> None:
+    from tests.cli.runner import run_cli
+
+    policy = tmp_path / "economy7.yaml"
+    source = Path(__file__).resolve().parents[2] / "examples" / "policies" / "economy7.yaml"
+    policy.write_text(source.read_text(encoding="utf-8")
+                      + f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n"
+                        "  base_topic: test/run\n", encoding="utf-8")
+    proc = run_cli("run", str(policy), "--dry-run", "--max-ticks", "3", "--speed", "600",
+                   "--state-dir", str(tmp_path / "state"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    sub = Subscriber(broker.port, ["test/run/#"])
+    try:
+        deadline = time.monotonic() + 5
+        while sub.last("test/run/availability") != "offline" or not sub.last("test/run/soc"):
+            assert time.monotonic() < deadline, sub.messages
+            time.sleep(0.02)
+        assert sub.last("test/run/command") in ("charge", "discharge", "hold",
+                                                "self_consumption")
+    finally:
+        sub.close()
