@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gridpilot.engine.program import CompiledOverride
+from gridpilot.scheduler.audit import audit_files
 from gridpilot.scheduler.audit_query import (
     actuals,
     last_error,
@@ -46,11 +47,28 @@ class StatusView:
         self._plan_key: tuple[int, int] | None = None
         self._plan: list[PlanSlot] = []
         self.overrides_changed = 0
+        self._records_key: tuple[tuple[str, int, int], ...] | None = None
+        self._records_cache: list[dict[str, Any]] = []
 
     def __repr__(self) -> str:
         return f"StatusView(ticks={self.s.tick_count})"
 
     # -- pieces ------------------------------------------------------------------------------
+    def _records(self) -> list[dict[str, Any]]:
+        """The newest audit records, parsed again only when an audit file changed: the page
+        asks for several documents at each refresh, and each reads the same log."""
+        key = []
+        for path in audit_files(self.s.state_dir):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            key.append((str(path), st.st_size, st.st_mtime_ns))
+        if tuple(key) != self._records_key:
+            self._records_cache = recent_records(self.s.state_dir)
+            self._records_key = tuple(key)
+        return self._records_cache
+
     def mode(self) -> str:
         """``running``, ``failsafe``, ``yielding`` (to a person's mode), ``starting``,
         ``stalled`` or ``error`` (the last tick failed)."""
@@ -132,7 +150,7 @@ class StatusView:
     # -- documents ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         ok, doc = self.s.health()
-        records = recent_records(self.s.state_dir, budget_bytes=512 * 1024)
+        records = self._records()
         prices = self.s.prices
         forecasts = self.s.forecasts
         return {
@@ -160,17 +178,17 @@ class StatusView:
         return out
 
     def cost(self) -> dict[str, Any]:
-        records = recent_records(self.s.state_dir)
+        records = self._records()
         return {"currency": self.s.policy.tariff.currency,
                 **cost_today(records, self.s.clock.now(), tz=self.s.policy.tz,
                              interval_s=self.s.interval_s, price_at=self._price_at)}
 
     def decisions(self, query: str = "", limit: int = 50) -> dict[str, Any]:
-        records = recent_records(self.s.state_dir)
+        records = self._records()
         return {"query": query, "decisions": search_decisions(records, query, limit=limit)}
 
     def actuals(self, hours: float = 24.0) -> dict[str, Any]:
-        records = recent_records(self.s.state_dir)
+        records = self._records()
         return {"hours": hours, "ticks": actuals(records, self.s.clock.now(), hours=hours)}
 
     def status(self) -> dict[str, Any]:
