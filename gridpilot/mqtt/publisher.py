@@ -75,6 +75,8 @@ class MqttPublisher:
                            keyfile=s.path(s.tls.key_file), cert_reqs=ssl.CERT_REQUIRED)
             if s.tls.insecure:
                 # Only when the user asked for it in the policy (mqtt.tls.insecure: true).
+                log.warning("MQTT: mqtt.tls.insecure is set: the broker's certificate and name "
+                            "are not checked")
                 client.tls_insecure_set(True)
         client.will_set(self.availability_topic, "offline", qos=1, retain=True)
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
