@@ -6,6 +6,7 @@ others. Every number carries its unit in its name; times are ISO 8601 with their
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["StatusView"]
 
+log = logging.getLogger("gridpilot.status")
+
 
 def _slot(prices: Any, i: int) -> dict[str, Any]:
     ends = prices.slot_end_s
@@ -47,6 +50,8 @@ class StatusView:
         self._plan_key: tuple[int, int] | None = None
         self._plan: list[PlanSlot] = []
         self.overrides_changed = 0
+        self.plan_error: str | None = None
+        """Why the last projection of the plan failed, if it did."""
         self._records_key: tuple[tuple[str, int, int], ...] | None = None
         self._records_cache: list[dict[str, Any]] = []
 
@@ -93,8 +98,15 @@ class StatusView:
             return []
         key = (self.s.tick_count, self.overrides_changed)
         if key != self._plan_key:
-            self._plan = project_plan(self.s.policy, state, self._overrides_at,
-                                      decide_fn=self.s.decide_fn, hours=48.0)
+            try:
+                self._plan = project_plan(self.s.policy, state, self._overrides_at,
+                                          decide_fn=self.s.decide_fn, hours=48.0)
+                self.plan_error = None
+            except Exception as exc:
+                # The plan is a view: a strategy failing on a projected state must not take
+                # the rest of the status (or the MQTT publication) with it.
+                log.warning("projecting the plan failed: %s: %s", type(exc).__name__, exc)
+                self._plan, self.plan_error = [], f"{type(exc).__name__}: {exc}"
             self._plan_key = key
         horizon = state.time.timestamp() + hours * 3600.0
         return [p for p in self._plan if p.start.timestamp() < horizon]
@@ -208,6 +220,7 @@ class StatusView:
             "readings": self.readings(),
             "prices": {k: v for k, v in self.prices().items() if k != "slots"},
             "plan": [p.as_dict() for p in self.plan(hours=24.0)],
+            "plan_error": self.plan_error,
             "overrides": [o.as_dict() for o in self.s.overrides.active(now)],
             "cost_today": self.cost(),
             "health": self.health(),

@@ -219,7 +219,8 @@ class WebFront:
             return _json(200, view.status())
         if path == "/api/plan":
             hours = _number(query, "hours", 48.0, 48.0)
-            return _json(200, {"hours": hours, "slots": [p.as_dict() for p in view.plan(hours)]})
+            slots = [p.as_dict() for p in view.plan(hours)]
+            return _json(200, {"hours": hours, "slots": slots, "error": view.plan_error})
         if path == "/api/prices":
             return _json(200, view.prices())
         if path == "/api/decisions":

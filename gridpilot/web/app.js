@@ -186,7 +186,8 @@
       drawCharts(plan, prices, actuals, s.time);
       drawTrace(trace);
       drawDecisions(decisions);
-      $("problem").hidden = true;
+      $("problem").hidden = !plan.error;
+      $("problem").textContent = plan.error ? "the plan could not be worked out: " + plan.error : "";
       document.body.dataset.loaded = String(s.tick);
     } catch (e) {
       if (e.message !== "not logged in") { $("problem").hidden = false; $("problem").textContent = "update failed: " + e.message; }

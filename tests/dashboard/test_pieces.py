@@ -128,3 +128,19 @@ def test_the_mode_says_failsafe_yielding_error_or_running() -> None:
     assert view(True, person=True).mode() == "yielding"
     assert view(True, status="error").mode() == "error"
     assert view(False).mode() == "stalled"
+
+
+def test_a_plan_that_cannot_be_projected_is_an_error_in_the_status_not_a_failure() -> None:
+    from types import SimpleNamespace
+
+    from gridpilot.scheduler.status_view import StatusView
+
+    def broken(*args: Any) -> Any:
+        raise ValueError("strategy broke")
+
+    prices = PriceOutlook(np.array([0], dtype=np.int64), 1800, np.array([0.2]), np.array([0.0]))
+    state = SiteState(time=datetime.fromtimestamp(0, UTC), soc_pct=50, prices=prices)
+    s = SimpleNamespace(last_state=state, tick_count=1, policy=economy7(), decide_fn=broken,
+                        overrides=SimpleNamespace(all=lambda: []))
+    view = StatusView(s)  # type: ignore[arg-type]
+    assert view.plan() == [] and view.plan_error == "ValueError: strategy broke"
