@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 from gridpilot.fleet import Fleet, load_fleet  # noqa: E402
 from gridpilot.fleet.executors import ExecutorSpec, parse_executor  # noqa: E402
 from gridpilot.fleet.run import FleetRun, simulate_fleet  # noqa: E402
-from gridpilot.fleet.task import Row  # noqa: E402
+from gridpilot.fleet.sites import FleetSite  # noqa: E402
+from gridpilot.fleet.task import Row, Task, load_dataset, run_task  # noqa: E402
 
 FLEET = ROOT / "examples" / "fleet" / "fleet.yaml"
 
@@ -67,6 +68,13 @@ def _run(fleet: Fleet, spec: ExecutorSpec) -> tuple[FleetRun, float, float]:
     return run, wall, cpu
 
 
+def _warm(site: FleetSite) -> None:
+    """Run a day of ``site``: what a worker reads and imports once, before its first task."""
+    loaded = load_dataset(site.data_path, site.format)
+    first = int(loaded.start_s[0])
+    run_task(Task("warm-up", replace(site, start_s=first, end_s=first + 86400), ((),), 0))
+
+
 def _figures(rows: list[Row]) -> list[tuple[object, ...]]:
     return [(r["site"], r["status"], r["bill"]) for r in rows]
 
@@ -92,9 +100,8 @@ def main() -> int:
           f", load average {os.getloadavg()[0]:.1f} at the start")
     print(f"fleet: {n} sites of {args.fleet}, {args.jobs} jobs")
 
-    # Warm-up: imports and the price file, as a worker has them after its first task.
-    simulate_fleet(replace(fleet, sites=fleet.sites[:1]), Path(tempfile.mkdtemp()),
-                   parse_executor("local", jobs=1))
+    # Warm-up: imports, the data and the price file, as a worker has them after its first task.
+    _warm(fleet.sites[0])
 
     serial, serial_wall, serial_cpu = _run(fleet, parse_executor("local", jobs=1))
     years = _site_years(serial.rows)
@@ -128,9 +135,10 @@ def main() -> int:
             wall, client_cpu = 0.0, 0.0
             try:
                 address = cluster.scheduler_address.removeprefix("tcp://")
-                # Warm the workers (imports, price file) as the local pool's fork has them.
+                # Warm every worker (imports, the data and price files read) as the local
+                # pool's processes, forked from this warmed one, are.
                 with distributed.Client(cluster) as client:
-                    client.run(lambda: __import__("gridpilot.fleet.task"))
+                    client.run(_warm, fleet.sites[0])
                 if run:
                     dask, wall, client_cpu = _run(fleet, parse_executor(f"dask://{address}",
                                                                        ship="path"))
