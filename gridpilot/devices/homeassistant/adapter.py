@@ -149,7 +149,7 @@ class HomeAssistantAdapter:
         client = self.client()
         before = await client.states()
         for call in planned:  # every call is checked before the first is sent
-            check_call(call, before.get(call.entity_id), self._name)
+            check_call(call, before.get(call.entity_id or ""), self._name)
         contexts: list[str] = []
         option: str | None = None
         for call in planned:
@@ -160,8 +160,9 @@ class HomeAssistantAdapter:
                 option = str(call.data.get("option"))
         self.memory.remember(option, contexts)
         after = await client.states()
-        confirmed = all(confirms(c, after.get(c.entity_id), self.settings.confirm_tolerance)
-                        for c in planned)
+        confirmed = all(
+            confirms(c, after.get(c.entity_id or ""), self.settings.confirm_tolerance)
+            for c in planned)
         return planned, confirmed
 
     async def release(self) -> None:

@@ -42,13 +42,15 @@ class HaClient:
             if isinstance(s, Mapping) and isinstance(s.get("entity_id"), str)
         }
 
-    async def call(self, service: str, entity_id: str,
+    async def call(self, service: str, entity_id: str | None,
                    data: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Call ``service`` (``domain.name``) on ``entity_id``; the states it changed."""
+        """Call ``service`` (``domain.name``) on ``entity_id``; the states it changed. Never
+        retried: a repeated call could repeat its effect."""
         domain, name = service.split(".", 1)
+        body = dict(data) if entity_id is None else {"entity_id": entity_id, **data}
         answer = await self.http.request(
             "POST", f"api/services/{domain}/{name}", headers=self._headers,
-            json_body={"entity_id": entity_id, **data}, retry=False,
+            json_body=body, retry=False,
         )
         if answer is None:
             return []

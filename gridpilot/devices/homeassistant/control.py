@@ -27,7 +27,7 @@ _VALUE_SERVICES = {"set_value"}
 @dataclass(frozen=True, slots=True)
 class PlannedCall:
     service: str
-    entity_id: str
+    entity_id: str | None
     data: Mapping[str, Any]
 
     def expected(self) -> tuple[str, Any] | None:
@@ -49,8 +49,8 @@ def plan_calls(calls: Sequence[ServiceCall], fields: Mapping[str, float | None],
             try:
                 data[key] = render(value, fields)
             except ValueError as exc:
-                raise CommandError(f"{device}: {call.service} on {call.entity_id}: {exc}"
-                                   ) from None
+                target = f" on {call.entity_id}" if call.entity_id else ""
+                raise CommandError(f"{device}: {call.service}{target}: {exc}") from None
         planned.append(PlannedCall(call.service, call.entity_id, data))
     return planned
 
@@ -67,6 +67,8 @@ def _number(value: Any) -> float | None:
 
 def check_call(call: PlannedCall, state: Mapping[str, Any] | None, device: str) -> None:
     """CommandError naming the entity when ``call`` does not fit what the entity declares."""
+    if call.entity_id is None:
+        return  # a device-level service: nothing declared to check against
     where = f"{device}: {call.service} on {call.entity_id}"
     if state is None:
         raise CommandError(f"{where}: the entity does not exist in Home Assistant")
@@ -103,7 +105,7 @@ def check_call(call: PlannedCall, state: Mapping[str, Any] | None, device: str) 
 def confirms(call: PlannedCall, state: Mapping[str, Any] | None, tolerance: float) -> bool:
     """The entity's state read back shows what ``call`` set."""
     expected = call.expected()
-    if expected is None:
+    if expected is None or call.entity_id is None:
         return True
     if state is None:
         return False

@@ -59,10 +59,15 @@ class ServiceCall(StrictModel):
     a value that is exactly one field (``"{power_w}"``) is sent as a number."""
 
     service: str
-    entity_id: str
+    entity_id: str | None = None
+    """The target entity; left out for services that name a device in ``data`` instead
+    (``huawei_solar.forcible_charge_soc`` with ``device_id``)."""
     data: dict[str, Any] = Field(default_factory=dict)
 
-    _check_id = field_validator("entity_id")(_entity_id)
+    @field_validator("entity_id")
+    @classmethod
+    def _target(cls, value: str | None) -> str | None:
+        return None if value is None else _entity_id(value)
 
     @field_validator("service")
     @classmethod
@@ -155,7 +160,8 @@ class HomeAssistantSettings(StrictModel):
         seen: list[str] = []
         for calls in self.controls.values():
             for call in calls:
-                if call.name == "select_option" and call.entity_id not in seen:
+                if (call.name == "select_option" and call.entity_id is not None
+                        and call.entity_id not in seen):
                     seen.append(call.entity_id)
         return seen
 
