@@ -37,6 +37,7 @@ class Live:
     clock: ManualClock
     loop: asyncio.AbstractEventLoop
     control: ControlServer
+    thread: threading.Thread
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
@@ -73,14 +74,17 @@ def start_live(state_dir: Path, ticks: int = 8) -> Live:
         return str(address["url"])
 
     live = Live("", token_file.read_text().strip(), state_dir, scheduler, sessions, clock, loop,
-                control)
+                control, thread)
     live.url = live.call(begin())
     return live
 
 
 def stop_live(live: Live) -> None:
     live.call(live.control.close())
+    live.scheduler.audit.close()
     live.loop.call_soon_threadsafe(live.loop.stop)
+    live.thread.join(timeout=10)
+    live.loop.close()
 
 
 def artefacts(tmp_path: Path) -> Path:
