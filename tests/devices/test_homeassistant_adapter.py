@@ -223,6 +223,25 @@ async def test_a_persons_change_is_theirs_and_a_restart_is_unknown_then_ours_aga
     assert again is not None and again.source is ModeSource.GRIDPILOT
 
 
+async def test_a_device_level_service_is_sent_without_an_entity(
+    emu: HomeAssistantEmulator, make: Callable[..., HomeAssistantAdapter]
+) -> None:
+    emu.device_services.add("huawei_solar/forcible_charge_soc")
+    controls = {"charge": [
+        {"service": "select.select_option", "entity_id": "select.battery_mode",
+         "data": {"option": "Eco"}},
+        {"service": "huawei_solar.forcible_charge_soc",
+         "data": {"device_id": "abc123", "target_soc": "{target_soc_pct:.0f}",
+                  "power": "{power_w:.0f}"}},
+    ]}
+    adapter = make(controls=controls)
+    applied = await adapter.apply(Command(CommandKind.CHARGE, power_w=1500, target_soc_pct=80),
+                                  valid_for_s=300)
+    assert applied.confirmed
+    assert emu.calls[-1] == ("huawei_solar/forcible_charge_soc",
+                             {"device_id": "abc123", "target_soc": "80", "power": "1500"})
+
+
 @pytest.mark.parametrize(("over", "message"), [
     ({"token": None}, "give exactly one of 'token'"),
     ({"entities": {"load_w": {"entity_id": "sensor.load_power"}}}, "entities.soc_pct is required"),

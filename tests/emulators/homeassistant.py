@@ -53,6 +53,8 @@ class HomeAssistantEmulator(EmulatorBase):
         self.simulate = True
         """False freezes the sensors at what the test put there."""
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.device_services: set[str] = set()
+        """Services that name a device in their data (``huawei_solar/forcible_charge_soc``)."""
         now = self.clock()
         self._last_step = now
         self.entities: dict[str, dict[str, Any]] = {}
@@ -205,4 +207,6 @@ class HomeAssistantEmulator(EmulatorBase):
                     f"Value {value} for {entity_id} is outside valid range "
                     f"{attrs['min']} - {attrs['max']}")}, 400)
             return Reply.json([self.put(entity_id, f"{value:g}", user_id=GRIDPILOT_USER)])  # type: ignore[arg-type]
+        if name in self.device_services:
+            return Reply.json([])
         return Reply.json({"message": f"Service {domain}.{service} not found."}, 400)
