@@ -18,14 +18,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from gridpilot.forecasts.budget import CallBudget
+from gridpilot.forecasts.forecast_file import RecordedForecasts, load_forecast_file
 from gridpilot.forecasts.live import ForecastContext, RefreshResult
 from gridpilot.forecasts.load_settings import LoadCorrections
 from gridpilot.forecasts.providers import TimeOfWeekAverage
@@ -62,6 +64,9 @@ class PvForecastSettings(LoadCorrections):
     """A live forecast older than this is not used; the chain falls back [s]."""
     replay: ReplayForm = "clear_sky"
     """The PV forecast without a live one: in a backtest, and when the service fails."""
+    forecast_file: Path | None = None
+    """With ``replay: forecast_file``: a CSV of past forecasts (``issued_at,period_start,pv_w``),
+    each used only from its issue time; a relative path is read from the policy's folder."""
     calibration: bool = True
     calibration_days: Annotated[int, Field(ge=1, le=60)] = 7
     calibration_min: Annotated[float, Field(gt=0, le=1)] = 0.5
@@ -81,10 +86,25 @@ class PvForecastSettings(LoadCorrections):
             raise ValueError("give at least one array ({kwp, tilt_deg, azimuth_deg})")
         return value
 
+    @field_validator("forecast_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        # The policy's folder comes in the validation context (as every *_file setting's does);
+        # without one (a library caller), a relative path is the working directory's.
+        base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+        path = value if value.is_absolute() or base is None else Path(base) / value
+        load_forecast_file(path, info.data.get("bin_s", 1800))  # a bad file is located here
+        return path
+
     @model_validator(mode="after")
     def _bins_divide_a_day(self) -> PvForecastSettings:
         if 86_400 % self.bin_s:
             raise ValueError("bin_s must divide a day, e.g. 900, 1800 or 3600")
+        if (self.replay == "forecast_file") != (self.forecast_file is not None):
+            raise ValueError("replay: forecast_file and a forecast_file: path go together; "
+                             "give both, or neither")
         return self
 
 
@@ -104,6 +124,9 @@ class PvForecast:
         self.pv_tow = TimeOfWeekAverage(tz, bin_s=settings.bin_s, weeks=settings.weeks,
                                         flat_w=0.0)
         self.history = PvHistory(settings.bin_s, days=7)
+        self.recorded: RecordedForecasts | None = (
+            None if settings.forecast_file is None
+            else load_forecast_file(settings.forecast_file, settings.bin_s))
         self._clear: ClearSkyPv | None = None
         self._clearness_key = -2
         self._clearness: float | None = None
@@ -195,10 +218,29 @@ class PvForecast:
 
     def _replay(self, starts: IntArray) -> FloatArray | None:
         form = self.settings.replay
+        if form == "forecast_file":
+            return self._from_file(starts)
         if form == "time_of_week":
             return None if self.history.last_s is None else self.pv_tow.forecast(starts)
         if form == "persistence":
             return persistence_pv(self.history, starts)
+        return self._clear_sky(starts)
+
+    def _from_file(self, starts: IntArray) -> FloatArray | None:
+        """The recorded issues as known at the last reading; clear sky where they say nothing.
+        The last reading's time is what the forecast knows as now: no issue after it is read."""
+        if self.recorded is None or self.history.last_s is None:
+            return self._clear_sky(starts)
+        slot_s = int(np.median(np.diff(starts))) if starts.shape[0] > 1 else self.settings.bin_s
+        out = self.recorded.pv_w(self.history.last_s, starts, slot_s)
+        missing = ~np.isfinite(out)
+        if missing.any():
+            fallback = self._clear_sky(starts[missing])
+            if fallback is not None:
+                out[missing] = fallback
+        return out
+
+    def _clear_sky(self, starts: IntArray) -> FloatArray | None:
         if self._clear is None:
             self._clear = ClearSkyPv(self.settings.arrays, self.site, self.settings.bin_s)
         # The clearness only changes when a bin completes: once per bin, not per forecast.

@@ -15,6 +15,8 @@ test checks it):
   noon in autumn), which persistence misses.
 - ``time_of_week``: the average PV per time-of-week bin over recent weeks, as the net-load
   ``time_of_week`` forecast reads it.
+- ``forecast_file``: a recorded file of past forecasts, each used only from its issue time
+  (:mod:`~gridpilot.forecasts.forecast_file`); ``clear_sky`` for the slots it does not cover.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ __all__ = ["ClearSkyPv", "PvHistory", "ReplayForm", "clearness", "persistence_pv
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-ReplayForm = Literal["persistence", "clear_sky", "time_of_week"]
+ReplayForm = Literal["persistence", "clear_sky", "time_of_week", "forecast_file"]
 
 _DAY_S = 86_400
 _MAX_CLEARNESS = 1.1

@@ -12,6 +12,7 @@ point names a class with a ``Settings`` pydantic model (its keys are the policy'
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -113,11 +114,15 @@ FORECASTS: Registry[ForecastKind] = Registry(
 
 
 def forecast_factory(
-    kind: ForecastKind, settings: Mapping[str, Any], tz: ZoneInfo
+    kind: ForecastKind, settings: Mapping[str, Any], tz: ZoneInfo, base_dir: Path | None = None
 ) -> ForecastFactory:
     """A function that makes a fresh provider per caller (each keeps its own history).
 
+    ``base_dir`` (the policy's folder) reaches the settings model as the validation context
+    ``{"base_dir": ...}``: a ``*_file`` setting resolves a relative path against it and reads
+    the file while validating, so a missing or bad file is reported at its key in the policy.
     Raises pydantic's ``ValidationError`` for bad settings.
     """
-    validated = kind.Settings.model_validate(dict(settings))
+    context = {"base_dir": base_dir} if base_dir is not None else None
+    validated = kind.Settings.model_validate(dict(settings), context=context)
     return lambda: kind(validated, tz)

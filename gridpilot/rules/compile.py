@@ -77,7 +77,7 @@ def compile_policy(
     base_dir = path.parent if path is not None else Path.cwd()
     tariff = _tariff(doc, data, tz, base_dir, smap, issues, plugins.prices)
     strategies = _strategies(doc, data, plugins.strategies, smap, issues)
-    forecast = _forecast(doc, data, tz, plugins.forecasts, smap, issues)
+    forecast = _forecast(doc, data, tz, base_dir, plugins.forecasts, smap, issues)
 
     rules: list[CompiledRule] = []
     for i, rule in enumerate(doc.rules):
@@ -240,7 +240,7 @@ def _rule_strategy(name: str | None, path: NodePath, strategies: dict[str, Strat
     return None
 
 
-def _forecast(doc: PolicyDoc, data: Mapping[str, Any], tz: ZoneInfo,
+def _forecast(doc: PolicyDoc, data: Mapping[str, Any], tz: ZoneInfo, base_dir: Path,
               registry: Registry[ForecastKind], smap: SourceMap,
               issues: list[Issue]) -> ForecastFactory | None:
     ftype = doc.forecast.type
@@ -252,7 +252,7 @@ def _forecast(doc: PolicyDoc, data: Mapping[str, Any], tz: ZoneInfo,
         issues.append(smap.issue(("forecast", "type"), str(exc), exc.hint))
         return None
     try:
-        return forecast_factory(kind, settings, tz)
+        return forecast_factory(kind, settings, tz, base_dir)
     except ValidationError as exc:
         issues.extend(issues_from_validation_error(
             exc, smap, settings, kind.Settings, ("forecast",)))
