@@ -70,6 +70,8 @@ COMMANDS: tuple[Subcommand, ...] = (
                "show the policy's load/PV forecast, or evaluate it on recorded data"),
     Subcommand("sweep", "gridpilot.cli.sweep",
                "backtest every combination of policy settings, ranked by bill"),
+    Subcommand("fleet", "gridpilot.cli.fleet",
+               "backtest a policy across a fleet of sites, locally or on a Dask cluster"),
     Subcommand("demo", "gridpilot.cli.demo",
                "backtest the bundled UK example for a whole year and show the result"),
 )

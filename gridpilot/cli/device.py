@@ -95,19 +95,26 @@ def _plain(value: Any) -> bool:
     return True
 
 
-async def _probe(adapter: DeviceAdapter) -> tuple[DeviceReading, dict[str, Any]]:
+async def _probe(
+    adapter: DeviceAdapter,
+) -> tuple[DeviceReading, dict[str, Any], dict[str, Any] | None]:
     try:
         reading = await adapter.read_state()
-        return reading, adapter.capabilities.as_dict()
+        # Adapters that discover a register map (SunSpec) also list what they found.
+        lister = getattr(adapter, "probe_models", None)
+        models = await lister() if callable(lister) else None
+        return reading, adapter.capabilities.as_dict(), models
     finally:
         await adapter.aclose()
 
 
 def run_probe(args: Any) -> ExitCode:
     _, adapter = _open(args.policy)
-    reading, caps = asyncio.run(_probe(adapter))
+    reading, caps, models = asyncio.run(_probe(adapter))
     state = _reading_dict(reading)
-    data = {"device": adapter.name, "state": state, "capabilities": caps}
+    data: dict[str, Any] = {"device": adapter.name, "state": state, "capabilities": caps}
+    if models is not None:
+        data["models"] = models
     if args.json:
         print(json.dumps(data, indent=2, default=str), file=stdout())
         return ExitCode.OK
@@ -132,6 +139,10 @@ def run_probe(args: Any) -> ExitCode:
     print(f"  kinds          {', '.join(caps['kinds']) or 'none (read-only)'}", file=out)
     for note in caps["notes"]:
         print(f"  note: {note}", file=out)
+    for model, values in (models or {}).items():
+        shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in values.items() if v is not None and k != "groups")
+        print(f"model {model}: {shown}", file=out)
     return ExitCode.OK
 
 
