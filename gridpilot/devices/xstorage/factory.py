@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,10 @@ SETTINGS_MODEL = XStorageSettings
 
 def memory_file(context: DeviceContext, name: str) -> Path | None:
     """``<state_dir>/xstorage-<name>-modes.json``, if the run keeps a state folder."""
-    return context.state_file("xstorage", name, "modes")
+    if context.state_dir is None:
+        return None
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "xstorage"
+    return context.state_dir / f"xstorage-{safe}-modes.json"
 
 
 def create(settings: BaseModel, context: DeviceContext) -> XStorageAdapter:
