@@ -3,6 +3,7 @@ adapter needs from it, and the clock and transport the caller injects."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,3 +42,12 @@ class DeviceContext:
     tz: ZoneInfo = _UTC
     base_dir: Path | None = None
     state_dir: Path | None = None
+
+    def state_file(self, type_name: str, name: str, what: str) -> Path | None:
+        """``<state_dir>/<type>-<name>-<what>.json``: where an adapter keeps what it must
+        remember across restarts (``None`` when the run keeps no state folder). The name is
+        made safe for a file name."""
+        if self.state_dir is None:
+            return None
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or type_name
+        return self.state_dir / f"{type_name}-{safe}-{what}.json"

@@ -7,7 +7,6 @@ the entity's own declared options or range before anything is sent, and read bac
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,18 +177,11 @@ def _as_dict(call: PlannedCall) -> dict[str, Any]:
     return {"service": call.service, "entity_id": call.entity_id, "data": dict(call.data)}
 
 
-def memory_file(context: DeviceContext, name: str) -> Path | None:
-    """``<state_dir>/homeassistant-<name>-mode.json``, if the run keeps a state folder."""
-    if context.state_dir is None:
-        return None
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "homeassistant"
-    return context.state_dir / f"homeassistant-{safe}-mode.json"
-
-
 def create(settings: BaseModel, context: DeviceContext) -> HomeAssistantAdapter:
     assert isinstance(settings, HomeAssistantSettings)
     name = context.name if context.name != "homeassistant" else settings.name
     return HomeAssistantAdapter(
         settings, name=name, clock=context.clock, transport=context.transport,
-        base_dir=context.base_dir, memory_file=memory_file(context, name or "homeassistant"),
+        base_dir=context.base_dir,
+        memory_file=context.state_file("homeassistant", name or "homeassistant", "mode"),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,10 +29,7 @@ def missing_extra() -> list[str]:
 
 
 def state_file(context: DeviceContext, name: str) -> Path | None:
-    if context.state_dir is None:
-        return None
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "sunspec"
-    return context.state_dir / f"sunspec-{safe}-window.json"
+    return context.state_file("sunspec", name, "window")
 
 
 def create(settings: BaseModel, context: DeviceContext) -> SunSpecAdapter:

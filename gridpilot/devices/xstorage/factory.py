@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,10 +20,7 @@ SETTINGS_MODEL = XStorageSettings
 
 def memory_file(context: DeviceContext, name: str) -> Path | None:
     """``<state_dir>/xstorage-<name>-modes.json``, if the run keeps a state folder."""
-    if context.state_dir is None:
-        return None
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "xstorage"
-    return context.state_dir / f"xstorage-{safe}-modes.json"
+    return context.state_file("xstorage", name, "modes")
 
 
 def create(settings: BaseModel, context: DeviceContext) -> XStorageAdapter:
