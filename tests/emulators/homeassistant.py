@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.emulators._server import EmulatorBase, RecordedRequest, Reply
@@ -58,6 +58,8 @@ class HomeAssistantEmulator(EmulatorBase):
         now = self.clock()
         self._last_step = now
         self.entities: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        """Every state change of each entity, as the recorder keeps them."""
         self.put("sensor.battery_soc", "50", {"unit_of_measurement": "%",
                                               "device_class": "battery"})
         self.put("sensor.load_power", "600", {"unit_of_measurement": "W"})
@@ -96,6 +98,8 @@ class HomeAssistantEmulator(EmulatorBase):
                         "user_id": user_id},
         }
         self.entities[entity_id] = new
+        if changed:
+            self.history.setdefault(entity_id, []).append(new)
         return new
 
     def value(self, entity_id: str) -> str:
@@ -171,9 +175,43 @@ class HomeAssistantEmulator(EmulatorBase):
             if entity is None:
                 return Reply.json({"message": "Entity not found."}, 404)
             return Reply.json(entity)
+        if path.startswith("/api/history/period/") and req.method == "GET":
+            return self._history(path.removeprefix("/api/history/period/"), req.query)
         if path.startswith("/api/services/") and req.method == "POST":
             return self._service(path.removeprefix("/api/services/"), req)
         return Reply.text("404: Not Found", 404)
+
+    def _history(self, start_text: str, query: dict[str, str]) -> Reply:
+        """``/api/history/period/<start>?end_time=&filter_entity_id=a,b&minimal_response``: per
+        entity, the state in force at ``start`` (its time moved to ``start``, as HA's
+        include_start_time_state does) then every change up to ``end_time``; with
+        ``minimal_response`` only the first object is whole."""
+        try:
+            start = datetime.fromisoformat(start_text)
+            end = datetime.fromisoformat(query["end_time"]) if "end_time" in query else (
+                start + timedelta(days=1))
+        except ValueError:
+            return Reply.json({"message": "Invalid datetime"}, 400)
+        if "filter_entity_id" not in query:
+            return Reply.json({"message": "filter_entity_id is missing"}, 400)
+        minimal = "minimal_response" in query
+        out = []
+        for entity_id in query["filter_entity_id"].split(","):
+            changes = self.history.get(entity_id, [])
+            before = [c for c in changes if datetime.fromisoformat(c["last_changed"]) <= start]
+            inside = [c for c in changes if start < datetime.fromisoformat(c["last_changed"]) < end]
+            series = []
+            if before:
+                series.append({**before[-1], "last_changed": start.isoformat(),
+                               "last_updated": start.isoformat()})
+            series.extend(inside)
+            if not series:
+                continue
+            if minimal:
+                series = [series[0]] + [{"state": c["state"], "last_changed": c["last_changed"]}
+                                        for c in series[1:]]
+            out.append(series)
+        return Reply.json(out)
 
     def _service(self, name: str, req: RecordedRequest) -> Reply:
         try:

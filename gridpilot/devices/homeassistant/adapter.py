@@ -7,6 +7,7 @@ the entity's own declared options or range before anything is sent, and read bac
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ import httpx
 from pydantic import BaseModel
 
 from gridpilot.clock import Clock, SystemClock
-from gridpilot.devices.base import AppliedCommand, Capabilities, DeviceReading
+from gridpilot.devices.base import AppliedCommand, Capabilities, DeviceReading, ExportResult
 from gridpilot.devices.homeassistant.client import HaClient
 from gridpilot.devices.homeassistant.control import (
     PlannedCall,
@@ -22,6 +23,7 @@ from gridpilot.devices.homeassistant.control import (
     confirms,
     plan_calls,
 )
+from gridpilot.devices.homeassistant.history import fetch_history, write_csv
 from gridpilot.devices.homeassistant.modes import ModeMemory, classify_mode
 from gridpilot.devices.homeassistant.readings import convert, measured_at
 from gridpilot.devices.homeassistant.settings import HomeAssistantSettings, ServiceCall
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["SETTINGS_MODEL", "HomeAssistantAdapter", "create"]
 
 SETTINGS_MODEL = HomeAssistantSettings
+EXPORT_STEP_S = 300
 
 
 class HomeAssistantAdapter:
@@ -168,6 +171,17 @@ class HomeAssistantAdapter:
         calls = self.settings.release_calls()
         if calls:
             await self._run(calls, {})
+
+    async def export(self, start: datetime, end: datetime, out: Path) -> ExportResult:
+        """The entities' history from Home Assistant's recorder as ``timestamp,load_w,pv_w``
+        rows every 5 minutes (what ``gridpilot simulate --data`` reads)."""
+        if "load_w" not in self.settings.entities and "grid_w" not in self.settings.entities:
+            raise CommandError(f"{self._name}: map entities.load_w (or grid_w, to derive the "
+                               "load) to export a history")
+        entities = {str(field): spec for field, spec in self.settings.entities.items()}
+        series = await fetch_history(self.client(), entities, start, end)
+        rows = write_csv(series, start, end, EXPORT_STEP_S, out)
+        return ExportResult(path=out, records=rows, format="csv")
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -22,6 +22,9 @@ class HaClient:
     def __repr__(self) -> str:
         return f"HaClient({self.http!r})"
 
+    def auth_headers(self) -> dict[str, str]:
+        return dict(self._headers)
+
     async def state(self, entity_id: str) -> dict[str, Any]:
         """One state object: ``entity_id``, ``state``, ``attributes``, ``last_changed``,
         ``last_updated``, ``context``."""
