@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from gridpilot.clock import Clock
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.engine.commands import DeviceLimits
+
+if TYPE_CHECKING:
+    import httpx  # the type only: building a context (as `check` does) must not import httpx
 
 __all__ = ["DeviceContext"]
 

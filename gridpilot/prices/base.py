@@ -11,15 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-import httpx
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
 from gridpilot.clock import Clock
+
+if TYPE_CHECKING:
+    # httpx costs ~60 ms to import; a policy without live prices (and `gridpilot check`) never
+    # needs it, so only the type is named here.
+    import httpx
 
 __all__ = [
     "FloatArray",

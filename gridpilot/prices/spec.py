@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import BaseModel
 
 from gridpilot.clock import Clock, SystemClock
 from gridpilot.errors import PriceProviderError
 from gridpilot.prices.base import PriceProvider, ProviderContext, Publication
 from gridpilot.prices.registry import PRICE_PROVIDERS
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ProviderSpec", "offline_context"]
 
@@ -27,6 +30,8 @@ def _refuse(request: httpx.Request) -> httpx.Response:
 def offline_context(tz: ZoneInfo, base_dir: Path, clock: Clock | None = None) -> ProviderContext:
     """A context whose client refuses every request: enough to build a provider and ask its
     publication time while a policy is compiled (``check`` never touches the network)."""
+    import httpx  # deferred: ~60 ms, and only policies with live prices get here
+
     client = httpx.Client(transport=httpx.MockTransport(_refuse), trust_env=False)
     return ProviderContext(client=client, clock=clock or SystemClock(), tz=tz, base_dir=base_dir)
 

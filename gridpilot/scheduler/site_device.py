@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from gridpilot.clock import Clock, SystemClock
 from gridpilot.devices.base import DeviceAdapter
@@ -25,6 +23,9 @@ from gridpilot.rules.loader import load_policy, merge_issues, read_policy_doc
 from gridpilot.rules.policy import Policy
 from gridpilot.rules.validation import issues_from_validation_error
 from gridpilot.rules.yamlsource import SourceMap, redact_issues
+
+if TYPE_CHECKING:
+    import httpx  # only the transport's type: `check` must not pay for importing httpx
 
 __all__ = [
     "device_context",

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -51,8 +52,7 @@ _PROBE = textwrap.dedent("""
         main(sys.argv[1:])
     except SystemExit:
         pass
-    print(json.dumps(sorted(m for m in sys.modules if m.startswith("gridpilot."))),
-          file=sys.stderr)
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """)
 
 
@@ -67,6 +67,15 @@ def test_version_imports_no_command_and_no_heavy_library() -> None:
     loaded = _modules_after("--version")
     assert not [m for m in loaded if m in {c.module for c in COMMANDS}], loaded
     assert "gridpilot.cli.console" not in loaded  # rich
+
+
+def test_check_of_a_policy_without_live_parts_imports_no_network_or_plotting_library() -> None:
+    # check is the command people run on every save: it pays only for what the policy uses.
+    policy = Path(__file__).resolve().parents[2] / "examples" / "policies" / "economy7.yaml"
+    loaded = set(_modules_after("check", str(policy)))
+    assert "gridpilot.rules.loader" in loaded  # the probe did check the policy
+    assert not loaded & {"httpx", "matplotlib", "highspy", "rich", "paho", "pymodbus"}, sorted(
+        loaded & {"httpx", "matplotlib", "highspy", "rich", "paho", "pymodbus"})
 
 
 def test_a_command_imports_only_its_own_module() -> None:
