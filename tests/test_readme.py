@@ -313,6 +313,7 @@ def test_the_device_samples_in_the_docs_check(
     # placeholder; the rest of each sample is checked as written, in the Economy 7 example.
     monkeypatch.setenv("XSTORAGE_PASSWORD", "correct-horse-battery")
     monkeypatch.setenv("XBATTERY_API_KEY", "k-0123456789abcdef")
+    monkeypatch.setenv("HA_TOKEN", "ha-0123456789abcdef")
     site = _site(tmp_path)
     (tmp_path / "data").mkdir()
     (tmp_path / "data/uk-2018-halfhourly.csv").symlink_to(
