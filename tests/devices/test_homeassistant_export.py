@@ -72,3 +72,54 @@ async def test_export_writes_what_simulate_reads(emu: HomeAssistantEmulator,
     assert series.interval_s == 300
     assert float(series.columns["load_w"][0]) == 400.0
     assert float(series.columns["pv_w"][-1]) == 500.0
+
+
+SITE = """\
+version: 1
+site:
+  name: ha house
+  timezone: UTC
+  battery: {{capacity_kwh: 5, max_charge_w: 3000, max_discharge_w: 3000}}
+tariff:
+  import: {{default: 0.25}}
+device:
+  type: homeassistant
+  url: {url}
+  token: ${{HA_TOKEN}}
+  timeout_s: 2
+  entities:
+    soc_pct: {{entity_id: sensor.battery_soc}}
+    load_w: {{entity_id: sensor.load_power}}
+    pv_w: {{entity_id: sensor.pv_power}}
+"""
+
+
+def test_device_export_then_simulate_through_the_command_line(
+    emu: HomeAssistantEmulator, tmp_path: Path
+) -> None:
+    import json
+
+    from tests.cli.runner import run_cli
+
+    clock = ManualClock(datetime(2026, 6, 30, 23, tzinfo=UTC))
+    emu.clock = lambda: clock.now().timestamp()
+    emu.simulate = False
+    emu.put("sensor.pv_power", "unavailable")  # the night before: the recorder knows a state
+    clock.advance(3600)
+    for hour in range(24):  # a day of hourly changes: load 300..1450 W, PV 0..2.3 kW
+        emu.put("sensor.load_power", str(300 + 50 * hour))
+        emu.put("sensor.pv_power", f"{0.1 * hour:.1f}")
+        clock.advance(3600)
+    policy = tmp_path / "site.yaml"
+    policy.write_text(SITE.format(url=emu.url))
+    out = tmp_path / "history.csv"
+    proc = run_cli("device", "export", str(policy), "--from", "2026-07-01", "--to", "2026-07-02",
+                   "--out", str(out), env={"HA_TOKEN": emu.token})
+    assert proc.returncode == 0, proc.stderr
+    assert "288" in proc.stdout
+    proc = run_cli("simulate", str(policy), "--data", str(out), "--json", "--no-plots",
+                   env={"HA_TOKEN": "unused"})
+    assert proc.returncode == 0, proc.stderr
+    no_battery = json.loads(proc.stdout)["results"]["no_battery"]
+    assert no_battery["load_kwh"] == pytest.approx(sum(300 + 50 * h for h in range(24)) / 1000)
+    assert no_battery["pv_kwh"] == pytest.approx(sum(100 * h for h in range(24)) / 1000)
