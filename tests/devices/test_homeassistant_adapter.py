@@ -258,3 +258,32 @@ def test_bad_settings_are_named(emu: HomeAssistantEmulator, over: dict[str, Any]
     with pytest.raises(DeviceError) as info:
         create_device(settings_for(emu, **over), context)
     assert message in str(info.value)
+
+
+async def test_the_token_from_a_file_beside_the_policy(
+    emu: HomeAssistantEmulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    (tmp_path / "ha.token").write_text(emu.token + "\n")
+    context = DeviceContext(name="homeassistant", clock=clock, base_dir=tmp_path)
+    adapter = create_device(settings_for(emu, token=None, token_file="ha.token"), context)
+    try:
+        reading = await adapter.read_state()
+    finally:
+        await adapter.aclose()
+    assert reading.soc_pct == 50.0
+    assert emu.token not in repr(adapter)
+
+
+async def test_home_assistant_down_is_unreachable_not_a_crash(
+    emu: HomeAssistantEmulator, make: Callable[..., HomeAssistantAdapter]
+) -> None:
+    from gridpilot.errors import DeviceUnreachable
+
+    adapter = make()
+    emu.faults.reset(path="/api/states")
+    with pytest.raises(DeviceUnreachable, match="homeassistant"):
+        await adapter.read_state()
+    emu.faults.server_error(502, path="/api/states")  # the reverse proxy while HA restarts
+    with pytest.raises(DeviceError, match="502"):
+        await adapter.read_state()
+    assert (await adapter.read_state()).soc_pct is not None
