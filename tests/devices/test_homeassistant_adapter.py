@@ -287,3 +287,23 @@ async def test_home_assistant_down_is_unreachable_not_a_crash(
     with pytest.raises(DeviceError, match="502"):
         await adapter.read_state()
     assert (await adapter.read_state()).soc_pct is not None
+
+
+async def test_https_is_verified_against_the_ca_file_and_refused_without_it(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    from gridpilot.devices.http import CertificateError
+
+    with HomeAssistantEmulator(tls=True) as secure:
+        context = DeviceContext(name="homeassistant", clock=clock)
+        trusted = create_device(settings_for(secure, ca_file=str(secure.ca_path)), context)
+        unknown = create_device(settings_for(secure), context)
+        try:
+            assert (await trusted.read_state()).soc_pct is not None
+            with pytest.raises(CertificateError, match="certificate"):
+                await unknown.read_state()
+        finally:
+            await trusted.aclose()
+            await unknown.aclose()
+        # The refused connection never got as far as a request: the token was not sent.
+        assert len(secure.requests_to("GET", "/api/states")) == 1
