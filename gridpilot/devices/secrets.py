@@ -1,13 +1,15 @@
-"""Reading device secrets: from the policy (where ``${ENV}`` was substituted) or from a file."""
+"""A device's secret (token, password, API key): required, a DeviceAuthError naming the device
+when it is missing or unreadable. Reading it is gridpilot.secrets' job."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from gridpilot.errors import DeviceAuthError
-from gridpilot.inputs import note_input
+from gridpilot.secrets import secret_or_none
 
 __all__ = ["resolve_secret"]
 
@@ -19,23 +21,8 @@ def resolve_secret(
     file: Path | None,
     base_dir: Path | None,
 ) -> SecretStr:
-    """The secret from ``value`` or the first line of ``file`` (relative to ``base_dir``).
-
-    The secret itself never appears in an error message.
-    """
-    if value is not None:
-        return value
-    if file is None:
+    """The secret from ``value`` or the first line of ``file`` (relative to ``base_dir``)."""
+    secret = secret_or_none(what, value, file, base_dir, fail=partial(DeviceAuthError, device))
+    if secret is None:
         raise DeviceAuthError(device, f"no {what} given; set it from an env var or a file")
-    path = file if file.is_absolute() or base_dir is None else base_dir / file
-    note_input(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DeviceAuthError(
-            device, f"cannot read the {what} file {str(path)!r}: {exc.strerror or exc}"
-        ) from exc
-    secret = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not secret:
-        raise DeviceAuthError(device, f"the {what} file {str(path)!r} is empty")
-    return SecretStr(secret)
+    return secret

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from gridpilot.errors import PriceProviderError
 from gridpilot.models import StrictModel
+from gridpilot.secrets import secret_or_none
 
 __all__ = ["ProviderSettings", "resolve_secret"]
 
@@ -32,24 +34,13 @@ class ProviderSettings(StrictModel):
 def resolve_secret(
     provider: str, what: str, value: SecretStr | None, file: Path | None, base_dir: Path
 ) -> SecretStr:
-    """The secret from ``value`` (``${ENV}`` already substituted) or the first line of ``file``
-    (relative to the policy's directory). The secret itself never appears in a message."""
-    if value is not None:
-        if not value.get_secret_value().strip():
-            raise PriceProviderError(provider, f"the {what} is empty; set it from an env var")
-        return value
-    if file is None:
+    """The provider's required secret from ``value`` (``${ENV}`` already substituted) or the
+    first line of ``file`` (relative to the policy's directory)."""
+    if value is not None and not value.get_secret_value().strip():
+        raise PriceProviderError(provider, f"the {what} is empty; set it from an env var")
+    secret = secret_or_none(what, value, file, base_dir, fail=partial(PriceProviderError, provider))
+    if secret is None:
         raise PriceProviderError(
             provider, f"no {what} given; set '{what}: ${{ENV_VAR}}' or '{what}_file: PATH'"
         )
-    path = file if file.is_absolute() else base_dir / file
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PriceProviderError(
-            provider, f"cannot read the {what} file {str(path)!r}: {exc.strerror or exc}"
-        ) from None
-    secret = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not secret:
-        raise PriceProviderError(provider, f"the {what} file {str(path)!r} is empty")
-    return SecretStr(secret)
+    return secret
