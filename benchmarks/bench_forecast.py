@@ -4,7 +4,8 @@ Backtests the Agile example (``examples/policies/agile-dynamic.yaml``) on the UK
 each forecast and prints ``savings_captured`` against the perfect-foresight optimum, and the
 forecast's own errors (MAE of the net load, of the PV, skill against persistence):
 
-- ``time_of_week``: today's default (net-load average per time-of-week bin);
+- ``time_of_week``: today's default (net-load average per time-of-week bin), and with
+  ``aggregate: median`` (the median of the weeks' means per bin);
 - ``open_meteo`` with each replay form (``clear_sky``: the arrays' clear-sky power scaled by
   yesterday's clearness; ``persistence``: yesterday's PV), the load from its time-of-week
   average: what a PV-aware policy runs on in a backtest (no service is asked);
@@ -77,8 +78,12 @@ def main() -> int:
 
     variants: dict[str, Any] = {
         "time_of_week (today)": policy.new_forecast,
+        "time_of_week, aggregate median": forecast_factory(
+            FORECASTS.get("time_of_week"), {"aggregate": "median"}, policy.tz),
         "open_meteo, replay clear_sky": forecast_factory(
             kind, {**SITE, "replay": "clear_sky"}, policy.tz),
+        "open_meteo, clear_sky, median": forecast_factory(
+            kind, {**SITE, "replay": "clear_sky", "aggregate": "median"}, policy.tz),
         "open_meteo, replay persistence": forecast_factory(
             kind, {**SITE, "replay": "persistence"}, policy.tz),
         "open_meteo, replay time_of_week": forecast_factory(

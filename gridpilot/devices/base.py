@@ -80,6 +80,9 @@ class DeviceReading:
     pv_w: float | None = None
     grid_w: float | None = None
     battery_w: float | None = None
+    controllable_load_w: float | None = None
+    """The part of ``load_w`` a separately metered controllable load draws (EV charger, heat
+    pump) [W]; the load forecast learns the load without it. ``None``: not metered."""
     device_mode: DeviceMode | None = None
     measured_at: Mapping[str, datetime] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)

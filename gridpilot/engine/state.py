@@ -127,6 +127,8 @@ class SiteState:
         month_peak_import_w: the highest grid import so far this billing month [W].
         forecast_net_load_w: expected ``load - pv`` per slot of ``prices`` [W], if a forecast
             provider supplied one (``None`` lets strategies use their own default).
+        controllable_load_w: the part of ``load_w`` a separately metered controllable load draws
+            (EV charger, heat pump) [W]; ``None`` when the site does not meter one.
     """
 
     time: datetime
@@ -145,6 +147,7 @@ class SiteState:
     active_layer: str | None = None
     """The layer (``manual``, ``schedule``, ``default``) of the decision that produced
     ``active_command``; lets a higher layer skip the minimum dwell. ``None`` if unknown."""
+    controllable_load_w: float | None = None
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None or self.time.utcoffset() is None:

@@ -11,12 +11,16 @@ from pydantic import field_validator
 
 from gridpilot.errors import ForecastError
 from gridpilot.forecasts.holidays_cal import holiday_checker
+from gridpilot.forecasts.providers import Aggregate
 from gridpilot.models import StrictModel
 
 __all__ = ["LoadCorrections"]
 
 
 class LoadCorrections(StrictModel):
+    aggregate: Aggregate = "mean"
+    """How each time-of-week bin's past weeks are combined: ``mean``, or ``median`` (of the
+    weeks' own means: one odd week, a spike or a day of zeros moves it little)."""
     holidays: str | None = None
     """A public-holiday calendar (``GB``, ``GB-ENG``, ``DE-BY``...): holidays are learnt and
     forecast like a Sunday. Needs ``pip install 'gridpilot[holidays]'``."""
@@ -45,4 +49,5 @@ class LoadCorrections(StrictModel):
         """The keyword arguments of :class:`~gridpilot.forecasts.providers.TimeOfWeekAverage`."""
         is_holiday: Callable[[date], bool] | None = (
             holiday_checker(self.holidays) if self.holidays is not None else None)
-        return {"is_holiday": is_holiday, "in_day_bounds": self.in_day_bounds}
+        return {"is_holiday": is_holiday, "in_day_bounds": self.in_day_bounds,
+                "aggregate": self.aggregate}

@@ -10,6 +10,10 @@ site's local time, 30-minute bins by default) over the last ``weeks`` weeks, and
 mean of everything seen (or a flat ``flat_w`` before anything has been seen) for bins it has no
 data for.
 
+``aggregate``: how a bin's past weeks are combined. ``mean`` (every reading weighs the same) or
+``median`` (the median of the weeks' own means: one odd week, a spike or a day of zeros from a
+meter fault moves it little). A week without readings in a bin is left out, never read as zero.
+
 Two opt-in corrections, off by default (they change what the default forecasts):
 
 - ``is_holiday`` (a date -> bool, from the ``holidays`` package: ``holidays: GB`` in the policy):
@@ -25,16 +29,25 @@ A reading that is not finite is a gap: nothing is learnt from it, and its bin is
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FlatForecast", "ForecastProvider", "TimeOfWeekAverage"]
+__all__ = [
+    "Aggregate",
+    "FlatForecast",
+    "ForecastProvider",
+    "TimeOfWeekAverage",
+    "forecast_load_w",
+]
+
+Aggregate = Literal["mean", "median"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,6 +66,16 @@ class ForecastProvider(Protocol):
     def forecast(self, slot_start_s: IntArray) -> FloatArray:
         """Expected net load [W] for each slot starting at ``slot_start_s`` [UNIX s]."""
         ...
+
+
+def forecast_load_w(load_w: float, controllable_load_w: float | None) -> float:
+    """The load a forecast learns: the house's load without a separately metered controllable
+    load (an EV charger or heat pump runs when it is told or when its owner plugs in, not by
+    the time of week). Never below 0: a controllable meter reading above the house meter (the
+    two read at different instants) is not a negative house load. ``None``: nothing metered."""
+    if controllable_load_w is None or not math.isfinite(controllable_load_w):
+        return load_w
+    return max(load_w - max(controllable_load_w, 0.0), 0.0)
 
 
 class FlatForecast:
@@ -84,7 +107,10 @@ class TimeOfWeekAverage:
         flat_w: float = 500.0,
         is_holiday: Callable[[date], bool] | None = None,
         in_day_bounds: tuple[float, float] | None = None,
+        aggregate: Aggregate = "mean",
     ) -> None:
+        if aggregate not in ("mean", "median"):
+            raise ValueError("aggregate must be mean or median")
         if bin_s <= 0 or _WEEK_S % bin_s:
             raise ValueError("bin_s must divide a week (e.g. 900, 1800, 3600)")
         if weeks < 1:
@@ -111,6 +137,10 @@ class TimeOfWeekAverage:
         self.is_holiday = is_holiday
         self._holiday_days: dict[int, bool] = {}
         self.in_day_bounds = in_day_bounds
+        self.aggregate = aggregate
+        # The median per bin, kept until a reading of that bin (or a new week) changes it: a
+        # tick touches one bin, so a forecast recomputes one median, not a week of them.
+        self._medians: dict[int, float] = {}
         self._today = -1
         self._today_measured = 0.0
         self._today_expected = 0.0
@@ -165,6 +195,8 @@ class TimeOfWeekAverage:
         self._agg_sum[b] += net
         self._agg_count[b] += 1.0
         self._total += 1.0
+        if self._medians:
+            self._medians.pop(b, None)
 
     def _corrections(self, local: int, b: int, net: float) -> int:
         day = (local - _MONDAY_SHIFT_S) // 86_400
@@ -175,9 +207,8 @@ class TimeOfWeekAverage:
                 self._today, self._today_measured, self._today_expected = day, 0.0, 0.0
                 self._today_first = local
             self._today_last = local
-            c = self._agg_count[b]
-            if c > 0:
-                self._today_expected += float(self._agg_sum[b] / c)
+            if self._agg_count[b] > 0:
+                self._today_expected += self._bin_value(b)
                 self._today_measured += net
         return b
 
@@ -195,7 +226,23 @@ class TimeOfWeekAverage:
                 self._agg_count[b] -= c
         self._sum[oldest] = [0.0] * self._nbins
         self._count[oldest] = [0.0] * self._nbins
+        self._medians.clear()
         return oldest
+
+    def _median(self, b: int) -> float:
+        """The median over the weeks with readings in bin ``b`` of each week's mean (NaN: none)."""
+        found = self._medians.get(b)
+        if found is None:
+            means = [row_sum[b] / row_count[b]
+                     for row_sum, row_count in zip(self._sum, self._count, strict=True)
+                     if row_count[b] > 0]
+            found = self._medians[b] = statistics.median(means) if means else math.nan
+        return found
+
+    def _bin_value(self, b: int) -> float:
+        if self.aggregate == "median":
+            return self._median(b)
+        return float(self._agg_sum[b] / self._agg_count[b])
 
     def forecast(self, slot_start_s: IntArray) -> FloatArray:
         starts = np.asarray(slot_start_s, dtype=np.int64)
@@ -219,7 +266,14 @@ class TimeOfWeekAverage:
                                   count=days.shape[0])
             bins = np.where(holiday, (6 * 86_400 + local % 86_400) // self.bin_s, bins)
         c = counts[bins]
-        out: FloatArray = sums[bins] / np.maximum(c, 1.0)
+        out: FloatArray
+        if self.aggregate == "median":
+            unique, where = np.unique(bins, return_inverse=True)
+            values = np.fromiter((self._median(int(b)) for b in unique.tolist()),
+                                 dtype=np.float64, count=unique.shape[0])
+            out = values[where]
+        else:
+            out = sums[bins] / np.maximum(c, 1.0)
         empty = c <= 0
         if empty.any():
             # Bins never seen take the mean of everything seen.

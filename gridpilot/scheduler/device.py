@@ -45,6 +45,8 @@ class Snapshot:
     ages: ReadingAges
     device_mode: DeviceMode | None
     rejected: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    controllable_load_w: float | None = None
+    """The metered controllable part of ``load_w`` [W], ``None`` when not metered."""
 
     def state_age_s(self) -> float | None:
         """The age of the oldest reading the device has; ``None`` when the SOC is missing or a
@@ -79,6 +81,7 @@ class Snapshot:
             battery_w=self.battery_w,
             ages=self.ages,
             device_mode=self.device_mode,
+            controllable_load_w=self.controllable_load_w,
             **more,
         )
 
@@ -90,6 +93,8 @@ class Snapshot:
             "grid_w": self.grid_w,
             "battery_w": self.battery_w,
         }
+        if self.controllable_load_w is not None:
+            values["controllable_load_w"] = self.controllable_load_w
         for name in self.rejected:
             if name in values:
                 values[name] = None  # unknown, not the 0 it stands in for
@@ -144,6 +149,7 @@ def snapshot_from_reading(reading: DeviceReading, now: datetime) -> Snapshot:
         ages=ages,
         device_mode=reading.device_mode,
         rejected=dict(reading.rejected),
+        controllable_load_w=reading.controllable_load_w,
     )
 
 

@@ -33,7 +33,7 @@ from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.state import DeviceMode, PriceOutlook, SiteState
 from gridpilot.errors import GridpilotError
 from gridpilot.exitcodes import ExitCode
-from gridpilot.forecasts.providers import ForecastProvider
+from gridpilot.forecasts.providers import ForecastProvider, forecast_load_w
 from gridpilot.rules.policy import Policy
 from gridpilot.scheduler.audit import AuditLog, decision_summary
 from gridpilot.scheduler.device import Snapshot
@@ -344,7 +344,9 @@ class Scheduler:
             prices = PriceOutlook.empty()
         forecast = None
         if self.forecasts is not None:
-            forecast = self.forecasts.predict(now, snap.load_w, snap.pv_w, prices.start_s)
+            # A metered controllable load (EV charger, heat pump) is not learnt as house load.
+            load_w = forecast_load_w(snap.load_w, snap.controllable_load_w)
+            forecast = self.forecasts.predict(now, load_w, snap.pv_w, prices.start_s)
         return build_site_state(snap, now, self.memory, prices, forecast)
 
     async def _check_reload(self, now: datetime) -> None:
