@@ -307,3 +307,16 @@ async def test_https_is_verified_against_the_ca_file_and_refused_without_it(
             await unknown.aclose()
         # The refused connection never got as far as a request: the token was not sent.
         assert len(secure.requests_to("GET", "/api/states")) == 1
+
+
+async def test_plain_http_beyond_this_machine_is_warned_about(
+    emu: HomeAssistantEmulator, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    context = DeviceContext(name="homeassistant", clock=clock)
+    for url in (emu.url, "http://supervisor/core"):  # loopback and the add-on's proxy: quiet
+        await create_device(settings_for(emu, url=url), context).aclose()
+    assert "unencrypted" not in caplog.text
+    # Only built, never connected: the address is a documentation one.
+    await create_device(settings_for(emu, url="http://192.0.2.10:8123"), context).aclose()
+    assert "plain http, so the access token crosses the network unencrypted" in caplog.text
+    assert emu.token not in caplog.text

@@ -7,9 +7,11 @@ the entity's own declared options or range before anything is sent, and read bac
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from gridpilot.devices.context import DeviceContext
 
 __all__ = ["SETTINGS_MODEL", "HomeAssistantAdapter", "create"]
+
+log = logging.getLogger("gridpilot.devices.homeassistant")
 
 SETTINGS_MODEL = HomeAssistantSettings
 EXPORT_STEP_S = 300
@@ -69,6 +73,7 @@ class HomeAssistantAdapter:
             forbidden_hint="the token's user needs to be an administrator",
         )
         self._client: HaClient | None = None
+        _warn_if_plain(self._name, settings.url)
         self.memory = ModeMemory(memory_file)
         self._mode_entity = settings.the_mode_entity()
         self._options = self._option_kinds()
@@ -189,6 +194,20 @@ class HomeAssistantAdapter:
 
 def _as_dict(call: PlannedCall) -> dict[str, Any]:
     return {"service": call.service, "entity_id": call.entity_id, "data": dict(call.data)}
+
+
+_LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "supervisor"}
+
+
+def _warn_if_plain(name: str, url: str) -> None:
+    """Plain http is Home Assistant's default, so it is allowed; but the token then crosses the
+    network readable, which the user should know (loopback and the add-on's Supervisor proxy
+    never leave the machine)."""
+    parts = urlsplit(url)
+    if parts.scheme == "http" and (parts.hostname or "") not in _LOCAL_HOSTS:
+        log.warning("device %r: %s is plain http, so the access token crosses the network "
+                    "unencrypted; use https (Home Assistant's ssl or a TLS proxy) where others "
+                    "share that network", name, parts.hostname)
 
 
 def create(settings: BaseModel, context: DeviceContext) -> HomeAssistantAdapter:
