@@ -9,21 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from gridpilot.errors import ForecastFetchError
+from gridpilot.httpcall import endpoint, parse_json, send
 
 __all__ = ["get_json"]
 
 _DEFAULT_RETRY_S = 60.0
 
 
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+_THEN = "the forecast falls back and is fetched again later"
 
 
 def _retry_after_s(response: httpx.Response, now_s: float | None) -> float:
@@ -64,17 +63,10 @@ def get_json(provider: str, client: httpx.Client, url: str, *, timeout_s: float,
              where: str | None = None) -> Any:
     """The JSON body of ``GET url``; raises ForecastFetchError for anything else. ``where``
     names the endpoint in messages instead of the URL (a service with a key in its path)."""
-    where = where or _where(url)
-    try:
-        response = client.get(url, params=params, headers=headers, timeout=timeout_s)
-    except httpx.TimeoutException:
-        raise ForecastFetchError(
-            provider, f"no answer from {where} within {timeout_s:g} s; the forecast falls back "
-            "and is fetched again later (raise timeout_s if the service is slow)") from None
-    except httpx.HTTPError as exc:
-        raise ForecastFetchError(
-            provider, f"cannot reach {where} ({type(exc).__name__}); check the network and "
-            "base_url; the forecast falls back and is fetched again later") from None
+    where = where or endpoint(url)
+    fail = partial(ForecastFetchError, provider)
+    response = send(client, "GET", url, timeout_s=timeout_s, fail=fail, then=_THEN, where=where,
+                    params=params, headers=headers)
     status = response.status_code
     if status == 429:
         wait = _retry_after_s(response, now_s)
@@ -87,8 +79,4 @@ def get_json(provider: str, client: httpx.Client, url: str, *, timeout_s: float,
     if status != 200:
         raise ForecastFetchError(provider, f"{where} answered HTTP {status}: "
                                  f"{_reason(response) or 'no reason given'}")
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ForecastFetchError(provider, f"{where} answered malformed JSON ({exc}); the "
-                                 "forecast falls back and is fetched again later") from None
+    return parse_json(response, fail=fail, then=_THEN, where=where)

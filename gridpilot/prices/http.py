@@ -6,16 +6,16 @@ string, where a token may travel (ENTSO-E takes ``securityToken`` as a query par
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from gridpilot.errors import PriceProviderError
+from gridpilot.httpcall import endpoint, parse_json, send
 
 __all__ = ["RedactQuerySecrets", "request", "response_json"]
 
@@ -44,9 +44,11 @@ def install_log_redaction() -> None:
         logger.addFilter(_FILTER)
 
 
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+_THEN = "known prices still apply and the fetch is retried"
+
+
+def _fail(provider: str) -> Callable[[str], PriceProviderError]:
+    return partial(PriceProviderError, provider)
 
 
 def request(
@@ -62,23 +64,9 @@ def request(
     ok: tuple[int, ...] = (200,),
 ) -> httpx.Response:
     """Send one request; a status outside ``ok`` or any transport failure raises."""
-    where = _where(url)
-    try:
-        response = client.request(
-            method, url, params=params, headers=headers, json=json_body, timeout=timeout_s
-        )
-    except httpx.TimeoutException:
-        raise PriceProviderError(
-            provider,
-            f"no answer from {where} within {timeout_s:g} s; known prices still apply and the "
-            "fetch is retried (raise timeout_s if the service is slow)",
-        ) from None
-    except httpx.HTTPError as exc:
-        raise PriceProviderError(
-            provider,
-            f"cannot reach {where} ({type(exc).__name__}); check the network and base_url; "
-            "known prices still apply and the fetch is retried",
-        ) from None
+    where = endpoint(url)
+    response = send(client, method, url, timeout_s=timeout_s, fail=_fail(provider), then=_THEN,
+                    where=where, params=params, headers=headers, json_body=json_body)
     if response.status_code in ok:
         return response
     status = response.status_code
@@ -89,7 +77,7 @@ def request(
     elif status == 429:
         advice = "rate limited; the fetch is retried later"
     elif status >= 500:
-        advice = "the service failed; known prices still apply and the fetch is retried"
+        advice = f"the service failed; {_THEN}"
     else:
         advice = f"the request was refused: {_short(response.text)}"
     raise PriceProviderError(provider, f"{where} answered HTTP {status}: {advice}")
@@ -102,11 +90,4 @@ def _short(text: str, limit: int = 200) -> str:
 
 def response_json(provider: str, response: httpx.Response) -> Any:
     """The body as JSON, or a PriceProviderError saying it is not."""
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PriceProviderError(
-            provider,
-            f"{_where(str(response.request.url))} answered malformed JSON ({exc}); "
-            "known prices still apply and the fetch is retried",
-        ) from None
+    return parse_json(response, fail=_fail(provider), then=_THEN)
