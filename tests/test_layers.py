@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gridpilot"
 
 GROUND = (
     "errors", "clock", "timeutil", "timefmt", "inputs", "jsontext", "stdio", "solver", "models",
-    "registry", "exitcodes", "secrets", "httpcall",
+    "registry", "exitcodes", "secrets", "httpcall", "arrays",
 )
 
 FLOORS: dict[str, int] = {

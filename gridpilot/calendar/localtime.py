@@ -12,11 +12,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
+
+from gridpilot.arrays import IntArray
 
 __all__ = ["EPOCH_ORDINAL", "LocalFields", "utc_offsets_s"]
 
-IntArray = npt.NDArray[np.int64]
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 

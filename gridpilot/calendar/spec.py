@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import BoolArray, IntArray
 from gridpilot.calendar.localtime import EPOCH_ORDINAL, LocalFields
 from gridpilot.calendar.text import (
     DateRange,
@@ -32,9 +32,6 @@ from gridpilot.calendar.text import (
 )
 
 __all__ = ["CalendarSpec"]
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)

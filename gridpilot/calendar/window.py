@@ -62,19 +62,15 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 from croniter import croniter
 
+from gridpilot.arrays import BoolArray, IntArray
 from gridpilot.calendar.localtime import LocalFields
 from gridpilot.calendar.minutes import MinuteBlock
 from gridpilot.calendar.spec import CalendarSpec
 from gridpilot.calendar.text import validate_cron, window_for_s
 
 __all__ = ["Window", "WindowParts"]
-
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.int64]
-
 
 
 class WindowParts(Protocol):

@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.commands import Command, CommandKind
 
 __all__ = [
@@ -24,9 +24,6 @@ __all__ = [
     "ReadingAges",
     "SiteState",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 class ModeSource(StrEnum):

@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.forecasts.providers import ForecastProvider
 
 __all__ = ["Evaluation", "Scorer", "walk_forward"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _DAY_S = 86_400
 

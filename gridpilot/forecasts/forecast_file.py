@@ -30,12 +30,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
+
+from gridpilot.arrays import FloatArray, IntArray
 
 __all__ = ["ForecastFileError", "RecordedForecasts", "load_forecast_file"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _COLUMNS = ("issued_at", "period_start", "pv_w")
 _MAX_ROWS = 5_000_000  # about 5 years of 48-hour issues every hour at 30 minutes

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
-import numpy.typing as npt
 from pydantic import Field, SecretStr
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.http import get_json
@@ -31,8 +31,6 @@ from gridpilot.forecasts.secret import read_secret
 
 __all__ = ["ForecastSolarForecast", "ForecastSolarSettings", "fetch_pv", "parse_estimate"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 _NAME = "forecast_solar"
 
 

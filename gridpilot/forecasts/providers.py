@@ -37,7 +37,8 @@ from typing import Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
+
+from gridpilot.arrays import FloatArray, IntArray
 
 __all__ = [
     "Aggregate",
@@ -49,8 +50,6 @@ __all__ = [
 
 Aggregate = Literal["mean", "median"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _WEEK_S = 7 * 86_400
 # 1970-01-01 was a Thursday; shifting by 3 days makes bin 0 start on Monday 00:00.

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel
+
+from gridpilot.arrays import FloatArray, IntArray
 
 __all__ = ["CachedPv", "PvCache", "cache_key"]
 
 _VERSION = 1
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def cache_key(provider_type: str, settings: BaseModel) -> str:

@@ -23,9 +23,9 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.forecast_file import RecordedForecasts, load_forecast_file
 from gridpilot.forecasts.live import ForecastContext, RefreshResult
@@ -41,10 +41,8 @@ from gridpilot.forecasts.pv_replay import (
     persistence_pv,
 )
 
-__all__ = ["FloatArray", "IntArray", "PvForecast", "PvForecastSettings"]
+__all__ = ["PvForecast", "PvForecastSettings"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _DAYLIGHT_W = 50.0  # readings below this say little about a ratio (dawn, dusk, night)
 

@@ -20,9 +20,9 @@ from types import ModuleType
 from typing import Annotated, Any
 
 import numpy as np
-import numpy.typing as npt
 from pydantic import Field
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import ForecastError
 from gridpilot.models import StrictModel
 
@@ -36,8 +36,6 @@ __all__ = [
     "require_pvlib",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 # PVWatts v5 defaults (Dobos 2014, NREL/TP-6A20-62641): standard module, 96 % nominal inverter.
 _GAMMA_PDC = -0.0047

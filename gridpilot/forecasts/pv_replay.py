@@ -26,14 +26,12 @@ from collections import OrderedDict
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.forecasts.pv_model import PvArray, Site, clear_sky_weather, pv_ac_w
 
 __all__ = ["ClearSkyPv", "PvHistory", "ReplayForm", "clearness", "persistence_pv"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 ReplayForm = Literal["persistence", "clear_sky", "time_of_week", "forecast_file"]
 
 _DAY_S = 86_400

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
-import numpy.typing as npt
 from pydantic import Field, SecretStr, model_validator
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.budget import CallBudget
 from gridpilot.forecasts.http import get_json
@@ -29,8 +29,6 @@ from gridpilot.forecasts.secret import read_secret
 
 __all__ = ["QUANTILE_KEY", "SolcastForecast", "SolcastSettings", "fetch_pv", "parse_forecasts"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Quantile = Literal["p10", "p50", "p90"]
 QUANTILE_KEY: dict[str, str] = {"p10": "pv_estimate10", "p50": "pv_estimate",
                                 "p90": "pv_estimate90"}

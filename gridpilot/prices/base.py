@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.clock import Clock
 
 if TYPE_CHECKING:
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "FloatArray",
-    "IntArray",
     "PriceProvider",
     "PriceProviderKind",
     "PriceSlots",
@@ -36,8 +33,6 @@ __all__ = [
     "Publication",
 ]
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 PriceUnit = Literal["per_mwh", "per_kwh", "minor_per_kwh"]
 """``per_mwh``: major unit per MWh (EUR/MWh); ``per_kwh``: major unit per kWh (SEK/kWh);
 ``minor_per_kwh``: minor unit per kWh (pence or cents per kWh)."""

@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.calendar.localtime import LocalFields
 from gridpilot.calendar.spec import CalendarSpec
 from gridpilot.errors import GridpilotError
-from gridpilot.prices.base import FloatArray, IntArray, PriceUnit
+from gridpilot.prices.base import PriceUnit
 
 __all__ = [
     "UNIT_DIVISOR",

@@ -17,8 +17,9 @@ from datetime import datetime
 
 import numpy as np
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import GridpilotError
-from gridpilot.prices.base import FloatArray, IntArray, PriceProvider, PriceSlots
+from gridpilot.prices.base import PriceProvider, PriceSlots
 
 __all__ = ["Attempt", "Layered", "covered_s", "fetch_in_order", "first_wins"]
 

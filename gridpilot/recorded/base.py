@@ -22,14 +22,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import DataError
 from gridpilot.inputs import note_input
 from gridpilot.jsontext import loads
 from gridpilot.timeutil import MS_THRESHOLD, epoch_seconds
 
 __all__ = [
-    "FloatArray",
-    "IntArray",
     "LoadReport",
     "TimeSeries",
     "epoch_s",
@@ -42,8 +41,6 @@ __all__ = [
     "regularise",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 def read_json(path: str | Path) -> Any:
     """The JSON document in ``path``; a malformed one (a repeated key in an object included) is

@@ -24,10 +24,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import DataError
 from gridpilot.recorded.base import (
-    FloatArray,
-    IntArray,
     LoadReport,
     TimeSeries,
     local_wallclock_to_utc,

@@ -18,8 +18,9 @@ from typing import Literal
 
 import numpy as np
 
+from gridpilot.arrays import FloatArray
 from gridpilot.errors import DataError
-from gridpilot.recorded.base import FloatArray, TimeSeries, iso_utc
+from gridpilot.recorded.base import TimeSeries, iso_utc
 from gridpilot.timeutil import parse_duration_s
 
 __all__ = ["ALLOWED_STEPS_S", "GapPolicy", "fill_gaps", "parse_step", "resample"]

@@ -24,15 +24,13 @@ from datetime import date
 from datetime import datetime as _datetime
 
 import numpy as np
-import numpy.typing as npt
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
+from gridpilot.arrays import BoolArray, IntArray
 from gridpilot.calendar.spec import CalendarSpec
 
 __all__ = ["LayerCoverage", "calendar_never_matches", "cron_never_fires", "sample_days"]
 
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 _BASE_START = date(2001, 1, 1).toordinal()
 _CYCLE_DAYS = date(2029, 1, 1).toordinal() - _BASE_START  # 28 years: every weekday alignment

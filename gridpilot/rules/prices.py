@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import BoolArray, FloatArray, IntArray
 from gridpilot.inputs import note_input
 from gridpilot.jsontext import loads
 from gridpilot.rules.schema import DynamicPrices
@@ -29,11 +29,8 @@ __all__ = ["RESOLUTIONS_S", "PriceFileError", "PriceSeries", "load_price_file"]
 
 RESOLUTIONS_S = (300, 900, 1800, 3600)
 MAX_PRICE_FILE_BYTES = 50 * 1024 * 1024  # a year of 5-minute prices is ~3 MB
-IntArray = npt.NDArray[np.int64]
 Row = tuple[int, int | None, float, str]
 """start [UNIX s], end (None: one resolution later), price per kWh, where (for messages)."""
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 class PriceFileError(ValueError):

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.calendar.localtime import LocalFields
 from gridpilot.calendar.spec import CalendarSpec
 from gridpilot.calendar.text import parse_clock_min
@@ -58,8 +59,6 @@ from gridpilot.rules.schema import PriceSchedule, TariffSpec
 
 __all__ = ["PriceSide", "Tariff", "TariffGap", "find_gap"]
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 DEFAULT_HORIZON_S = 48 * 3600
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

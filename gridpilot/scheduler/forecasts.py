@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.clock import Clock
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.live import ForecastContext, LiveForecast
@@ -36,9 +36,6 @@ from gridpilot.forecasts.providers import ForecastProvider, TimeOfWeekAverage
 __all__ = ["ForecastKeeper"]
 
 log = logging.getLogger("gridpilot.forecasts")
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass

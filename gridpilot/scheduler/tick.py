@@ -7,10 +7,11 @@ import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
+from gridpilot.arrays import FloatArray
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command
 from gridpilot.engine.decision import Decision
-from gridpilot.engine.state import FloatArray, ModeSource, PriceOutlook, SiteState
+from gridpilot.engine.state import ModeSource, PriceOutlook, SiteState
 from gridpilot.rules.policy import Policy
 from gridpilot.rules.schema import Action
 from gridpilot.scheduler.device import Snapshot, describe_mode

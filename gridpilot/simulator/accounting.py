@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.simulator.selfsupply import self_supply
@@ -46,9 +46,6 @@ __all__ = [
     "no_battery_flows",
     "run_fixed_command",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,9 @@ from typing import TextIO
 
 import numpy as np
 
+from gridpilot.arrays import IntArray
 from gridpilot.errors import DataError, PolicyError
-from gridpilot.prices.base import IntArray, PriceProvider, PriceSlots, ProviderContext
+from gridpilot.prices.base import PriceProvider, PriceSlots, ProviderContext
 from gridpilot.prices.cache import CACHE_DIR, PriceCache, merge_slots
 from gridpilot.prices.compose import CurrencyMismatchError, period_values
 from gridpilot.prices.failover import fetch_in_order

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import DataError
-from gridpilot.recorded.base import FloatArray, IntArray, TimeSeries
+from gridpilot.recorded.base import TimeSeries
 from gridpilot.rules.prices import PriceSeries
 from gridpilot.rules.tariff import PriceSide, Tariff
 

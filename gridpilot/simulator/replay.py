@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "DecideFn", "ReplayResult", "replay", "tick_prices"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 DecideFn = Callable[["Policy", SiteState], "Decision"]
 ProgressFn = Callable[[int, int], None]
 

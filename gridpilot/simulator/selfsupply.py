@@ -34,11 +34,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
+
+from gridpilot.arrays import FloatArray
 
 __all__ = ["SelfSupply", "self_supply", "stored_pv_share"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,13 @@ stored energy cost. Wear (``cycle_cost_per_kwh``) is not part of it: it is repor
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.simulator.accounting import SiteSeries
 
 __all__ = ["loss_making_discharge_kwh"]
 
-FloatArray = npt.NDArray[np.float64]
 # Earnings this close to the cost are a tie (float noise), not a loss.
 _TIE_PER_KWH = 1e-9
 

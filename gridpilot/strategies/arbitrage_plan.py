@@ -26,15 +26,13 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.lp.battery import BatteryLP, Costs, GridCaps, Horizon, Storage, build_battery_lp
 from gridpilot.solver import new_highs
 
 __all__ = ["PlanInputs", "PlanResult", "new_solver", "resolve_plan", "solve_plan"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _TIE_PER_KWH = 1e-6
 _END_MARGIN = 1e-4

@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from gridpilot.arrays import FloatArray
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.proposal import Proposal, StrategyContext
 from gridpilot.lp.battery import Storage
@@ -77,7 +78,6 @@ __all__ = [
     "slot_kinds",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 _TOL_W = 20.0
 """Planned flows below this are rounding noise of the solver [W]."""
