@@ -9,6 +9,8 @@ forecast's own errors (MAE of the net load, of the PV, skill against persistence
 - ``open_meteo`` with each replay form (``clear_sky``: the arrays' clear-sky power scaled by
   yesterday's clearness; ``persistence``: yesterday's PV), the load from its time-of-week
   average: what a PV-aware policy runs on in a backtest (no service is asked);
+- ``gradient_boosting``: the ``ml`` extra's model of the net load (time of day, weekday,
+  holiday, the same slot one and two weeks before), refitted daily on the last 8 weeks;
 - ``true future``: the recorded net load itself, the ceiling no forecast can pass.
 
 Forecast errors are the backtest's own (report.json's ``forecast``): every forecast the
@@ -65,6 +67,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--step", default="30m")
     ap.add_argument("--days", type=int, default=0, help="only the first N days (0: the year)")
+    ap.add_argument("--only", default="", help="only the forecasts whose name contains this")
     args = ap.parse_args()
 
     policy = load_policy(POLICY)
@@ -88,6 +91,8 @@ def main() -> int:
             kind, {**SITE, "replay": "persistence"}, policy.tz),
         "open_meteo, replay time_of_week": forecast_factory(
             kind, {**SITE, "replay": "time_of_week"}, policy.tz),
+        "gradient_boosting (ml extra)": forecast_factory(
+            FORECASTS.get("gradient_boosting"), {}, policy.tz),
         "true future": lambda: TrueFuture(series.start_s, load - pv),
     }
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
@@ -97,6 +102,8 @@ def main() -> int:
     print(f"{'forecast':32} {'captured':>8} {'bill':>9} {'MAE net W':>9} {'MAE pv W':>9} "
           f"{'skill':>6} {'time s':>7}")
     for name, make in variants.items():
+        if args.only and args.only not in name:
+            continue
         variant = dataclasses.replace(policy, forecast_factory=make)
         t0 = time.perf_counter()
         bt = run_backtest(variant, series, optimal=True)

@@ -106,6 +106,7 @@ FORECASTS: Registry[ForecastKind] = Registry(
         "open_meteo": "gridpilot.forecasts.kinds:OPEN_METEO",
         "forecast_solar": "gridpilot.forecasts.kinds:FORECAST_SOLAR",
         "solcast": "gridpilot.forecasts.kinds:SOLCAST",
+        "gradient_boosting": "gridpilot.forecasts.ml_load:GRADIENT_BOOSTING",
     },
     check=_check,
     settings=lambda kind: kind.Settings,

@@ -172,7 +172,7 @@ def walk(path: Path, pv: np.ndarray, upto: int) -> list[np.ndarray]:
     return made
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(t=st.integers(10, N - 10), scale=st.floats(0.0, 3.0), seed=st.integers(0, 2**16))
 def test_perturbing_after_t_changes_nothing_up_to_t(tmp_path_factory: pytest.TempPathFactory,
                                                     t: int, scale: float, seed: int) -> None:
