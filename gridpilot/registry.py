@@ -15,14 +15,15 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
 from gridpilot.errors import PluginError
 
-__all__ = ["Registry", "require_methods", "settings_model_of"]
+__all__ = ["Contract", "Registry", "require_methods", "settings_model_of"]
 
 T = TypeVar("T")
 
@@ -43,6 +44,37 @@ def require_methods(obj: object, *names: str) -> None:
             raise TypeError(f"it has no {name}() method")
 
 
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """What every plugin of a kind must have, checked in this order when it is loaded.
+
+    Attributes:
+        settings_attr: the attribute holding its pydantic settings model.
+        methods: the methods it must have.
+        called_with: the arguments it is built with, when it must be callable (a class, a
+            factory); ``None`` when it need not be.
+        classes_only: it must be a class.
+    """
+
+    settings_attr: str
+    methods: tuple[str, ...] = ()
+    called_with: str | None = None
+    classes_only: bool = False
+
+    def check(self, obj: object) -> object:
+        """``obj`` itself, or ``TypeError`` saying what it lacks."""
+        if self.classes_only and not isinstance(obj, type):
+            raise TypeError(f"{obj!r} is not a class")
+        settings_model_of(obj, self.settings_attr)
+        if self.called_with is not None and not callable(obj):
+            raise TypeError(f"it cannot be called with ({self.called_with})")
+        require_methods(obj, *self.methods)
+        return obj
+
+    def settings(self, obj: object) -> type[BaseModel]:
+        return settings_model_of(obj, self.settings_attr)
+
+
 class Registry(Generic[T]):
     """Types of one plugin kind by name: the built-ins, then the entry-point group's plugins.
 
@@ -50,8 +82,9 @@ class Registry(Generic[T]):
         kind: what one plugin is, in messages (``"strategy"``, ``"device"``).
         group: the entry-point group third parties register under.
         builtins: type name -> ``"module:attr"`` (or ``"module"`` for a module itself).
-        check: returns the loaded object typed as ``T``; raises ``TypeError`` if it does not fit.
-        settings: the pydantic settings model of a checked object.
+        contract: what a plugin must have (its settings model, its methods); or, for a kind that
+            needs more, ``check`` (returns the loaded object typed as ``T``, raises ``TypeError``
+            if it does not fit) and ``settings`` (the settings model of a checked object).
         error: the kind's error class, raised by :meth:`get` for an unknown or broken type.
     """
 
@@ -61,10 +94,17 @@ class Registry(Generic[T]):
         group: str,
         builtins: Mapping[str, str],
         *,
-        check: Callable[[object], T],
-        settings: Callable[[T], type[BaseModel]],
+        contract: Contract | None = None,
+        check: Callable[[object], T] | None = None,
+        settings: Callable[[T], type[BaseModel]] | None = None,
         error: type[PluginError],
     ) -> None:
+        if contract is not None:
+            # The contract checked what T promises; the registry only hands out checked objects.
+            check = cast(Callable[[object], T], contract.check)
+            settings = contract.settings
+        if check is None or settings is None:
+            raise TypeError("a Registry needs a contract, or both check and settings")
         self.kind = kind
         self.group = group
         self._builtins = dict(builtins)

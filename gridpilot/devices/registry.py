@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from gridpilot.devices.base import DeviceAdapter
 from gridpilot.devices.context import DeviceContext
 from gridpilot.errors import DeviceError, DeviceTypeError, PluginError
-from gridpilot.registry import Registry, require_methods, settings_model_of
+from gridpilot.registry import Contract, Registry
 
 __all__ = ["DEVICES", "DeviceKind", "create_device", "validate_settings"]
 
@@ -31,16 +31,6 @@ class DeviceKind(Protocol):
     SETTINGS_MODEL: type[BaseModel]
 
     def create(self, settings: Any, context: DeviceContext) -> DeviceAdapter: ...
-
-
-def _check(obj: object) -> DeviceKind:
-    settings_model_of(obj, "SETTINGS_MODEL")
-    require_methods(obj, "create")
-    return obj  # type: ignore[return-value]
-
-
-def _settings(kind: DeviceKind) -> type[BaseModel]:
-    return settings_model_of(kind, "SETTINGS_MODEL")
 
 
 DEVICES: Registry[DeviceKind] = Registry(
@@ -55,8 +45,7 @@ DEVICES: Registry[DeviceKind] = Registry(
         "homeassistant": "gridpilot.devices.homeassistant.adapter",
         "mqtt": "gridpilot.devices.mqtt",
     },
-    check=_check,
-    settings=_settings,
+    contract=Contract("SETTINGS_MODEL", methods=("create",)),
     error=DeviceTypeError,
 )
 

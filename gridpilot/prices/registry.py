@@ -13,17 +13,9 @@ from typing import Any
 
 from gridpilot.errors import PriceProviderTypeError
 from gridpilot.prices.base import PriceProvider, PriceProviderKind, ProviderContext
-from gridpilot.registry import Registry, require_methods, settings_model_of
+from gridpilot.registry import Contract, Registry
 
 __all__ = ["PRICE_PROVIDERS", "build_provider"]
-
-
-def _check(obj: object) -> PriceProviderKind:
-    settings_model_of(obj, "settings_model")
-    if not callable(obj):
-        raise TypeError("it cannot be called with (settings, context)")
-    require_methods(obj, "fetch", "publication")
-    return obj  # type: ignore[return-value]
 
 
 PRICE_PROVIDERS: Registry[PriceProviderKind] = Registry(
@@ -37,8 +29,9 @@ PRICE_PROVIDERS: Registry[PriceProviderKind] = Registry(
         "awattar": "gridpilot.prices.providers.awattar:Awattar",
         "energy_charts": "gridpilot.prices.providers.energy_charts:EnergyCharts",
     },
-    check=_check,
-    settings=lambda kind: kind.settings_model,
+    contract=Contract(
+        "settings_model", methods=("fetch", "publication"), called_with="settings, context"
+    ),
     error=PriceProviderTypeError,
 )
 

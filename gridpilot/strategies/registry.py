@@ -17,25 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
-
 from gridpilot.engine.proposal import Strategy
 from gridpilot.errors import StrategyError
-from gridpilot.registry import Registry, require_methods, settings_model_of
+from gridpilot.registry import Contract, Registry
 
 __all__ = ["STRATEGIES", "create_strategy"]
-
-
-def _check(obj: object) -> type[Any]:
-    if not isinstance(obj, type):
-        raise TypeError(f"{obj!r} is not a class")
-    settings_model_of(obj, "settings_model")
-    require_methods(obj, "propose")
-    return obj
-
-
-def _settings(cls: type[Any]) -> type[BaseModel]:
-    return settings_model_of(cls, "settings_model")
 
 
 STRATEGIES: Registry[type[Any]] = Registry(
@@ -47,8 +33,7 @@ STRATEGIES: Registry[type[Any]] = Registry(
         "self_consumption": "gridpilot.strategies.self_consumption:SelfConsumption",
         "tariff_arbitrage": "gridpilot.strategies.tariff_arbitrage:TariffArbitrage",
     },
-    check=_check,
-    settings=_settings,
+    contract=Contract("settings_model", methods=("propose",), classes_only=True),
     error=StrategyError,
 )
 
