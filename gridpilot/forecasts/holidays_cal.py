@@ -12,7 +12,18 @@ from datetime import date
 
 from gridpilot.errors import ForecastError
 
-__all__ = ["holiday_checker"]
+__all__ = ["holiday_checker", "known_calendar"]
+
+
+def known_calendar(value: str | None) -> str | None:
+    """A settings validator's check of a ``holidays`` setting: the calendar, or a ValueError
+    saying what is wrong and what to do (pydantic locates it at the key)."""
+    if value is not None:
+        try:
+            holiday_checker(value)
+        except ForecastError as exc:
+            raise ValueError(f"{exc} ({exc.hint})" if exc.hint else str(exc)) from None
+    return value
 
 
 def holiday_checker(calendar: str) -> Callable[[date], bool]:

@@ -9,8 +9,7 @@ from typing import Any
 
 from pydantic import field_validator
 
-from gridpilot.errors import ForecastError
-from gridpilot.forecasts.holidays_cal import holiday_checker
+from gridpilot.forecasts.holidays_cal import holiday_checker, known_calendar
 from gridpilot.forecasts.providers import Aggregate
 from gridpilot.models import StrictModel
 
@@ -31,12 +30,7 @@ class LoadCorrections(StrictModel):
     @field_validator("holidays")
     @classmethod
     def _known_calendar(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                holiday_checker(value)
-            except ForecastError as exc:
-                raise ValueError(f"{exc} ({exc.hint})" if exc.hint else str(exc)) from None
-        return value
+        return known_calendar(value)
 
     @field_validator("in_day_bounds")
     @classmethod

@@ -19,7 +19,7 @@ import importlib
 import importlib.util
 import logging
 import math
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -27,8 +27,8 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from gridpilot.arrays import FloatArray, IntArray
-from gridpilot.errors import ForecastError
-from gridpilot.forecasts.holidays_cal import holiday_checker
+from gridpilot.calendar.localtime import utc_offsets_s
+from gridpilot.forecasts.holidays_cal import holiday_checker, known_calendar
 from gridpilot.forecasts.providers import TimeOfWeekAverage
 from gridpilot.models import StrictModel
 
@@ -61,12 +61,7 @@ class GradientBoostingSettings(StrictModel):
     @field_validator("holidays")
     @classmethod
     def _known_calendar(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                holiday_checker(value)
-            except ForecastError as exc:
-                raise ValueError(f"{exc} ({exc.hint})" if exc.hint else str(exc)) from None
-        return value
+        return known_calendar(value)
 
     @model_validator(mode="after")
     def _usable(self) -> GradientBoostingSettings:
@@ -105,7 +100,7 @@ class GradientBoostedLoad:
         self.fit_error = ""
         self._trained_s: float = -math.inf
         self.fits = 0
-        self._offsets: dict[int, int] = {}
+        self._holidays: dict[int, float] = {}
         self._sources: dict[str, Any] = {}
 
     # -- learning -------------------------------------------------------------------------------
@@ -132,30 +127,32 @@ class GradientBoostedLoad:
         return self._sum[b] / c if c else math.nan
 
     # -- features -------------------------------------------------------------------------------
-    def _offset_s(self, t_s: int) -> int:
-        hour = t_s // 3600
-        off = self._offsets.get(hour)
-        if off is None:
-            delta = datetime.fromtimestamp(hour * 3600, UTC).astimezone(self.tz).utcoffset()
-            off = self._offsets[hour] = int(delta.total_seconds()) if delta is not None else 0
-        return off
+    def _holiday(self, local_day: int) -> float:
+        assert self.is_holiday is not None
+        found = self._holidays.get(local_day)
+        if found is None:
+            found = self._holidays[local_day] = float(
+                self.is_holiday(date.fromordinal(719_163 + local_day)))
+        return found
 
     def _features(self, bins: IntArray, known_until_bin: int) -> FloatArray:
         """One row per bin: time of day [h], day of week (Monday 0), holiday, the net load of
         the same bin 7 and 14 days earlier (NaN unless complete by ``known_until_bin``)."""
         out = np.empty((bins.shape[0], 5), dtype=np.float64)
+        starts = bins * self.bin_s
+        local = starts + utc_offsets_s(starts, self.tz)
+        day = local // _DAY_S
+        out[:, 0] = (local % _DAY_S) / 3600.0
+        out[:, 1] = (day + 3) % 7  # 1970-01-01 was a Thursday
+        if self.is_holiday is None:
+            out[:, 2] = 0.0
+        else:
+            holiday = {d: self._holiday(d) for d in np.unique(day).tolist()}
+            out[:, 2] = [holiday[d] for d in day.tolist()]
         week_bins = _WEEK_S // self.bin_s
-        for i, b in enumerate(bins.tolist()):
-            start = b * self.bin_s
-            local = start + self._offset_s(start)
-            day = local // _DAY_S
-            out[i, 0] = (local % _DAY_S) / 3600.0
-            out[i, 1] = (day + 3) % 7  # 1970-01-01 was a Thursday
-            out[i, 2] = (1.0 if self.is_holiday is not None
-                         and self.is_holiday(date.fromordinal(719_163 + day)) else 0.0)
-            for j, lag in ((3, week_bins), (4, 2 * week_bins)):
-                src = b - lag
-                out[i, j] = self._mean(src) if src < known_until_bin else math.nan
+        for j, lag in ((3, week_bins), (4, 2 * week_bins)):
+            out[:, j] = [self._mean(src) if src < known_until_bin else math.nan
+                         for src in (bins - lag).tolist()]
         return out
 
     # -- fitting --------------------------------------------------------------------------------

@@ -78,3 +78,13 @@ def test_without_scikit_learn_the_extra_is_named(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ValidationError) as err:
         GradientBoostingSettings()
     assert "pip install 'gridpilot[ml]'" in str(err.value)
+
+
+def test_a_holiday_is_a_feature_of_its_day() -> None:
+    p = GradientBoostedLoad(GradientBoostingSettings(holidays="GB-ENG"), LONDON)
+    bank_holiday = int(datetime(2018, 5, 28, 12, 0, tzinfo=UTC).timestamp()) // 1800
+    x = p._features(np.asarray([bank_holiday, bank_holiday + 48], dtype=np.int64), 0)
+    assert x[:, 2].tolist() == [1.0, 0.0]
+    assert x[:, 1].tolist() == [0.0, 1.0]  # a Monday, then a Tuesday
+    assert x[0, 0] == 13.0  # 12:00 UTC is 13:00 in British Summer Time
+    assert np.isnan(x[:, 3:]).all()  # nothing measured: no lag
