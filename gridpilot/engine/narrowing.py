@@ -49,6 +49,20 @@ def _hit(hits: list[LimitHit], limit: str, field: str, before: float | None,
     hits.append(LimitHit(limit, field, before, after, note))
 
 
+def _held(hits: list[LimitHit], limit: str, field: str, value: float | None, cap: float, *,
+          unset_hits: bool = False) -> float:
+    """``value`` held to the device's ``cap``; an unset value takes the cap (recorded as a hit
+    when ``unset_hits``: an unlimited grid flow is narrowed, an unset power only filled in)."""
+    if value is None:
+        if unset_hits:
+            _hit(hits, limit, field, value, cap)
+        return cap
+    if value > cap:
+        _hit(hits, limit, field, value, cap)
+        return cap
+    return value
+
+
 def _envelope(kind: CommandKind, floor: float, target: float, lo: float,
               hi: float) -> tuple[float, float]:
     """The command's own floor and target clamped into the SOC bounds ``lo..hi``. Where the
@@ -99,27 +113,17 @@ def _narrowed(
         _hit(hits, "device.max_soc_pct" if own_target > hi else "device.min_soc_pct",
              "target_soc_pct", own_target, target)
     if kind is _K.CHARGE:
-        cap = limits.max_charge_w
-        if power is None:
-            power = cap
-        elif power > cap:
-            _hit(hits, "device.max_charge_w", "power_w", power, cap)
-            power = cap
+        power = _held(hits, "device.max_charge_w", "power_w", power, limits.max_charge_w)
     elif kind is _K.DISCHARGE:
-        cap = limits.max_discharge_w
-        if power is None:
-            power = cap
-        elif power > cap:
-            _hit(hits, "device.max_discharge_w", "power_w", power, cap)
-            power = cap
+        power = _held(hits, "device.max_discharge_w", "power_w", power, limits.max_discharge_w)
     imp = command.max_import_w
-    if limits.max_import_w is not None and (imp is None or imp > limits.max_import_w):
-        _hit(hits, "device.max_import_w", "max_import_w", imp, limits.max_import_w)
-        imp = limits.max_import_w
+    if limits.max_import_w is not None:
+        imp = _held(hits, "device.max_import_w", "max_import_w", imp, limits.max_import_w,
+                    unset_hits=True)
     exp = command.max_export_w
-    if limits.max_export_w is not None and (exp is None or exp > limits.max_export_w):
-        _hit(hits, "device.max_export_w", "max_export_w", exp, limits.max_export_w)
-        exp = limits.max_export_w
+    if limits.max_export_w is not None:
+        exp = _held(hits, "device.max_export_w", "max_export_w", exp, limits.max_export_w,
+                    unset_hits=True)
 
     floor_src = "command" if floor == own_floor and own_floor > limits.min_soc_pct else DEVICE
     field_label = DEVICE
