@@ -114,28 +114,17 @@ def never_fires(when: When, tz: ZoneInfo | None = None) -> list[tuple[str, str, 
             "so it never matches",
             "give a bound below 100, or remove the condition",
         ))
-    if (
-        when.soc_below_pct is not None
-        and when.soc_above_pct is not None
-        and when.soc_below_pct <= when.soc_above_pct
-    ):
-        out.append((
-            "soc_below_pct",
-            f"soc_below_pct {when.soc_below_pct:g} is not above soc_above_pct "
-            f"{when.soc_above_pct:g}, so no SOC satisfies both",
-            "soc_above_pct is the lower bound and soc_below_pct the upper one",
-        ))
-    if (
-        when.price_below is not None
-        and when.price_above is not None
-        and when.price_below <= when.price_above
-    ):
-        out.append((
-            "price_below",
-            f"price_below {when.price_below:g} is not above price_above {when.price_above:g}, "
-            "so no price satisfies both",
-            "price_above is the lower bound and price_below the upper one",
-        ))
+    bounds = (
+        ("soc_below_pct", when.soc_below_pct, "soc_above_pct", when.soc_above_pct, "SOC"),
+        ("price_below", when.price_below, "price_above", when.price_above, "price"),
+    )
+    for below, upper, above, lower, what in bounds:
+        if upper is not None and lower is not None and upper <= lower:
+            out.append((
+                below,
+                f"{below} {upper:g} is not above {above} {lower:g}, so no {what} satisfies both",
+                f"{above} is the lower bound and {below} the upper one",
+            ))
     return out
 
 
