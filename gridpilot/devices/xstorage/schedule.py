@@ -115,28 +115,26 @@ def _overlap(client: XStorageClient, exc: RejectedRequest, event: ScheduleEvent)
     return exc
 
 
-async def create_event(client: XStorageClient, event: ScheduleEvent) -> ScheduleEvent:
+async def _save(client: XStorageClient, method: str, path: str,
+                event: ScheduleEvent) -> ScheduleEvent:
+    """Send ``event``; the unit's stored record when it answers with one, else ``event``."""
     try:
-        result = await client.call("POST", "/api/schedule/event", json_body=event.body())
+        result = await client.call(method, path, json_body=event.body())
     except RejectedRequest as exc:
         raise _overlap(client, exc, event) from exc
     if isinstance(result, Mapping) and result.get("id") is not None:
         return ScheduleEvent.from_record(result)
     return event
+
+
+async def create_event(client: XStorageClient, event: ScheduleEvent) -> ScheduleEvent:
+    return await _save(client, "POST", "/api/schedule/event", event)
 
 
 async def update_event(client: XStorageClient, event: ScheduleEvent) -> ScheduleEvent:
     if not event.event_id:
         raise CommandError("updating a schedule event needs its event_id")
-    try:
-        result = await client.call(
-            "PUT", f"/api/schedule/event/{event.event_id}", json_body=event.body()
-        )
-    except RejectedRequest as exc:
-        raise _overlap(client, exc, event) from exc
-    if isinstance(result, Mapping) and result.get("id") is not None:
-        return ScheduleEvent.from_record(result)
-    return event
+    return await _save(client, "PUT", f"/api/schedule/event/{event.event_id}", event)
 
 
 async def delete_event(client: XStorageClient, event_id: str) -> None:
