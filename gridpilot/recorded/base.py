@@ -162,6 +162,15 @@ class TimeSeries:
                 f"(it has: {', '.join(sorted(self.columns)) or 'none'})"
             ) from None
 
+    def complete_columns(self, *names: str, fix: str) -> tuple[FloatArray, ...]:
+        """The columns ``names``; a DataError saying how to ``fix`` it when one has gaps (every
+        column is looked up first, so a missing one is reported before a gap)."""
+        cols = tuple(self.column(name) for name in names)
+        for name, col in zip(names, cols, strict=True):
+            if np.isnan(col).any():
+                raise DataError(f"{self.report.source}: column {name!r} has gaps; {fix}")
+        return cols
+
     def slice_time(self, start_s: int | None, end_s: int | None) -> TimeSeries:
         """The intervals that start in ``[start_s, end_s)``."""
         lo = 0 if start_s is None else int(np.searchsorted(self.start_s, start_s, side="left"))

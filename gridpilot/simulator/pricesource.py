@@ -74,14 +74,10 @@ def with_data_prices(policy: Policy, series: TimeSeries) -> Policy:
     """``policy`` with its import and export prices replaced by the data's price columns."""
     require_price_columns(series)
     old = policy.tariff
-    imp = series.column("import_price")
-    exp = series.column("export_price")
-    for name, col in (("import_price", imp), ("export_price", exp)):
-        if np.isnan(col).any():
-            raise DataError(
-                f"{series.report.source}: column {name!r} has gaps; choose a gap policy "
-                "(--fill hold|linear|zero) or repair the file"
-            )
+    imp, exp = series.complete_columns(
+        "import_price", "export_price",
+        fix="choose a gap policy (--fill hold|linear|zero) or repair the file",
+    )
     slot_s = _slot_s(series.start_s, series.interval_s, (imp, exp))
     tariff = Tariff(
         old.tz,

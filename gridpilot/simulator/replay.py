@@ -122,13 +122,7 @@ def replay(
     )
     if forecast is None:
         forecast = policy.new_forecast()
-    load = series.column("load_w")
-    pv = series.column("pv_w")
-    for name, col in (("load_w", load), ("pv_w", pv)):
-        if np.isnan(col).any():
-            raise DataError(
-                f"{series.report.source}: column {name!r} has gaps; resample with a gap policy"
-            )
+    load, pv = series.complete_columns("load_w", "pv_w", fix="resample with a gap policy")
     n = len(series)
     if n == 0:
         raise DataError(f"{series.report.source}: no data in the chosen period")
