@@ -18,9 +18,21 @@ def _reason(exc: OSError) -> str:
     return (exc.strerror or str(exc)).rstrip(".").lower()
 
 
+def _cannot(what: str, exc: OSError, advice: str) -> DataError:
+    """``PATH: cannot ...: reason (what to do)``, the form every failure here takes."""
+    return DataError(f"{what}: {_reason(exc)} ({advice})")
+
+
+def _mkdir(d: Path, what: str, advice: str) -> None:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot(what, exc, advice) from None
+
+
 def write_failed(path: str | Path, exc: OSError, flag: str) -> DataError:
     """The error for a write that failed after the checks (a full disk, a vanished directory)."""
-    return DataError(f"{path}: cannot write: {_reason(exc)} (choose another {flag})")
+    return _cannot(f"{path}: cannot write", exc, f"choose another {flag}")
 
 
 def prepare_output_dir(path: str | Path, flag: str, *, keep: bool = True) -> Path:
@@ -35,13 +47,7 @@ def prepare_output_dir(path: str | Path, flag: str, *, keep: bool = True) -> Pat
             f"{p}: exists and is not a directory (give {flag} a new or existing directory)"
         )
     missing = [d for d in (p, *p.parents) if not d.exists()]
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(
-            f"{p}: cannot create this directory: {_reason(exc)} "
-            f"(give {flag} a directory you can write to)"
-        ) from None
+    _mkdir(p, f"{p}: cannot create this directory", f"give {flag} a directory you can write to")
     writable = os.access(p, os.W_OK | os.X_OK)
     if not keep:
         for d in missing:  # deepest first
@@ -60,13 +66,8 @@ def prepare_output_file(path: str | Path, flag: str) -> Path:
     parent = p.parent
     if parent.exists() and not parent.is_dir():
         raise DataError(f"{parent}: is not a directory (give {flag} a path inside a directory)")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(
-            f"{p}: cannot create its directory {parent}: {_reason(exc)} "
-            f"(give {flag} a path you can write to)"
-        ) from None
+    _mkdir(parent, f"{p}: cannot create its directory {parent}",
+           f"give {flag} a path you can write to")
     if p.exists():
         if not os.access(p, os.W_OK):
             raise DataError(f"{p}: this file is not writable (give {flag} one you can write to)")
@@ -77,8 +78,7 @@ def prepare_output_file(path: str | Path, flag: str) -> Path:
         with p.open("x"):
             pass
     except OSError as exc:
-        raise DataError(
-            f"{p}: cannot create this file: {_reason(exc)} (give {flag} a path you can write to)"
-        ) from None
+        raise _cannot(f"{p}: cannot create this file", exc,
+                      f"give {flag} a path you can write to") from None
     p.unlink()
     return p
