@@ -1,4 +1,5 @@
-"""``gridpilot device probe|export`` run as a user would (the command line in this process), against the emulator."""
+"""``gridpilot device probe|export`` run as a user would (the command line in this process),
+against the emulator."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Round trips as a user runs them: emulator -> ``gridpilot device export`` -> ``gridpilot
-simulate``, each through the command line. The simulator must read what the device wrote, and its energy
-totals must be what the emulator served (average watts per 5-minute interval, not energy)."""
+simulate``, each through the command line. The simulator must read what the device wrote, and
+its energy totals must be what the emulator served (average watts per 5-minute interval, not
+energy)."""
 
 from __future__ import annotations
 
