@@ -38,6 +38,8 @@ __all__ = [
     "power_from_unit",
     "read_json",
     "read_text",
+    "record_fields",
+    "record_number",
     "regularise",
 ]
 
@@ -193,6 +195,27 @@ def normalise_name(name: str) -> str:
     a trailing unit in brackets (``"PV (W)"``) dropped. ``TOTAL_HOUSE_CONSUMPTION``,
     ``Total House Consumption`` and ``totalHouseConsumption`` all give the same text."""
     return _NAME_NOISE.sub("", _UNIT_SUFFIX.sub("", name.strip())).lower()
+
+
+def record_fields(raw: object, keys: Mapping[str, str], where: str) -> dict[str, tuple[str, Any]]:
+    """A JSON record's fields by canonical key (``keys``: normalised name -> key), each with the
+    key as the file spells it, for messages; ``where`` names the record."""
+    if not isinstance(raw, dict):
+        raise DataError(f"{where}: expected an object, got {type(raw).__name__}")
+    return {keys.get(normalise_name(str(k)), k): (k, v) for k, v in raw.items()}
+
+
+def record_number(where: str, given: str, value: object, fix: str = "") -> float | None:
+    """A record's numeric field (``None`` when absent or null: a gap); ``fix`` says what to do
+    about a value that is not finite."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DataError(f"{where}, field {given!r}: {value!r} is not a number")
+    if not math.isfinite(value):
+        advice = f"; {fix}" if fix else ""
+        raise DataError(f"{where}, field {given!r}: {value!r} is not a finite number{advice}")
+    return float(value)
 
 
 def read_text(path: str | Path) -> str:

@@ -9,7 +9,6 @@ in this feed: it yields ``battery_w`` and ``soc_pct`` only.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ from gridpilot.recorded.base import (
     epoch_s,
     normalise_name,
     read_json,
+    record_fields,
+    record_number,
     regularise,
 )
 
@@ -50,21 +51,14 @@ def parse_xbattery_telemetry(
     power: list[float] = []
     soc: list[float] = []
     for i, raw in enumerate(records):
-        if not isinstance(raw, dict):
-            raise DataError(f"{source}: record {i}: expected an object")
-        rec = {_KEYS.get(normalise_name(str(k)), k): (k, v) for k, v in raw.items()}
+        where = f"{source}: record {i}"
+        rec = record_fields(raw, _KEYS, where)
         ts_key, ts = rec.get("_ts", ("_ts", None))
-        times.append(epoch_s(ts, f"{source}: record {i}, field {ts_key!r}", "epoch seconds"))
-        vals: dict[str, float | None] = {}
-        for key in ("pack_voltage", "pack_current", "soc"):
-            given, val = rec.get(key, (key, None))
-            if val is not None and (isinstance(val, bool) or not isinstance(val, int | float)):
-                raise DataError(f"{source}: record {i}, field {given!r}: {val!r} is not a number")
-            if val is not None and not math.isfinite(val):
-                raise DataError(
-                    f"{source}: record {i}, field {given!r}: {val!r} is not a finite number"
-                )
-            vals[key] = None if val is None else float(val)
+        times.append(epoch_s(ts, f"{where}, field {ts_key!r}", "epoch seconds"))
+        vals = {
+            key: record_number(where, *rec.get(key, (key, None)))
+            for key in ("pack_voltage", "pack_current", "soc")
+        }
         v, a, s = vals["pack_voltage"], vals["pack_current"], vals["soc"]
         if v is not None and a is not None:
             p = abs(v * a)

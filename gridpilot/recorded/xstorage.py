@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,8 @@ from gridpilot.recorded.base import (
     normalise_name,
     read_json,
     read_text,
+    record_fields,
+    record_number,
     regularise,
 )
 from gridpilot.recorded.csvfile import (
@@ -64,6 +65,7 @@ _METRIC_FIELDS = {
     "totalGridInjection": "export_w",
     "batteryStateOfCharge": "soc_pct",
 }
+_GAP_FIX = "fix the value or set it to null to treat it as a gap (see --fill)"
 _METRIC_KEYS = {normalise_name(k): k for k in (*_METRIC_FIELDS, "time")}
 METRICS_KEY_NAMES = tuple(_METRIC_FIELDS)
 """The ``/api/metrics`` record keys the simulator reads (besides ``time``)."""
@@ -228,27 +230,16 @@ def parse_xstorage_metrics(data: Any, *, source: str) -> TimeSeries:
     cols: dict[str, list[float]] = {v: [] for v in _METRIC_FIELDS.values()}
     seen: set[str] = set()
     for i, raw in enumerate(records):
-        if not isinstance(raw, dict):
-            raise DataError(f"{source}: record {i}: expected an object, got {type(raw).__name__}")
-        rec = {_METRIC_KEYS.get(normalise_name(str(k)), k): (k, v) for k, v in raw.items()}
+        where = f"{source}: record {i}"
+        rec = record_fields(raw, _METRIC_KEYS, where)
         t_key, t = rec.get("time", ("time", None))
         # The API documents milliseconds; epoch_s also takes a seconds value.
-        times.append(epoch_s(t, f"{source}: record {i}, field {t_key!r}", "epoch milliseconds"))
+        times.append(epoch_s(t, f"{where}, field {t_key!r}", "epoch milliseconds"))
         for key, name in _METRIC_FIELDS.items():
             if key in rec:
                 seen.add(key)
-            given, v = rec.get(key, (key, None))
-            if v is None:
-                cols[name].append(np.nan)
-                continue
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                raise DataError(f"{source}: record {i}, field {given!r}: {v!r} is not a number")
-            if not math.isfinite(v):
-                raise DataError(
-                    f"{source}: record {i}, field {given!r}: {v!r} is not a finite number; "
-                    "fix the value or set it to null to treat it as a gap (see --fill)"
-                )
-            cols[name].append(float(v))
+            v = record_number(where, *rec.get(key, (key, None)), fix=_GAP_FIX)
+            cols[name].append(np.nan if v is None else v)
     for key in ("totalHouseConsumption", "photovoltaicProduction"):
         if records and key not in seen:
             raise DataError(
