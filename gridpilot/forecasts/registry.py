@@ -22,7 +22,7 @@ from gridpilot.errors import ForecastError
 from gridpilot.forecasts.load_settings import LoadCorrections
 from gridpilot.forecasts.providers import FlatForecast, ForecastProvider, TimeOfWeekAverage
 from gridpilot.models import StrictModel
-from gridpilot.registry import Registry, settings_model_of
+from gridpilot.registry import Contract, Registry
 
 __all__ = [
     "FORECASTS",
@@ -90,13 +90,6 @@ TIME_OF_WEEK = TimeOfWeek()
 FLAT = Flat()
 
 
-def _check(obj: object) -> ForecastKind:
-    settings_model_of(obj, "Settings")
-    if not callable(obj):
-        raise TypeError("it cannot be called with (settings, tz)")
-    return obj  # type: ignore[return-value]
-
-
 FORECASTS: Registry[ForecastKind] = Registry(
     "forecast",
     "gridpilot.forecasts",
@@ -108,8 +101,7 @@ FORECASTS: Registry[ForecastKind] = Registry(
         "solcast": "gridpilot.forecasts.kinds:SOLCAST",
         "gradient_boosting": "gridpilot.forecasts.ml_load:GRADIENT_BOOSTING",
     },
-    check=_check,
-    settings=lambda kind: kind.Settings,
+    contract=Contract("Settings", called_with="settings, tz"),
     error=ForecastError,
 )
 
