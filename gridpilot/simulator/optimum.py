@@ -24,6 +24,7 @@ battery power per step, and its SOC is that power replayed through the battery m
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import highspy
@@ -32,7 +33,14 @@ import numpy.typing as npt
 
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
-from gridpilot.lp.battery import Costs, GridCaps, Horizon, Storage, build_battery_lp
+from gridpilot.lp.battery import (
+    Costs,
+    GridCaps,
+    Horizon,
+    Storage,
+    build_battery_lp,
+    direction_cuts,
+)
 from gridpilot.simulator.accounting import SiteSeries, month_index
 from gridpilot.solver import new_highs
 
@@ -40,6 +48,8 @@ __all__ = ["OptimumResult", "replay_soc_pct", "savings_captured", "solve_optimum
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+_log = logging.getLogger(__name__)
 
 _BOTH_W = 1e-3
 """A step whose charge and discharge (or import and export) both exceed this does both at once.
@@ -50,12 +60,22 @@ a pathological case costs one bigger MILP, not a round per step."""
 _MIP_REL_GAP = 1e-6
 _MIP_ABS_GAP = 1e-6
 """Currency units: the optimum's cost is exact to far below what a bill shows."""
+_FEASIBLE = 2
+"""HiGHS's ``primal_solution_status`` of a feasible point (kSolutionStatusFeasible)."""
 _SOC_TOL_PCT = 1e-6
 _EXACT_STEPS = 1500
 """Up to this many steps (a month at 30 minutes) the lazy MILP runs over the whole horizon."""
+"""How far the replayed SOC may stray past its bounds by float rounding before it is an error."""
 _WINDOW_PAD_S = 43200
 """Time either side of a step that does both, in its window MILP [s]."""
-"""How far the replayed SOC may stray past its bounds by float rounding before it is an error."""
+_WINDOW_MAX_STEPS = 576
+"""The longest window MILP (two days at 5 minutes): nightly trading steps 24 h apart would
+otherwise merge into one window as long as the horizon."""
+_LP_MIN_S = 60.0
+"""Time granted to an LP that turns a found schedule into a runnable one, even past the limit:
+without it the limit could leave no runnable schedule at all."""
+_REPAIR_PASSES = 4
+"""Re-solves of the repair LP, each fixing the directions of the steps that still do both."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,9 @@ class OptimumResult:
     """Steps that needed a direction binary (the rest were proven not to need one)."""
     rounds: int = 1
     """Solves of the lazy loop (module docstring)."""
+    timed_out: bool = False
+    """The time limit stopped the search: the schedule is runnable but only proven within
+    :attr:`gap` of the optimum."""
 
     @property
     def gap(self) -> float:
@@ -96,20 +119,30 @@ def solve_optimum(
     initial_soc_pct: float,
     *,
     max_export_w: float | None = None,
-    time_limit_s: float = 300.0,
+    time_limit_s: float = 120.0,
 ) -> OptimumResult:
     """Solve the programme in the module docstring on ``site``'s steps, loads, prices and
     demand charge (billed on each calendar month's peak in ``site.tz``); ``max_export_w`` is the
-    site's export limit, which the battery may not push export past."""
+    site's export limit, which the battery may not push export past. When ``time_limit_s`` of
+    solving runs out, the best schedule found so far is returned with its proven bound (a
+    warning is logged and :attr:`OptimumResult.timed_out` is set): a backtest never fails on
+    time."""
     month_idx = None
     if site.bill.demand_charge_per_kw > 0:
         month_idx, _ = month_index(site.start_s, site.tz)
     model = _Model(site, params, initial_soc_pct, month_idx=month_idx, max_export_w=max_export_w)
     clock = _Clock(time_limit_s)
-    if model.n <= _EXACT_STEPS:
-        x, bound, binaries, rounds = _lazy_exact(model, clock)
-        return model.result(x, bound, clock.solve_s, binaries, rounds)
-    return _by_windows(model, clock)
+    exact = model.n <= _EXACT_STEPS
+    found = _lazy_exact(model, clock) if exact else _by_windows(model, clock)
+    res = model.result(found.x, found.bound, clock.solve_s, found.binaries, found.rounds,
+                       timed_out=found.timed_out)
+    if found.timed_out:
+        _log.warning(
+            "the optimum stopped at its %g s time limit: its schedule costs %.4f, at most %.4f "
+            "above the best possible (proven bound %.4f)",
+            time_limit_s, res.objective, res.gap, res.objective_bound,
+        )
+    return res
 
 
 @dataclass
@@ -121,25 +154,92 @@ class _Clock:
         return self.limit_s - self.solve_s
 
 
-def _lazy_exact(
-    model: _Model, clock: _Clock, *, all_y: bool = False
-) -> tuple[FloatArray, float, int, int]:
-    """The lazy loop of the module docstring: the column values, the proven lower bound, how
-    many steps got a binary and how many solves it took. ``all_y`` starts with a binary on every
-    step where trading may pay (cheaper than rounds on a short window)."""
+class _TimeLimit(Exception):
+    """A solve stopped at its time limit: its best schedule (``None`` if it found none) and the
+    lower bound it proved."""
+
+    def __init__(self, x: FloatArray | None, bound: float, solve_s: float) -> None:
+        super().__init__("time limit")
+        self.x, self.bound, self.solve_s = x, bound, solve_s
+
+
+@dataclass
+class _Found:
+    """A schedule the battery can run (no step does both at once) and what is known of it."""
+
+    x: FloatArray
+    bound: float
+    binaries: int
+    rounds: int
+    timed_out: bool = False
+
+
+@dataclass
+class _Best:
+    """The cheapest runnable schedule seen so far and the highest proven lower bound."""
+
+    model: _Model
+    bound: float = -np.inf
+    x: FloatArray | None = None
+    value: float = np.inf
+
+    def offer(self, x: FloatArray | None) -> None:
+        if x is None:
+            return
+        value = self.model.value(x)
+        if value < self.value:
+            self.x, self.value = x, value
+
+    def proven(self) -> bool:
+        """The best schedule is within the MILP tolerance of the bound: it is the optimum."""
+        return self.x is not None and self.value - self.bound <= _MIP_ABS_GAP + _MIP_REL_GAP * abs(
+            self.value
+        )
+
+    def found(self, binaries: int, rounds: int, *, timed_out: bool) -> _Found:
+        if self.x is None:
+            raise GridpilotError(
+                "the optimum found no schedule the battery can run within its time limit; "
+                "raise the limit or shorten the backtest (--from/--to)"
+            )
+        return _Found(self.x, min(self.bound, self.value), binaries, rounds, timed_out)
+
+
+def _lazy_exact(model: _Model, clock: _Clock, *, all_y: bool = False) -> _Found:
+    """The lazy loop of the module docstring. ``all_y`` starts with a binary on every step where
+    trading may pay (cheaper than rounds on a short window). Between rounds the relaxed schedule
+    is repaired into one the battery can run (:meth:`_Model.repair`): where that costs no more
+    than the bound, it is the optimum and no MILP is needed. On the time limit, the best
+    schedule so far comes back with ``timed_out`` set."""
     n = model.n
     z_bin = np.zeros(n, dtype=bool)
     y_bin = model.may_trade.copy() if all_y else np.zeros(n, dtype=bool)
+    best = _Best(model)
     rounds = 0
     while True:
         rounds += 1
-        x, bound, secs = model.solve(z_bin, y_bin, clock.left())
+        binaries = int(z_bin.sum() + y_bin.sum())
+        try:
+            x, bound, secs = model.solve(z_bin, y_bin, clock.left())
+        except _TimeLimit as stop:
+            clock.solve_s += stop.solve_s
+            best.bound = max(best.bound, stop.bound)
+            best.offer(stop.x if stop.x is not None and not _does_both(model, stop.x) else None)
+            if best.x is None and stop.x is not None:
+                best.offer(model.repair(stop.x))
+            return best.found(binaries, rounds, timed_out=not best.proven())
         clock.solve_s += secs
+        # every round is a relaxation of the exact problem: its bound holds for all schedules
+        best.bound = max(best.bound, bound)
         both_bat, both_grid = model.both(x)
         new_z = both_bat & ~z_bin
         new_y = both_grid & ~y_bin
-        if not new_z.any() and not new_y.any():
-            return x, bound, int(z_bin.sum() + y_bin.sum()), rounds
+        if not both_bat.any() and not both_grid.any():
+            best.offer(x)
+            return best.found(binaries, rounds, timed_out=False)
+        best.offer(model.repair(x))
+        if best.proven():
+            return best.found(binaries, rounds, timed_out=False)
         if rounds >= _MAX_ROUNDS:
             new_z = model.may_waste & ~z_bin
             new_y = model.may_trade & ~y_bin
@@ -152,36 +252,62 @@ def _lazy_exact(
         y_bin |= new_y
 
 
-def _by_windows(model: _Model, clock: _Clock) -> OptimumResult:
+def _does_both(model: _Model, x: FloatArray) -> bool:
+    both_bat, both_grid = model.both(x)
+    return bool(both_bat.any() or both_grid.any())
+
+
+def _by_windows(model: _Model, clock: _Clock) -> _Found:
     """A long horizon: a MILP over all of it is too slow, so each step that does both at once
     gets its direction from an exact MILP over a window around it (its ends held at the current
     solution's SOC, its imports under the current monthly peaks), and then the whole horizon is
     solved again as an LP with those directions fixed. Repeat until no step does both. The
-    first LP's value stays the lower bound; the gap to it is reported."""
+    first LP's value stays the lower bound; the gap to it is reported. The repaired relaxation
+    (:meth:`_Model.repair`) is the fallback when time runs out, and the answer outright when it
+    costs no more than the bound."""
     n = model.n
     fix_z = np.full(n, -1, dtype=np.int8)
     fix_y = np.full(n, -1, dtype=np.int8)
     none = np.zeros(n, dtype=bool)
-    x, bound, secs = model.solve(none, none, clock.left())
+    best = _Best(model)
+    try:
+        x, bound, secs = model.solve(none, none, max(clock.left(), _LP_MIN_S))
+    except _TimeLimit as stop:
+        raise GridpilotError(
+            "the optimum's linear relaxation did not solve within its time limit; raise the "
+            "limit or shorten the backtest (--from/--to)"
+        ) from stop
     clock.solve_s += secs
+    best.bound = bound
     rounds = 1
     binaries = 0
+    pad = max(2, round(_WINDOW_PAD_S / model.step_s))
     while True:
+        if not _does_both(model, x):
+            best.offer(x)
+        else:
+            best.offer(model.repair(x))
+        if best.proven() or not _does_both(model, x):
+            return best.found(binaries, rounds, timed_out=clock.left() <= 0 and not best.proven())
+        if rounds > _MAX_ROUNDS or clock.left() <= 0:
+            return best.found(binaries, rounds, timed_out=clock.left() <= 0)
         both_bat, both_grid = model.both(x)
-        todo = both_bat | both_grid
-        if not todo.any():
-            return model.result(x, bound, clock.solve_s, binaries, rounds)
-        if rounds > _MAX_ROUNDS:
-            raise GridpilotError(
-                "the optimum did not converge: steps still charge and discharge (or import and "
-                "export) at once after every window was solved"
-            )
-        pad = max(2, round(_WINDOW_PAD_S / model.step_s))
-        for a, b in _windows(np.flatnonzero(todo), n, pad):
+        spans = _windows(np.flatnonzero(both_bat | both_grid), n, pad, _WINDOW_MAX_STEPS)
+        for w, (a, b) in enumerate(spans):
+            if clock.left() <= 0:
+                break
             sub = model.window(a, b, x)
-            xs, _, k, _ = _lazy_exact(sub, clock, all_y=True)
-            binaries += int(k)
-            sol = sub.lp.columns(xs)
+            # an equal share of the time left to each window still to solve, so that one
+            # window whose MILP is hard (price ties make many equal schedules) cannot take it all
+            share = _Clock(clock.left() / (len(spans) - w))
+            try:
+                got = _lazy_exact(sub, share, all_y=True)
+            except GridpilotError:
+                continue  # no schedule for this window in its share: its steps stay free
+            finally:
+                clock.solve_s += share.solve_s
+            binaries += got.binaries
+            sol = sub.lp.columns(got.x)
             c, d, i, e = sol.charge_w, sol.discharge_w, sol.import_w, sol.export_w
             fix_z[a:b] = np.where(c > _BOTH_W, 1, np.where(d > _BOTH_W, 0, fix_z[a:b]))
             trade = model.may_trade[a:b]
@@ -189,19 +315,24 @@ def _by_windows(model: _Model, clock: _Clock) -> OptimumResult:
                 trade & (i > _BOTH_W), 1, np.where(trade & (e > _BOTH_W), 0, fix_y[a:b])
             )
         rounds += 1
-        x, _, secs = model.solve(none, none, clock.left(), fix_z=fix_z, fix_y=fix_y)
+        try:
+            x, _, secs = model.solve(none, none, _LP_MIN_S, fix_z=fix_z, fix_y=fix_y)
+        except _TimeLimit as stop:
+            clock.solve_s += stop.solve_s
+            return best.found(binaries, rounds, timed_out=True)
         clock.solve_s += secs
 
 
-def _windows(steps: IntArray, n: int, pad: int) -> list[tuple[int, int]]:
-    """Merged ``[a, b)`` ranges of ``pad`` steps either side of each of ``steps``."""
+def _windows(steps: IntArray, n: int, pad: int, most: int) -> list[tuple[int, int]]:
+    """Merged ``[a, b)`` ranges of ``pad`` steps either side of each of ``steps``, none longer
+    than ``most`` steps (a window as long as the horizon would be the slow MILP again)."""
     out: list[tuple[int, int]] = []
     for t in steps.tolist():
         a, b = max(0, t - pad), min(n, t + pad + 1)
-        if out and a <= out[-1][1]:
+        if out and a <= out[-1][1] and b - out[-1][0] <= most:
             out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
+        elif not out or b > out[-1][1]:
+            out.append((max(a, out[-1][1]) if out else a, b))
     return out
 
 
@@ -274,6 +405,7 @@ class _Model:
         )
         self.nm = lp.nm
         self.ncol = lp.ncol
+        self.cuts = direction_cuts(lp, net)
         # Where export pays more than import costs and the step can reach both directions, the
         # relaxation may import and export at once: those steps carry a relaxed y from round 1
         # (its relaxation is the convex envelope of the real cost, a valid bound).
@@ -341,17 +473,62 @@ class _Model:
         solver.setOptionValue("mip_abs_gap", _MIP_ABS_GAP)
         solver.passModel(self.lp.highs_lp(upper=upper, z_steps=zs, y_steps=ys,
                                           y_integer=y_integer))
+        cuts = self.cuts
+        solver.addRows(cuts.count, cuts.lower, cuts.upper, int(cuts.index.size), cuts.start,
+                       cuts.index, cuts.value)
         solver.run()
         status = solver.getModelStatus()
+        info = solver.getInfo()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            has_x = info.primal_solution_status == _FEASIBLE and integer > 0
+            raise _TimeLimit(
+                np.asarray(solver.getSolution().col_value, dtype=np.float64)[: self.ncol]
+                if has_x else None,
+                float(info.mip_dual_bound) if integer else -np.inf,
+                float(solver.getRunTime()),
+            )
         if status != highspy.HighsModelStatus.kOptimal:
             raise GridpilotError(
                 f"the optimum did not solve: {solver.modelStatusToString(status)}"
             )
-        info = solver.getInfo()
         x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
         value = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if integer else value
         return x[: self.ncol], min(bound, value), float(solver.getRunTime())
+
+    def value(self, x: FloatArray) -> float:
+        """The programme's objective at ``x``: bill + wear where no step does both."""
+        return float(self.lp.cost @ x[: self.ncol])
+
+    def repair(self, x: FloatArray) -> FloatArray | None:
+        """A schedule the battery can run, near the relaxed ``x``: every step where trading may
+        pay gets the direction of its net grid flow, and every step that charges and discharges
+        the direction of its net stored energy (netting the two at the same stored energy
+        only moves AC power toward the grid, which never costs more where no price is
+        negative and no export limit binds: there the repair keeps the relaxation's cost and
+        proves it optimal). The LP is solved again with those directions, and again for steps
+        that still do both; ``None`` when that fails."""
+        p = self.params
+        fix_z = np.full(self.n, -1, dtype=np.int8)
+        fix_y = np.full(self.n, -1, dtype=np.int8)
+        none = np.zeros(self.n, dtype=bool)
+        cur = x
+        for _ in range(_REPAIR_PASSES):
+            sol = self.lp.columns(cur)
+            both_bat, _ = self.both(cur)
+            stored = p.charge_efficiency * sol.charge_w - sol.discharge_w / p.discharge_efficiency
+            fix_z[both_bat] = np.where(stored[both_bat] >= 0.0, 1, 0)
+            # y where trading may pay; elsewhere netting import against export never costs more
+            fix_y[self.may_trade] = np.where(
+                sol.import_w[self.may_trade] >= sol.export_w[self.may_trade], 1, 0
+            )
+            try:
+                cur, _, _ = self.solve(none, none, _LP_MIN_S, fix_z=fix_z, fix_y=fix_y)
+            except (GridpilotError, _TimeLimit):
+                return None
+            if not _does_both(self, cur):
+                return cur
+        return None
 
     def both(self, x: FloatArray) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         """Steps whose solution charges and discharges, and steps that import and export."""
@@ -361,7 +538,8 @@ class _Model:
         return both_bat, both_grid
 
     def result(
-        self, x: FloatArray, bound: float, solve_s: float, binary_steps: int, rounds: int
+        self, x: FloatArray, bound: float, solve_s: float, binary_steps: int, rounds: int,
+        *, timed_out: bool = False,
     ) -> OptimumResult:
         p, h = self.params, self.h
         sol = self.lp.columns(x)
@@ -398,4 +576,5 @@ class _Model:
             solve_s=solve_s,
             binary_steps=binary_steps,
             rounds=rounds,
+            timed_out=timed_out,
         )
