@@ -205,12 +205,15 @@ class _Best:
         return _Found(self.x, min(self.bound, self.value), binaries, rounds, timed_out)
 
 
-def _lazy_exact(model: _Model, clock: _Clock, *, all_y: bool = False) -> _Found:
+def _lazy_exact(
+    model: _Model, clock: _Clock, *, all_y: bool = False, repair: bool = True
+) -> _Found:
     """The lazy loop of the module docstring. ``all_y`` starts with a binary on every step where
     trading may pay (cheaper than rounds on a short window). Between rounds the relaxed schedule
     is repaired into one the battery can run (:meth:`_Model.repair`): where that costs no more
     than the bound, it is the optimum and no MILP is needed. On the time limit, the best
-    schedule so far comes back with ``timed_out`` set."""
+    schedule so far comes back with ``timed_out`` set. ``repair`` off skips the repair between
+    rounds (a window's MILP is short; the repair LPs would cost more than they save)."""
     n = model.n
     z_bin = np.zeros(n, dtype=bool)
     y_bin = model.may_trade.copy() if all_y else np.zeros(n, dtype=bool)
@@ -237,9 +240,10 @@ def _lazy_exact(model: _Model, clock: _Clock, *, all_y: bool = False) -> _Found:
         if not both_bat.any() and not both_grid.any():
             best.offer(x)
             return best.found(binaries, rounds, timed_out=False)
-        best.offer(model.repair(x))
-        if best.proven():
-            return best.found(binaries, rounds, timed_out=False)
+        if repair:
+            best.offer(model.repair(x))
+            if best.proven():
+                return best.found(binaries, rounds, timed_out=False)
         if rounds >= _MAX_ROUNDS:
             new_z = model.may_waste & ~z_bin
             new_y = model.may_trade & ~y_bin
@@ -285,11 +289,11 @@ def _by_windows(model: _Model, clock: _Clock) -> _Found:
     while True:
         if not _does_both(model, x):
             best.offer(x)
-        else:
-            best.offer(model.repair(x))
-        if best.proven() or not _does_both(model, x):
             return best.found(binaries, rounds, timed_out=clock.left() <= 0 and not best.proven())
         if rounds > _MAX_ROUNDS or clock.left() <= 0:
+            # out of rounds or time with steps still doing both: the repaired schedule is the
+            # answer (one more LP, which is why it is not solved on every round)
+            best.offer(model.repair(x))
             return best.found(binaries, rounds, timed_out=clock.left() <= 0)
         both_bat, both_grid = model.both(x)
         spans = _windows(np.flatnonzero(both_bat | both_grid), n, pad, _WINDOW_MAX_STEPS)
@@ -301,7 +305,7 @@ def _by_windows(model: _Model, clock: _Clock) -> _Found:
             # window whose MILP is hard (price ties make many equal schedules) cannot take it all
             share = _Clock(clock.left() / (len(spans) - w))
             try:
-                got = _lazy_exact(sub, share, all_y=True)
+                got = _lazy_exact(sub, share, all_y=True, repair=False)
             except GridpilotError:
                 continue  # no schedule for this window in its share: its steps stay free
             finally:
@@ -319,6 +323,7 @@ def _by_windows(model: _Model, clock: _Clock) -> _Found:
             x, _, secs = model.solve(none, none, _LP_MIN_S, fix_z=fix_z, fix_y=fix_y)
         except _TimeLimit as stop:
             clock.solve_s += stop.solve_s
+            best.offer(model.repair(x))
             return best.found(binaries, rounds, timed_out=True)
         clock.solve_s += secs
 
