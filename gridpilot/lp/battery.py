@@ -269,29 +269,33 @@ class Rows:
         return int(self.lower.size)
 
 
-def direction_cuts(lp: BatteryLP, net_w: FloatArray) -> Rows:
+def direction_cuts(lp: BatteryLP, net_w: FloatArray, steps: IntArray) -> Rows:
     """Rows every schedule that neither charges and discharges nor imports and exports at once
     obeys, but the relaxation need not: where the load is positive, export comes only from
     discharge past the load, so ``x_t <= k_t d_t``; where PV exceeds the load, import comes
     only from charge past the surplus, so ``i_t <= k_t c_t``. ``k_t`` is the steepest chord from
     the origin under the capped flow (``X / (net + X)``, ``X`` the export cap; likewise for
     import). They cut off the relaxation's free trade (import and export at once with the
-    battery idle) and so tighten its bound, which the lazy binaries then need far less of."""
+    battery idle) and so tighten its bound, which the lazy binaries then need far less of.
+    Only on ``steps``: where export pays no more than import, the relaxation gains nothing by
+    trading, the rows would not bind and only slow the solve."""
     n = lp.n
     caps = lp.columns(lp.upper)
-    pos = net_w >= 0.0
-    cap = np.where(pos, caps.export_w, caps.import_w)
-    reach = np.where(pos, net_w, -net_w) + cap
+    j = steps.astype(np.int32)
+    net = net_w[j]
+    pos = net >= 0.0
+    cap = np.where(pos, caps.export_w[j], caps.import_w[j])
+    reach = np.where(pos, net, -net) + cap
     k = np.where(cap > 0.0, cap / np.where(reach > 0.0, reach, 1.0), 0.0)
-    j = np.arange(n, dtype=np.int32)
     flow = np.where(pos, 3 * n + j, 2 * n + j).astype(np.int32)
     battery = np.where(pos, n + j, j).astype(np.int32)
     # one row per step: flow_t - k_t battery_t <= 0 (a battery side without power has a zero
     # cap on the flow too, so k_t = 0 there)
+    m = int(j.size)
     index = np.column_stack((flow, battery)).ravel()
-    value = np.column_stack((np.ones(n), -k)).ravel()
-    return Rows(lower=np.full(n, -np.inf), upper=np.zeros(n),
-                start=(2 * np.arange(n)).astype(np.int32), index=index.astype(np.int32),
+    value = np.column_stack((np.ones(m), -k)).ravel()
+    return Rows(lower=np.full(m, -np.inf), upper=np.zeros(m),
+                start=(2 * np.arange(m)).astype(np.int32), index=index.astype(np.int32),
                 value=value)
 
 

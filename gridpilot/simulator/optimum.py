@@ -410,7 +410,6 @@ class _Model:
         )
         self.nm = lp.nm
         self.ncol = lp.ncol
-        self.cuts = direction_cuts(lp, net)
         # Where export pays more than import costs and the step can reach both directions, the
         # relaxation may import and export at once: those steps carry a relaxed y from round 1
         # (its relaxation is the convex envelope of the real cost, a valid bound).
@@ -418,6 +417,7 @@ class _Model:
         self.may_trade = (
             (self.export_price > self.import_price) & (caps.import_w > 0) & (caps.export_w > 0)
         )
+        self.cuts = direction_cuts(lp, net, np.flatnonzero(self.may_trade))
         # Wasting energy through the losses pays only where some energy is worth less than
         # nothing or where the battery is full; any step may need z in a degenerate case.
         self.may_waste = (params.max_charge_w > 0) & (params.max_discharge_w > 0) & np.ones(
