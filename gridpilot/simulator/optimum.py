@@ -119,7 +119,7 @@ def solve_optimum(
     initial_soc_pct: float,
     *,
     max_export_w: float | None = None,
-    time_limit_s: float = 120.0,
+    time_limit_s: float = 60.0,
 ) -> OptimumResult:
     """Solve the programme in the module docstring on ``site``'s steps, loads, prices and
     demand charge (billed on each calendar month's peak in ``site.tz``); ``max_export_w`` is the
