@@ -17,6 +17,16 @@ lower bound on every schedule; the last round's schedule is also one the battery
 the exact optimum up to the MILP's gap tolerance, and that gap is reported. ``y`` exists only
 where export pays more than import: elsewhere netting import against export never costs more.
 
+Where export pays more than import, valid cuts (:func:`gridpilot.lp.battery.direction_cuts`)
+forbid exporting more than the battery discharges past the load (importing more than it charges
+past the PV surplus): they hold for every runnable schedule and remove most of the relaxation's
+free trade, so its bound is tight and few binaries are needed. Between rounds the relaxed
+schedule is repaired into a runnable one (directions fixed by its net flows, then an LP); where
+that costs no more than the bound, it is the optimum without a MILP. Where many schedules cost
+the same (a flat tariff whose export pays more than its night import), the MILP can take very
+long to prove what it has found: when the time limit runs out, the best runnable schedule found
+is returned with the best proven bound, and the gap between them is reported, never an error.
+
 The end state is free, as it is for a replayed policy. The schedule is reported as the net
 battery power per step, and its SOC is that power replayed through the battery model's equations
 (:mod:`gridpilot.engine.battery`): nothing is clipped.
