@@ -81,9 +81,11 @@ _WINDOW_PAD_S = 43200
 _WINDOW_MAX_STEPS = 576
 """The longest window MILP (two days at 5 minutes): nightly trading steps 24 h apart would
 otherwise merge into one window as long as the horizon."""
-_LP_MIN_S = 60.0
-"""Time granted to an LP that turns a found schedule into a runnable one, even past the limit:
-without it the limit could leave no runnable schedule at all."""
+_LP_MIN_S = 1800.0
+"""Time granted to the long horizon's relaxation and to an LP that turns a found schedule into a
+runnable one, even past the limit: an LP always finishes (a demand charge over a 5-minute year
+takes minutes on a small machine), and without it the limit could leave no bound or no runnable
+schedule at all. Only the MILPs stop at the limit."""
 _REPAIR_PASSES = 4
 """Re-solves of the repair LP, each fixing the directions of the steps that still do both."""
 
