@@ -85,7 +85,7 @@ def test_optimum_equals_the_enumerated_exact_optimum(
 ) -> None:
     arrays = [np.array(v, dtype=np.float64) for v in (load, pv, imp, exp)]
     res = solve_optimum(_site(*arrays), P, soc0)
-    exact = _brute_force(*arrays, soc0, P)
+    exact = _brute_force(arrays[0], arrays[1], arrays[2], arrays[3], soc0, P)
     assert res.objective == pytest.approx(exact, abs=1e-6)
     assert res.objective_bound <= res.objective + 1e-9
     _replay(res, arrays[0], arrays[1], P, soc0)
