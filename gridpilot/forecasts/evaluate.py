@@ -62,7 +62,12 @@ class Evaluation:
 
 class Scorer:
     """Accumulates scored forecasts per lead hour (sums, not the errors themselves: a year's
-    backtest scores ~17 000 forecasts); :func:`walk_forward` feeds it, and so does a backtest."""
+    backtest scores ~17 000 forecasts); :func:`walk_forward` feeds it, and so does a backtest.
+
+    Forecasts are kept as given and scored in batches: scoring each on arrival cost a dozen
+    small numpy calls per forecast, a quarter of a 5-minute year's replay."""
+
+    _BATCH_SLOTS = 500_000
 
     _HOURS = 72
 
@@ -80,21 +85,54 @@ class Scorer:
         self._pabs = np.zeros(z)
         self._own_on_p = 0.0  # |error| over the slots persistence could forecast
         self._load_abs = self._pv_abs = self._pv_n = 0.0
-        self.issues = 0
+        self._issues = 0
+        # Forecasts not scored yet, by whether they carry a PV part: (issued, slots, net, pv).
+        self._pending: dict[bool, list[tuple[int, IntArray, FloatArray, FloatArray | None]]] = {
+            False: [], True: []}
+        self._pending_slots = 0
+
+    @property
+    def issues(self) -> int:
+        """How many forecasts had at least one recorded slot to be scored against."""
+        self._flush()
+        return self._issues
 
     def score(self, issued_s: int, slot_start_s: IntArray, net_w: FloatArray,
               pv_w: FloatArray | None = None) -> None:
-        slots = np.asarray(slot_start_s, dtype=np.int64)
+        slots = np.array(slot_start_s, dtype=np.int64)  # copies: callers may reuse buffers
+        net = np.array(net_w, dtype=np.float64)
+        pv = None if pv_w is None else np.array(pv_w, dtype=np.float64)
+        self._pending[pv is not None].append((int(issued_s), slots, net, pv))
+        self._pending_slots += int(slots.shape[0])
+        if self._pending_slots >= self._BATCH_SLOTS:
+            self._flush()
+
+    def _flush(self) -> None:
+        for with_pv, batch in self._pending.items():
+            if batch:
+                self._score_batch(batch, with_pv)
+                batch.clear()
+        self._pending_slots = 0
+
+    def _score_batch(self, batch: list[tuple[int, IntArray, FloatArray, FloatArray | None]],
+                     with_pv: bool) -> None:
+        sizes = np.array([b[1].shape[0] for b in batch], dtype=np.int64)
+        issued = np.repeat(np.array([b[0] for b in batch], dtype=np.int64), sizes)
+        owner = np.repeat(np.arange(len(batch)), sizes)
+        slots = np.concatenate([b[1] for b in batch])
+        net_w = np.concatenate([b[2] for b in batch])
         idx = np.searchsorted(self.start_s, slots)
         ok = idx < len(self.start_s)
         ok[ok] &= self.start_s[idx[ok]] == slots[ok]
         i = idx[ok]
         truth = self.net_w[i]
         valid = np.isfinite(truth)
+        self._issues += int(np.unique(owner[ok][valid]).shape[0])
         if not valid.any():
             return
         i, truth = i[valid], truth[valid]
-        err = np.asarray(net_w, dtype=np.float64)[ok][valid] - truth
+        issued_s = issued[ok][valid]
+        err = net_w[ok][valid] - truth
         lead = np.clip((slots[ok][valid] - issued_s - 1) // 3600, 0, self._HOURS - 1)
         z = self._HOURS
         self._n += np.bincount(lead, minlength=z)
@@ -110,14 +148,15 @@ class Scorer:
             self._pabs += np.bincount(lead[known], np.abs(self.net_w[back[known]]
                                                           - truth[known]), minlength=z)
             self._own_on_p += float(np.abs(err[known]).sum())
-        if pv_w is not None:
-            pv_fc = np.asarray(pv_w, dtype=np.float64)[ok][valid]
+        if with_pv:
+            pv_all = np.concatenate([b[3] for b in batch if b[3] is not None])
+            pv_fc = pv_all[ok][valid]
             self._pv_abs += float(np.abs(pv_fc - self.pv_w[i]).sum())
             self._load_abs += float(np.abs(err + truth + pv_fc - self.load_w[i]).sum())
             self._pv_n += float(i.shape[0])
-        self.issues += 1
 
     def result(self) -> Evaluation:
+        self._flush()
         seen = self._n > 0
         n = self._n[seen]
         with np.errstate(invalid="ignore", divide="ignore"):

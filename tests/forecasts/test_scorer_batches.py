@@ -1,0 +1,56 @@
+"""Scoring forecasts in batches gives what scoring each one on arrival gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridpilot.arrays import FloatArray, IntArray
+from gridpilot.forecasts.evaluate import Scorer
+
+STEP_S = 1800
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), with_pv=st.booleans(), gaps=st.booleans())
+def test_batches_score_like_one_forecast_at_a_time(seed: int, with_pv: bool, gaps: bool) -> None:
+    rng = np.random.default_rng(seed)
+    n = 400
+    start_s = np.arange(n, dtype=np.int64) * STEP_S + 1_500_000_000
+    load = rng.uniform(100, 3000, n)
+    pv = rng.uniform(0, 2000, n)
+    if gaps:
+        load[rng.integers(0, n, 20)] = np.nan
+    forecasts: list[tuple[int, IntArray, FloatArray, FloatArray | None]] = []
+    for k in range(0, n, 7):
+        slots = start_s[k:k + 96] + (STEP_S if k % 3 else 0)  # some slots miss the recording
+        net: FloatArray = rng.normal(0, 800, slots.shape[0])
+        pv_fc: FloatArray | None = rng.uniform(0, 2000, slots.shape[0]) if with_pv else None
+        forecasts.append((int(start_s[k]), slots, net, pv_fc))
+
+    one_by_one = Scorer(start_s, load, pv)
+    one_by_one._BATCH_SLOTS = 1  # flush after every forecast
+    batched = Scorer(start_s, load, pv)
+    for f in forecasts:
+        one_by_one.score(*f)
+        batched.score(*f)
+    a, b = one_by_one.result(), batched.result()
+    assert a.issues == b.issues > 0
+    assert np.array_equal(a.lead_hour, b.lead_hour)
+    for name in ("mae_w", "rmse_w", "bias_w", "persistence_mae_w"):
+        assert np.allclose(getattr(a, name), getattr(b, name), equal_nan=True), name
+    for name in ("net_mae_w", "net_rmse_w", "net_bias_w", "skill_vs_persistence", "pv_mae_w",
+                 "load_mae_w"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None and y is None) or x == pytest.approx(y, rel=1e-9, nan_ok=True), name
+
+
+def test_a_caller_reusing_its_buffer_does_not_change_what_was_scored() -> None:
+    start_s = np.arange(10, dtype=np.int64) * STEP_S
+    scorer = Scorer(start_s, np.full(10, 1000.0), np.zeros(10))
+    buf = np.full(4, 1000.0)
+    scorer.score(0, start_s[1:5], buf)
+    buf[:] = 0.0  # the replay loop may fill the same array for the next forecast
+    assert scorer.result().net_mae_w == 0.0
