@@ -18,6 +18,7 @@ from gridpilot.clock import ManualClock
 from gridpilot.scheduler.audit import read_audit
 from gridpilot.scheduler.loop import Scheduler
 from tests.emulators.sunspec import Site, SunSpecEmulator
+from tests.scheduler.day_plan import DAY_PLAN
 
 START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # 01:00 in London (BST)
 INTERVAL_S = 900
@@ -41,25 +42,7 @@ device:
   timeout_s: 0.3
   read_retries: 1
   retry_backoff_s: 0
-tariff:
-  import:
-    default: 0.30
-    periods:
-      - time: "01:30-06:30"
-        price: 0.10
-rules:
-  - name: night charge
-    layer: schedule
-    when: {{time: "01:30-06:30"}}
-    action: {{kind: charge, power_w: 2000, target_soc_pct: 90}}
-  - name: evening peak
-    layer: schedule
-    when: {{time: "17:00-20:00"}}
-    action: {{kind: discharge, power_w: 2500}}
-default:
-  action: {{kind: self_consumption}}
-control:
-  min_dwell_s: 0
+""" + DAY_PLAN + """\
 run:
   interval_s: {interval}
   max_state_age_s: 1800

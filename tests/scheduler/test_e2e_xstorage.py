@@ -20,6 +20,7 @@ from gridpilot.scheduler.audit import read_audit
 from gridpilot.scheduler.control import ControlServer, ensure_token
 from gridpilot.scheduler.loop import Scheduler
 from tests.emulators import XStorageEmulator
+from tests.scheduler.day_plan import DAY_PLAN
 
 START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # 01:00 in London (BST)
 INTERVAL_S = 300
@@ -44,25 +45,7 @@ device:
   timeout_s: 0.4
   read_retries: 0
   retry_backoff_s: 0
-tariff:
-  import:
-    default: 0.30
-    periods:
-      - time: "01:30-06:30"
-        price: 0.10
-rules:
-  - name: night charge
-    layer: schedule
-    when: {{time: "01:30-06:30"}}
-    action: {{kind: charge, power_w: 2000, target_soc_pct: 90}}
-  - name: evening peak
-    layer: schedule
-    when: {{time: "17:00-20:00"}}
-    action: {{kind: discharge, power_w: 2500}}
-default:
-  action: {{kind: self_consumption}}
-control:
-  min_dwell_s: 0
+""" + DAY_PLAN + """\
 run:
   interval_s: {interval}
   max_state_age_s: 900
