@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from croniter import croniter
 
 from gridpilot.calendar.spec import CalendarSpec
 from gridpilot.calendar.text import window_for_s
@@ -128,6 +127,8 @@ def _spans(cal: CalendarSpec, duration_s: float,
 
 def _fire_chunks(expr: str, tz: ZoneInfo, lo: datetime, hi: datetime) -> Iterator[np.ndarray]:
     """Fire times [UNIX s] in ``(lo, hi]``, ascending, in growing chunks."""
+    from croniter import croniter  # only a policy with a cron window pays its import
+
     it = croniter(expr, lo.astimezone(tz))
     hi_s = hi.timestamp()
     size = 8

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from croniter import croniter
-
 from gridpilot.timeutil import parse_duration_s
 
 __all__ = [
@@ -219,6 +217,8 @@ def validate_cron(expr: str) -> str:
             f"cron {expr!r} needs 5 fields: minute hour day-of-month month day-of-week "
             "(e.g. \"0 16 * * mon-fri\")"
         )
+    from croniter import croniter  # only a policy with a cron window pays its import
+
     if not croniter.is_valid(expr):
         raise ValueError(f"cron {expr!r} is not a valid cron expression")
     return expr

@@ -62,7 +62,6 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from croniter import croniter
 
 from gridpilot.arrays import BoolArray, IntArray
 from gridpilot.calendar.localtime import LocalFields
@@ -116,6 +115,8 @@ class _Cron:
     def fires(self, lo_s: float, hi_s: float) -> list[float]:
         """Every fire time ``f`` with ``lo_s < f <= hi_s`` [UNIX s], ascending."""
         start = datetime.fromtimestamp(lo_s, UTC).astimezone(self.tz)
+        from croniter import croniter  # only a policy with a cron window pays its import
+
         it = croniter(self.expr, start)
         out: list[float] = []
         while True:

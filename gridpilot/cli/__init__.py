@@ -32,11 +32,24 @@ from gridpilot.errors import GridpilotError
 from gridpilot.exitcodes import ExitCode
 from gridpilot.stdio import STDOUT_FD
 
-__all__ = ["COMMANDS", "DEBUG_ENV", "Subcommand", "build_parser", "main"]
+__all__ = [
+    "BLAS_THREADS_ENV",
+    "COMMANDS",
+    "DEBUG_ENV",
+    "SINGLE_THREADED_BLAS",
+    "Subcommand",
+    "build_parser",
+    "main",
+]
 
 DEBUG_ENV = "GRIDPILOT_DEBUG"
 """Set to 1 to see the traceback of an internal error."""
 
+BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
+SINGLE_THREADED_BLAS = frozenset({"check"})
+"""Commands whose arrays are too small for BLAS threads to help: OpenBLAS would start a pool
+of them when numpy loads, and their spin-waiting cost a tenth of ``check``'s CPU. A value the
+user set is kept."""
 
 
 class Subcommand(NamedTuple):
@@ -116,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> ExitCode:
 
 def _main(argv: Sequence[str] | None, out: TextIO) -> ExitCode:
     words = sys.argv[1:] if argv is None else list(argv)
+    if _command_named(words) in SINGLE_THREADED_BLAS and "numpy" not in sys.modules:
+        # OpenBLAS reads it once, as numpy loads (later it would only leak into child processes).
+        os.environ.setdefault(BLAS_THREADS_ENV, "1")
     try:
         parser = build_parser(words)
         with contextlib.redirect_stdout(out):  # --help and --version are the program's output

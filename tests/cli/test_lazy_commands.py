@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gridpilot.cli import COMMANDS, build_parser, main
+from gridpilot.cli import BLAS_THREADS_ENV, COMMANDS, build_parser, main
 from gridpilot.exitcodes import ExitCode
 
 
@@ -46,21 +47,29 @@ def test_no_command_is_a_usage_error() -> None:
 
 
 _PROBE = textwrap.dedent("""
-    import json, sys
-    from gridpilot.cli import main
+    import json, os, sys
+    from gridpilot.cli import BLAS_THREADS_ENV, main
     try:
         main(sys.argv[1:])
     except SystemExit:
         pass
-    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+    print(json.dumps([sorted(sys.modules), os.environ.get(BLAS_THREADS_ENV)]), file=sys.stderr)
 """)
+
+_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
+
+
+def _probe(*argv: str, env: dict[str, str] | None = None) -> tuple[list[str], str | None]:
+    """The modules loaded after ``gridpilot ARGV`` in a fresh interpreter, and the BLAS thread
+    setting it ran with."""
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True,
+                          timeout=60, check=False, env=env)
+    loaded, blas = json.loads(proc.stderr.strip().splitlines()[-1])
+    return loaded, blas
 
 
 def _modules_after(*argv: str) -> list[str]:
-    proc = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True,
-                          timeout=60, check=False)
-    loaded: list[str] = json.loads(proc.stderr.strip().splitlines()[-1])
-    return loaded
+    return _probe(*argv)[0]
 
 
 def test_version_imports_no_command_and_no_heavy_library() -> None:
@@ -71,8 +80,7 @@ def test_version_imports_no_command_and_no_heavy_library() -> None:
 
 def test_check_of_a_policy_without_live_parts_imports_no_network_or_plotting_library() -> None:
     # check is the command people run on every save: it pays only for what the policy uses.
-    policy = Path(__file__).resolve().parents[2] / "examples" / "policies" / "economy7.yaml"
-    loaded = set(_modules_after("check", str(policy)))
+    loaded = set(_modules_after("check", str(_EXAMPLES / "economy7.yaml")))
     assert "gridpilot.rules.loader" in loaded  # the probe did check the policy
     assert not loaded & {"httpx", "matplotlib", "highspy", "rich", "paho", "pymodbus"}, sorted(
         loaded & {"httpx", "matplotlib", "highspy", "rich", "paho", "pymodbus"})
@@ -81,3 +89,64 @@ def test_check_of_a_policy_without_live_parts_imports_no_network_or_plotting_lib
 def test_a_command_imports_only_its_own_module() -> None:
     loaded = _modules_after("schema")
     assert [m for m in loaded if m in {c.module for c in COMMANDS}] == ["gridpilot.cli.schema"]
+
+
+def test_check_of_a_policy_without_cron_windows_imports_no_cron_library_nor_numpy_ma() -> None:
+    # croniter (with dateutil) is paid for only by policies with a cron window; numpy.ma, a
+    # fifth of numpy's import, by nothing check does.
+    loaded, _ = _probe("check", str(_EXAMPLES / "economy7.yaml"))
+    assert "gridpilot.rules.coverage" in loaded  # the probe did reach the coverage checks
+    assert not {"croniter", "dateutil", "numpy.ma"} & set(loaded), sorted(
+        {"croniter", "dateutil", "numpy.ma"} & set(loaded))
+
+
+@pytest.mark.parametrize(("cron", "message"), [
+    ("0 0 31 2 *", "cron '0 0 31 2 *' names a date that never exists, so it never fires"),
+    ("0 16 * * xyz", "cron '0 16 * * xyz' is not a valid cron expression"),
+])
+def test_check_of_a_policy_with_a_cron_window_still_checks_it(
+    tmp_path: Path, cron: str, message: str
+) -> None:
+    policy = tmp_path / "cron.yaml"
+    policy.write_text(textwrap.dedent(f"""\
+        version: 1
+        site:
+          name: cron
+          timezone: Europe/London
+          battery: {{capacity_kwh: 10, max_charge_w: 3000, max_discharge_w: 3000}}
+        tariff:
+          import: {{default: 0.3}}
+          export: {{default: 0.05}}
+        rules:
+          - name: never
+            layer: schedule
+            when: {{cron: "{cron}", for: 1h}}
+            action: {{kind: hold}}
+        default:
+          action: {{kind: self_consumption}}
+    """))
+    with contextlib.redirect_stdout(io.StringIO()) as out, \
+            contextlib.redirect_stderr(io.StringIO()):
+        code = main(["check", str(policy)])
+    assert code == ExitCode.INVALID
+    assert f"{policy}:12:12: rules[0].when.cron: " in out.getvalue(), out.getvalue()
+    assert message in out.getvalue(), out.getvalue()
+
+
+def test_check_starts_numpy_without_blas_threads_unless_the_user_set_them() -> None:
+    policy = str(_EXAMPLES / "economy7.yaml")
+    env = {k: v for k, v in os.environ.items() if k != BLAS_THREADS_ENV}
+    assert _probe("check", policy, env=env)[1] == "1"
+    assert _probe("check", policy, env={**env, BLAS_THREADS_ENV: "2"})[1] == "2"
+    # Other commands keep numpy's default (a backtest may use the threads).
+    assert _probe("schema", env=env)[1] is None
+
+
+def test_check_in_a_process_that_already_loaded_numpy_leaves_the_environment_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Too late to matter to numpy here; it would only leak into child processes.
+    monkeypatch.delenv(BLAS_THREADS_ENV, raising=False)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["check", str(_EXAMPLES / "economy7.yaml")]) == ExitCode.OK
+    assert BLAS_THREADS_ENV not in os.environ
