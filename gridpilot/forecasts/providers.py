@@ -31,9 +31,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -46,6 +46,7 @@ __all__ = [
     "ForecastProvider",
     "TimeOfWeekAverage",
     "forecast_load_w",
+    "observe_readings",
 ]
 
 Aggregate = Literal["mean", "median"]
@@ -67,6 +68,23 @@ class ForecastProvider(Protocol):
         ...
 
 
+def observe_readings(
+    provider: ForecastProvider,
+    times_s: IntArray,
+    load_w: FloatArray | Sequence[float],
+    pv_w: FloatArray | Sequence[float],
+) -> None:
+    """Let ``provider`` learn the readings taken at ``times_s`` [UNIX s], in order: at once
+    through its ``observe_many`` when it has one (the built-in load forecasts do), else one
+    ``observe`` per reading. Either way it learns exactly what the readings one by one teach it."""
+    many = getattr(provider, "observe_many", None)
+    if many is not None:
+        many(times_s, load_w, pv_w)
+        return
+    for t_s, load, pv in zip(_items(times_s), _items(load_w), _items(pv_w), strict=True):
+        provider.observe(datetime.fromtimestamp(t_s, UTC), load, pv)
+
+
 def forecast_load_w(load_w: float, controllable_load_w: float | None) -> float:
     """The load a forecast learns: the house's load without a separately metered controllable
     load (an EV charger or heat pump runs when it is told or when its owner plugs in, not by
@@ -86,6 +104,10 @@ class FlatForecast:
     def observe(self, t: datetime, load_w: float, pv_w: float) -> None:
         return None
 
+    def observe_many(self, times_s: IntArray | Sequence[int], load_w: FloatArray | Sequence[float],
+                     pv_w: FloatArray | Sequence[float]) -> None:
+        return None
+
     def forecast(self, slot_start_s: IntArray) -> FloatArray:
         return np.full(np.asarray(slot_start_s).shape[0], self.net_load_w, dtype=np.float64)
 
@@ -95,6 +117,10 @@ class TimeOfWeekAverage:
 
     Each bin keeps one running sum per week (a ring of ``weeks`` weeks), so old behaviour drops out
     after ``weeks`` weeks. Observations are weighted equally, whatever the tick length.
+
+    :meth:`observe_many` learns a batch of readings exactly as :meth:`observe` one after another
+    would; :meth:`forecast` reads a per-bin table of means that a reading only marks stale for its
+    own bin, so a forecast is one lookup however long the history.
     """
 
     def __init__(
@@ -119,18 +145,25 @@ class TimeOfWeekAverage:
         self.weeks = weeks
         self.flat_w = float(flat_w)
         self._nbins = _WEEK_S // bin_s
-        # Plain lists per row: observe() runs on every tick and list arithmetic beats numpy
-        # scalars there.
+        # Plain lists, also for the aggregates over all rows: a reading touches one item of each,
+        # and a list item costs a fraction of a numpy scalar's update.
         self._sum: list[list[float]] = [[0.0] * self._nbins for _ in range(weeks)]
         self._count: list[list[float]] = [[0.0] * self._nbins for _ in range(weeks)]
         self._week_of_row: deque[int] = deque([-1] * weeks, maxlen=weeks)
         self._rows: dict[int, int] = {}
         self._offsets: dict[int, int] = {}
         self._total = 0.0
-        # The aggregates over all rows are numpy arrays: forecast() reads them as they are, and
-        # an item update costs observe() less than rebuilding them for every forecast.
-        self._agg_sum = np.zeros(self._nbins, dtype=np.float64)
-        self._agg_count = np.zeros(self._nbins, dtype=np.float64)
+        self._agg_sum = [0.0] * self._nbins
+        self._agg_count = [0.0] * self._nbins
+        # What forecast() reads: each bin's mean and whether it has no reading, brought up to
+        # date for the bins read since (``_stale``; ``None``: every bin) and only then.
+        self._means = np.zeros(self._nbins, dtype=np.float64)
+        self._empty = np.ones(self._nbins, dtype=bool)
+        # The aggregates as arrays too, for the mean of everything seen that empty bins take.
+        self._sums = np.zeros(self._nbins, dtype=np.float64)
+        self._counts = np.zeros(self._nbins, dtype=np.float64)
+        self._n_empty = self._nbins
+        self._stale: set[int] | None = set()
         self._hour = -1
         self._hour_off = 0
         self.is_holiday = is_holiday
@@ -173,6 +206,11 @@ class TimeOfWeekAverage:
     def observe(self, t: datetime, load_w: float, pv_w: float) -> None:
         if t.tzinfo is None:
             raise ValueError("observe needs a timezone-aware time")
+        if self.is_holiday is not None or self.in_day_bounds is not None:
+            self._learn((int(t.timestamp()),), (float(load_w),), (float(pv_w),))
+            return
+        # _learn's loop for one reading, spelt out: the live scheduler and plugins call this
+        # once per tick, and the loop's set-up would double its cost.
         net = float(load_w) - float(pv_w)
         if not math.isfinite(net):
             return
@@ -187,13 +225,88 @@ class TimeOfWeekAverage:
         if row is None:
             row = self._new_row(week)
         b = (local % _WEEK_S) // self.bin_s
-        if self.is_holiday is not None or self.in_day_bounds is not None:
-            b = self._corrections(local, b, net)
         self._sum[row][b] += net
         self._count[row][b] += 1.0
         self._agg_sum[b] += net
         self._agg_count[b] += 1.0
         self._total += 1.0
+        stale = self._stale
+        if stale is not None:
+            stale.add(b)
+        if self._medians:
+            self._medians.pop(b, None)
+
+    def observe_many(
+        self,
+        times_s: IntArray | Sequence[int],
+        load_w: FloatArray | Sequence[float],
+        pv_w: FloatArray | Sequence[float],
+    ) -> None:
+        """Learn the readings taken at ``times_s`` [UNIX s], in that order: exactly what
+        :meth:`observe` would learn from each in turn, at a fraction of the cost per reading."""
+        if type(self).observe is not TimeOfWeekAverage.observe:
+            # A subclass that watches each reading still sees every one.
+            for t_s, load, pv in zip(_items(times_s), _items(load_w), _items(pv_w), strict=True):
+                self.observe(datetime.fromtimestamp(t_s, UTC), load, pv)
+            return
+        times, loads, pvs = _items(times_s), _items(load_w), _items(pv_w)
+        if not len(times) == len(loads) == len(pvs):
+            raise ValueError("observe_many needs as many loads and PV readings as times")
+        self._learn(times, loads, pvs)
+
+    def _learn(self, times: Sequence[int], loads: Sequence[float], pvs: Sequence[float]) -> None:
+        corrections = self.is_holiday is not None or self.in_day_bounds is not None
+        sums, counts = self._sum, self._count
+        agg_sum, agg_count = self._agg_sum, self._agg_count
+        rows = self._rows
+        bin_s = self.bin_s
+        hour_seen, off = self._hour, self._hour_off
+        week_seen = None
+        row_sum: list[float] = []
+        row_count: list[float] = []
+        touched: list[int] = []
+        isfinite = math.isfinite
+        for t, load, pv in zip(times, loads, pvs, strict=True):
+            net = float(load) - float(pv)
+            if not isfinite(net):
+                continue
+            t_s = int(t)
+            hour = t_s // 3600
+            if hour != hour_seen:
+                off = self._offset_s(t_s)
+                hour_seen = hour
+            local = t_s + off + _MONDAY_SHIFT_S
+            week = local // _WEEK_S
+            if week != week_seen:
+                row = rows.get(week)
+                if row is None:
+                    row = self._new_row(week)
+                row_sum, row_count = sums[row], counts[row]
+                week_seen = week
+            b = (local % _WEEK_S) // bin_s
+            if corrections:
+                b = self._corrections(local, b, net)
+            row_sum[b] += net
+            row_count[b] += 1.0
+            agg_sum[b] += net
+            agg_count[b] += 1.0
+            self._total += 1.0
+            touched.append(b)
+            if corrections:
+                self._after_reading(b)
+        self._hour, self._hour_off = hour_seen, off
+        if touched and not corrections:
+            stale = self._stale
+            if stale is not None:
+                stale.update(touched)
+            if self._medians:
+                for b in touched:
+                    self._medians.pop(b, None)
+
+    def _after_reading(self, b: int) -> None:
+        # With corrections on, a reading reads the bins' values: keep them current per reading.
+        if self._stale is not None:
+            self._stale.add(b)
         if self._medians:
             self._medians.pop(b, None)
 
@@ -219,13 +332,15 @@ class TimeOfWeekAverage:
         self._week_of_row[oldest] = week
         self._rows[week] = oldest
         self._total -= sum(self._count[oldest])
+        agg_sum, agg_count = self._agg_sum, self._agg_count
         for b, (v, c) in enumerate(zip(self._sum[oldest], self._count[oldest], strict=True)):
             if c:
-                self._agg_sum[b] -= v
-                self._agg_count[b] -= c
+                agg_sum[b] -= v
+                agg_count[b] -= c
         self._sum[oldest] = [0.0] * self._nbins
         self._count[oldest] = [0.0] * self._nbins
         self._medians.clear()
+        self._stale = None
         return oldest
 
     def _median(self, b: int) -> float:
@@ -241,30 +356,59 @@ class TimeOfWeekAverage:
     def _bin_value(self, b: int) -> float:
         if self.aggregate == "median":
             return self._median(b)
-        return float(self._agg_sum[b] / self._agg_count[b])
+        return self._agg_sum[b] / self._agg_count[b]
+
+    def _refresh(self) -> None:
+        """Bring the table of means and empty bins up to date with the aggregates."""
+        stale = self._stale
+        if stale is None:
+            self._sums = np.asarray(self._agg_sum, dtype=np.float64)
+            self._counts = counts = np.asarray(self._agg_count, dtype=np.float64)
+            self._means = self._sums / np.maximum(counts, 1.0)
+            self._empty = counts <= 0
+            self._n_empty = int(np.count_nonzero(self._empty))
+            self._stale = set()
+            return
+        if not stale:
+            return
+        means, empty, sums, counts = self._means, self._empty, self._sums, self._counts
+        agg_sum, agg_count = self._agg_sum, self._agg_count
+        for b in stale:
+            c = agg_count[b]
+            v = agg_sum[b]
+            sums[b] = v
+            counts[b] = c
+            now_empty = c <= 0
+            if now_empty != empty[b]:
+                self._n_empty += 1 if now_empty else -1
+                empty[b] = now_empty
+            means[b] = v / c if c > 0 else 0.0
+        stale.clear()
 
     def forecast(self, slot_start_s: IntArray) -> FloatArray:
         starts = np.asarray(slot_start_s, dtype=np.int64)
         if self._total <= 0:
             return np.full(starts.shape[0], self.flat_w, dtype=np.float64)
-        sums, counts = self._agg_sum, self._agg_count
         if starts.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         first = self._offset_s(int(starts[0]))
         if first == self._offset_s(int(starts[-1])):
-            offsets: IntArray | int = first  # no clock change inside the horizon
+            local = starts + (first + _MONDAY_SHIFT_S)  # no clock change inside the horizon
         else:
-            offsets = np.fromiter(
-                (self._offset_s(int(s)) for s in starts), dtype=np.int64, count=starts.shape[0]
-            )
-        local = starts + offsets + _MONDAY_SHIFT_S
-        bins = (local % _WEEK_S) // self.bin_s
-        days = (local - _MONDAY_SHIFT_S) // 86_400
+            local = starts + np.fromiter(
+                (self._offset_s(int(s)) for s in starts.tolist()), dtype=np.int64,
+                count=starts.shape[0],
+            ) + _MONDAY_SHIFT_S
+        # bin_s divides a week, so the bin of the week is the bin since the epoch, modulo.
+        bins = (local // self.bin_s) % self._nbins
+        days: IntArray | None = None
         if self.is_holiday is not None:
+            days = (local - _MONDAY_SHIFT_S) // 86_400
             holiday = np.fromiter((self._holiday(int(d)) for d in days.tolist()), dtype=bool,
                                   count=days.shape[0])
-            bins = np.where(holiday, (6 * 86_400 + local % 86_400) // self.bin_s, bins)
-        c = counts[bins]
+            if holiday.any():
+                bins = np.where(holiday, (6 * 86_400 + local % 86_400) // self.bin_s, bins)
+        self._refresh()
         out: FloatArray
         if self.aggregate == "median":
             unique, where = np.unique(bins, return_inverse=True)
@@ -272,13 +416,16 @@ class TimeOfWeekAverage:
                                  dtype=np.float64, count=unique.shape[0])
             out = values[where]
         else:
-            out = sums[bins] / np.maximum(c, 1.0)
-        empty = c <= 0
-        if empty.any():
-            # Bins never seen take the mean of everything seen.
-            out[empty] = float(sums.sum() / counts.sum())
+            out = self._means[bins]
+        if self._n_empty:
+            empty = self._empty[bins]
+            if empty.any():
+                # Bins never seen take the mean of everything seen.
+                out[empty] = float(self._sums.sum() / self._counts.sum())
         ratio = self.in_day_ratio()
         if ratio != 1.0:
+            if days is None:
+                days = (local - _MONDAY_SHIFT_S) // 86_400
             out = np.where(days == self._today, out * ratio, out)
         return out
 
@@ -290,3 +437,12 @@ class TimeOfWeekAverage:
             return 1.0  # a ratio of net loads that cross zero says nothing
         lo, hi = self.in_day_bounds
         return min(max(self._today_measured / self._today_expected, lo), hi)
+
+
+def _items(values: IntArray | FloatArray | Sequence[int] | Sequence[float]) -> Sequence[Any]:
+    """Python numbers from an array or a sequence: iterating a numpy array makes a numpy
+    scalar per item, slower to compute with than the list numpy makes at once."""
+    if isinstance(values, np.ndarray):
+        out: list[Any] = values.tolist()
+        return out
+    return values if isinstance(values, list | tuple) else list(values)
