@@ -188,6 +188,12 @@ class Window:
         """True when the window matches at every instant, whatever the state."""
         return self._cal.always and self._cron is None and not self.has_conditions
 
+    @property
+    def calendar_key(self) -> tuple[object, ...]:
+        """Equal for windows whose calendar parts give the same answer at every instant."""
+        cron = None if self._cron is None else (self._cron.expr, self._cron.duration_s)
+        return (self._cal, self.tz, cron)
+
     def parts(self) -> dict[str, object]:
         """The parts given, by their policy names, in the order the policy section lists them."""
         out: dict[str, object] = {}
@@ -272,16 +278,17 @@ class Window:
         answers: list[bool] = self.calendar_mask(start_s).tolist()
         return answers
 
-    def calendar_mask(self, start_s: IntArray) -> BoolArray:
+    def calendar_mask(self, start_s: IntArray, fields: LocalFields | None = None) -> BoolArray:
         """The calendar part of :meth:`matches` (no price or SOC conditions) for each UNIX second
-        in ``start_s``."""
+        in ``start_s``. ``fields``: those seconds' local fields in :attr:`tz`, when the caller
+        has them already (windows of one zone share them)."""
         s = np.asarray(start_s, dtype=np.int64)
         if s.shape[0] == 0:
             return np.zeros(0, dtype=bool)
         ok = (
             np.ones(s.shape[0], dtype=bool)
             if self._cal.always
-            else self._cal.mask(LocalFields.from_unix(s, self.tz))
+            else self._cal.mask(fields if fields is not None else LocalFields.from_unix(s, self.tz))
         )
         if self._cron is not None:
             ok &= self._cron_mask(s)
