@@ -57,6 +57,7 @@ from gridpilot.lp.battery import Storage
 from gridpilot.strategies.arbitrage_plan import (
     PlanInputs,
     PlanResult,
+    PlanSolver,
     new_solver,
     resolve_plan,
     solve_plan,
@@ -64,8 +65,6 @@ from gridpilot.strategies.arbitrage_plan import (
 from gridpilot.strategies.base import StrategySettings
 
 if TYPE_CHECKING:
-    import highspy
-
     from gridpilot.engine.state import PriceOutlook, SiteState
 
 __all__ = [
@@ -214,7 +213,7 @@ class TariffArbitrage:
         self.name = name
         self.settings = settings
         self._plan: _Plan | None = None
-        self._solver: highspy.Highs | None = None
+        self._solver: PlanSolver | None = None
         self._last: _Answer | None = None
         self.solves = 0
         """How many plans were solved (for benchmarks and tests)."""
