@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import TypeAdapter, ValidationError
 
-from gridpilot.calendar.cron_overlap import cron_misses_calendar
 from gridpilot.calendar.spec import CalendarSpec
 from gridpilot.calendar.text import impossible_annual_dates, parse_dates, parse_time_range
 from gridpilot.errors import Issue
@@ -43,6 +42,13 @@ from gridpilot.rules.schema import (
 from gridpilot.rules.yamlsource import NodePath, SourceMap
 
 __all__ = ["check_parts", "check_policy", "never_fires"]
+
+
+def _cron_misses_calendar(when: When, tz: ZoneInfo | None) -> bool:
+    # Imported here: only a policy with a cron window pays for the overlap analysis.
+    from gridpilot.calendar.cron_overlap import cron_misses_calendar
+
+    return cron_misses_calendar(when, tz)
 
 
 def never_fires(when: When, tz: ZoneInfo | None = None) -> list[tuple[str, str, str]]:
@@ -88,7 +94,7 @@ def never_fires(when: When, tz: ZoneInfo | None = None) -> list[tuple[str, str, 
             f"cron {when.cron!r} names a date that never exists, so it never fires",
             "check the day of month against the month: February has no 30th, April no 31st",
         ))
-    elif when.cron is not None and not out and cron_misses_calendar(when, tz):
+    elif when.cron is not None and not out and _cron_misses_calendar(when, tz):
         parts = " and ".join(
             f"'{k}'" for k in ("time", "days", "months", "dates") if getattr(when, k) is not None
         )
