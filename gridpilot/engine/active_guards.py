@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from gridpilot.engine.guards import GuardLimit, effective_reserve
+from gridpilot.engine.hold import Hold, conditions_hold
 from gridpilot.engine.model import EngineModel, TickPattern
 
 __all__ = ["ActiveGuards", "active_guards"]
@@ -20,7 +21,8 @@ class ActiveGuards(NamedTuple):
 
 
 def active_guards(
-    model: EngineModel, pattern: TickPattern, soc_pct: float, price: float | None
+    model: EngineModel, pattern: TickPattern, soc_pct: float, price: float | None,
+    hold: Hold | None = None,
 ) -> ActiveGuards:
     if pattern.guards_fixed:
         return ActiveGuards(pattern.guards, pattern.guards_key, pattern.reserve_soc_pct)
@@ -29,7 +31,9 @@ def active_guards(
     key = 0
     open_key = pattern.guards_key
     for i, g in enumerate(model.guards):
-        if open_key >> i & 1 and (g.window is None or g.window.conditions_hold(soc_pct, price)):
+        if open_key >> i & 1 and (
+            g.window is None or conditions_hold(g.window, soc_pct, price, 0.0, hold)
+        ):
             guards += (g,)
             key |= 1 << i
     return ActiveGuards(guards, key, effective_reserve(model.limits, guards))

@@ -14,6 +14,7 @@ from gridpilot.engine.arbiter import Outcome
 from gridpilot.engine.commands import CommandKind, DeviceLimits
 from gridpilot.engine.decision import Candidate
 from gridpilot.engine.guards import GuardLimit
+from gridpilot.engine.hold import Hold
 from gridpilot.engine.model import EngineModel
 from gridpilot.engine.program import LAYER_RANK
 from gridpilot.engine.state import SiteState
@@ -25,7 +26,7 @@ _NO_CHARGE = frozenset({CommandKind.DISCHARGE, CommandKind.IDLE})
 
 
 def hold_against_flap(model: EngineModel, state: SiteState, outcome: Outcome,
-                      guards: tuple[GuardLimit, ...]) -> None:
+                      guards: tuple[GuardLimit, ...], hold: Hold | None = None) -> None:
     """Keep the previous command in ``outcome`` while the minimum dwell says so."""
     prev = state.active_command
     command = outcome.command
@@ -40,8 +41,12 @@ def hold_against_flap(model: EngineModel, state: SiteState, outcome: Outcome,
     prev_layer = state.active_layer
     if prev_layer is not None and outcome.rank > LAYER_RANK.get(prev_layer, 0):
         return
-    elapsed_s = state.time.timestamp() - state.active_since.timestamp()
-    pressing = _guard_pressing(prev.kind, command.kind, state, model.limits, guards)
+    since_s = state.active_since.timestamp()
+    elapsed_s = state.time.timestamp() - since_s
+    pressing = _guard_pressing(prev.kind, command.kind, state, model.limits, guards, hold)
+    if hold is not None and not pressing and elapsed_s < model.min_dwell_s:
+        # Time only moves on: the answer changes where the dwell starts or ends.
+        hold.until(since_s if elapsed_s < 0 else since_s + model.min_dwell_s)
     if pressing:
         outcome.notes.append(f"{pressing} forces the change before the minimum dwell")
     elif 0 <= elapsed_s < model.min_dwell_s:
@@ -60,6 +65,7 @@ def _guard_pressing(
     state: SiteState,
     limits: DeviceLimits,
     guards: tuple[GuardLimit, ...],
+    hold: Hold | None = None,
 ) -> str:
     """The limit (``guard:<name>`` or ``device.max_import_w``) that the kept command leaves
     broken while the new one could help, or ``""``. Only the grid caps can be broken by standing
@@ -70,13 +76,14 @@ def _guard_pressing(
         if limits.max_import_w is not None:
             caps.append(("device.max_import_w", limits.max_import_w))
         for label, cap in caps:
-            if net_w > cap:
+            if (net_w > cap) if hold is None else hold.net_gt(net_w, cap):
                 return label
     if kept in _NO_CHARGE and new not in _NO_CHARGE:
         caps = [(g.label, g.max_export_w) for g in guards if g.max_export_w is not None]
         if limits.max_export_w is not None:
             caps.append(("device.max_export_w", limits.max_export_w))
         for label, cap in caps:
-            if -net_w > cap:
+            # -net > cap exactly when net < -cap: negating a float is exact.
+            if (-net_w > cap) if hold is None else hold.net_lt(net_w, -cap):
                 return label
     return ""

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from gridpilot.engine.actions import command_from_action
 from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.engine.decision import Candidate
+from gridpilot.engine.hold import Hold, conditions_hold
 from gridpilot.engine.model import EngineModel, RuleEntry, TickPattern
 from gridpilot.engine.program import CompiledOverride
 from gridpilot.engine.proposal import StrategyContext
@@ -51,15 +52,25 @@ def arbitrate(
     soc_pct: float,
     price: float | None,
     reserve_soc_pct: float,
+    hold: Hold | None = None,
 ) -> Outcome:
     """The winner among ``overrides`` (already in order) and the model's rules at ``state``."""
     cands: list[Candidate] = []
     notes: list[str] = []
-    won = _override(model, overrides, state.time.timestamp(), cands) if overrides else None
+    won = None
+    if overrides:
+        t_s = state.time.timestamp()
+        if hold is not None:
+            for ov in overrides:
+                # An override's answer changes only at its start and its end.
+                for edge_s in (ov.start_s, ov.until_s):
+                    if edge_s > t_s:
+                        hold.until(edge_s)
+        won = _override(model, overrides, t_s, cands)
     if won is not None:
         cands.extend(e.outranked for e in model.entries)
     else:
-        won = _rule(model, state, pattern, soc_pct, price, reserve_soc_pct, cands, notes)
+        won = _rule(model, state, pattern, soc_pct, price, reserve_soc_pct, cands, notes, hold)
     if won is None:
         reason = "no rule or strategy proposed anything: self_consumption"
         cands.append(Candidate("fallback", "default", _FALLBACK, "won", reason))
@@ -90,7 +101,7 @@ def _override(model: EngineModel, overrides: Sequence[CompiledOverride], t_s: fl
 
 def _rule(model: EngineModel, state: SiteState, pattern: TickPattern, soc_pct: float,
           price: float | None, reserve_soc_pct: float, cands: list[Candidate],
-          notes: list[str]) -> Outcome | None:
+          notes: list[str], hold: Hold | None) -> Outcome | None:
     prev = state.active_command
     prev_kind = None if prev is None else prev.kind
     hyst_pct = model.hysteresis_pct
@@ -104,7 +115,7 @@ def _rule(model: EngineModel, state: SiteState, pattern: TickPattern, soc_pct: f
         if window is not None and window.has_conditions:
             kind = e.hysteresis_kind
             h = hyst_pct if kind is not None and kind is prev_kind else 0.0
-            if not window.conditions_hold(soc_pct, price, h):
+            if not conditions_hold(window, soc_pct, price, h, hold):
                 cands.append(e.not_active)
                 continue
         if e.command is not None:
@@ -125,7 +136,14 @@ def _rule(model: EngineModel, state: SiteState, pattern: TickPattern, soc_pct: f
                 msg = f"strategy {strategy.name!r} failed: {type(exc).__name__}: {exc}"
                 cands.append(Candidate(e.source, e.layer, None, "no_proposal", msg))
                 notes.append(msg)
+                if hold is not None:
+                    hold.never()
                 continue
+            if hold is not None:
+                if proposal.hold is None:
+                    hold.never()
+                else:
+                    hold.meet(proposal.hold)
             if proposal.command is None:
                 cands.append(Candidate(e.source, e.layer, None, "no_proposal", proposal.reason))
                 continue

@@ -15,6 +15,10 @@ The stages, each in its own module:
    unless a higher layer or a broken grid cap forces it.
 5. **Narrow** (:mod:`~gridpilot.engine.narrow`): the device limits and the active guards narrow
    the command; under a demand charge a grid charge sets no new monthly peak.
+
+Given a :class:`~gridpilot.engine.hold.Hold`, every stage also records over which states its
+answer stays the same, so that a replay can reuse the decision until the hold no longer covers
+the tick.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from gridpilot.engine.active_guards import active_guards
 from gridpilot.engine.antiflap import hold_against_flap
 from gridpilot.engine.arbiter import arbitrate
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.hold import Hold
 from gridpilot.engine.model import engine_model
 from gridpilot.engine.narrow import narrow_outcome
-from gridpilot.engine.price_now import price_now
+from gridpilot.engine.price_now import price_now, price_slot_end_s
 from gridpilot.engine.program import CompiledOverride, EnginePolicy
 from gridpilot.engine.state import SiteState
 from gridpilot.engine.yielding import yield_to_person
@@ -40,20 +45,30 @@ def decide(
     policy: EnginePolicy,
     state: SiteState,
     overrides: Sequence[CompiledOverride] = (),
+    hold: Hold | None = None,
 ) -> Decision:
-    """Decide the command for ``state`` under ``policy`` (see the module text)."""
+    """Decide the command for ``state`` under ``policy`` (see the module text). ``hold``, if
+    given, is narrowed to the states that are certain to get the same decision."""
     model = engine_model(policy)
     if state.person_override:
+        if hold is not None:
+            hold.never()
         return yield_to_person(model, state)
     t_s = state.time.timestamp()
     soc = state.soc_pct
     if not math.isfinite(soc):
         # Nothing may discharge on a SOC nobody knows: read it as empty (at the device minimum).
         soc = model.limits.min_soc_pct
-    price = price_now(model, state, t_s) if model.needs_price else None
+        if hold is not None:
+            hold.never()
+    price = None
+    if model.needs_price:
+        price = price_now(model, state, t_s)
+        if hold is not None:
+            hold.until(price_slot_end_s(state.prices, t_s))
     pattern = model.pattern_at(t_s)
-    active = active_guards(model, pattern, soc, price)
+    active = active_guards(model, pattern, soc, price, hold)
     ordered = (*policy.overrides, *overrides) if policy.overrides or overrides else ()
-    outcome = arbitrate(model, state, ordered, pattern, soc, price, active.reserve_soc_pct)
-    hold_against_flap(model, state, outcome, active.guards)
-    return narrow_outcome(model, state, outcome, soc, active)
+    outcome = arbitrate(model, state, ordered, pattern, soc, price, active.reserve_soc_pct, hold)
+    hold_against_flap(model, state, outcome, active.guards, hold)
+    return narrow_outcome(model, state, outcome, soc, active, hold)

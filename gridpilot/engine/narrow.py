@@ -11,6 +11,7 @@ from gridpilot.engine.active_guards import ActiveGuards
 from gridpilot.engine.arbiter import Outcome
 from gridpilot.engine.commands import CommandKind
 from gridpilot.engine.decision import Decision
+from gridpilot.engine.hold import Hold
 from gridpilot.engine.model import EngineModel
 from gridpilot.engine.narrowing import cap_charge_at_month_peak
 from gridpilot.engine.state import SiteState
@@ -19,7 +20,7 @@ __all__ = ["narrow_outcome"]
 
 
 def narrow_outcome(model: EngineModel, state: SiteState, outcome: Outcome, soc_pct: float,
-                   active: ActiveGuards) -> Decision:
+                   active: ActiveGuards, hold: Hold | None = None) -> Decision:
     """The decision: ``outcome``'s command narrowed at ``soc_pct`` [%], with its trace."""
     notes = outcome.notes
     force = outcome.force
@@ -30,7 +31,15 @@ def narrow_outcome(model: EngineModel, state: SiteState, outcome: Outcome, soc_p
         names = ", ".join(g.label for g in guards)
         notes.append(f"forced through guards ({names}); device limits still apply")
     final, hits = model.narrower.narrow(outcome.command, soc_pct, guards, active.key, force)
+    if hold is not None:
+        floor = model.narrower.discharge_floor()
+        if floor is not None:
+            hold.soc_le(soc_pct, floor)
     if final.kind is CommandKind.CHARGE and model.base_ctx.demand_charge_per_kw > 0 and not force:
+        if hold is not None:
+            # The cap is computed from both: the same command needs the same values.
+            hold.pin_net(state.load_w - state.pv_w)
+            hold.pin_peak(state.month_peak_import_w)
         final, hits = cap_charge_at_month_peak(
             final, hits, month_peak_import_w=state.month_peak_import_w,
             net_w=state.load_w - state.pv_w,

@@ -307,6 +307,14 @@ class NarrowCache:
         self._last = (command, guards_key, force, found)
         return found.result(command, soc_pct)
 
+    def discharge_floor(self) -> float | None:
+        """The SOC at or below which the last narrowed command becomes ``hold`` [%]; ``None``
+        when the SOC does not change its narrowing (any kind but ``discharge``)."""
+        last = self._last
+        if last is None or last[3].kind is not _K.DISCHARGE:
+            return None
+        return last[3].floor
+
 
 def cap_charge_at_month_peak(
     command: Command,

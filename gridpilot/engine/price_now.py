@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gridpilot.engine.model import EngineModel
-from gridpilot.engine.state import SiteState
+from gridpilot.engine.state import PriceOutlook, SiteState
 
-__all__ = ["price_now"]
+__all__ = ["price_now", "price_slot_end_s"]
 
 
 def price_now(model: EngineModel, state: SiteState, t_s: float) -> float | None:
@@ -43,3 +45,14 @@ def price_now(model: EngineModel, state: SiteState, t_s: float) -> float | None:
     except Exception:
         # An unknown price makes price conditions false; it must not stop the tick.
         return None
+
+
+def price_slot_end_s(prices: PriceOutlook, t_s: float) -> float:
+    """When the price :func:`price_now` gives at ``t_s`` may next change [UNIX s]: the end of the
+    outlook's slot holding ``t_s``; ``-inf`` (now) when the outlook does not cover ``t_s`` and the
+    price came from the tariff."""
+    n = len(prices)
+    if not (n and prices.start_s[0] <= t_s < prices.end_s):
+        return -math.inf
+    i = int(np.searchsorted(prices.start_s, t_s, side="right"))
+    return float(prices.end_s) if i >= n else float(prices.start_s[i])

@@ -4,7 +4,9 @@ A strategy is a small object built once from its validated settings. On every ti
 (or the ``default``) names it, the engine calls :meth:`Strategy.propose` with the site's state
 and the :class:`StrategyContext` (the battery and tariff facts from the policy). It returns a
 :class:`Proposal`: a command, or ``None`` when it has nothing to say (the engine then moves on to
-the next rule), plus a short reason for the trace.
+the next rule), plus a short reason for the trace, and optionally a
+:class:`~gridpilot.engine.hold.Hold`: how far the same answer is certain to hold, which lets a
+replay skip the ticks that cannot change it.
 
 ``propose`` must be deterministic in its arguments: the engine's ``decide()`` is pure, so a strategy
 may cache work (for example a plan per price outlook) only where the cached answer is exactly what
@@ -21,6 +23,7 @@ from pydantic import BaseModel
 
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.engine.commands import Command, DeviceLimits
+from gridpilot.engine.hold import Hold
 from gridpilot.engine.state import SiteState
 
 __all__ = ["Proposal", "Strategy", "StrategyContext"]
@@ -31,6 +34,9 @@ _UTC = ZoneInfo("UTC")
 class Proposal(NamedTuple):
     command: Command | None
     reason: str
+    hold: Hold | None = None
+    """Over which states the same call would answer the same (:mod:`gridpilot.engine.hold`);
+    ``None``, the default, claims nothing, and the next tick asks again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,12 @@ import numpy.typing as npt
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.hold import Hold
+from gridpilot.engine.model import engine_model
 from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
 from gridpilot.errors import DataError
 from gridpilot.forecasts.evaluate import Scorer
+from gridpilot.forecasts.providers import observe_readings
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
 from gridpilot.simulator.pricehistory import live_sides, require_live_prices
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "DecideFn", "ReplayResult", "replay", "tick_prices"]
 
 DecideFn = Callable[["Policy", SiteState], "Decision"]
+FullDecideFn = Callable[..., "Decision"]
 ProgressFn = Callable[[int, int], None]
 
 KINDS: tuple[CommandKind, ...] = tuple(CommandKind)
@@ -83,7 +87,7 @@ class ReplayResult:
         return int((np.diff(self.kind_code) != 0).sum())
 
 
-def _real_decide() -> DecideFn:
+def _real_decide() -> FullDecideFn:
     from gridpilot.engine.decide import decide
 
     return decide
@@ -107,15 +111,11 @@ def replay(
     import time
 
     params = params or policy.battery
-    if decide_fn is None:
-        real = _real_decide()
-        if overrides:
-            ovs = tuple(overrides)
-
-            def decide_fn(p: Policy, s: SiteState) -> Decision:
-                return real(p, s, ovs)  # type: ignore[call-arg]
-        else:
-            decide_fn = real
+    # Without a decide_fn of the caller's, each decision comes with a Hold: the ticks it covers
+    # reuse it without building a state or deciding again (the same decisions, see
+    # gridpilot.engine.hold).
+    real = _real_decide()
+    ovs = tuple(overrides)
     # Only strategies read the forecast; a policy of plain actions skips its upkeep.
     use_forecast = forecast is not None or any(
         r.strategy is not None for r in (*policy.rules, policy.default)
@@ -151,6 +151,8 @@ def replay(
     slot_imp[:seen] = tariff.import_prices(slots[:seen])
     slot_exp[:seen] = tariff.export_prices(slots[:seen])
     midx, _ = month_index(t_s, policy.tz)
+    # The calendar code of every tick at once: a decision's hold names the code it holds for.
+    codes = engine_model(policy).calendar.codes_at(t_s) if decide_fn is None else [0] * n
 
     # Per-tick results go into Python lists (cheaper to append than numpy item writes).
     bat: list[float] = []
@@ -169,7 +171,7 @@ def replay(
     slot_list = tick_slot.tolist()
     month_list = midx.tolist()
     dt = float(step_s)
-    active = None
+    active: Command | None = None
     active_kind = None
     active_since = None
     active_layer = None
@@ -179,7 +181,7 @@ def replay(
     outlook = PriceOutlook.empty()
     fc: FloatArray | None = None
     prev_bat = 0.0
-    observe = forecast.observe
+    observed = 0
     predict = forecast.forecast
     scorer = Scorer(t_s, load, pv) if use_forecast else None
     kind_codes = _KIND_CODE
@@ -194,13 +196,16 @@ def replay(
     append_kind = kinds.append
     append_winner = winner_ids.append
     next_progress = 0 if progress is not None else n + 1
+    # The decision in force and its hold, unpacked (a tick inside it costs a few comparisons).
+    held: Decision | None = None
+    h_code = 0
+    h_until = 0.0
+    h_soc0 = h_soc1 = h_net0 = h_net1 = h_peak0 = h_peak1 = 0.0
     started = time.perf_counter()
     for i in range(n):
-        now = fromtimestamp(times[i], utc)
+        t = times[i]
         ld = loads[i]
         p = pvs[i]
-        if use_forecast:
-            observe(now, ld, p)
         s0 = slot_list[i]
         s1 = known_end[s0]
         if s0 != last_s0 or s1 != last_s1:
@@ -210,33 +215,68 @@ def replay(
             outlook = PriceOutlook(
                 starts, int(slots[s1 - 1]) + slot_s, slot_imp[s0:s1], slot_exp[s0:s1]
             )
+            held = None
             if use_forecast:
+                # The provider learns every reading up to this tick's before it forecasts.
+                observe_readings(forecast, t_s[observed:i + 1], load[observed:i + 1],
+                                 pv[observed:i + 1])
+                observed = i + 1
                 fc = predict(starts)
                 if scorer is not None and fc is not None:
-                    scorer.score(times[i], starts, fc, getattr(forecast, "last_pv_w", None))
+                    scorer.score(t, starts, fc, getattr(forecast, "last_pv_w", None))
         if month_list[i] != month:
             month = month_list[i]
             month_peak = 0.0
-        decision = decide_fn(
-            policy,
-            make_state(now, soc, ld, p, ld - p - prev_bat, prev_bat, outlook, active,
-                       active_since, month_peak, fc, active_layer),
-        )
-        cmd = decision.command
-        kind = cmd.kind
-        if kind is not active_kind:
-            active_since = now
-            active_kind = kind
-        active = cmd
-        active_layer = decision.layer
+        net = ld - p
+        if (
+            held is not None
+            and t < h_until
+            and codes[i] == h_code
+            and h_soc0 <= soc <= h_soc1
+            and h_net0 <= net <= h_net1
+            and h_peak0 <= month_peak <= h_peak1
+        ):
+            decision = held
+        else:
+            now = fromtimestamp(t, utc)
+            state = make_state(now, soc, ld, p, net - prev_bat, prev_bat, outlook, active,
+                               active_since, month_peak, fc, active_layer)
+            if decide_fn is None:
+                hold = Hold()
+                decision = real(policy, state, ovs, hold)
+            else:
+                decision = decide_fn(policy, state)
+            cmd = decision.command
+            kind = cmd.kind
+            layer = decision.layer
+            if cmd is not active and (active is None or cmd != active):
+                if kind is not active_kind:
+                    active_since = now
+                    active_kind = kind
+                active = cmd
+                held = None
+            elif layer != active_layer or decide_fn is not None:
+                held = None
+            else:
+                # The next tick's state has this tick's objects: the hold applies to it.
+                held = decision
+                h_code = codes[i]
+                h_until = hold.until_s
+                h_soc0 = hold.soc_min_pct
+                h_soc1 = hold.soc_max_pct
+                h_net0 = hold.net_min_w
+                h_net1 = hold.net_max_w
+                h_peak0 = hold.peak_min_w
+                h_peak1 = hold.peak_max_w
+            active_layer = layer
         append_soc0(soc)
-        prev_bat, g, soc = battery_step(cmd, soc, ld, p, dt, params)
+        prev_bat, g, soc = battery_step(decision.command, soc, ld, p, dt, params)
         append_bat(prev_bat)
         append_grid(g)
         append_soc(soc)
         if g > month_peak:
             month_peak = g
-        append_kind(kind_codes[kind])
+        append_kind(kind_codes[decision.command.kind])
         w = winners.get(decision.winner)
         if w is None:
             w = winners[decision.winner] = len(winners)
@@ -244,6 +284,8 @@ def replay(
         if i >= next_progress:
             next_progress += progress_every
             progress(i, n)  # type: ignore[misc]
+    if use_forecast and observed < n:
+        observe_readings(forecast, t_s[observed:], load[observed:], pv[observed:])
     elapsed = time.perf_counter() - started
     if progress is not None:
         progress(n, n)

@@ -26,6 +26,7 @@ from pydantic import Field, model_validator
 from gridpilot.calendar.when import When
 from gridpilot.calendar.window import Window
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.hold import Hold
 from gridpilot.engine.proposal import Proposal, StrategyContext
 from gridpilot.strategies.base import StrategySettings
 
@@ -78,6 +79,22 @@ class RiskPlan:
     name: str
     cheaper_capacity_kwh: float
     now_capacity_kwh: float
+
+
+def _mask_edge_s(plan: RiskPlan, i: int) -> float:
+    """When the risk-window mask next changes after grid point ``i`` [UNIX s]."""
+    inside = plan.inside
+    n = inside.shape[0]
+    if i < 0:
+        return float(plan.grid_start_s)
+    if i >= n:
+        return math.inf
+    # The first grid point past i whose answer differs from i's: one vector operation on a full
+    # decide, none on a held tick. Past the mask nothing is inside.
+    later = np.flatnonzero(inside[i + 1:] != inside[i])
+    if later.shape[0]:
+        return float(plan.grid_start_s + (i + 1 + int(later[0])) * _GRID_S)
+    return float(plan.grid_start_s + n * _GRID_S) if inside[i] else math.inf
 
 
 class BackupReserve:
@@ -182,44 +199,59 @@ class BackupReserve:
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
         limits = ctx.limits
         soc = state.soc_pct
+        hold = Hold()
         reserve = min(max(self.settings.reserve_soc_pct, limits.min_soc_pct), limits.max_soc_pct)
         charge_w = min(self.settings.charge_power_w or limits.max_charge_w, limits.max_charge_w)
         active = state.active_command
         recharging = active is not None and active.kind is CommandKind.CHARGE
-        if soc < reserve - self.settings.force_charge_margin_pct or (recharging and soc < reserve):
+        if hold.soc_lt(soc, reserve - self.settings.force_charge_margin_pct) or (
+            recharging and hold.soc_lt(soc, reserve)
+        ):
             return Proposal(
                 Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=reserve),
                 f"SOC {soc:.1f} % is below the reserve {reserve:g} %: force-charge",
+                hold,
             )
         plan = self.risk_plan(state, ctx, charge_w)
         if plan is None:
-            return Proposal(None, f"SOC {soc:.1f} % at or above the reserve {reserve:g} %")
+            return Proposal(None, f"SOC {soc:.1f} % at or above the reserve {reserve:g} %", hold)
         t_s = state.time.timestamp()
         i = int((t_s - plan.grid_start_s) // _GRID_S)
+        hold.until(_mask_edge_s(plan, i))
         if 0 <= i < plan.inside.shape[0] and plan.inside[i]:
-            return Proposal(Command(CommandKind.HOLD), "inside a risk window: hold the charge")
+            return Proposal(Command(CommandKind.HOLD), "inside a risk window: hold the charge",
+                            hold)
         if plan.start_s is None or plan.start_s <= t_s:
-            return Proposal(None, "no risk window opens within the known prices")
+            return Proposal(None, "no risk window opens within the known prices", hold)
+        hold.until(plan.start_s)
         target = min(max(plan.target_soc_pct, reserve), limits.max_soc_pct)
         label = plan.name or "risk window"
         need_kwh = (target - soc) / 100.0 * limits.capacity_kwh
+        # need_kwh falls as the SOC rises (every step of it is monotonic), so each test below
+        # keeps its answer on the far side of this SOC.
         if need_kwh <= 1e-6:
+            hold.soc_ge(soc, soc)
             return Proposal(
                 Command(CommandKind.HOLD),
                 f"{label} opens in {(plan.start_s - t_s) / 3600:.1f} h: target {target:g} % "
                 "reached, hold",
+                hold,
             )
+        hold.soc_le(soc, soc)
         if need_kwh > plan.cheaper_capacity_kwh + 1e-6:
             target_now = min(target, math.ceil(target * 10.0) / 10.0)
             return Proposal(
                 Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=target_now),
                 f"{label} opens in {(plan.start_s - t_s) / 3600:.1f} h: pre-charge to "
                 f"{target:g} % (now is among the cheapest slots before it)",
+                hold,
             )
+        hold.pin_soc(soc)
         return Proposal(
             None,
             f"{label} opens in {(plan.start_s - t_s) / 3600:.1f} h: pre-charge to {target:g} % "
             "planned in cheaper slots",
+            hold,
         )
 
     def __repr__(self) -> str:

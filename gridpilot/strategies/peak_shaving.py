@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 from pydantic import Field, model_validator
 
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.hold import Hold
 from gridpilot.engine.proposal import Proposal, StrategyContext
 from gridpilot.strategies.base import StrategySettings
 
@@ -65,20 +66,24 @@ class PeakShaving:
             else 0.8 * settings.max_import_w
         )
 
-    def threshold_w(self, state: SiteState, ctx: StrategyContext) -> float:
+    def threshold_w(self, state: SiteState, ctx: StrategyContext,
+                    hold: Hold | None = None) -> float:
         """The import threshold in force: ``max_import_w``, or the month's peak if higher and a
         demand charge makes it the one that counts."""
         threshold = self.settings.max_import_w
-        if (
-            self.settings.track_month_peak
-            and ctx.demand_charge_per_kw > 0
-            and state.month_peak_import_w > threshold
-        ):
-            return state.month_peak_import_w
+        if self.settings.track_month_peak and ctx.demand_charge_per_kw > 0:
+            peak_w = state.month_peak_import_w
+            if hold is None:
+                if peak_w > threshold:
+                    return peak_w
+            elif hold.peak_gt(peak_w, threshold):
+                hold.pin_peak(peak_w)
+                return peak_w
         return threshold
 
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
-        threshold = self.threshold_w(state, ctx)
+        hold = Hold()
+        threshold = self.threshold_w(state, ctx, hold)
         raised = threshold != self.settings.max_import_w
         net_w = state.load_w - state.pv_w
         limits = ctx.limits
@@ -91,8 +96,10 @@ class PeakShaving:
         below_w = min(self._recharge_below_w, threshold)
         hyst_w = 0.0 if recharging else ctx.hysteresis_w
         hyst_pct = 0.0 if recharging else ctx.hysteresis_pct
-        if net_w < below_w - hyst_w and state.soc_pct < target - hyst_pct:
+        if hold.net_lt(net_w, below_w - hyst_w) and hold.soc_lt(state.soc_pct, target - hyst_pct):
             power_w = min(limits.max_charge_w, below_w - net_w)
+            # The recharge power follows the net load.
+            hold.pin_net(net_w)
             if power_w > 1.0:
                 return Proposal(
                     Command(
@@ -103,11 +110,13 @@ class PeakShaving:
                     ),
                     f"import {net_w:.0f} W is below recharge_below_w {below_w:g} W: "
                     f"recharge at {power_w:.0f} W to {target:g} %",
+                    hold,
                 )
         why = " (the month's peak so far, as there is a demand charge)" if raised else ""
         return Proposal(
             Command(CommandKind.PEAK_SHAVE, max_import_w=threshold),
             f"import {net_w:.0f} W; shave above {threshold:.0f} W{why}",
+            hold,
         )
 
     def __repr__(self) -> str:

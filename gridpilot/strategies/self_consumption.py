@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 from pydantic import Field
 
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.hold import ALWAYS
 from gridpilot.engine.proposal import Proposal, StrategyContext
 from gridpilot.strategies.base import StrategySettings
 
@@ -40,7 +41,8 @@ class SelfConsumption:
         else:
             command = Command(CommandKind.LIMIT_EXPORT, max_export_w=settings.max_export_w)
             reason = f"self-consumption, export kept at or below {settings.max_export_w:g} W"
-        self._proposal = Proposal(command, reason)
+        # The same answer whatever the state.
+        self._proposal = Proposal(command, reason, ALWAYS)
 
     def propose(self, state: SiteState, ctx: StrategyContext) -> Proposal:
         return self._proposal

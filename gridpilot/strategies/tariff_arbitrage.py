@@ -52,6 +52,7 @@ from pydantic import Field
 
 from gridpilot.arrays import FloatArray
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.engine.hold import ALWAYS, Hold
 from gridpilot.engine.proposal import Proposal, StrategyContext
 from gridpilot.lp.battery import Storage
 from gridpilot.strategies.arbitrage_plan import (
@@ -197,9 +198,14 @@ class _Answer:
     proposal: Proposal
 
     def answer(self, soc_pct: float, ctx: StrategyContext) -> Proposal:
-        if (self.action.kind is CommandKind.HOLD
-                and soc_pct <= ctx.reserve_soc_pct + _EMPTY_PCT):
-            return _NOTHING_STORED
+        """The proposal at ``soc_pct``: the same object for every tick of the outlook (so it
+        holds whatever the state), but for a ``hold`` that turns to nothing once the battery is
+        empty."""
+        if self.action.kind is CommandKind.HOLD:
+            hold = Hold()
+            if hold.soc_le(soc_pct, ctx.reserve_soc_pct + _EMPTY_PCT):
+                return Proposal(_NOTHING_STORED.command, _NOTHING_STORED.reason, hold)
+            return Proposal(self.proposal.command, self.proposal.reason, hold)
         return self.proposal
 
 
@@ -358,7 +364,7 @@ class TariffArbitrage:
             # the same object to every tick of a slot; a live loop builds one per tick).
             return last.answer(soc, ctx)
         if len(prices) == 0:
-            return Proposal(None, "no prices known")
+            return Proposal(None, "no prices known", ALWAYS)
         t_s = state.time.timestamp()
         plan = self._plan
         k = None
@@ -384,7 +390,9 @@ class TariffArbitrage:
             self._last = None
             return Proposal(None, "the plan could not be solved")
         act = plan.action(k)
-        answer = _Answer(prices, ctx, plan, k, act, self._proposal(act, state, ctx))
+        # Later ticks given this outlook get this very proposal (see answer()): it holds.
+        answer = _Answer(prices, ctx, plan, k, act, self._proposal(act, state, ctx)._replace(
+            hold=ALWAYS))
         self._last = answer
         return answer.answer(soc, ctx)
 
