@@ -90,12 +90,14 @@ class PlanResult:
 class PlanSolver:
     """One quiet HiGHS instance and the plan model it holds, reused across plans."""
 
-    __slots__ = ("_index", "highs", "lp")
+    __slots__ = ("_index", "highs", "lp", "models_passed")
 
     def __init__(self) -> None:
         self.highs: highspy.Highs = new_highs(presolve="off")
         self.lp: BatteryLP | None = None
         """The programme HiGHS holds, up to the bounds :func:`resolve_plan` changed."""
+        self.models_passed = 0
+        """How many plans needed a new model (the others changed the one held)."""
         self._index = np.zeros(0, dtype=np.int32)
 
     def load(self, lp: BatteryLP) -> None:
@@ -108,6 +110,7 @@ class PlanSolver:
                 or not np.array_equal(held.start, lp.start)
                 or not np.array_equal(held.index, lp.index)):
             highs.passModel(lp.highs_lp())
+            self.models_passed += 1
             return
         changed = np.flatnonzero(held.value != lp.value)
         if changed.size:
