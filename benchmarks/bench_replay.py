@@ -2,8 +2,13 @@
 
 Replays the UK 2018 year (105,120 ticks at 5 minutes) through a policy with three strategies
 (``benchmarks/policies/bench-decide.yaml``: tariff arbitrage, peak shaving, backup reserve) and
-the battery model, and prints the wall-clock time and ticks per second of the replay loop, the
-share spent inside ``decide()``, and the loop's own overhead measured with a constant decision.
+the battery model, and prints, in CPU time (best of ``--repeat``):
+
+- the bare-loop floor: a Python loop that only builds the same ``SiteState`` per tick;
+- the replay, and its ratio to that floor, measured in the same process;
+- the replay with the full ``decide()`` on every tick (no held decisions), which must give the
+  same decisions on every tick (checked here), and the loop with a constant decision.
+
 ``--profile`` adds a cProfile listing of the functions where the time goes.
 """
 
@@ -15,10 +20,13 @@ import io
 import os
 import platform
 import pstats
-import statistics
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -26,10 +34,12 @@ sys.path.insert(0, str(ROOT))
 from gridpilot.engine.commands import Command, CommandKind  # noqa: E402
 from gridpilot.engine.decide import decide  # noqa: E402
 from gridpilot.engine.decision import Decision  # noqa: E402
+from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState  # noqa: E402
 from gridpilot.recorded import load_data  # noqa: E402
+from gridpilot.recorded.base import TimeSeries  # noqa: E402
 from gridpilot.recorded.resample import parse_step, resample  # noqa: E402
 from gridpilot.rules.loader import load_policy  # noqa: E402
-from gridpilot.simulator.replay import replay  # noqa: E402
+from gridpilot.simulator.replay import ReplayResult, replay  # noqa: E402
 
 POLICY = ROOT / "benchmarks" / "policies" / "bench-decide.yaml"
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"
@@ -51,56 +61,35 @@ def main() -> int:
 
     # warm-up on a day (imports, caches), then the timed year
     replay(policy, series.slice_time(None, int(series.start_s[0]) + 86400))
-    walls = []
-    cpus = []
-    for _ in range(max(1, args.repeat)):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        result = replay(policy, series)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    wall_s = min(walls)
-
-    spent = [0.0]
-
-    def timed(p, s):  # type: ignore[no-untyped-def]
-        a = time.perf_counter()
-        d = decide(p, s)
-        spent[0] += time.perf_counter() - a
-        return d
-
-    t0 = time.perf_counter()
-    replay(policy, series, decide_fn=timed)
-    timed_wall_s = time.perf_counter() - t0
-
+    floor_cpu = min(_cpu(lambda: _bare_loop(series)) for _ in range(max(1, args.repeat)))
+    runs = [_timed(lambda: replay(policy, series)) for _ in range(max(1, args.repeat))]
+    cpu_s = min(c for c, _, _ in runs)
+    wall_s = min(w for _, w, _ in runs)
+    result = runs[0][2]
+    full_policy = load_policy(args.policy)
+    full_cpu, _, full = _timed(lambda: replay(full_policy, series,
+                                              decide_fn=lambda p, s: decide(p, s)))
     fixed = Decision(Command(CommandKind.SELF_CONSUMPTION), "fixed", "default", "constant")
-    loops = []
-    for _ in range(max(1, args.repeat)):
-        t0 = time.perf_counter()
-        replay(policy, series, decide_fn=lambda _p, _s: fixed)
-        loops.append(time.perf_counter() - t0)
-    loop_s = min(loops)
+    loop_cpu = min(_cpu(lambda: replay(policy, series, decide_fn=lambda _p, _s: fixed))
+                   for _ in range(max(1, args.repeat)))
 
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print(f"policy: {Path(args.policy).name} ({len(policy.strategies)} strategies); "
-          f"data: {DATA.name} at {series.interval_s} s")
+          f"data: {DATA.name} at {series.interval_s} s, {n} ticks")
     print(f"setup (load policy and data, resample): {setup_s:.2f} s")
-    median_s = statistics.median(walls)
-    print(f"replay: {n} ticks in {wall_s:.2f} s = {n / wall_s:,.0f} ticks/s "
-          f"({wall_s / n * 1e6:.1f} us/tick; best of {len(walls)}: "
-          f"{', '.join(f'{w:.2f}' for w in walls)} s; target <= 2 s, >= 50,000 ticks/s)")
-    print(f"  median of {len(walls)}: {median_s:.2f} s = {n / median_s:,.0f} ticks/s")
-    # CPU time of this process: steadier than the wall clock while other work shares the cores.
-    print(f"  CPU time: best {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s")
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine "
-          "slows every figure)")
-    print(f"  inside decide(): {spent[0]:.2f} s of {timed_wall_s:.2f} s "
-          f"({spent[0] / timed_wall_s:.0%}), {spent[0] / n * 1e6:.1f} us/call")
-    print(f"  loop without decide() (constant decision): {loop_s:.2f} s = "
-          f"{n / loop_s:,.0f} ticks/s ({loop_s / n * 1e6:.1f} us/tick: state, outlook, "
-          "forecast, battery step)")
+    print(f"bare-loop floor (build the SiteState of every tick): {floor_cpu:.2f} s CPU "
+          f"({floor_cpu / n * 1e6:.1f} us/tick)")
+    print(f"replay: {cpu_s:.2f} s CPU = {cpu_s / floor_cpu:.1f}x the floor (goal <= 4x); "
+          f"{cpu_s / n * 1e6:.1f} us/tick, {n / wall_s:,.0f} ticks/s wall; best of {len(runs)}: "
+          f"{', '.join(f'{c:.2f}' for c, _, _ in runs)} s CPU")
+    print(f"  full decide() on every tick: {full_cpu:.2f} s CPU = {full_cpu / floor_cpu:.1f}x "
+          f"the floor; decisions {'identical' if _same(result, full) else 'DIFFERENT'} on "
+          "every tick")
+    print(f"  loop with a constant decision (no decide): {loop_cpu:.2f} s CPU = "
+          f"{loop_cpu / floor_cpu:.1f}x the floor")
     print(f"  command changes: {result.command_changes()}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (CPU time barely depends on it)")
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
@@ -110,6 +99,38 @@ def main() -> int:
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
         print(out.getvalue())
     return 0
+
+
+def _cpu(fn: Callable[[], object]) -> float:
+    c0 = time.process_time()
+    fn()
+    return time.process_time() - c0
+
+
+def _timed(fn: Callable[[], ReplayResult]) -> tuple[float, float, ReplayResult]:
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return time.process_time() - c0, time.perf_counter() - w0, out
+
+
+def _bare_loop(series: TimeSeries) -> None:
+    """The floor: per tick, the instant and the SiteState a replay hands decide()."""
+    loads = series.columns["load_w"].tolist()
+    pvs = series.columns["pv_w"].tolist()
+    outlook = PriceOutlook.empty()
+    ages = ReadingAges()
+    utc = UTC
+    fromtimestamp = datetime.fromtimestamp
+    soc = 50.0
+    for t, ld, p in zip(series.start_s.tolist(), loads, pvs, strict=True):
+        SiteState(fromtimestamp(t, utc), soc, ld, p, ld - p, 0.0, outlook, ages, None, None,
+                  None, 0.0, None, None)
+
+
+def _same(a: ReplayResult, b: ReplayResult) -> bool:
+    return (all(np.array_equal(getattr(a, f), getattr(b, f))
+                for f in ("battery_w", "grid_w", "soc_pct", "kind_code"))
+            and [a.winners[i] for i in a.winner_code] == [b.winners[i] for i in b.winner_code])
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gridpilot.engine.commands import DeviceLimits as DeviceLimits
     from gridpilot.engine.decide import decide as decide
     from gridpilot.engine.decision import Decision as Decision
+    from gridpilot.engine.hold import Hold as Hold
     from gridpilot.engine.proposal import Proposal as Proposal
     from gridpilot.engine.proposal import Strategy as Strategy
     from gridpilot.engine.proposal import StrategyContext as StrategyContext
@@ -86,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "Strategy": "gridpilot.engine.proposal",
     "StrategyContext": "gridpilot.engine.proposal",
     "Proposal": "gridpilot.engine.proposal",
+    "Hold": "gridpilot.engine.hold",
     "StrategySettings": "gridpilot.strategies.base",
     # writing a device adapter
     "DeviceAdapter": "gridpilot.devices.base",

@@ -65,7 +65,7 @@ def decide(
     if model.needs_price:
         price = price_now(model, state, t_s)
         if hold is not None:
-            hold.until(price_slot_end_s(state.prices, t_s))
+            hold.until(price_slot_end_s(model, state.prices, t_s))
     pattern = model.pattern_at(t_s)
     active = active_guards(model, pattern, soc, price, hold)
     ordered = (*policy.overrides, *overrides) if policy.overrides or overrides else ()

@@ -47,10 +47,13 @@ def price_now(model: EngineModel, state: SiteState, t_s: float) -> float | None:
         return None
 
 
-def price_slot_end_s(prices: PriceOutlook, t_s: float) -> float:
+def price_slot_end_s(model: EngineModel, prices: PriceOutlook, t_s: float) -> float:
     """When the price :func:`price_now` gives at ``t_s`` may next change [UNIX s]: the end of the
     outlook's slot holding ``t_s``; ``-inf`` (now) when the outlook does not cover ``t_s`` and the
     price came from the tariff."""
+    memo = model.price_memo
+    if memo is not None and memo[0] is prices and memo[1] <= t_s < memo[2]:
+        return memo[2]
     n = len(prices)
     if not (n and prices.start_s[0] <= t_s < prices.end_s):
         return -math.inf

@@ -198,6 +198,8 @@ def replay(
     next_progress = 0 if progress is not None else n + 1
     # The decision in force and its hold, unpacked (a tick inside it costs a few comparisons).
     held: Decision | None = None
+    command = Command(CommandKind.SELF_CONSUMPTION)
+    kind_code = winner_id = 0
     h_code = 0
     h_until = 0.0
     h_soc0 = h_soc1 = h_net0 = h_net1 = h_peak0 = h_peak1 = 0.0
@@ -236,7 +238,7 @@ def replay(
             and h_net0 <= net <= h_net1
             and h_peak0 <= month_peak <= h_peak1
         ):
-            decision = held
+            pass  # the held decision: its command, kind and winner stay as they are
         else:
             now = fromtimestamp(t, utc)
             state = make_state(now, soc, ld, p, net - prev_bat, prev_bat, outlook, active,
@@ -269,18 +271,21 @@ def replay(
                 h_peak0 = hold.peak_min_w
                 h_peak1 = hold.peak_max_w
             active_layer = layer
+            command = cmd
+            kind_code = kind_codes[kind]
+            found = winners.get(decision.winner)
+            if found is None:
+                found = winners[decision.winner] = len(winners)
+            winner_id = found
         append_soc0(soc)
-        prev_bat, g, soc = battery_step(decision.command, soc, ld, p, dt, params)
+        prev_bat, g, soc = battery_step(command, soc, ld, p, dt, params)
         append_bat(prev_bat)
         append_grid(g)
         append_soc(soc)
         if g > month_peak:
             month_peak = g
-        append_kind(kind_codes[decision.command.kind])
-        w = winners.get(decision.winner)
-        if w is None:
-            w = winners[decision.winner] = len(winners)
-        append_winner(w)
+        append_kind(kind_code)
+        append_winner(winner_id)
         if i >= next_progress:
             next_progress += progress_every
             progress(i, n)  # type: ignore[misc]
