@@ -17,6 +17,13 @@ Forecast errors are the backtest's own (report.json's ``forecast``): every forec
 strategy planned on, scored against the recorded interval of each slot; skill is against
 persistence (the same slot a day earlier).
 
+``python benchmarks/bench_forecast.py --cost`` measures instead what the default forecast and the
+calendar cost a replay of the year at 5 minutes (``--step``), in CPU time, best of 3: a reading
+learnt one ``observe`` at a time or in one ``observe_many`` batch per 30-minute price slot, a
+48-hour forecast once per slot, and the calendar codes of the bench policy's windows
+(``benchmarks/policies/bench-decide.yaml``) read minute by minute (``code_at``) or for every
+tick at once (``codes_at``).
+
 The PV in the data is a 4 kWp system near Oxford (examples/data/README.md); the arrays below
 describe it (south, 35°, PVWatts' 14 % losses).
 """
@@ -29,6 +36,8 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +46,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gridpilot.calendar.table import CalendarTable  # noqa: E402
+from gridpilot.engine.model import engine_model  # noqa: E402
+from gridpilot.forecasts.providers import TimeOfWeekAverage  # noqa: E402
 from gridpilot.forecasts.registry import FORECASTS, forecast_factory  # noqa: E402
 from gridpilot.recorded import load_data  # noqa: E402
 from gridpilot.recorded.resample import parse_step, resample  # noqa: E402
@@ -44,6 +56,7 @@ from gridpilot.rules.loader import load_policy  # noqa: E402
 from gridpilot.simulator.backtest import run_backtest  # noqa: E402
 
 POLICY = ROOT / "examples" / "policies" / "agile-dynamic.yaml"
+BENCH_POLICY = ROOT / "benchmarks" / "policies" / "bench-decide.yaml"
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"
 SITE = {"latitude_deg": 51.75, "longitude_deg": -1.26, "altitude_m": 70,
         "arrays": [{"kwp": 4, "tilt_deg": 35, "azimuth_deg": 180}]}
@@ -68,7 +81,11 @@ def main() -> int:
     ap.add_argument("--step", default="30m")
     ap.add_argument("--days", type=int, default=0, help="only the first N days (0: the year)")
     ap.add_argument("--only", default="", help="only the forecasts whose name contains this")
+    ap.add_argument("--cost", action="store_true",
+                    help="the CPU cost of the default forecast and the calendar codes instead")
     args = ap.parse_args()
+    if args.cost:
+        return cost(args.step if "--step" in sys.argv else "5m")
 
     policy = load_policy(POLICY)
     series = resample(load_data(DATA), parse_step(args.step))
@@ -116,6 +133,76 @@ def main() -> int:
               f"{f.get('net_mae_w', float('nan')):9.1f} "
               f"{'-' if pv_mae is None else f'{pv_mae:.1f}':>9} "
               f"{'-' if skill is None else f'{skill:.3f}':>6} {spent:7.1f}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+def _best_cpu_s(run: Callable[[], object], repeat: int = 3) -> float:
+    spent = []
+    for _ in range(repeat):
+        c0 = time.process_time()
+        run()
+        spent.append(time.process_time() - c0)
+    return min(spent)
+
+
+def cost(step: str) -> int:
+    policy = load_policy(BENCH_POLICY)
+    series = resample(load_data(DATA), parse_step(step))
+    t_s = series.start_s
+    load, pv = series.columns["load_w"], series.columns["pv_w"]
+    slot_s, horizon = 1800, 96
+    # The ticks of each price slot: a replay forecasts once per slot, after its first tick.
+    slot_of = (t_s // slot_s).tolist()
+    firsts = [i for i in range(len(slot_of)) if i == 0 or slot_of[i] != slot_of[i - 1]]
+    bounds = [*firsts, len(slot_of)]
+    times, loads, pvs = t_s.tolist(), load.tolist(), pv.tolist()
+    stamps = [datetime.fromtimestamp(t, UTC) for t in times]
+    horizons = [int(t_s[i]) - int(t_s[i]) % slot_s + slot_s * np.arange(horizon, dtype=np.int64)
+                for i in firsts]
+
+    def one_by_one(forecast: bool) -> None:
+        f = TimeOfWeekAverage(policy.tz)
+        observe = f.observe
+        for k, i in enumerate(firsts):
+            observe(stamps[i], loads[i], pvs[i])
+            if forecast:
+                f.forecast(horizons[k])
+            for j in range(i + 1, bounds[k + 1]):
+                observe(stamps[j], loads[j], pvs[j])
+
+    def batched(forecast: bool) -> None:
+        f = TimeOfWeekAverage(policy.tz)
+        done = 0
+        for k, i in enumerate(firsts):
+            f.observe_many(times[done:i + 1], loads[done:i + 1], pvs[done:i + 1])
+            done = i + 1
+            if forecast:
+                f.forecast(horizons[k])
+        f.observe_many(times[done:], loads[done:], pvs[done:])
+
+    n, calls = len(times), len(firsts)
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print(f"data: {DATA.name} at {series.interval_s} s ({n} ticks, {calls} forecasts of "
+          f"{horizon} slots); CPU time, best of 3")
+    for name, run in (("one observe per reading", one_by_one), ("observe_many per slot", batched)):
+        learn = _best_cpu_s(lambda run=run: run(False))  # type: ignore[misc]
+        both = _best_cpu_s(lambda run=run: run(True))  # type: ignore[misc]
+        print(f"  time_of_week, {name:24}: learning {learn:.3f} s ({learn / n * 1e6:.2f} us a "
+              f"reading); forecasts {both - learn:.3f} s ({(both - learn) / calls * 1e6:.1f} us "
+              f"a call); together {both:.3f} s")
+    windows = engine_model(policy).calendar.windows
+
+    def minute_by_minute() -> list[int]:
+        table = CalendarTable(windows)
+        return [table.code_at(t) for t in times]
+
+    per_tick = _best_cpu_s(minute_by_minute)
+    at_once = _best_cpu_s(lambda: CalendarTable(windows).codes_at(t_s))
+    print(f"  calendar codes of {len(windows)} windows: code_at per tick {per_tick:.3f} s "
+          f"({per_tick / n * 1e6:.2f} us a tick), codes_at at once {at_once:.3f} s "
+          f"({per_tick / at_once:.1f}x less)")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     return 0
 
