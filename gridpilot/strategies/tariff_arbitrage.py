@@ -180,6 +180,8 @@ class _Plan:
     kinds: list[int]
     soc_pct: list[float]
     ctx: StrategyContext
+    slot_index: dict[int, int]
+    """The index of each slot start [UNIX s] (a re-solve shares its plan's)."""
 
     def action(self, k: int) -> SlotAction:
         return SlotAction(_KINDS[self.kinds[k]], self.soc_pct[k], self.soc_pct[k + 1],
@@ -295,7 +297,11 @@ class TariffArbitrage:
             wear_per_kwh=inputs.wear_per_kwh, min_spread_per_kwh=inputs.min_spread_per_kwh,
             export_open=inputs.export_w > 0)
         start = np.ascontiguousarray(prices.start_s, dtype=np.int64)
-        return self._wrap(result, start.tobytes(), imp, exp, opportunity, ctx)
+        starts = start.tolist()
+        # The first of equal starts wins, as a search of the sorted starts would find it.
+        slot_index = {t: j for j, t in reversed(list(enumerate(starts)))}
+        return self._wrap(result, (start.tobytes(), imp.tobytes(), exp.tobytes()), imp, exp,
+                          opportunity, ctx, slot_index)
 
     def _resolve(self, plan: _Plan, k: int, state: SiteState) -> _Plan | None:
         assert self._solver is not None
@@ -303,16 +309,18 @@ class TariffArbitrage:
         self.solves += 1
         if result is None:
             return None
-        return self._wrap(result, plan.start_b, plan.import_per_kwh, plan.export_per_kwh,
-                          plan.opportunity, plan.ctx)
+        return self._wrap(result, (plan.start_b, plan.import_b, plan.export_b),
+                          plan.import_per_kwh, plan.export_per_kwh, plan.opportunity, plan.ctx,
+                          plan.slot_index)
 
     @staticmethod
-    def _wrap(result: PlanResult, start_b: bytes, imp: FloatArray, exp: FloatArray,
-              opportunity: npt.NDArray[np.int8], ctx: StrategyContext) -> _Plan:
+    def _wrap(result: PlanResult, outlook_b: tuple[bytes, bytes, bytes], imp: FloatArray,
+              exp: FloatArray, opportunity: npt.NDArray[np.int8], ctx: StrategyContext,
+              slot_index: dict[int, int]) -> _Plan:
         soc = np.concatenate(([result.start_kwh], result.stored_kwh))
         soc *= 100.0 / ctx.limits.capacity_kwh
-        return _Plan(result, start_b, imp.tobytes(), exp.tobytes(), imp, exp, opportunity,
-                     slot_kinds(result, opportunity).tolist(), soc.tolist(), ctx)
+        return _Plan(result, *outlook_b, imp, exp, opportunity,
+                     slot_kinds(result, opportunity).tolist(), soc.tolist(), ctx, slot_index)
 
     @staticmethod
     def _stored_kwh(state: SiteState, ctx: StrategyContext) -> float:
@@ -323,13 +331,11 @@ class TariffArbitrage:
 
     def _slot_of(self, plan: _Plan, prices: PriceOutlook, t_s: float) -> int | None:
         """The index in ``plan`` of the current slot, if the plan still stands for ``prices``."""
-        starts = plan.result.start_s
-        first = int(prices.start_s[0])
-        k = int(np.searchsorted(starts, first))
-        m = int(starts.shape[0])
-        if k >= m or k < plan.result.from_slot or int(starts[k]) != first:
+        k = plan.slot_index.get(int(prices.start_s[0]))
+        if k is None or k < plan.result.from_slot:
             # Not in the plan, or a slot the plan has already fixed as past.
             return None
+        m = len(plan.start_b) // 8
         n = len(prices)
         # Byte comparisons: far cheaper than element-wise ones, and exact.
         a, b = 8 * k, 8 * min(m, k + n)
