@@ -33,6 +33,13 @@ from gridpilot.forecasts.evaluate import Scorer
 from gridpilot.forecasts.providers import observe_readings
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
+from gridpilot.simulator.forecast_track import (
+    ForecastTrack,
+    provider_key,
+    recall,
+    remember,
+    track_key,
+)
 from gridpilot.simulator.pricehistory import live_sides, require_live_prices
 
 if TYPE_CHECKING:
@@ -120,6 +127,9 @@ def replay(
     use_forecast = forecast is not None or any(
         r.strategy is not None for r in (*policy.rules, policy.default)
     )
+    # The default provider learns only the recorded data: its forecasts are kept for the next
+    # replay of the same data (a sweep's variants, a fleet's), see forecast_track.
+    provider = provider_key(policy.doc.forecast.model_dump()) if forecast is None else None
     if forecast is None:
         forecast = policy.new_forecast()
     load, pv = series.complete_columns("load_w", "pv_w", fix="resample with a gap policy")
@@ -153,6 +163,15 @@ def replay(
     midx, _ = month_index(t_s, policy.tz)
     # The calendar code of every tick at once: a decision's hold names the code it holds for.
     codes = engine_model(policy).calendar.codes_at(t_s) if decide_fn is None else [0] * n
+    key = None
+    track: ForecastTrack | None = None
+    recorded_fc: list[FloatArray | None] | None = None
+    if use_forecast and provider is not None:
+        key = track_key(provider, policy.tz.key, t_s, load, pv, slots, known_end)
+        track = recall(key)
+        if track is None:
+            recorded_fc = []
+    outlooks = 0
 
     # Per-tick results go into Python lists (cheaper to append than numpy item writes).
     bat: list[float] = []
@@ -183,7 +202,7 @@ def replay(
     prev_bat = 0.0
     observed = 0
     predict = forecast.forecast
-    scorer = Scorer(t_s, load, pv) if use_forecast else None
+    scorer = Scorer(t_s, load, pv) if use_forecast and track is None else None
     kind_codes = _KIND_CODE
     fromtimestamp = datetime.fromtimestamp
     utc = UTC
@@ -218,12 +237,20 @@ def replay(
                 starts, int(slots[s1 - 1]) + slot_s, slot_imp[s0:s1], slot_exp[s0:s1]
             )
             held = None
-            if use_forecast:
+            if track is not None:
+                fc = track.forecasts[outlooks]
+                outlooks += 1
+            elif use_forecast:
                 # The provider learns every reading up to this tick's before it forecasts.
                 observe_readings(forecast, t_s[observed:i + 1], load[observed:i + 1],
                                  pv[observed:i + 1])
                 observed = i + 1
                 fc = predict(starts)
+                if recorded_fc is not None:
+                    if fc is not None:
+                        # Strategies only read it, and a kept track must stay as it was made.
+                        fc.setflags(write=False)
+                    recorded_fc.append(fc)
                 if scorer is not None and fc is not None:
                     scorer.score(t, starts, fc, getattr(forecast, "last_pv_w", None))
         if month_list[i] != month:
@@ -289,8 +316,14 @@ def replay(
         if i >= next_progress:
             next_progress += progress_every
             progress(i, n)  # type: ignore[misc]
-    if use_forecast and observed < n:
+    if use_forecast and track is None and observed < n:
         observe_readings(forecast, t_s[observed:], load[observed:], pv[observed:])
+    if track is not None:
+        score = track.summary
+    else:
+        score = scorer.result().summary() if scorer is not None and scorer.issues else None
+        if recorded_fc is not None and key is not None:
+            remember(key, ForecastTrack(tuple(recorded_fc), score))
     elapsed = time.perf_counter() - started
     if progress is not None:
         progress(n, n)
@@ -309,7 +342,7 @@ def replay(
         winner_code=np.asarray(winner_ids, dtype=np.int16),
         winners=list(winners),
         elapsed_s=elapsed,
-        forecast=scorer.result().summary() if scorer is not None and scorer.issues else None,
+        forecast=None if score is None else dict(score),
     )
 
 
