@@ -12,8 +12,9 @@ imports them (one BLAS thread), measured in the same run.
 Bytecode is cached as in an installed package, in a temporary directory
 (``PYTHONPYCACHEPREFIX``) so the source tree stays clean, even when the shell sets
 ``PYTHONDONTWRITEBYTECODE``; ``--no-bytecode`` measures a start that compiles every gridpilot
-module from source instead. ``--importtime`` also prints the ten slowest imports of each command
-(``python -X importtime``).
+module from source instead. ``--against REV`` also runs the ``gridpilot`` package of git commit
+REV, its runs interleaved with this tree's, and prints the ratio (before and after in one run).
+``--importtime`` also prints the ten slowest imports of each command (``python -X importtime``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import argparse
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -51,9 +51,11 @@ def _children_cpu_s() -> float:
 
 
 def _run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """CPU and wall seconds of one ``python ARGV``."""
+    """CPU and wall seconds of one ``python ARGV``, started in the tree ``env`` imports from
+    (``-m`` looks in the working directory first)."""
     cpu0, wall0 = _children_cpu_s(), time.perf_counter()
-    proc = subprocess.run([sys.executable, *argv], capture_output=True, env=env, check=False)
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, env=env, check=False,
+                          cwd=env["PYTHONPATH"])
     wall, cpu = time.perf_counter() - wall0, _children_cpu_s() - cpu0
     if proc.returncode != 0:
         raise SystemExit(f"python {' '.join(argv)} failed ({proc.returncode}):\n"
@@ -63,7 +65,8 @@ def _run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def _slowest_imports(argv: list[str], env: dict[str, str], top: int = 10) -> list[str]:
     proc = subprocess.run([sys.executable, "-X", "importtime", *argv],
-                          capture_output=True, text=True, env=env, check=False)
+                          capture_output=True, text=True, env=env, check=False,
+                          cwd=env["PYTHONPATH"])
     rows: list[tuple[int, str]] = []
     for line in proc.stderr.splitlines():
         parts = line.split("|")
@@ -72,28 +75,48 @@ def _slowest_imports(argv: list[str], env: dict[str, str], top: int = 10) -> lis
     return [f"{us / 1000:8.1f} ms {name}" for us, name in sorted(rows, reverse=True)[:top]]
 
 
-def _child_env(bytecode: bool, cache_dir: str) -> dict[str, str]:
+def _child_env(root: Path, bytecode: bool, cache_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(root)
     if bytecode:
-        env["PYTHONPYCACHEPREFIX"] = cache_dir
+        env["PYTHONPYCACHEPREFIX"] = str(cache_dir)
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
-def _measure(name: str, argv: list[str], env: dict[str, str], runs: int,
-             budget_s: float | None) -> tuple[float, float, float]:
-    _run_once(argv, env)  # warm the file cache and write the bytecode
-    results = [_run_once(argv, env) for _ in range(runs)]
-    best = min(c for c, _ in results)
-    cpu = statistics.median(c for c, _ in results)
-    wall = statistics.median(w for _, w in results)
+def _measure(argv: list[str], envs: dict[str, dict[str, str]],
+             runs: int) -> dict[str, tuple[float, float, float]]:
+    """(best CPU, median CPU, median wall) of ``python ARGV`` in each environment, the runs of
+    the environments interleaved so that a change in the machine's load meets them alike."""
+    for env in envs.values():
+        _run_once(argv, env)  # warm the file cache and write the bytecode
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in envs}
+    for _ in range(runs):
+        for name, env in envs.items():
+            results[name].append(_run_once(argv, env))
+    return {
+        name: (min(c for c, _ in r), statistics.median(c for c, _ in r),
+               statistics.median(w for _, w in r))
+        for name, r in results.items()
+    }
+
+
+def _report(label: str, figures: tuple[float, float, float], budget_s: float | None) -> None:
+    best, cpu, wall = figures
     verdict = ""
     if budget_s is not None:
         verdict = "  (ok)" if best <= budget_s else f"  (over the {budget_s:g} s budget)"
-    print(f"{name:<30} CPU best {best:6.3f} s  median {cpu:6.3f} s  wall {wall:6.3f} s{verdict}")
-    return best, cpu, wall
+    print(f"{label:<40} CPU best {best:6.3f} s  median {cpu:6.3f} s  wall {wall:6.3f} s{verdict}")
+
+
+def _export(rev: str, into: Path) -> Path:
+    """The ``gridpilot`` package as commit ``rev`` had it, unpacked under ``into``."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "gridpilot"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def main() -> int:
@@ -102,23 +125,32 @@ def main() -> int:
     parser.add_argument("--importtime", action="store_true", help="show the slowest imports")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="compile gridpilot from source on every start (no bytecode cache)")
+    parser.add_argument("--against", metavar="REV",
+                        help="also run the gridpilot of git commit REV, interleaved with this one")
     args = parser.parse_args()
-    cache_dir = tempfile.mkdtemp(prefix="gridpilot-bench-pycache-")
-    try:
-        env = _child_env(not args.no_bytecode, cache_dir)
+    bytecode = not args.no_bytecode
+    with tempfile.TemporaryDirectory(prefix="gridpilot-bench-startup-") as tmp:
+        envs = {"": _child_env(ROOT, bytecode, Path(tmp) / "pycache-here")}
+        if args.against:
+            old = _export(args.against, Path(tmp) / "against")
+            envs[f" @{args.against}"] = _child_env(old, bytecode, Path(tmp) / "pycache-against")
         print(f"python {platform.python_version()} on {platform.machine()}, "
               f"{os.cpu_count()} CPU(s); best and median of {args.runs} runs, after one warm-up; "
-              + ("no bytecode cache" if args.no_bytecode else "bytecode cached"))
-        floor_env = {**env, "OPENBLAS_NUM_THREADS": "1"}  # as check starts numpy
+              + ("bytecode cached" if bytecode else "no bytecode cache"))
+        here = envs[""]
+        floor_env = {**here, "OPENBLAS_NUM_THREADS": "1"}  # as check starts numpy
         for name, argv in FLOORS.items():
-            _measure(f"floor: {name}", argv, floor_env, args.runs, None)
+            _report(f"floor: {name}", _measure(argv, {"": floor_env}, args.runs)[""], None)
         for name, argv in COMMANDS.items():
-            _measure(f"gridpilot {name}", argv, env, args.runs, BUDGET_S)
+            figures = _measure(argv, envs, args.runs)
+            for tag, fig in figures.items():
+                _report(f"gridpilot {name}{tag}", fig, BUDGET_S if not tag else None)
+            if args.against:
+                now, then = figures[""][0], figures[f" @{args.against}"][0]
+                print(f"{'':<40} best CPU {now / then:.2f}x of {args.against}'s")
             if args.importtime:
-                for row in _slowest_imports(argv, env):
+                for row in _slowest_imports(argv, here):
                     print(f"    {row}")
-    finally:
-        shutil.rmtree(cache_dir, ignore_errors=True)
     return 0
 
 
