@@ -1,78 +1,139 @@
-"""Benchmark the perfect-foresight optimum: ``python benchmarks/bench_optimum.py [--step 30m]``.
+"""Benchmark the perfect-foresight optimum: ``python benchmarks/bench_optimum.py [--step 5m]``.
 
-Builds and solves the LP for the UK 2018 year (17,520 half hours) with the battery of the Agile
-example policy, once without and once with a demand charge, and prints the build+solve time, the
-HiGHS solve time and the model size. Then it backtests the Agile example policy and the
-three-strategy benchmark policy on the same year and prints their ``savings_captured``.
+The UK 2018 year at ``--step`` (30m, 5m or 1m) with the battery of the Agile example policy:
+the optimum once without and once with a demand charge (10 per kW), then the backtests of the
+Agile example policy and the three-strategy benchmark policy with the optimum (skip them with
+``--skip-policies``; ``--demand-charge X`` runs only that case). Each case runs in a fresh
+process, so that its peak memory is its own: the line shows its CPU time (the optimum's own, and
+the whole process's), its peak RSS (``ru_maxrss``), the bill and the proven gap.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
+import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gridpilot.recorded import load_data  # noqa: E402
-from gridpilot.recorded.resample import parse_step, resample  # noqa: E402
-from gridpilot.rules.loader import load_policy  # noqa: E402
-from gridpilot.simulator.accounting import BillInputs, SiteSeries  # noqa: E402
-from gridpilot.simulator.backtest import run_backtest  # noqa: E402
-from gridpilot.simulator.optimum import solve_optimum  # noqa: E402
-
 AGILE = ROOT / "examples" / "policies" / "agile-dynamic.yaml"
 BENCH = ROOT / "benchmarks" / "policies" / "bench-decide.yaml"
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"
+GOAL_S = {("5m", False): 5.0, ("5m", True): 30.0, ("1m", False): 120.0, ("1m", True): 120.0}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--step", default="30m")
-    ap.add_argument("--skip-policies", action="store_true",
-                    help="only time the LP, skip the savings_captured backtests")
-    args = ap.parse_args()
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _optimum_case(step: str, demand: float) -> dict[str, Any]:
+    from gridpilot.recorded import load_data
+    from gridpilot.recorded.resample import parse_step, resample
+    from gridpilot.rules.loader import load_policy
+    from gridpilot.simulator.accounting import BillInputs, SiteSeries
+    from gridpilot.simulator.optimum import solve_optimum
+
     policy = load_policy(AGILE)
-    series = resample(load_data(DATA), parse_step(args.step))
+    series = resample(load_data(DATA), parse_step(step))
     params = policy.battery
     c = series.columns
     site = SiteSeries(start_s=series.start_s, step_s=series.interval_s, load_w=c["load_w"],
                       pv_w=c["pv_w"], import_price=policy.tariff.import_prices(series.start_s),
-                      export_price=policy.tariff.export_prices(series.start_s), tz=policy.tz)
-    n = len(series)
-    for demand in (0.0, 10.0):
-        t0 = time.perf_counter()
-        res = solve_optimum(replace(site, bill=BillInputs(demand_charge_per_kw=demand)),
-                            params, params.min_soc_pct)
-        wall = time.perf_counter() - t0
-        print(f"optimum, {n} steps of {series.interval_s} s, demand charge {demand:g}/kW: "
-              f"{wall:.2f} s wall (HiGHS {res.solve_s:.2f} s; goal at 5 minutes <= "
-              f"{30 if demand else 5} s{'; stopped at the time limit' if res.timed_out else ''}), "
-              f"energy+demand bill {res.bill:,.2f}, lower bound {res.objective_bound:,.2f} "
-              f"(gap {res.gap:,.3f}; {res.binary_steps} direction binaries, "
-              f"{res.rounds} solves)")
+                      export_price=policy.tariff.export_prices(series.start_s), tz=policy.tz,
+                      bill=BillInputs(demand_charge_per_kw=demand))
+    before_mib = _peak_mib()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    res = solve_optimum(site, params, params.min_soc_pct)
+    return {
+        "steps": len(series), "cpu_s": time.process_time() - cpu0,
+        "wall_s": time.perf_counter() - wall0, "highs_s": res.solve_s,
+        "data_peak_mib": before_mib, "bill": res.bill, "bound": res.objective_bound,
+        "gap": res.gap, "binaries": res.binary_steps, "rounds": res.rounds,
+        "timed_out": res.timed_out,
+    }
+
+
+def _backtest_case(step: str, policy_path: str) -> dict[str, Any]:
+    from gridpilot.recorded import load_data
+    from gridpilot.recorded.resample import parse_step, resample
+    from gridpilot.rules.loader import load_policy
+    from gridpilot.simulator.backtest import run_backtest
+
+    pol = load_policy(Path(policy_path))
+    series = resample(load_data(DATA), parse_step(step))
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    bt = run_backtest(pol, series, optimal=True)
+    sc, scb = bt.savings_captured, bt.savings_captured_vs_bound
+    return {
+        "steps": len(series), "cpu_s": time.process_time() - cpu0,
+        "wall_s": time.perf_counter() - wall0, "bill": bt.policy.bill,
+        "no_battery": bt.no_battery.bill, "self_consumption": bt.self_consumption.bill,
+        "optimum": bt.optimum.bill if bt.optimum else None, "sc": sc, "sc_bound": scb,
+        "sc_full": bt.savings_captured_full_range,
+    }
+
+
+def _in_fresh_process(*args: str) -> dict[str, Any]:
+    """Run one case in a new interpreter; its JSON line, with the process's CPU and peak RSS."""
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True,
+                         capture_output=True, text=True).stdout
+    got: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return got
+
+
+def _child(args: argparse.Namespace) -> int:
+    kind, step, what = args.child
+    got = _optimum_case(step, float(what)) if kind == "optimum" else _backtest_case(step, what)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    got["process_cpu_s"] = usage.ru_utime + usage.ru_stime
+    got["peak_mib"] = _peak_mib()
+    print(json.dumps(got))
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--step", default="30m", help="30m, 5m or 1m (the data is half-hourly)")
+    ap.add_argument("--demand-charge", type=float, action="append",
+                    help="only this demand charge per kW (repeatable; default 0 and 10)")
+    ap.add_argument("--skip-policies", action="store_true",
+                    help="only time the optimum, skip the policies' backtests")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return _child(args)
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; every case in a fresh process")
+    for demand in args.demand_charge or [0.0, 10.0]:
+        r = _in_fresh_process("optimum", args.step, str(demand))
+        goal = GOAL_S.get((args.step, demand > 0))
+        print(f"optimum, {r['steps']} steps of {args.step}, demand charge {demand:g}/kW: "
+              f"CPU {r['cpu_s']:.2f} s (wall {r['wall_s']:.2f} s, HiGHS {r['highs_s']:.2f} s"
+              f"{f'; goal <= {goal:g} s' if goal else ''}"
+              f"{'; stopped at the time limit' if r['timed_out'] else ''}), "
+              f"peak RSS {r['peak_mib']:.0f} MiB ({r['data_peak_mib']:.0f} MiB before solving), "
+              f"energy+demand bill {r['bill']:,.2f}, lower bound {r['bound']:,.2f} "
+              f"(gap {r['gap']:,.3f}; {r['binaries']} direction binaries, {r['rounds']} solves)")
     if not args.skip_policies:
         for path in (AGILE, BENCH):
-            pol = load_policy(path)
-            t0 = time.perf_counter()
-            bt = run_backtest(pol, series, optimal=True)
-            wall = time.perf_counter() - t0
-            sc = bt.savings_captured
-            scb = bt.savings_captured_vs_bound
-            print(f"{path.name}: bill {bt.policy.bill:,.2f}, no battery "
-                  f"{bt.no_battery.bill:,.2f}, self-consumption "
-                  f"{bt.self_consumption.bill:,.2f}, optimum "
-                  f"{bt.optimum.bill if bt.optimum else float('nan'):,.2f} -> savings_captured "
-                  f"{'n/a' if sc is None else f'{sc:.3f}'} (vs LP bound "
+            r = _in_fresh_process("backtest", args.step, str(path))
+            sc, scb, scf = r["sc"], r["sc_bound"], r["sc_full"]
+            print(f"{path.name}: bill {r['bill']:,.2f}, no battery {r['no_battery']:,.2f}, "
+                  f"self-consumption {r['self_consumption']:,.2f}, optimum "
+                  f"{r['optimum'] if r['optimum'] is not None else float('nan'):,.2f} -> "
+                  f"savings_captured {'n/a' if sc is None else f'{sc:.3f}'} (vs LP bound "
                   f"{'n/a' if scb is None else f'{scb:.3f}'}; full range "
-                  f"{bt.savings_captured_full_range or float('nan'):.3f}); backtest {wall:.1f} s")
+                  f"{float('nan') if scf is None else scf:.3f}); backtest CPU "
+                  f"{r['cpu_s']:.1f} s (wall {r['wall_s']:.1f} s), peak RSS "
+                  f"{r['peak_mib']:.0f} MiB")
     return 0
 
 

@@ -44,13 +44,16 @@ import numpy.typing as npt
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
 from gridpilot.lp.battery import (
+    BatteryLP,
     Costs,
     GridCaps,
     Horizon,
+    Rows,
     Storage,
     build_battery_lp,
     direction_cuts,
 )
+from gridpilot.lp.runs import Counted, Runs, counted_rows, equal_runs, order_counted
 from gridpilot.simulator.accounting import SiteSeries, month_index
 from gridpilot.solver import new_highs
 
@@ -402,23 +405,22 @@ class _Model:
         self.month_idx = month_idx
         self.demand_charge_per_kw = site.bill.demand_charge_per_kw
         cap = params.capacity_kwh
+        self.e0_kwh = cap * initial_soc_pct / 100.0
+        self.storage = Storage(
+            charge_w=params.max_charge_w,
+            discharge_w=params.max_discharge_w,
+            charge_efficiency=params.charge_efficiency,
+            discharge_efficiency=params.discharge_efficiency,
+            floor_kwh=cap * params.min_soc_pct / 100.0,
+            top_kwh=cap * params.max_soc_pct / 100.0,
+        )
+        self.grid = GridCaps(battery_export_w=params.max_discharge_w, max_export_w=max_export_w)
         self.lp = lp = build_battery_lp(
             Horizon(np.full(n, self.h), net, self.import_price, self.export_price),
-            Storage(
-                charge_w=params.max_charge_w,
-                discharge_w=params.max_discharge_w,
-                charge_efficiency=params.charge_efficiency,
-                discharge_efficiency=params.discharge_efficiency,
-                floor_kwh=cap * params.min_soc_pct / 100.0,
-                top_kwh=cap * params.max_soc_pct / 100.0,
-            ),
-            cap * initial_soc_pct / 100.0,
-            GridCaps(battery_export_w=params.max_discharge_w, max_export_w=max_export_w),
-            Costs(
-                discharge_per_kwh=params.cycle_cost_per_kwh,
-                demand_charge_per_kw=self.demand_charge_per_kw,
-                month_idx=month_idx,
-            ),
+            self.storage,
+            self.e0_kwh,
+            self.grid,
+            self._costs(month_idx),
         )
         self.nm = lp.nm
         self.ncol = lp.ncol
@@ -429,11 +431,19 @@ class _Model:
         self.may_trade = (
             (self.export_price > self.import_price) & (caps.import_w > 0) & (caps.export_w > 0)
         )
-        self.cuts = direction_cuts(lp, net, np.flatnonzero(self.may_trade))
+        # the direction cuts (:func:`direction_cuts`) go on these steps
+        self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
         # nothing or where the battery is full; any step may need z in a degenerate case.
         self.may_waste = (params.max_charge_w > 0) & (params.max_discharge_w > 0) & np.ones(
             n, dtype=bool
+        )
+
+    def _costs(self, month_idx: IntArray | None) -> Costs:
+        return Costs(
+            discharge_per_kwh=self.params.cycle_cost_per_kwh,
+            demand_charge_per_kw=self.demand_charge_per_kw,
+            month_idx=month_idx,
         )
 
     def window(self, a: int, b: int, x: FloatArray) -> _Model:
@@ -480,27 +490,46 @@ class _Model:
                 caps.export_w[fix_y == 1] = 0.0
                 caps.import_w[fix_y == 0] = 0.0
                 free_y = fix_y < 0
-        zs = np.flatnonzero(z_bin).astype(np.int64)
-        ys = np.flatnonzero((self.may_trade & free_y) | y_bin).astype(np.int64)
-        y_integer = y_bin[ys]
-        integer = int(zs.size) + int(y_integer.sum())
+        has_y = (self.may_trade & free_y) | y_bin
+        # import/export binaries on steps that merge into runs are counted per run instead
+        count = y_bin & ~z_bin & self._countable(upper)
+        runs = self._runs(upper, z_bin | (y_bin & ~count), has_y, count)
+        lp, cuts = self._run_lp(runs, upper)
+        first = runs.first
+        zs = np.flatnonzero(z_bin[first]).astype(np.int64)
+        ys = np.flatnonzero((has_y & ~count)[first]).astype(np.int64)
+        y_integer = y_bin[first[ys]]
+        counted_runs = np.flatnonzero(count[first]).astype(np.int64)
+        integer = int(zs.size) + int(y_integer.sum()) + int(counted_runs.size)
         solver = new_highs()
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", _MIP_REL_GAP)
         solver.setOptionValue("mip_abs_gap", _MIP_ABS_GAP)
-        solver.passModel(self.lp.highs_lp(upper=upper, z_steps=zs, y_steps=ys,
-                                          y_integer=y_integer))
-        cuts = self.cuts
+        solver.passModel(lp.highs_lp(z_steps=zs, y_steps=ys, y_integer=y_integer))
         solver.addRows(cuts.count, cuts.lower, cuts.upper, int(cuts.index.size), cuts.start,
                        cuts.index, cuts.value)
+        counted = None
+        if counted_runs.size:
+            counted, col_lo, col_hi, rows = counted_rows(
+                lp, lp.upper, counted_runs, runs.length[counted_runs],
+                lp.ncol + int(zs.size) + int(ys.size))
+            q = counted.count
+            solver.addCols(3 * q, np.zeros(3 * q), col_lo, col_hi, 0,
+                           np.zeros(3 * q, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                           np.zeros(0))
+            solver.changeColsIntegrality(
+                q, (counted.offset + 2 * q + np.arange(q)).astype(np.int32),
+                np.full(q, int(highspy.HighsVarType.kInteger), dtype=np.uint8))
+            solver.addRows(rows.count, rows.lower, rows.upper, int(rows.index.size), rows.start,
+                           rows.index, rows.value)
         solver.run()
         status = solver.getModelStatus()
         info = solver.getInfo()
         if status == highspy.HighsModelStatus.kTimeLimit:
             has_x = info.primal_solution_status == _FEASIBLE and integer > 0
             raise _TimeLimit(
-                np.asarray(solver.getSolution().col_value, dtype=np.float64)[: self.ncol]
-                if has_x else None,
+                self._spread(runs, lp, np.asarray(solver.getSolution().col_value,
+                                                  dtype=np.float64), counted) if has_x else None,
                 float(info.mip_dual_bound) if integer else -np.inf,
                 float(solver.getRunTime()),
             )
@@ -508,10 +537,98 @@ class _Model:
             raise GridpilotError(
                 f"the optimum did not solve: {solver.modelStatusToString(status)}"
             )
-        x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
+        x = self._spread(runs, lp, np.asarray(solver.getSolution().col_value, dtype=np.float64),
+                         counted)
         value = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if integer else value
-        return x[: self.ncol], min(bound, value), float(solver.getRunTime())
+        return x, min(bound, value), float(solver.getRunTime())
+
+    def _countable(self, upper: FloatArray) -> npt.NDArray[np.bool_]:
+        """Steps whose import/export binary may be counted over a run (:mod:`gridpilot.lp.runs`):
+        no demand charge (a count bounds the run's average import, not each step's), and
+        energy bounds at least one importing and one exporting step's energy apart."""
+        n, s = self.n, self.storage
+        if self.nm:
+            return np.zeros(n, dtype=bool)
+        most_kwh = self.h / 1000.0 * max(s.charge_w * s.charge_efficiency,
+                                         s.discharge_w / s.discharge_efficiency)
+        return np.asarray(upper[4 * n:5 * n] - self.lp.lower[4 * n:5 * n] >= 2.0 * most_kwh)
+
+    def _runs(self, upper: FloatArray, binary: npt.NDArray[np.bool_],
+              has_y: npt.NDArray[np.bool_], count: npt.NDArray[np.bool_]) -> Runs:
+        """The runs of steps that are the same programme (:mod:`gridpilot.lp.runs`): equal
+        data, costs and bounds, equal energy bounds on the step before, no binary (a counted
+        run holds only counted steps)."""
+        n, lp = self.n, self.lp
+        e_lo, e_hi = lp.lower[4 * n:5 * n], upper[4 * n:5 * n]
+        # the energy before the first step is e0 itself: it shares the first step's bounds
+        # only where it lies within them
+        e0_in = bool(n) and bool(e_lo[0] <= self.e0_kwh <= e_hi[0])
+        lo_before = np.concatenate(([e_lo[0] if e0_in else self.e0_kwh], e_lo[:-1]))
+        hi_before = np.concatenate(([e_hi[0] if e0_in else self.e0_kwh], e_hi[:-1]))
+        keys: list[npt.NDArray[np.generic]] = [
+            self.net, self.import_price, self.export_price, has_y, count, self.cut_at,
+            lo_before, hi_before,
+            np.where(binary, np.arange(1, n + 1), 0),
+        ]
+        keys += [col[k * n:(k + 1) * n] for col in (lp.cost, lp.lower, upper) for k in range(5)]
+        if self.month_idx is not None:
+            keys.append(self.month_idx)
+        return equal_runs(keys, n)
+
+    def _run_lp(self, runs: Runs, upper: FloatArray) -> tuple[BatteryLP, Rows]:
+        """The programme with one step per run, its bounds those of the run's steps, and the
+        direction cuts where trading may pay."""
+        first, n = runs.first, self.n
+        lp = build_battery_lp(
+            Horizon(self.h * runs.length.astype(np.float64), self.net[first],
+                    self.import_price[first], self.export_price[first]),
+            self.storage,
+            self.e0_kwh,
+            self.grid,
+            self._costs(None if self.month_idx is None else self.month_idx[first]),
+        )
+        cuts = direction_cuts(lp, self.net[first], np.flatnonzero(self.cut_at[first]))
+        cols = (np.arange(5)[:, None] * n + first[None, :]).ravel()
+        m = runs.count
+        lp.lower[:5 * m] = self.lp.lower[cols]
+        lp.upper[:5 * m] = upper[cols]
+        return lp, cuts
+
+    def _spread(self, runs: Runs, lp: BatteryLP, x_runs: FloatArray,
+                counted: Counted | None) -> FloatArray:
+        """A solution of the programme over runs (:meth:`_run_lp`) on every step; a counted
+        run's steps each import or export (:func:`order_counted`)."""
+        x = np.empty(self.ncol)
+        sol, got = self.lp.columns(x), lp.columns(x_runs[: lp.ncol])
+        sol.charge_w[:] = runs.spread(got.charge_w)
+        sol.discharge_w[:] = runs.spread(got.discharge_w)
+        sol.import_w[:] = runs.spread(got.import_w)
+        sol.export_w[:] = runs.spread(got.export_w)
+        sol.stored_kwh[:] = runs.spread_energy(got.stored_kwh, self.e0_kwh)
+        sol.peak_w[:] = got.peak_w
+        if counted is None:
+            return x
+        s, hk = self.storage, self.h / 1000.0
+        c1_all, d1_all, m_all = counted.columns(x_runs)
+        flows_all = np.column_stack((got.charge_w, got.discharge_w, got.import_w, got.export_w))
+        for j, r in enumerate(counted.runs.tolist()):
+            k, a = int(runs.length[r]), int(runs.first[r])
+            m = min(max(round(float(m_all[j])), 0), k)
+            c, d, i, e = flows_all[r] * k
+            c1, d1 = float(c1_all[j]) * k, float(d1_all[j]) * k
+            importing = np.array([c1, d1, i, 0.0]) / max(m, 1)
+            exporting = np.array([c - c1, d - d1, 0.0, e]) / max(k - m, 1)
+            gains = [hk * (s.charge_efficiency * f[0] - f[1] / s.discharge_efficiency)
+                     for f in (importing, exporting)]
+            before = self.e0_kwh if a == 0 else float(sol.stored_kwh[a - 1])
+            flows, stored = order_counted(
+                k, m, importing, exporting, gains[0], gains[1], before,
+                float(self.lp.lower[4 * self.n + a]), float(lp.upper[4 * lp.n + r]))
+            sol.charge_w[a:a + k], sol.discharge_w[a:a + k] = flows[:, 0], flows[:, 1]
+            sol.import_w[a:a + k], sol.export_w[a:a + k] = flows[:, 2], flows[:, 3]
+            sol.stored_kwh[a:a + k] = stored
+        return x
 
     def value(self, x: FloatArray) -> float:
         """The programme's objective at ``x``: bill + wear where no step does both."""

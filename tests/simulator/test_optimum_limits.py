@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from gridpilot.engine.battery import BatteryParams
-from gridpilot.lp.battery import Rows
 from gridpilot.simulator import optimum as optimum_mod
 from gridpilot.simulator.accounting import SiteSeries
 from gridpilot.simulator.optimum import _Model, solve_optimum
@@ -81,9 +80,7 @@ def test_the_direction_cuts_close_most_of_the_free_trade() -> None:
     _, with_cuts, _ = m.solve(none, none, 10.0)
 
     m2 = _Model(site, E7, 15.0, month_idx=None, max_export_w=None)
-    m2.cuts = Rows(lower=np.zeros(0), upper=np.zeros(0),
-                               start=np.zeros(0, dtype=np.int32),
-                               index=np.zeros(0, dtype=np.int32), value=np.zeros(0))
+    m2.cut_at = np.zeros(m2.n, dtype=bool)
     _, without, _ = m2.solve(none, none, 10.0)
     assert without < with_cuts <= res.objective + 1e-9
     assert res.objective - with_cuts < 0.25 * (res.objective - without)
