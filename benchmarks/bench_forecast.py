@@ -175,11 +175,12 @@ def cost(step: str) -> int:
         f = TimeOfWeekAverage(policy.tz)
         done = 0
         for k, i in enumerate(firsts):
-            f.observe_many(times[done:i + 1], loads[done:i + 1], pvs[done:i + 1])
+            # Array slices, as the replay passes them.
+            f.observe_many(t_s[done:i + 1], load[done:i + 1], pv[done:i + 1])
             done = i + 1
             if forecast:
                 f.forecast(horizons[k])
-        f.observe_many(times[done:], loads[done:], pvs[done:])
+        f.observe_many(t_s[done:], load[done:], pv[done:])
 
     n, calls = len(times), len(firsts)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, "

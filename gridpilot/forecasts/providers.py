@@ -249,12 +249,13 @@ class TimeOfWeekAverage:
             for t_s, load, pv in zip(_items(times_s), _items(load_w), _items(pv_w), strict=True):
                 self.observe(datetime.fromtimestamp(t_s, UTC), load, pv)
             return
-        times, loads, pvs = _items(times_s), _items(load_w), _items(pv_w)
+        times, loads, pvs = _ints(times_s), _floats(load_w), _floats(pv_w)
         if not len(times) == len(loads) == len(pvs):
             raise ValueError("observe_many needs as many loads and PV readings as times")
         self._learn(times, loads, pvs)
 
     def _learn(self, times: Sequence[int], loads: Sequence[float], pvs: Sequence[float]) -> None:
+        """Learn readings already made Python ints and floats (as observe would make them)."""
         corrections = self.is_holiday is not None or self.in_day_bounds is not None
         sums, counts = self._sum, self._count
         agg_sum, agg_count = self._agg_sum, self._agg_count
@@ -265,12 +266,11 @@ class TimeOfWeekAverage:
         row_sum: list[float] = []
         row_count: list[float] = []
         touched: list[int] = []
-        isfinite = math.isfinite
-        for t, load, pv in zip(times, loads, pvs, strict=True):
-            net = float(load) - float(pv)
-            if not isfinite(net):
+        last_b = -1
+        for t_s, load, pv in zip(times, loads, pvs, strict=True):
+            net = load - pv
+            if net - net != 0.0:  # not finite (inf - inf is nan), in the loop without a call
                 continue
-            t_s = int(t)
             hour = t_s // 3600
             if hour != hour_seen:
                 off = self._offset_s(t_s)
@@ -291,7 +291,9 @@ class TimeOfWeekAverage:
             agg_sum[b] += net
             agg_count[b] += 1.0
             self._total += 1.0
-            touched.append(b)
+            if b != last_b:  # a batch's readings mostly share one bin
+                touched.append(b)
+                last_b = b
             if corrections:
                 self._after_reading(b)
         self._hour, self._hour_off = hour_seen, off
@@ -437,6 +439,22 @@ class TimeOfWeekAverage:
             return 1.0  # a ratio of net loads that cross zero says nothing
         lo, hi = self.in_day_bounds
         return min(max(self._today_measured / self._today_expected, lo), hi)
+
+
+def _ints(values: IntArray | Sequence[int]) -> list[int]:
+    """Times as the Python ints ``int()`` makes of them, at once for an integer array."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        out: list[int] = values.tolist()
+        return out
+    return [int(t) for t in _items(values)]
+
+
+def _floats(values: FloatArray | Sequence[float]) -> list[float]:
+    """Readings as the Python floats ``float()`` makes of them, at once for an array."""
+    if isinstance(values, np.ndarray):
+        out: list[float] = values.astype(np.float64, copy=False).tolist()
+        return out
+    return [float(v) for v in values]
 
 
 def _items(values: IntArray | FloatArray | Sequence[int] | Sequence[float]) -> Sequence[Any]:

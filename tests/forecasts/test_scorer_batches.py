@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.arrays import FloatArray, IntArray
-from gridpilot.forecasts.evaluate import Scorer
+from gridpilot.forecasts.evaluate import Evaluation, Scorer
 
 STEP_S = 1800
 
@@ -54,3 +56,56 @@ def test_a_caller_reusing_its_buffer_does_not_change_what_was_scored() -> None:
     scorer.score(0, start_s[1:5], buf)
     buf[:] = 0.0  # the replay loop may fill the same array for the next forecast
     assert scorer.result().net_mae_w == 0.0
+
+
+def _fields(e: Evaluation) -> list[object]:
+    return [getattr(e, f.name) for f in dataclasses.fields(e)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    step_s=st.sampled_from([300, 1800, 3600, 7 * 3600]),
+    with_pv=st.booleans(),
+    batch_slots=st.integers(1, 2000),
+)
+def test_a_regular_recording_is_indexed_as_a_search_would_index_it(
+    seed: int, step_s: int, with_pv: bool, batch_slots: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 600))
+    start_s = np.arange(n, dtype=np.int64) * step_s + 1_500_000_000
+    load = rng.uniform(100, 3000, n)
+    load[rng.integers(0, n, 5)] = np.nan
+    pv = rng.uniform(0, 2000, n)
+    arithmetic, searched = Scorer(start_s, load, pv), Scorer(start_s, load, pv)
+    assert arithmetic._step_s == step_s
+    searched._step_s = 0  # the binary search any recording gets
+    for s in (arithmetic, searched):
+        s._BATCH_SLOTS = batch_slots
+    for _ in range(int(rng.integers(1, 40))):
+        issued = int(start_s[0]) + int(rng.integers(-2, n + 2)) * step_s
+        # Slots on and off the recording's grid, before its start and past its end.
+        m = int(rng.integers(0, 60))
+        off_grid = rng.integers(1, step_s, m) * (rng.random(m) < 0.2)
+        slots = issued + rng.integers(-3, 100, m) * step_s + off_grid
+        net = np.asarray(rng.normal(0, 800, slots.shape[0]), dtype=np.float64)
+        pv_fc = (np.asarray(rng.uniform(0, 2000, slots.shape[0]), dtype=np.float64)
+                 if with_pv else None)
+        arithmetic.score(issued, slots, net, pv_fc)
+        searched.score(issued, slots, net, pv_fc)
+    a, b = _fields(arithmetic.result()), _fields(searched.result())
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, np.ndarray):
+            assert isinstance(y, np.ndarray) and np.array_equal(x, y, equal_nan=True)
+        else:
+            assert x == y or (x != x and y != y)  # equal, or both NaN
+
+
+def test_a_recording_with_a_missing_interval_is_searched() -> None:
+    start_s = np.asarray([0, 1800, 5400, 7200], dtype=np.int64)
+    scorer = Scorer(start_s, np.full(4, 1000.0), np.zeros(4))
+    assert scorer._step_s == 0
+    scorer.score(0, np.asarray([1800, 3600, 5400], dtype=np.int64), np.full(3, 1100.0))
+    result = scorer.result()
+    assert result.net_mae_w == 100.0 and result.issues == 1
