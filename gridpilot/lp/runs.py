@@ -142,8 +142,10 @@ def counted_rows(lp: BatteryLP, upper: FloatArray, runs: IntArray, steps: IntArr
         ((x, m), (one, xmax / k), -inf, xmax),
         ((c1, m), (one, -cmax / k), -inf, zero),
         ((d1, m), (one, -dmax / k), -inf, zero),
-        ((c, c1, m), (one, -one, cmax / k), zero, cmax),
-        ((d, d1, m), (one, -one, dmax / k), zero, dmax),
+        ((c, c1, m), (one, -one, cmax / k), -inf, cmax),
+        ((d, d1, m), (one, -one, dmax / k), -inf, dmax),
+        ((c, c1), (one, -one), zero, inf),
+        ((d, d1), (one, -one), zero, inf),
     ]
     index: list[npt.NDArray[np.int64]] = []
     value: list[FloatArray] = []

@@ -1,0 +1,151 @@
+"""Steps with the same data solved as one (``gridpilot.lp.runs``): the optimum over merged and
+counted runs equals the optimum over every step with a binary of its own, and the ordering of a
+counted run keeps the stored energy within its bounds."""
+
+from __future__ import annotations
+
+import itertools
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridpilot.engine.battery import BatteryParams
+from gridpilot.lp.runs import Runs, equal_runs, order_counted
+from gridpilot.simulator import optimum as optimum_mod
+from gridpilot.simulator.accounting import SiteSeries
+from gridpilot.simulator.optimum import _Model, solve_optimum
+
+from .test_optimum_exact import _replay
+
+STEP_S = 600
+P = BatteryParams(capacity_kwh=2.0, max_charge_w=2500.0, max_discharge_w=2500.0,
+                  charge_efficiency=0.9, discharge_efficiency=0.9, min_soc_pct=20.0)
+
+
+def _held(values: list[float], lengths: list[int]) -> np.ndarray:
+    return np.repeat(np.array(values, dtype=np.float64), lengths)
+
+
+def _site(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndarray) -> SiteSeries:
+    start = 1514764800 + STEP_S * np.arange(load.size, dtype=np.int64)
+    return SiteSeries(start_s=start, step_s=STEP_S, load_w=load, pv_w=pv, import_price=imp,
+                      export_price=exp, tz=ZoneInfo("Europe/London"))
+
+
+def _one_run_per_step(keys: object, n: int) -> Runs:
+    step = np.arange(n, dtype=np.int64)
+    return Runs(first=step, length=np.ones(n, dtype=np.int64), of_step=step)
+
+
+def _enumerated(site: SiteSeries, soc0: float) -> float:
+    """The exact optimum: the cheapest LP over every charge/discharge and import/export
+    direction of every step."""
+    m = _Model(site, P, soc0, month_idx=None, max_export_w=None)
+    none = np.zeros(m.n, dtype=bool)
+    best = np.inf
+    for dirs in itertools.product((0, 1), repeat=2 * m.n):
+        fz = np.array(dirs[: m.n], dtype=np.int8)
+        fy = np.array(dirs[m.n:], dtype=np.int8)
+        try:
+            _, value, _ = m.solve(none, none, 10.0, fix_z=fz, fix_y=fy)
+        except Exception:
+            continue  # that direction pattern is infeasible
+        best = min(best, value)
+    return float(best)
+
+
+prices = st.floats(-0.2, 0.4, allow_nan=False)
+# a run of two steps and one of one: every step's direction enumerated is 2**6 LPs
+two_runs = st.lists(st.tuples(st.floats(0, 3000), st.floats(0, 4000), prices, prices),
+                    min_size=2, max_size=2)
+
+
+@settings(max_examples=6, deadline=None)
+@given(runs=two_runs, soc0=st.floats(20, 100))
+def test_merged_and_counted_runs_reach_the_enumerated_optimum(
+    runs: list[tuple[float, float, float, float]], soc0: float
+) -> None:
+    cols = [_held([r[j] for r in runs], [2, 1]) for j in range(4)]
+    site = _site(*cols)
+    res = solve_optimum(site, P, soc0)
+    assert res.objective == pytest.approx(_enumerated(site, soc0), abs=1e-6)
+    assert res.objective_bound <= res.objective + 1e-9
+    _replay(res, cols[0], cols[1], P, soc0, STEP_S)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    runs=st.lists(st.tuples(st.floats(0, 3000), st.floats(0, 4000), prices, prices,
+                            st.integers(1, 5)), min_size=2, max_size=6),
+    soc0=st.floats(20, 100),
+    export_limit=st.sampled_from([None, 1000.0]),
+)
+def test_runs_change_no_optimum(
+    runs: list[tuple[float, float, float, float, int]], soc0: float,
+    export_limit: float | None,
+) -> None:
+    # the same data held over runs of steps: merged (and counted) against every step alone
+    lengths = [r[4] for r in runs]
+    cols = [_held([r[j] for r in runs], lengths) for j in range(4)]
+    site = _site(*cols)
+    merged = solve_optimum(site, P, soc0, max_export_w=export_limit)
+    _replay(merged, cols[0], cols[1], P, soc0, STEP_S)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimum_mod, "equal_runs", _one_run_per_step)
+        alone = solve_optimum(site, P, soc0, max_export_w=export_limit)
+    assert merged.objective == pytest.approx(alone.objective, abs=1e-6)
+    assert merged.objective_bound <= alone.objective + 1e-9
+
+
+def test_a_counted_run_alternates_where_holding_one_direction_costs_more() -> None:
+    # export pays more than import over one half-hour: importing in some minutes and exporting
+    # in others beats any one direction held for all of them, and the optimum finds that
+    n = 6
+    site = _site(np.full(n, 1000.0), np.zeros(n), np.full(n, 0.10), np.full(n, 0.30))
+    res = solve_optimum(site, P, 60.0)
+    _replay(res, site.load_w, site.pv_w, P, 60.0, STEP_S)
+    assert (res.import_w > 0).any() and (res.export_w > 0).any()
+    assert res.gap == pytest.approx(0.0, abs=1e-6)
+
+
+def test_equal_runs_split_where_any_key_changes() -> None:
+    a = np.array([1.0, 1.0, 2.0, 2.0, 2.0, 1.0])
+    b = np.array([0, 0, 0, 1, 1, 1])
+    runs = equal_runs([a, b], 6)
+    assert runs.first.tolist() == [0, 2, 3, 5]
+    assert runs.length.tolist() == [2, 1, 2, 1]
+    assert runs.of_step.tolist() == [0, 0, 1, 2, 2, 3]
+    assert runs.spread(np.array([5.0, 6.0, 7.0, 8.0])).tolist() == [5, 5, 6, 7, 7, 8]
+    energy = runs.spread_energy(np.array([2.0, 3.0, 1.0, 1.0]), 0.0)
+    assert energy == pytest.approx([1.0, 2.0, 3.0, 2.0, 1.0, 1.0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    k=st.integers(1, 30),
+    share=st.floats(0, 1),
+    gain_first=st.floats(-1.0, 1.0),
+    gain_second=st.floats(-1.0, 1.0),
+    room=st.floats(0, 3),
+    where=st.floats(0, 1),
+)
+def test_a_counted_run_is_ordered_within_the_energy_bounds(
+    k: int, share: float, gain_first: float, gain_second: float, room: float, where: float
+) -> None:
+    # bounds at least one step of each kind apart, and a start and end within them
+    m = round(share * k)
+    lo, hi = 0.0, abs(gain_first) + abs(gain_second) + room
+    total = m * gain_first + (k - m) * gain_second
+    start = lo + where * (hi - lo)
+    if not lo <= start + total <= hi:
+        start = min(max(start, lo - min(total, 0.0)), hi - max(total, 0.0))
+    if not (lo <= start <= hi and lo <= start + total <= hi):
+        return  # no start fits this run's total within the bounds
+    first, second = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    flows, stored = order_counted(k, m, first, second, gain_first, gain_second, start, lo, hi)
+    assert int(flows[:, 0].sum()) == m and int(flows[:, 1].sum()) == k - m
+    assert (stored >= lo - 1e-9).all() and (stored <= hi + 1e-9).all()
+    assert stored[-1] == pytest.approx(start + total)
