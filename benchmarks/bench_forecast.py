@@ -20,9 +20,9 @@ persistence (the same slot a day earlier).
 ``python benchmarks/bench_forecast.py --cost`` measures instead what the default forecast and the
 calendar cost a replay of the year at 5 minutes (``--step``), in CPU time, best of 3: a reading
 learnt one ``observe`` at a time or in one ``observe_many`` batch per 30-minute price slot, a
-48-hour forecast once per slot, and the calendar codes of the bench policy's windows
-(``benchmarks/policies/bench-decide.yaml``) read minute by minute (``code_at``) or for every
-tick at once (``codes_at``).
+48-hour forecast once per slot, scoring those forecasts, and the calendar codes of the bench
+policy's windows (``benchmarks/policies/bench-decide.yaml``) read minute by minute (``code_at``)
+or for every tick at once (``codes_at``).
 
 The PV in the data is a 4 kWp system near Oxford (examples/data/README.md); the arrays below
 describe it (south, 35°, PVWatts' 14 % losses).
@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from gridpilot.calendar.table import CalendarTable  # noqa: E402
 from gridpilot.engine.model import engine_model  # noqa: E402
+from gridpilot.forecasts.evaluate import Scorer  # noqa: E402
 from gridpilot.forecasts.providers import TimeOfWeekAverage  # noqa: E402
 from gridpilot.forecasts.registry import FORECASTS, forecast_factory  # noqa: E402
 from gridpilot.recorded import load_data  # noqa: E402
@@ -193,6 +194,23 @@ def cost(step: str) -> int:
         print(f"  time_of_week, {name:24}: learning {learn:.3f} s ({learn / n * 1e6:.2f} us a "
               f"reading); forecasts {both - learn:.3f} s ({(both - learn) / calls * 1e6:.1f} us "
               f"a call); together {both:.3f} s")
+    f = TimeOfWeekAverage(policy.tz)
+    issued = []
+    done = 0
+    for k, i in enumerate(firsts):
+        f.observe_many(t_s[done:i + 1], load[done:i + 1], pv[done:i + 1])
+        done = i + 1
+        issued.append((times[i], horizons[k], f.forecast(horizons[k])))
+
+    def scoring() -> object:
+        scorer = Scorer(t_s, load, pv)
+        for t, slots, net in issued:
+            scorer.score(t, slots, net)
+        return scorer.result()
+
+    spent = _best_cpu_s(scoring)
+    print(f"  scoring the {calls} forecasts against the recording (Scorer, as a backtest does): "
+          f"{spent:.3f} s ({spent / calls * 1e6:.1f} us a forecast)")
     windows = engine_model(policy).calendar.windows
 
     def minute_by_minute() -> list[int]:

@@ -208,13 +208,15 @@ class TimeOfWeekAverage:
             raise ValueError("observe needs a timezone-aware time")
         if self.is_holiday is not None or self.in_day_bounds is not None:
             self._learn((int(t.timestamp()),), (float(load_w),), (float(pv_w),))
-            return
-        # _learn's loop for one reading, spelt out: the live scheduler and plugins call this
-        # once per tick, and the loop's set-up would double its cost.
-        net = float(load_w) - float(pv_w)
+        else:
+            self._learn_one(int(t.timestamp()), float(load_w) - float(pv_w))
+
+    def _learn_one(self, t_s: int, net: float) -> None:
+        """_learn's loop for one reading without corrections, spelt out: the live scheduler
+        observes one reading per tick, and so does a replay whose ticks are its price slots;
+        the loop's set-up would double their cost."""
         if not math.isfinite(net):
             return
-        t_s = int(t.timestamp())
         hour = t_s // 3600
         if hour != self._hour:
             self._hour_off = self._offset_s(t_s)
@@ -252,7 +254,10 @@ class TimeOfWeekAverage:
         times, loads, pvs = _ints(times_s), _floats(load_w), _floats(pv_w)
         if not len(times) == len(loads) == len(pvs):
             raise ValueError("observe_many needs as many loads and PV readings as times")
-        self._learn(times, loads, pvs)
+        if len(times) == 1 and self.is_holiday is None and self.in_day_bounds is None:
+            self._learn_one(times[0], loads[0] - pvs[0])
+        else:
+            self._learn(times, loads, pvs)
 
     def _learn(self, times: Sequence[int], loads: Sequence[float], pvs: Sequence[float]) -> None:
         """Learn readings already made Python ints and floats (as observe would make them)."""
@@ -267,6 +272,7 @@ class TimeOfWeekAverage:
         row_count: list[float] = []
         touched: list[int] = []
         last_b = -1
+        learnt = 0
         for t_s, load, pv in zip(times, loads, pvs, strict=True):
             net = load - pv
             if net - net != 0.0:  # not finite (inf - inf is nan), in the loop without a call
@@ -290,13 +296,15 @@ class TimeOfWeekAverage:
             row_count[b] += 1.0
             agg_sum[b] += net
             agg_count[b] += 1.0
-            self._total += 1.0
+            learnt += 1
             if b != last_b:  # a batch's readings mostly share one bin
                 touched.append(b)
                 last_b = b
             if corrections:
                 self._after_reading(b)
         self._hour, self._hour_off = hour_seen, off
+        # Counts are whole numbers: adding them after a row dropped out gives the same total.
+        self._total += learnt
         if touched and not corrections:
             stale = self._stale
             if stale is not None:
@@ -452,7 +460,9 @@ def _ints(values: IntArray | Sequence[int]) -> list[int]:
 def _floats(values: FloatArray | Sequence[float]) -> list[float]:
     """Readings as the Python floats ``float()`` makes of them, at once for an array."""
     if isinstance(values, np.ndarray):
-        out: list[float] = values.astype(np.float64, copy=False).tolist()
+        # A float array's items are Python floats already (float32 ones widen exactly).
+        out: list[float] = (values if values.dtype.kind == "f"
+                            else values.astype(np.float64)).tolist()
         return out
     return [float(v) for v in values]
 
