@@ -150,3 +150,28 @@ def test_check_in_a_process_that_already_loaded_numpy_leaves_the_environment_alo
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         assert main(["check", str(_EXAMPLES / "economy7.yaml")]) == ExitCode.OK
     assert BLAS_THREADS_ENV not in os.environ
+
+
+def test_check_loads_only_the_plugins_the_policy_uses() -> None:
+    # Registries name their built-ins as lazy targets: checking a simulated-battery policy with
+    # no strategy or forecast section loads no other adapter, strategy, provider, LP or backtest.
+    import pkgutil
+
+    import gridpilot
+
+    loaded = set(_modules_after("check", str(_EXAMPLES / "economy7.yaml")))
+    assert "gridpilot.devices.simulated" in loaded
+    allowed = {
+        "gridpilot.devices.base", "gridpilot.devices.context", "gridpilot.devices.preflight",
+        "gridpilot.devices.registry", "gridpilot.devices.simulated",
+        "gridpilot.forecasts.holidays_cal", "gridpilot.forecasts.load_settings",
+        "gridpilot.forecasts.providers", "gridpilot.forecasts.registry",
+        "gridpilot.strategies.registry",
+    }
+    plugins = {
+        m.name for m in pkgutil.walk_packages(gridpilot.__path__, "gridpilot.")
+        if m.name.startswith(("gridpilot.devices.", "gridpilot.forecasts.", "gridpilot.strategies.",
+                              "gridpilot.lp.", "gridpilot.simulator."))
+    }
+    assert plugins - allowed, "the walk found the plugin modules"
+    assert not (loaded & plugins) - allowed, sorted((loaded & plugins) - allowed)
