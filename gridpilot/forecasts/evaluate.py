@@ -81,6 +81,7 @@ class Scorer:
         steps = np.diff(self.start_s)
         regular = steps.shape[0] > 0 and steps[0] > 0 and bool((steps == steps[0]).all())
         self._step_s = int(steps[0]) if regular else 0
+        self._finite = np.isfinite(self.net_w)
         z = self._HOURS
         self._n = np.zeros(z)
         self._abs = np.zeros(z)
@@ -129,7 +130,7 @@ class Scorer:
         idx, recorded = self._intervals(slots)
         # The slots scored: a recorded interval whose net load is known. Each array is
         # compressed to them once (most of a batch's cost is passes over its slots).
-        sel = recorded & np.isfinite(self.net_w[idx])
+        sel = recorded & self._finite[idx]
         if sel.all():
             i, owners, issued_s, fc_w, slot_s = idx, owner, issued, net_w, slots
         else:
@@ -141,20 +142,30 @@ class Scorer:
             return
         truth = self.net_w[i]
         err = fc_w - truth
-        lead = np.clip((slot_s - issued_s - 1) // 3600, 0, self._HOURS - 1)
         z = self._HOURS
+        # In place: each pass over the slots allocates nothing new.
+        lead = slot_s - issued_s
+        lead -= 1
+        lead //= 3600
+        np.clip(lead, 0, z - 1, out=lead)
         self._n += np.bincount(lead, minlength=z)
         self._abs += np.bincount(lead, np.abs(err), minlength=z)
         self._sum += np.bincount(lead, err, minlength=z)
         self._sq += np.bincount(lead, err * err, minlength=z)
         if self._step_s and _DAY_S % self._step_s == 0:
-            # The interval a day earlier, or the first one (which the check below then rejects).
-            back = np.maximum(i - _DAY_S // self._step_s, 0)
+            # On a regular recording the interval a day earlier is a fixed number of intervals
+            # back, recorded when the slot's own is at least that far in, and known at the
+            # issue when its start (the slot's start a day earlier) is not after it.
+            back = i - _DAY_S // self._step_s
+            known = back >= 0
+            known &= slot_s - issued_s <= _DAY_S
+            np.maximum(back, 0, out=back)
+            known &= self._finite[back]
         else:
             back = np.clip(np.searchsorted(self.start_s, self.start_s[i] - _DAY_S), 0,
                            len(self.start_s) - 1)
-        known = (self.start_s[back] == self.start_s[i] - _DAY_S) & (
-            self.start_s[back] <= issued_s) & np.isfinite(self.net_w[back])
+            known = (self.start_s[back] == self.start_s[i] - _DAY_S) & (
+                self.start_s[back] <= issued_s) & self._finite[back]
         if known.any():
             self._pn += np.bincount(lead[known], minlength=z)
             self._pabs += np.bincount(lead[known], np.abs(self.net_w[back[known]]
@@ -172,7 +183,9 @@ class Scorer:
         (where not, the index is a valid one, of the nearest interval)."""
         last = self.start_s.shape[0] - 1
         if self._step_s:
-            idx = np.clip((slots - self.start_s[0]) // self._step_s, 0, last)
+            idx = slots - self.start_s[0]
+            idx //= self._step_s
+            np.clip(idx, 0, last, out=idx)
         else:
             idx = np.minimum(np.searchsorted(self.start_s, slots), last)
         found: BoolArray = self.start_s[idx] == slots
