@@ -182,10 +182,16 @@ class _Plan:
     ctx: StrategyContext
     slot_index: dict[int, int]
     """The index of each slot start [UNIX s] (a re-solve shares its plan's)."""
+    actions: list[SlotAction | None]
+    """Each slot's action once asked for: a tick asks for its slot's twice."""
 
     def action(self, k: int) -> SlotAction:
-        return SlotAction(_KINDS[self.kinds[k]], self.soc_pct[k], self.soc_pct[k + 1],
-                          float(self.import_per_kwh[k]), float(self.export_per_kwh[k]))
+        act = self.actions[k]
+        if act is None:
+            act = self.actions[k] = SlotAction(
+                _KINDS[self.kinds[k]], self.soc_pct[k], self.soc_pct[k + 1],
+                float(self.import_per_kwh[k]), float(self.export_per_kwh[k]))
+        return act
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +326,8 @@ class TariffArbitrage:
         soc = np.concatenate(([result.start_kwh], result.stored_kwh))
         soc *= 100.0 / ctx.limits.capacity_kwh
         return _Plan(result, *outlook_b, imp, exp, opportunity,
-                     slot_kinds(result, opportunity).tolist(), soc.tolist(), ctx, slot_index)
+                     slot_kinds(result, opportunity).tolist(), soc.tolist(), ctx, slot_index,
+                     [None] * int(imp.shape[0]))
 
     @staticmethod
     def _stored_kwh(state: SiteState, ctx: StrategyContext) -> float:
