@@ -10,12 +10,12 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from gridpilot.errors import PriceProviderError
-from gridpilot.httpcall import endpoint, parse_json, send
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["RedactQuerySecrets", "request", "response_json"]
 
@@ -64,6 +64,10 @@ def request(
     ok: tuple[int, ...] = (200,),
 ) -> httpx.Response:
     """Send one request; a status outside ``ok`` or any transport failure raises."""
+    # Imported here, where a request is made: every provider module imports this one, and
+    # check loads a provider for its settings without paying for httpx.
+    from gridpilot.httpcall import endpoint, send
+
     where = endpoint(url)
     response = send(client, method, url, timeout_s=timeout_s, fail=_fail(provider), then=_THEN,
                     where=where, params=params, headers=headers, json_body=json_body)
@@ -90,4 +94,6 @@ def _short(text: str, limit: int = 200) -> str:
 
 def response_json(provider: str, response: httpx.Response) -> Any:
     """The body as JSON, or a PriceProviderError saying it is not."""
+    from gridpilot.httpcall import parse_json
+
     return parse_json(response, fail=_fail(provider), then=_THEN)

@@ -175,3 +175,10 @@ def test_check_loads_only_the_plugins_the_policy_uses() -> None:
     }
     assert plugins - allowed, "the walk found the plugin modules"
     assert not (loaded & plugins) - allowed, sorted((loaded & plugins) - allowed)
+
+
+def test_check_of_a_live_price_policy_builds_its_providers_without_httpx() -> None:
+    # The providers are built offline to ask their publication time; no request, so no httpx.
+    loaded = set(_modules_after("check", str(_EXAMPLES / "octopus-agile-live.yaml")))
+    assert "gridpilot.prices.providers.octopus" in loaded
+    assert not loaded & {"httpx", "rich"}, sorted(loaded & {"httpx", "rich"})
