@@ -31,13 +31,16 @@ rule decides.
 Cost: a plan is solved when a new outlook is published (prices not covered by the plan, or
 prices that differ from it; a rolling fixed schedule replans once a quarter of what it shows is
 new), when the context changes (for example a reserve guard opens), and when the SOC has left
-the plan's trajectory by more than ``replan_tolerance_pct``; that last re-solve starts HiGHS from
-the previous basis. The SOC is checked when a new outlook object arrives (a replay hands one to
-each slot, a live loop builds one per tick); a tick with the same outlook object as the last one
-reuses the slot's answer, a few attribute reads. So within the tolerance the answer depends on
-the plan made at the last solve, not only on the tick's state, and forecast updates between
-publications are picked up at the next replan. ``python benchmarks/bench_arbitrage.py`` reports
-the plans solved and their cost.
+the plan's trajectory by more than ``replan_tolerance_pct``. Every solve starts HiGHS from the
+basis it last reached: a re-solve changes bounds only, and a plan of the same size changes the
+model in place (:class:`~gridpilot.strategies.arbitrage_plan.PlanSolver`), so where several plans
+cost the same, which one comes back may depend on the plans solved before. The SOC is checked
+when a new outlook object arrives (a replay hands one to each slot, a live loop builds one per
+tick); a tick with the same outlook object as the last one reuses the slot's answer, a few
+attribute reads. So within the tolerance the answer depends on the plan made at the last solve,
+not only on the tick's state, and forecast updates between publications are picked up at the
+next replan. ``python benchmarks/bench_arbitrage.py`` reports the plans solved and their cost
+(``--cpu``: the replay's CPU time, and the HiGHS runs in it).
 """
 
 from __future__ import annotations
