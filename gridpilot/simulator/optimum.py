@@ -431,6 +431,7 @@ class _Model:
         self.may_trade = (
             (self.export_price > self.import_price) & (caps.import_w > 0) & (caps.export_w > 0)
         )
+        self.presolve = "choose"
         # the direction cuts (:func:`direction_cuts`) go on these steps
         self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
@@ -458,6 +459,9 @@ class _Model:
             self.site.steps(a, b), p, float(min(max(e_start, p.min_soc_pct), p.max_soc_pct)),
             month_idx=None, max_export_w=self.max_export_w,
         )
+        # a window's MILP is small: HiGHS's presolve costs more there than it saves (a
+        # 5-minute year's windows: 2.9 -> 2.1 s)
+        sub.presolve = "off"
         lower, upper = sub.lp.columns(sub.lp.lower), sub.lp.columns(sub.lp.upper)
         if b < self.n:
             lower.stored_kwh[-1] = upper.stored_kwh[-1] = float(sol.stored_kwh[b - 1])
@@ -501,7 +505,7 @@ class _Model:
         y_integer = y_bin[first[ys]]
         counted_runs = np.flatnonzero(count[first]).astype(np.int64)
         integer = int(zs.size) + int(y_integer.sum()) + int(counted_runs.size)
-        solver = new_highs()
+        solver = new_highs(presolve=self.presolve)
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", _MIP_REL_GAP)
         solver.setOptionValue("mip_abs_gap", _MIP_ABS_GAP)
