@@ -1,9 +1,10 @@
 """Benchmark how fast ``gridpilot`` starts: ``python benchmarks/bench_startup.py [--runs N]``.
 
-Runs ``gridpilot --version`` and ``gridpilot check examples/policies/economy7.yaml``, each in a
-fresh process (``python -m gridpilot``) ``--runs`` times, and prints the best and the median CPU
-time (user + system, of the child) and the median wall time of each. CPU time is the figure to
-compare: it does not depend on what else the machine is doing.
+Runs ``gridpilot --version``, ``gridpilot check examples/policies/economy7.yaml`` and ``gridpilot
+check`` of ``octopus-agile-live.yaml`` (a tariff with live prices), each in a fresh process
+(``python -m gridpilot``) ``--runs`` times, and prints the best and the median CPU time (user +
+system, of the child) and the median wall time of each. CPU time is the figure to compare: it
+does not depend on what else the machine is doing.
 
 The floor rows are what no change to gridpilot can remove: the interpreter alone, and the
 libraries ``check`` cannot do without (numpy, pydantic, ruamel.yaml), imported the way ``check``
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMANDS: dict[str, list[str]] = {
     "--version": ["-m", "gridpilot", "--version"],
     "check": ["-m", "gridpilot", "check", str(ROOT / "examples" / "policies" / "economy7.yaml")],
+    "check, live prices": ["-m", "gridpilot", "check",
+                           str(ROOT / "examples" / "policies" / "octopus-agile-live.yaml")],
 }
 FLOORS: dict[str, list[str]] = {
     "python": ["-c", "pass"],
