@@ -20,9 +20,10 @@ persistence (the same slot a day earlier).
 ``python benchmarks/bench_forecast.py --cost`` measures instead what the default forecast and the
 calendar cost a replay of the year at 5 minutes (``--step``), in CPU time, best of 3: a reading
 learnt one ``observe`` at a time or in one ``observe_many`` batch per 30-minute price slot, a
-48-hour forecast once per slot, scoring those forecasts, and the calendar codes of the bench
-policy's windows (``benchmarks/policies/bench-decide.yaml``) read minute by minute (``code_at``)
-or for every tick at once (``codes_at``).
+48-hour forecast once per slot (of the slots, or of their grid: ``forecast_grid``), scoring
+those forecasts, and the calendar codes of the bench policy's windows
+(``benchmarks/policies/bench-decide.yaml``) read minute by minute (``code_at``) or for every
+tick at once (``codes_at``).
 
 The PV in the data is a 4 kWp system near Oxford (examples/data/README.md); the arrays below
 describe it (south, 35°, PVWatts' 14 % losses).
@@ -172,23 +173,29 @@ def cost(step: str) -> int:
             for j in range(i + 1, bounds[k + 1]):
                 observe(stamps[j], loads[j], pvs[j])
 
-    def batched(forecast: bool) -> None:
+    def batched(forecast: bool, grid: bool = False) -> None:
         f = TimeOfWeekAverage(policy.tz)
         done = 0
         for k, i in enumerate(firsts):
             # Array slices, as the replay passes them.
             f.observe_many(t_s[done:i + 1], load[done:i + 1], pv[done:i + 1])
             done = i + 1
-            if forecast:
+            if forecast and grid:
+                f.forecast_grid(int(horizons[k][0]), slot_s, horizon)
+            elif forecast:
                 f.forecast(horizons[k])
         f.observe_many(t_s[done:], load[done:], pv[done:])
+
+    def gridded(forecast: bool) -> None:
+        batched(forecast, grid=True)
 
     n, calls = len(times), len(firsts)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print(f"data: {DATA.name} at {series.interval_s} s ({n} ticks, {calls} forecasts of "
           f"{horizon} slots); CPU time, best of 3")
-    for name, run in (("one observe per reading", one_by_one), ("observe_many per slot", batched)):
+    for name, run in (("one observe per reading", one_by_one), ("observe_many per slot", batched),
+                      ("the same, forecast_grid", gridded)):
         learn = _best_cpu_s(lambda run=run: run(False))  # type: ignore[misc]
         both = _best_cpu_s(lambda run=run: run(True))  # type: ignore[misc]
         print(f"  time_of_week, {name:24}: learning {learn:.3f} s ({learn / n * 1e6:.2f} us a "

@@ -46,6 +46,7 @@ __all__ = [
     "ForecastProvider",
     "TimeOfWeekAverage",
     "forecast_load_w",
+    "forecast_slots",
     "observe_readings",
 ]
 
@@ -83,6 +84,17 @@ def observe_readings(
         return
     for t_s, load, pv in zip(_items(times_s), _items(load_w), _items(pv_w), strict=True):
         provider.observe(datetime.fromtimestamp(t_s, UTC), load, pv)
+
+
+def forecast_slots(provider: ForecastProvider, first_s: int, step_s: int, n: int) -> FloatArray:
+    """``provider.forecast`` of the ``n`` slots ``first_s + k * step_s`` [UNIX s]: through its
+    ``forecast_grid`` when it has one (the time-of-week average does), which gives the same
+    values without building the slots."""
+    grid = getattr(provider, "forecast_grid", None)
+    if grid is not None:
+        out: FloatArray = grid(first_s, step_s, n)
+        return out
+    return provider.forecast(first_s + step_s * np.arange(n, dtype=np.int64))
 
 
 def forecast_load_w(load_w: float, controllable_load_w: float | None) -> float:
@@ -164,6 +176,9 @@ class TimeOfWeekAverage:
         self._counts = np.zeros(self._nbins, dtype=np.float64)
         self._n_empty = self._nbins
         self._stale: set[int] | None = set()
+        # The means repeated over as many weeks as a grid of slots spans (forecast_grid reads
+        # them as a strided slice), kept up to date with the means; empty until first asked.
+        self._means_ext = np.zeros(0, dtype=np.float64)
         self._hour = -1
         self._hour_off = 0
         self.is_holiday = is_holiday
@@ -378,21 +393,30 @@ class TimeOfWeekAverage:
             self._empty = counts <= 0
             self._n_empty = int(np.count_nonzero(self._empty))
             self._stale = set()
+            self._means_ext = np.zeros(0, dtype=np.float64)
             return
         if not stale:
             return
-        means, empty, sums, counts = self._means, self._empty, self._sums, self._counts
+        # Between full refreshes (a week dropping out) counts only grow, so a stale bin has
+        # readings and an empty bin can only fill. The arrays of sums and counts serve the
+        # mean of everything seen that empty bins take: kept while there are empty bins (a
+        # full refresh rebuilds them), left alone once there are none.
+        means, ext, nbins = self._means, self._means_ext, self._nbins
+        n_ext = ext.shape[0]
         agg_sum, agg_count = self._agg_sum, self._agg_count
         for b in stale:
             c = agg_count[b]
             v = agg_sum[b]
-            sums[b] = v
-            counts[b] = c
-            now_empty = c <= 0
-            if now_empty != empty[b]:
-                self._n_empty += 1 if now_empty else -1
-                empty[b] = now_empty
-            means[b] = v / c if c > 0 else 0.0
+            m = v / c
+            means[b] = m
+            for r in range(b, n_ext, nbins):  # items: cheaper than a strided slice here
+                ext[r] = m
+            if self._n_empty:
+                self._sums[b] = v
+                self._counts[b] = c
+                if self._empty[b]:
+                    self._empty[b] = False
+                    self._n_empty -= 1
         stale.clear()
 
     def forecast(self, slot_start_s: IntArray) -> FloatArray:
@@ -438,6 +462,27 @@ class TimeOfWeekAverage:
                 days = (local - _MONDAY_SHIFT_S) // 86_400
             out = np.where(days == self._today, out * ratio, out)
         return out
+
+    def forecast_grid(self, first_s: int, step_s: int, n: int) -> FloatArray:
+        """:meth:`forecast` of the ``n`` slots ``first_s + k * step_s`` [UNIX s], the same
+        values without the slots: a slice of the means where the grid steps whole bins, no
+        clock change, holiday, empty bin or in-day scaling is in the way (else the slots are
+        built and forecast as any)."""
+        if (step_s <= 0 or step_s % self.bin_s or n <= 0 or self._total <= 0
+                or self.aggregate != "mean" or self.is_holiday is not None
+                or self.in_day_ratio() != 1.0):
+            return self.forecast(first_s + step_s * np.arange(max(n, 0), dtype=np.int64))
+        off = self._offset_s(first_s)
+        self._refresh()
+        if self._n_empty or off != self._offset_s(first_s + step_s * (n - 1)):
+            return self.forecast(first_s + step_s * np.arange(n, dtype=np.int64))
+        nbins = self._nbins
+        k = step_s // self.bin_s
+        b0 = ((first_s + off + _MONDAY_SHIFT_S) // self.bin_s) % nbins
+        end = b0 + k * (n - 1) + 1
+        if self._means_ext.shape[0] < end:
+            self._means_ext = np.tile(self._means, -(-end // nbins))
+        return self._means_ext[b0:end:k].copy()
 
     def in_day_ratio(self) -> float:
         """Today's measured over forecast so far, bounded; 1 when off, early or not positive."""
