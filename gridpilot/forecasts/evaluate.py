@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gridpilot.arrays import BoolArray, FloatArray, IntArray
 from gridpilot.forecasts.providers import ForecastProvider
@@ -60,6 +61,51 @@ class Evaluation:
         }
 
 
+class _Pending:
+    """Forecasts waiting to be scored, copied into arrays that grow: one copy per forecast
+    (the caller may reuse its buffers), no array per forecast to allocate, join and free."""
+
+    __slots__ = ("issued", "net", "pv", "sizes", "slots", "used")
+
+    def __init__(self, with_pv: bool) -> None:
+        self.issued: list[int] = []
+        self.sizes: list[int] = []
+        self.slots = np.empty(4096, dtype=np.int64)
+        self.net = np.empty(4096, dtype=np.float64)
+        self.pv = np.empty(4096, dtype=np.float64) if with_pv else None
+        self.used = 0
+
+    def add(self, issued_s: int, slots: IntArray, net_w: FloatArray,
+            pv_w: FloatArray | None) -> int:
+        n = len(slots)
+        start, end = self.used, self.used + n
+        if end > self.slots.shape[0]:
+            size = max(2 * self.slots.shape[0], end)
+            self.slots = _grown(self.slots, start, size)
+            self.net = _grown(self.net, start, size)
+            if self.pv is not None:
+                self.pv = _grown(self.pv, start, size)
+        self.slots[start:end] = slots
+        self.net[start:end] = net_w
+        if self.pv is not None:
+            self.pv[start:end] = pv_w
+        self.issued.append(int(issued_s))
+        self.sizes.append(n)
+        self.used = end
+        return n
+
+    def clear(self) -> None:
+        self.issued.clear()
+        self.sizes.clear()
+        self.used = 0
+
+
+def _grown(values: npt.NDArray[Any], used: int, size: int) -> npt.NDArray[Any]:
+    out = np.empty(size, dtype=values.dtype)
+    out[:used] = values[:used]
+    return out
+
+
 class Scorer:
     """Accumulates scored forecasts per lead hour (sums, not the errors themselves: a year's
     backtest scores ~17 000 forecasts); :func:`walk_forward` feeds it, and so does a backtest.
@@ -92,9 +138,8 @@ class Scorer:
         self._own_on_p = 0.0  # |error| over the slots persistence could forecast
         self._load_abs = self._pv_abs = self._pv_n = 0.0
         self._issues = 0
-        # Forecasts not scored yet, by whether they carry a PV part: (issued, slots, net, pv).
-        self._pending: dict[bool, list[tuple[int, IntArray, FloatArray, FloatArray | None]]] = {
-            False: [], True: []}
+        # Forecasts not scored yet, by whether they carry a PV part.
+        self._pending = {False: _Pending(False), True: _Pending(True)}
         self._pending_slots = 0
 
     @property
@@ -105,28 +150,26 @@ class Scorer:
 
     def score(self, issued_s: int, slot_start_s: IntArray, net_w: FloatArray,
               pv_w: FloatArray | None = None) -> None:
-        slots = np.array(slot_start_s, dtype=np.int64)  # copies: callers may reuse buffers
-        net = np.array(net_w, dtype=np.float64)
-        pv = None if pv_w is None else np.array(pv_w, dtype=np.float64)
-        self._pending[pv is not None].append((int(issued_s), slots, net, pv))
-        self._pending_slots += int(slots.shape[0])
+        if len(net_w) != len(slot_start_s) or (pv_w is not None and len(pv_w) != len(net_w)):
+            raise ValueError("a forecast needs one net load (and PV) per slot")
+        self._pending_slots += self._pending[pv_w is not None].add(
+            issued_s, slot_start_s, net_w, pv_w)
         if self._pending_slots >= self._BATCH_SLOTS:
             self._flush()
 
     def _flush(self) -> None:
-        for with_pv, batch in self._pending.items():
-            if batch:
-                self._score_batch(batch, with_pv)
+        for batch in self._pending.values():
+            if batch.sizes:
+                self._score_batch(batch)
                 batch.clear()
         self._pending_slots = 0
 
-    def _score_batch(self, batch: list[tuple[int, IntArray, FloatArray, FloatArray | None]],
-                     with_pv: bool) -> None:
-        sizes = np.array([b[1].shape[0] for b in batch], dtype=np.int64)
-        issued = np.repeat(np.array([b[0] for b in batch], dtype=np.int64), sizes)
-        owner = np.repeat(np.arange(len(batch)), sizes)
-        slots = np.concatenate([b[1] for b in batch])
-        net_w = np.concatenate([b[2] for b in batch])
+    def _score_batch(self, batch: _Pending) -> None:
+        sizes = np.array(batch.sizes, dtype=np.int64)
+        issued = np.repeat(np.array(batch.issued, dtype=np.int64), sizes)
+        owner = np.repeat(np.arange(len(batch.sizes)), sizes)
+        slots = batch.slots[:batch.used]
+        net_w = batch.net[:batch.used]
         idx, recorded = self._intervals(slots)
         # The slots scored: a recorded interval whose net load is known. Each array is
         # compressed to them once (most of a batch's cost is passes over its slots).
@@ -171,9 +214,9 @@ class Scorer:
             self._pabs += np.bincount(lead[known], np.abs(self.net_w[back[known]]
                                                           - truth[known]), minlength=z)
             self._own_on_p += float(np.abs(err[known]).sum())
-        if with_pv:
-            pv_all = np.concatenate([b[3] for b in batch if b[3] is not None])
-            pv_fc = pv_all[sel]
+        if batch.pv is not None:
+            pv_all = batch.pv[:batch.used]
+            pv_fc = pv_all if sel.all() else pv_all[sel]
             self._pv_abs += float(np.abs(pv_fc - self.pv_w[i]).sum())
             self._load_abs += float(np.abs(err + truth + pv_fc - self.load_w[i]).sum())
             self._pv_n += float(i.shape[0])

@@ -109,3 +109,12 @@ def test_a_recording_with_a_missing_interval_is_searched() -> None:
     scorer.score(0, np.asarray([1800, 3600, 5400], dtype=np.int64), np.full(3, 1100.0))
     result = scorer.result()
     assert result.net_mae_w == 100.0 and result.issues == 1
+
+
+def test_a_forecast_needs_one_value_per_slot() -> None:
+    start_s = np.arange(10, dtype=np.int64) * STEP_S
+    scorer = Scorer(start_s, np.full(10, 1000.0), np.zeros(10))
+    with pytest.raises(ValueError, match="one net load"):
+        scorer.score(0, start_s[1:5], np.full(3, 1000.0))
+    with pytest.raises(ValueError, match="one net load"):
+        scorer.score(0, start_s[1:5], np.full(4, 1000.0), np.zeros(2))
