@@ -41,8 +41,10 @@ __all__ = [
     "Costs",
     "GridCaps",
     "Horizon",
+    "LPColumns",
     "Rows",
     "Storage",
+    "battery_columns",
     "build_battery_lp",
     "direction_cuts",
 ]
@@ -115,6 +117,31 @@ class Columns:
     peak_w: FloatArray
 
 
+def _by_name(x: FloatArray, n: int, nm: int) -> Columns:
+    return Columns(x[:n], x[n:2 * n], x[2 * n:3 * n], x[3 * n:4 * n], x[4 * n:5 * n],
+                   x[5 * n:5 * n + nm])
+
+
+@dataclass(eq=False, slots=True)
+class LPColumns:
+    """The programme's columns alone (costs and bounds, as in :class:`BatteryLP`), without its
+    matrix: what a caller that solves a smaller programme in its place keeps of a long one."""
+
+    n: int
+    nm: int
+    cost: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+
+    @property
+    def ncol(self) -> int:
+        return 5 * self.n + self.nm
+
+    def columns(self, x: FloatArray) -> Columns:
+        """``x`` (a solution, :attr:`lower` or :attr:`upper`) by name."""
+        return _by_name(x, self.n, self.nm)
+
+
 @dataclass(eq=False, slots=True)
 class BatteryLP:
     """The programme in the module docstring as HiGHS arrays. Columns are ``c``, ``d``, ``i``,
@@ -143,9 +170,7 @@ class BatteryLP:
 
     def columns(self, x: FloatArray) -> Columns:
         """``x`` (a solution, :attr:`lower` or :attr:`upper`) by name."""
-        n = self.n
-        return Columns(x[:n], x[n:2 * n], x[2 * n:3 * n], x[3 * n:4 * n], x[4 * n:5 * n],
-                       x[5 * n:5 * n + self.nm])
+        return _by_name(x, self.n, self.nm)
 
     def highs_lp(
         self,
@@ -317,9 +342,10 @@ def export_cap_w(net_w: FloatArray, grid: GridCaps) -> FloatArray:
     return hi
 
 
-def build_battery_lp(horizon: Horizon, storage: Storage, stored_kwh: float, grid: GridCaps,
-                     costs: Costs | None = None) -> BatteryLP:
-    """The programme of the module docstring over ``horizon``, from ``stored_kwh`` (``e0``)."""
+def battery_columns(horizon: Horizon, storage: Storage, stored_kwh: float, grid: GridCaps,
+                    costs: Costs | None = None) -> LPColumns:
+    """The costs and bounds of :func:`build_battery_lp`'s columns, without building its
+    matrix."""
     k = Costs() if costs is None else costs
     net = np.asarray(horizon.net_w, dtype=np.float64)
     n = int(net.shape[0])
@@ -347,6 +373,19 @@ def build_battery_lp(horizon: Horizon, storage: Storage, stored_kwh: float, grid
     lower[4 * n:5 * n] = min(storage.floor_kwh, e0)
     upper[4 * n:5 * n] = max(storage.top_kwh, e0)
     upper[5 * n:] = np.inf
+    return LPColumns(n=n, nm=nm, cost=cost, lower=lower, upper=upper)
+
+
+def build_battery_lp(horizon: Horizon, storage: Storage, stored_kwh: float, grid: GridCaps,
+                     costs: Costs | None = None) -> BatteryLP:
+    """The programme of the module docstring over ``horizon``, from ``stored_kwh`` (``e0``)."""
+    k = Costs() if costs is None else costs
+    cols = battery_columns(horizon, storage, stored_kwh, grid, k)
+    net = np.asarray(horizon.net_w, dtype=np.float64)
+    hk = np.asarray(horizon.hours, dtype=np.float64) * 1e-3
+    midx = k.month_idx
+    n, nm, ncol, e0 = cols.n, cols.nm, cols.ncol, stored_kwh
+    cost, lower, upper = cols.cost, cols.lower, cols.upper
 
     # Column by column, each column's rows in order: c_t, d_t -> (balance t, energy t);
     # i_t -> balance t (and demand t); x_t -> balance t; e_t -> energy t (+1), energy t+1 (-1);

@@ -50,6 +50,7 @@ from gridpilot.lp.battery import (
     Horizon,
     Rows,
     Storage,
+    battery_columns,
     build_battery_lp,
     direction_cuts,
 )
@@ -415,7 +416,9 @@ class _Model:
             top_kwh=cap * params.max_soc_pct / 100.0,
         )
         self.grid = GridCaps(battery_export_w=params.max_discharge_w, max_export_w=max_export_w)
-        self.lp = lp = build_battery_lp(
+        # only the columns over every step: the programme solved is the one over runs
+        # (:meth:`_run_lp`), so the long one's matrix is never built
+        self.lp = lp = battery_columns(
             Horizon(np.full(n, self.h), net, self.import_price, self.export_price),
             self.storage,
             self.e0_kwh,
