@@ -27,6 +27,14 @@ the same (a flat tariff whose export pays more than its night import), the MILP 
 long to prove what it has found: when the time limit runs out, the best runnable schedule found
 is returned with the best proven bound, and the gap between them is reported, never an error.
 
+Every programme is solved over runs of consecutive steps with the same data
+(:mod:`gridpilot.lp.runs`), each run one step of the LP: exact, and what makes a 5- or 1-minute
+year (data resampled from half-hours) cost about what the half-hourly year does. A step with a
+binary stays a step of its own, except that import/export binaries over a run are counted by one
+integer per run (how many of its steps import), where there is no demand charge and the energy
+bounds leave room to order the steps; that is exact too and avoids a MILP over interchangeable
+binaries.
+
 The end state is free, as it is for a replayed policy. The schedule is reported as the net
 battery power per step, and its SOC is that power replayed through the battery model's equations
 (:mod:`gridpilot.engine.battery`): nothing is clipped.

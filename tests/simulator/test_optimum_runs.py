@@ -13,6 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.engine.battery import BatteryParams
+from gridpilot.lp.battery import (
+    Costs,
+    GridCaps,
+    Horizon,
+    Storage,
+    battery_columns,
+    build_battery_lp,
+)
 from gridpilot.lp.runs import Runs, equal_runs, order_counted
 from gridpilot.simulator import optimum as optimum_mod
 from gridpilot.simulator.accounting import SiteSeries
@@ -149,3 +157,21 @@ def test_a_counted_run_is_ordered_within_the_energy_bounds(
     assert int(flows[:, 0].sum()) == m and int(flows[:, 1].sum()) == k - m
     assert (stored >= lo - 1e-9).all() and (stored <= hi + 1e-9).all()
     assert stored[-1] == pytest.approx(start + total)
+
+
+def test_the_columns_alone_are_those_of_the_whole_programme() -> None:
+    # the optimum keeps only battery_columns over every step; the planner builds the whole LP
+    rng = np.random.default_rng(7)
+    n = 50
+    horizon = Horizon(np.full(n, 0.5), rng.uniform(-3000, 3000, n), rng.uniform(-0.1, 0.4, n),
+                      rng.uniform(0, 0.3, n))
+    storage = Storage(charge_w=3000.0, discharge_w=2500.0, charge_efficiency=0.95,
+                      discharge_efficiency=0.9, floor_kwh=1.0, top_kwh=9.0)
+    grid = GridCaps(battery_export_w=2500.0, max_import_w=6000.0, max_export_w=3680.0)
+    costs = Costs(discharge_per_kwh=0.02, charge_per_kwh=1e-6, end_value_per_kwh=0.05,
+                  demand_charge_per_kw=8.0, month_idx=np.repeat(np.arange(2), 25))
+    whole = build_battery_lp(horizon, storage, 0.5, grid, costs)
+    alone = battery_columns(horizon, storage, 0.5, grid, costs)
+    assert (alone.n, alone.nm, alone.ncol) == (whole.n, whole.nm, whole.ncol)
+    for name in ("cost", "lower", "upper"):
+        assert np.array_equal(getattr(alone, name), getattr(whole, name)), name
