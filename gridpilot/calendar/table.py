@@ -25,25 +25,37 @@ __all__ = ["CalendarTable"]
 class CalendarTable:
     """The calendar part of several windows, one code per minute."""
 
-    __slots__ = ("_minutes", "windows")
+    __slots__ = ("_grid", "_minutes", "windows")
 
     def __init__(self, windows: Sequence[Window]) -> None:
         self.windows = tuple(windows)
         self._minutes: MinuteBlock[int] = MinuteBlock()
+        # The last codes_at of evenly spaced minutes (first minute, minutes apart, codes):
+        # code_at reads them instead of computing every minute of a week around them.
+        self._grid: tuple[int, int, tuple[int, ...]] = (0, 1, ())
 
     def code_at(self, t_s: float) -> int:
         if not self.windows:
             return 0
+        first, step, codes = self._grid
+        k, off = divmod(int(t_s // 60) - first, step)
+        if not off and 0 <= k < len(codes):
+            return codes[k]
         return self._minutes.at(t_s, self._codes)
 
     def codes_at(self, t_s: IntArray) -> list[int]:
         """:meth:`code_at` for each of ``t_s`` [UNIX s] at once, in their order: the code of
-        the minute holding each."""
+        the minute holding each. Instants evenly spaced in whole minutes (a replay's ticks)
+        are kept, and code_at answers from them while it is asked about those minutes."""
         s = np.asarray(t_s)
         if not self.windows:
             return [0] * int(s.shape[0])
-        minutes = s // 60
-        return self._codes(minutes.astype(np.int64) * 60)
+        minutes = (s // 60).astype(np.int64)
+        codes = self._codes(minutes * 60)
+        steps = np.diff(minutes)
+        if steps.shape[0] and steps[0] > 0 and bool((steps == steps[0]).all()):
+            self._grid = (int(minutes[0]), int(steps[0]), tuple(codes))  # the caller's may change
+        return codes
 
     def _codes(self, starts: IntArray) -> list[int]:
         # Past 62 windows the codes no longer fit an int64: fall back to Python integers.

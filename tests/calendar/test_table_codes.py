@@ -98,3 +98,34 @@ def test_windows_in_different_zones_keep_their_own_local_time() -> None:
     assert codes == _per_tick([london, tokyo], times.tolist())
     assert {c & 1 for c in codes} == {0, 1} and {c >> 1 for c in codes} == {0, 1}
     assert any(c in (1, 2) for c in codes)  # the same hours in two zones are not the same
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    picks=st.lists(st.integers(0, len(SPECS) - 1), min_size=1, max_size=6),
+    first=st.integers(0, 366 * 86_400),
+    step_min=st.sampled_from([1, 5, 30, 60, 7]),
+    count=st.integers(1, 3000),
+    probes=st.lists(st.integers(-120 * 60, 400 * 86_400), min_size=1, max_size=30),
+    seconds=st.integers(0, 59),
+)
+def test_code_at_answers_from_the_ticks_codes_at_kept(
+    picks: list[int], first: int, step_min: int, count: int, probes: list[int], seconds: int,
+) -> None:
+    windows = _windows(picks)
+    table = CalendarTable(windows)
+    ticks = YEAR_S + first + seconds + 60 * step_min * np.arange(count, dtype=np.int64)
+    codes = table.codes_at(ticks)
+    codes[:] = [-1] * len(codes)  # what the caller does with its list is its own
+    fresh = CalendarTable(windows)
+    # On the ticks, between them (other minutes and seconds), before and after them.
+    for t in [*ticks[:: max(1, count // 20)].tolist(), *(YEAR_S + first + p for p in probes)]:
+        assert table.code_at(t) == fresh.code_at(t), t
+
+
+def test_codes_at_of_uneven_instants_keeps_nothing() -> None:
+    table = CalendarTable(_windows([0, 2]))
+    table.codes_at(np.asarray([YEAR_S, YEAR_S + 60, YEAR_S + 180], dtype=np.int64))
+    assert table._grid[2] == ()
+    table.codes_at(np.asarray([YEAR_S, YEAR_S + 30], dtype=np.int64))  # one minute twice
+    assert table._grid[2] == ()
