@@ -30,7 +30,7 @@ from gridpilot.engine.model import engine_model
 from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
 from gridpilot.errors import DataError
 from gridpilot.forecasts.evaluate import Scorer
-from gridpilot.forecasts.providers import observe_readings
+from gridpilot.forecasts.providers import forecast_slots, observe_readings
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
 from gridpilot.simulator.forecast_track import (
@@ -201,7 +201,6 @@ def replay(
     fc: FloatArray | None = None
     prev_bat = 0.0
     observed = 0
-    predict = forecast.forecast
     scorer = Scorer(t_s, load, pv) if use_forecast and track is None else None
     kind_codes = _KIND_CODE
     fromtimestamp = datetime.fromtimestamp
@@ -245,7 +244,7 @@ def replay(
                 observe_readings(forecast, t_s[observed:i + 1], load[observed:i + 1],
                                  pv[observed:i + 1])
                 observed = i + 1
-                fc = predict(starts)
+                fc = forecast_slots(forecast, int(slots[s0]), slot_s, s1 - s0)
                 if recorded_fc is not None:
                     if fc is not None:
                         # Strategies only read it, and a kept track must stay as it was made.
