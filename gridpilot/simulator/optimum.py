@@ -99,6 +99,10 @@ runnable one, even past the limit: an LP always finishes (a demand charge over a
 takes minutes on a small machine), and without it the limit could leave no bound or no runnable
 schedule at all. Only the MILPs stop at the limit."""
 _REPAIR_PASSES = 4
+_PRIMAL_TOL = 1e-9
+"""How far HiGHS may leave a bound [kWh, W], in LPs and MILPs: its defaults (1e-7 and 1e-6) let
+a full battery's stored energy pass its top by 1e-7 kWh, 2e-6 % of a 5 kWh battery, more than
+the SOC check allows."""
 """Re-solves of the repair LP, each fixing the directions of the steps that still do both."""
 
 
@@ -520,6 +524,8 @@ class _Model:
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", _MIP_REL_GAP)
         solver.setOptionValue("mip_abs_gap", _MIP_ABS_GAP)
+        solver.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOL)
+        solver.setOptionValue("mip_feasibility_tolerance", _PRIMAL_TOL)
         solver.passModel(lp.highs_lp(z_steps=zs, y_steps=ys, y_integer=y_integer))
         solver.addRows(cuts.count, cuts.lower, cuts.upper, int(cuts.index.size), cuts.start,
                        cuts.index, cuts.value)
