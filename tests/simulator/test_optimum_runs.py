@@ -5,6 +5,7 @@ counted run keeps the stored energy within its bounds."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,7 +25,7 @@ from gridpilot.lp.battery import (
 from gridpilot.lp.runs import Runs, equal_runs, order_counted
 from gridpilot.simulator import optimum as optimum_mod
 from gridpilot.simulator.accounting import SiteSeries
-from gridpilot.simulator.optimum import _Model, solve_optimum
+from gridpilot.simulator.optimum import _Clock, _lazy_exact, _Model, solve_optimum
 
 from .test_optimum_exact import _replay
 
@@ -79,9 +80,15 @@ def test_merged_and_counted_runs_reach_the_enumerated_optimum(
     cols = [_held([r[j] for r in runs], [2, 1]) for j in range(4)]
     site = _site(*cols)
     res = solve_optimum(site, P, soc0)
-    assert res.objective == pytest.approx(_enumerated(site, soc0), abs=1e-6)
+    exact = _enumerated(site, soc0)
+    assert res.objective == pytest.approx(exact, abs=1e-6)
     assert res.objective_bound <= res.objective + 1e-9
     _replay(res, cols[0], cols[1], P, soc0, STEP_S)
+    # binaries from the start wherever trading may pay (as a window MILP has them): the run of
+    # two steps is counted rather than given a binary per step
+    m = _Model(site, P, soc0, month_idx=None, max_export_w=None)
+    found = _lazy_exact(m, _Clock(10.0), all_y=True, repair=False)
+    assert m.value(found.x) == pytest.approx(exact, abs=1e-6)
 
 
 @settings(max_examples=10, deadline=None)
@@ -109,6 +116,38 @@ def test_runs_change_no_optimum(
 
 
 def test_a_counted_run_alternates_where_holding_one_direction_costs_more() -> None:
+    # export pays more than import over one hour: importing in some steps and exporting in
+    # others beats either direction held for all of them; counted, the MILP finds the same
+    # optimum as with a binary per step
+    n = 6
+    site = _site(np.full(n, 1000.0), np.full(n, 800.0), np.full(n, 0.10), np.full(n, 0.30))
+    ordered: list[int] = []
+
+    def counting(*args: Any) -> Any:
+        ordered.append(args[0])
+        return order_counted(*args)
+
+    def solved() -> Any:
+        m = _Model(site, P, 60.0, month_idx=None, max_export_w=None)
+        found = _lazy_exact(m, _Clock(10.0), all_y=True, repair=False)
+        return m, found.x
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimum_mod, "order_counted", counting)
+        m, x = solved()
+    assert ordered, "the run was not counted"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimum_mod, "equal_runs", _one_run_per_step)
+        m_alone, x_alone = solved()
+    assert m.value(x) == pytest.approx(m_alone.value(x_alone), abs=1e-6)
+    sol = m.lp.columns(x)
+    assert (sol.import_w > 1.0).any() and (sol.export_w > 1.0).any()
+    assert np.minimum(sol.import_w, sol.export_w).max() <= 1e-6
+    res = m.result(x, -np.inf, 0.0, 0, 1)
+    _replay(res, site.load_w, site.pv_w, P, 60.0, STEP_S)
+
+
+def test_the_optimum_alternates_where_holding_one_direction_costs_more() -> None:
     # export pays more than import over one half-hour: importing in some minutes and exporting
     # in others beats any one direction held for all of them, and the optimum finds that
     n = 6
