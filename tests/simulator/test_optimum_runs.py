@@ -24,7 +24,7 @@ from gridpilot.lp.battery import (
 )
 from gridpilot.lp.runs import Runs, equal_runs, order_counted
 from gridpilot.simulator import optimum as optimum_mod
-from gridpilot.simulator.accounting import SiteSeries
+from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.optimum import _Clock, _lazy_exact, _Model, solve_optimum
 
 from .test_optimum_exact import _replay
@@ -38,10 +38,13 @@ def _held(values: list[float], lengths: list[int]) -> np.ndarray:
     return np.repeat(np.array(values, dtype=np.float64), lengths)
 
 
-def _site(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndarray) -> SiteSeries:
-    start = 1514764800 + STEP_S * np.arange(load.size, dtype=np.int64)
+def _site(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndarray,
+          demand_charge_per_kw: float = 0.0) -> SiteSeries:
+    # from 31 January 23:00 UTC: a horizon of more than six steps reaches into February
+    start = 1517439600 + STEP_S * np.arange(load.size, dtype=np.int64)
     return SiteSeries(start_s=start, step_s=STEP_S, load_w=load, pv_w=pv, import_price=imp,
-                      export_price=exp, tz=ZoneInfo("Europe/London"))
+                      export_price=exp, tz=ZoneInfo("Europe/London"),
+                      bill=BillInputs(demand_charge_per_kw=demand_charge_per_kw))
 
 
 def _one_run_per_step(keys: object, n: int) -> Runs:
@@ -78,7 +81,7 @@ def test_merged_and_counted_runs_reach_the_enumerated_optimum(
     runs: list[tuple[float, float, float, float]], soc0: float
 ) -> None:
     cols = [_held([r[j] for r in runs], [2, 1]) for j in range(4)]
-    site = _site(*cols)
+    site = _site(cols[0], cols[1], cols[2], cols[3])
     res = solve_optimum(site, P, soc0)
     exact = _enumerated(site, soc0)
     assert res.objective == pytest.approx(exact, abs=1e-6)
@@ -97,15 +100,17 @@ def test_merged_and_counted_runs_reach_the_enumerated_optimum(
                             st.integers(1, 5)), min_size=2, max_size=6),
     soc0=st.floats(20, 100),
     export_limit=st.sampled_from([None, 1000.0]),
+    demand_charge=st.sampled_from([0.0, 8.0]),
 )
 def test_runs_change_no_optimum(
     runs: list[tuple[float, float, float, float, int]], soc0: float,
-    export_limit: float | None,
+    export_limit: float | None, demand_charge: float,
 ) -> None:
-    # the same data held over runs of steps: merged (and counted) against every step alone
+    # the same data held over runs of steps: merged (and counted) against every step alone,
+    # with a demand charge on each month's peak too (runs end at the month's end)
     lengths = [r[4] for r in runs]
     cols = [_held([r[j] for r in runs], lengths) for j in range(4)]
-    site = _site(*cols)
+    site = _site(cols[0], cols[1], cols[2], cols[3], demand_charge)
     merged = solve_optimum(site, P, soc0, max_export_w=export_limit)
     _replay(merged, cols[0], cols[1], P, soc0, STEP_S)
     with pytest.MonkeyPatch.context() as patch:
@@ -214,3 +219,19 @@ def test_the_columns_alone_are_those_of_the_whole_programme() -> None:
     assert (alone.n, alone.nm, alone.ncol) == (whole.n, whole.nm, whole.ncol)
     for name in ("cost", "lower", "upper"):
         assert np.array_equal(getattr(alone, name), getattr(whole, name)), name
+
+
+def test_a_run_ends_at_the_end_of_its_month() -> None:
+    # the same data from an hour before midnight into February: each month's peak pays its
+    # demand charge, so the full battery covers February's half hour and shaves January's hour
+    # with the rest; one run over both months would shave all of it evenly
+    n = 9
+    site = _site(np.full(n, 1500.0), np.zeros(n), np.full(n, 0.2), np.zeros(n),
+                 demand_charge_per_kw=8.0)
+    merged = solve_optimum(site, P, 100.0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimum_mod, "equal_runs", _one_run_per_step)
+        alone = solve_optimum(site, P, 100.0)
+    assert merged.objective == pytest.approx(alone.objective, abs=1e-6)
+    assert merged.import_w[6:].max() == pytest.approx(0.0, abs=1e-6)
+    _replay(merged, site.load_w, site.pv_w, P, 100.0, STEP_S)
