@@ -85,9 +85,9 @@ _MIP_ABS_GAP = 1e-6
 _FEASIBLE = 2
 """HiGHS's ``primal_solution_status`` of a feasible point (kSolutionStatusFeasible)."""
 _SOC_TOL_PCT = 1e-6
+"""How far the replayed SOC may stray past its bounds by float rounding before it is an error."""
 _EXACT_STEPS = 1500
 """Up to this many steps (a month at 30 minutes) the lazy MILP runs over the whole horizon."""
-"""How far the replayed SOC may stray past its bounds by float rounding before it is an error."""
 _WINDOW_PAD_S = 43200
 """Time either side of a step that does both, in its window MILP [s]."""
 _WINDOW_MAX_STEPS = 576
