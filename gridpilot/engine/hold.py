@@ -30,7 +30,8 @@ from gridpilot.calendar.window import Window
 __all__ = ["ALWAYS", "Hold", "conditions_hold"]
 
 _INF = math.inf
-_below = math.nextafter
+_next = math.nextafter
+"""``_next(x, -inf)``: the float just below ``x``; ``_next(x, inf)``: just above."""
 
 
 class Hold:
@@ -66,7 +67,7 @@ class Hold:
     def soc_lt(self, soc_pct: float, x: float) -> bool:
         """``soc_pct < x``, keeping the SOC on the side that gives this answer."""
         if soc_pct < x:
-            self._soc(-_INF, _below(x, -_INF))
+            self._soc(-_INF, _next(x, -_INF))
             return True
         self._soc(x, _INF)
         return False
@@ -76,7 +77,7 @@ class Hold:
         if soc_pct <= x:
             self._soc(-_INF, x)
             return True
-        self._soc(_below(x, _INF), _INF)
+        self._soc(_next(x, _INF), _INF)
         return False
 
     def soc_gt(self, soc_pct: float, x: float) -> bool:
@@ -103,7 +104,7 @@ class Hold:
     def net_lt(self, net_w: float, x: float) -> bool:
         """``net_w < x`` for the net load ``load_w - pv_w`` [W]."""
         if net_w < x:
-            self._net(-_INF, _below(x, -_INF))
+            self._net(-_INF, _next(x, -_INF))
             return True
         self._net(x, _INF)
         return False
@@ -111,7 +112,7 @@ class Hold:
     def net_gt(self, net_w: float, x: float) -> bool:
         """``net_w > x``."""
         if net_w > x:
-            self._net(_below(x, _INF), _INF)
+            self._net(_next(x, _INF), _INF)
             return True
         self._net(-_INF, x)
         return False
@@ -132,7 +133,7 @@ class Hold:
     def peak_gt(self, peak_w: float, x: float) -> bool:
         """``peak_w > x`` for the month's peak import so far [W]."""
         if peak_w > x:
-            self._peak(_below(x, _INF), _INF)
+            self._peak(_next(x, _INF), _INF)
             return True
         self._peak(-_INF, x)
         return False
