@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -26,6 +25,9 @@ class SystemClock:
         return datetime.now(UTC)
 
     async def sleep(self, seconds: float) -> None:
+        # Imported here: a process that never sleeps (check) does not pay for asyncio.
+        import asyncio
+
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -68,4 +70,6 @@ class ManualClock:
 
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
+        import asyncio
+
         await asyncio.sleep(0)

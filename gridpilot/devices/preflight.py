@@ -16,7 +16,6 @@ so whatever would stop the device at start is reported by both, at the key that 
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -115,6 +114,13 @@ def _preflight(adapter: DeviceAdapter, path: tuple[str | int, ...]) -> Iterator[
 
 
 def _close(adapter: DeviceAdapter) -> None:
+    # An adapter with a synchronous close (the simulated battery) spares check starting asyncio.
+    close = getattr(adapter, "close", None)
+    if callable(close):
+        close()
+        return
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -260,8 +260,13 @@ class SimulatedAdapter:
                 writer.writerow([stamp, *(f"{float(series.columns[n][i]):.6g}" for n in names)])
         return ExportResult(out, len(series), "timestamp-columns-csv")
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
+        """Nothing to release: the simulated battery holds no connection or file. Synchronous,
+        so a caller that only built the adapter (``check``) needs no event loop to close it."""
         return None
+
+    async def aclose(self) -> None:
+        self.close()
 
 
 def create(settings: BaseModel, context: DeviceContext) -> SimulatedAdapter:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,12 +119,100 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
     except (ZoneInfoNotFoundError, ValueError):
         raise DataError(f"{source}: unknown timezone {mapping.timezone!r}") from None
 
-    stamps: list[str] = []
-    rownos: list[int] = []
-    raw: dict[str, list[float]] = {f: [] for f in mapping.columns}
     empty_cells: dict[str, list[tuple[int, int, str]]] = {f: [] for f in mapping.columns}
     missing = {m.lower() for m in mapping.missing}
     width = max([*ts_idx, *field_idx.values()]) + 1
+    clean = _clean_rows(text, mapping.delimiter, ts_idx, field_idx, width, missing)
+    if clean is not None:
+        stamps, values, rows = clean
+    else:
+        stamps, raw, rownos = _read_rows(reader, ts_idx, field_idx, width, missing,
+                                         mapping, source, empty_cells)
+        values = {f: np.asarray(v, dtype=np.float64) for f, v in raw.items()}
+        rows = np.asarray(rownos, dtype=np.int64)
+    report.rows = len(stamps)
+    times_s = _parse_times(stamps, mapping, tz, source, report)
+    report.columns.update({f: spec.column for f, spec in mapping.columns.items()})
+    series = regularise(times_s, values, report, interval_s=mapping.interval_s, rows=rows)
+    if mapping.timestamp_marks == "end":
+        times_s = times_s - series.interval_s
+        series.start_s = series.start_s - series.interval_s
+        report.repairs.append("timestamps mark interval ends: shifted to interval starts")
+    _note_empty_cells(empty_cells, times_s, mapping, report)
+    for f, spec in mapping.columns.items():
+        report.units[f] = spec.unit
+        series.columns[f] = _convert(f, series.columns[f], spec.unit, series.interval_s, source)
+    if "export_w" in series.columns and "grid_w" not in series.columns:
+        series.columns["grid_w"] = -series.columns.pop("export_w")
+        report.columns["grid_w"] = report.columns.pop("export_w")
+        report.repairs.append("grid export column read as negative grid power")
+    return series
+
+
+def _clean_rows(
+    text: str,
+    delimiter: str,
+    ts_idx: Sequence[int],
+    field_idx: Mapping[str, int],
+    width: int,
+    missing: set[str],
+) -> tuple[list[str], dict[str, FloatArray], IntArray] | None:
+    """The stamps, columns and row numbers of a file whose every row is wide enough and every
+    value cell a finite number, each column converted at once; ``None`` for any other file,
+    which :func:`_read_rows` reads (and words the error of) row by row.
+
+    The columns are exactly what the row loop reads: numpy converts a ``str`` as ``float()``
+    does, and a file with no blank row, no gap and no bad cell leaves nothing else to decide.
+    """
+    if not field_idx or any(_is_finite_number(m) for m in missing):
+        return None  # a gap mark that reads as a number: only the row loop tells them apart
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        next(reader)
+        rows = list(reader)
+    except csv.Error:
+        return None  # the row loop reports whatever comes before the broken row first
+    if not rows or min(map(len, rows)) < width:
+        return None
+    raw: dict[str, FloatArray] = {}
+    for f, i in field_idx.items():
+        try:
+            values = np.array([row[i] for row in rows], dtype=np.float64)
+        except (ValueError, TypeError):
+            return None
+        if not np.isfinite(values).all():
+            return None
+        raw[f] = values
+    if len(ts_idx) == 1:
+        t = ts_idx[0]
+        stamps = [row[t].strip() for row in rows]
+    else:
+        stamps = [" ".join(row[i].strip() for i in ts_idx) for row in rows]
+    return stamps, raw, np.arange(2, len(rows) + 2, dtype=np.int64)
+
+
+def _is_finite_number(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def _read_rows(
+    reader: Iterator[list[str]],
+    ts_idx: Sequence[int],
+    field_idx: Mapping[str, int],
+    width: int,
+    missing: set[str],
+    mapping: CsvMapping,
+    source: str,
+    empty_cells: dict[str, list[tuple[int, int, str]]],
+) -> tuple[list[str], dict[str, list[float]], list[int]]:
+    """The stamps, columns and row numbers of the rows after the header, one at a time: blank
+    rows skipped, gaps noted in ``empty_cells``, the first short row or bad cell an error."""
+    stamps: list[str] = []
+    rownos: list[int] = []
+    raw: dict[str, list[float]] = {f: [] for f in mapping.columns}
     # One tuple per field, so the loop below (a year of 5-minute rows runs it 105,120 times)
     # looks nothing up by name; parse_number is only called to word the error of a bad cell.
     cells_of = [(raw[f], empty_cells[f], i, mapping.columns[f].column)
@@ -152,25 +240,7 @@ def parse_rows(text: str, mapping: CsvMapping, *, source: str) -> TimeSeries:
             except ValueError:
                 value = math.nan
             read.append(value if isfinite(value) else parse_number(cell, rowno, column, source))
-    report.rows = len(stamps)
-    times_s = _parse_times(stamps, mapping, tz, source, report)
-    values = {f: np.asarray(v, dtype=np.float64) for f, v in raw.items()}
-    report.columns.update({f: spec.column for f, spec in mapping.columns.items()})
-    series = regularise(times_s, values, report, interval_s=mapping.interval_s,
-                        rows=np.asarray(rownos, dtype=np.int64))
-    if mapping.timestamp_marks == "end":
-        times_s = times_s - series.interval_s
-        series.start_s = series.start_s - series.interval_s
-        report.repairs.append("timestamps mark interval ends: shifted to interval starts")
-    _note_empty_cells(empty_cells, times_s, mapping, report)
-    for f, spec in mapping.columns.items():
-        report.units[f] = spec.unit
-        series.columns[f] = _convert(f, series.columns[f], spec.unit, series.interval_s, source)
-    if "export_w" in series.columns and "grid_w" not in series.columns:
-        series.columns["grid_w"] = -series.columns.pop("export_w")
-        report.columns["grid_w"] = report.columns.pop("export_w")
-        report.repairs.append("grid export column read as negative grid power")
-    return series
+    return stamps, raw, rownos
 
 
 def parse_number(cell: str, rowno: int, column: str, source: str) -> float:

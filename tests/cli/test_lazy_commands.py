@@ -182,3 +182,11 @@ def test_check_of_a_live_price_policy_builds_its_providers_without_httpx() -> No
     loaded = set(_modules_after("check", str(_EXAMPLES / "octopus-agile-live.yaml")))
     assert "gridpilot.prices.providers.octopus" in loaded
     assert not loaded & {"httpx", "rich"}, sorted(loaded & {"httpx", "rich"})
+
+
+def test_check_of_a_simulated_battery_policy_starts_no_event_loop() -> None:
+    # The simulated battery closes synchronously, and the clock imports asyncio only to sleep.
+    loaded = set(_modules_after("check", str(_EXAMPLES / "economy7.yaml")))
+    assert "gridpilot.devices.preflight" in loaded  # the probe did check the device
+    assert not {m for m in loaded if m == "asyncio" or m.startswith("asyncio.")}, sorted(
+        m for m in loaded if m.startswith("asyncio"))
