@@ -27,6 +27,8 @@ plan of another size passes a new model. Either way HiGHS holds exactly the prog
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 import highspy
@@ -37,7 +39,8 @@ from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.lp.battery import BatteryLP, Costs, GridCaps, Horizon, Storage, build_battery_lp
 from gridpilot.solver import new_highs
 
-__all__ = ["PlanInputs", "PlanResult", "PlanSolver", "new_solver", "resolve_plan", "solve_plan"]
+__all__ = ["PlanInputs", "PlanResult", "PlanSolver", "new_solver", "resolve_plan",
+           "scheduler_threads", "solve_plan"]
 
 
 _TIE_PER_KWH = 1e-6
@@ -87,13 +90,53 @@ class PlanResult:
     """The slot the plan starts acting in (see :func:`resolve_plan`)."""
 
 
+_local = threading.local()
+
+
+def _probe_model() -> highspy.HighsLp:
+    """A one-column programme, solved only to set up and probe HiGHS's scheduler."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = 1
+    lp.col_cost_ = np.ones(1)
+    lp.col_lower_ = np.zeros(1)
+    lp.col_upper_ = np.ones(1)
+    return lp
+
+
+def scheduler_threads() -> int:
+    """The thread count of this thread's HiGHS scheduler (HiGHS keeps one per thread), set up
+    as HiGHS's default if no solver in this thread has run yet; 0 if no count is accepted.
+
+    With its ``threads`` option at 0 (the default) HiGHS works out the machine's core count
+    (reading the CPU topology under /sys) on every run, which costs a plan about a tenth of its
+    run; with the count given, it checks the count against the scheduler instead, and refuses
+    to run if they differ. So the count is found once, by trying: the first run leaves the
+    scheduler exactly as a solver with the default would (another solver in this thread,
+    such as the optimum's, then runs as it did), and only the count it has is accepted.
+    """
+    found: int | None = getattr(_local, "threads", None)
+    if found is None:
+        probe = new_highs(presolve="off")
+        probe.passModel(_probe_model())
+        probe.run()
+        found = 0
+        for threads in range(1, 4 * (os.cpu_count() or 1) + 1):
+            probe.setOptionValue("threads", threads)
+            if probe.run() == highspy.HighsStatus.kOk:
+                found = threads
+                break
+        _local.threads = found
+    return found
+
+
 class PlanSolver:
     """One quiet HiGHS instance and the plan model it holds, reused across plans."""
 
-    __slots__ = ("_index", "highs", "lp", "models_passed")
+    __slots__ = ("_index", "_threads", "highs", "lp", "models_passed")
 
     def __init__(self) -> None:
-        self.highs: highspy.Highs = new_highs(presolve="off")
+        self._threads = scheduler_threads()
+        self.highs: highspy.Highs = new_highs(presolve="off", threads=self._threads)
         self.lp: BatteryLP | None = None
         """The programme HiGHS holds, up to the bounds :func:`resolve_plan` changed."""
         self.models_passed = 0
@@ -150,13 +193,18 @@ class PlanSolver:
     def solve(self) -> FloatArray | None:
         """Run HiGHS; the column values if it found an optimum."""
         highs = self.highs
-        highs.run()
+        if highs.run() == _ERROR and self._threads:
+            # Run from a thread whose scheduler has another count: let HiGHS count instead.
+            self._threads = 0
+            highs.setOptionValue("threads", 0)
+            highs.run()
         if highs.getModelStatus() != _OPTIMAL:
             return None
         return np.asarray(highs.getSolution().col_value, dtype=np.float64)
 
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
+_ERROR = highspy.HighsStatus.kError
 
 
 def solve_plan(

@@ -78,6 +78,7 @@ __all__ = [
     "TariffArbitrageSettings",
     "mean_price",
     "price_opportunity",
+    "slot_kind",
     "slot_kinds",
 ]
 
@@ -155,6 +156,21 @@ def price_opportunity(import_per_kwh: FloatArray, export_per_kwh: FloatArray, *,
     return out
 
 
+def slot_kind(charge_w: float, discharge_w: float, net_w: float, opportunity: int) -> int:
+    """:func:`slot_kinds` of one slot, from its planned flows, net load and opportunity code:
+    a plan is asked for a few of its slots only, so each is worked out when it is asked for."""
+    if opportunity <= 0:
+        return 0
+    pos = net_w if net_w > 0.0 else 0.0
+    if charge_w - discharge_w > (-net_w if -net_w > 0.0 else 0.0) + _TOL_W:
+        return 1
+    if discharge_w - charge_w > pos + _TOL_W:
+        return 2
+    if discharge_w > _TOL_W or pos <= _TOL_W or opportunity < 2:
+        return 3
+    return 4
+
+
 def slot_kinds(plan: PlanResult, opportunity: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
     """Index into the kinds (none, charge, discharge, self_consumption, hold) that run each
     slot of ``plan`` (see the module text). ``opportunity`` is :func:`price_opportunity`'s code:
@@ -180,7 +196,6 @@ class _Plan:
     import_per_kwh: FloatArray
     export_per_kwh: FloatArray
     opportunity: npt.NDArray[np.int8]
-    kinds: list[int]
     soc_pct: list[float]
     ctx: StrategyContext
     slot_index: dict[int, int]
@@ -191,8 +206,11 @@ class _Plan:
     def action(self, k: int) -> SlotAction:
         act = self.actions[k]
         if act is None:
+            r = self.result
+            kind = slot_kind(float(r.charge_w[k]), float(r.discharge_w[k]), float(r.net_w[k]),
+                             int(self.opportunity[k]))
             act = self.actions[k] = SlotAction(
-                _KINDS[self.kinds[k]], self.soc_pct[k], self.soc_pct[k + 1],
+                _KINDS[kind], self.soc_pct[k], self.soc_pct[k + 1],
                 float(self.import_per_kwh[k]), float(self.export_per_kwh[k]))
         return act
 
@@ -328,8 +346,7 @@ class TariffArbitrage:
               slot_index: dict[int, int]) -> _Plan:
         soc = np.concatenate(([result.start_kwh], result.stored_kwh))
         soc *= 100.0 / ctx.limits.capacity_kwh
-        return _Plan(result, *outlook_b, imp, exp, opportunity,
-                     slot_kinds(result, opportunity).tolist(), soc.tolist(), ctx, slot_index,
+        return _Plan(result, *outlook_b, imp, exp, opportunity, soc.tolist(), ctx, slot_index,
                      [None] * int(imp.shape[0]))
 
     @staticmethod
@@ -346,16 +363,16 @@ class TariffArbitrage:
             # Not in the plan, or a slot the plan has already fixed as past.
             return None
         m = len(plan.start_b) // 8
-        n = len(prices)
-        # Byte comparisons: far cheaper than element-wise ones, and exact.
-        a, b = 8 * k, 8 * min(m, k + n)
-        w = b - a
+        # Byte comparisons of the slots both cover: far cheaper than element-wise ones, and
+        # exact; only those slots are copied out of the outlook.
+        w = min(m - k, len(prices.start_s))
+        a, b = 8 * k, 8 * (k + w)
         if (
-            np.ascontiguousarray(prices.start_s, dtype=np.int64).tobytes()[:w]
+            np.ascontiguousarray(prices.start_s[:w], dtype=np.int64).tobytes()
             != plan.start_b[a:b]
-            or np.ascontiguousarray(prices.import_per_kwh, dtype=np.float64).tobytes()[:w]
+            or np.ascontiguousarray(prices.import_per_kwh[:w], dtype=np.float64).tobytes()
             != plan.import_b[a:b]
-            or np.ascontiguousarray(prices.export_per_kwh, dtype=np.float64).tobytes()[:w]
+            or np.ascontiguousarray(prices.export_per_kwh[:w], dtype=np.float64).tobytes()
             != plan.export_b[a:b]
         ):
             return None
