@@ -215,7 +215,7 @@ class _Plan:
         return act
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Answer:
     """The proposal for one slot of one plan, and the outlook object it was last given for."""
 
@@ -356,7 +356,7 @@ class TariffArbitrage:
         soc = lim.min_soc_pct if not math.isfinite(soc) else soc
         return lim.capacity_kwh * min(max(soc, lim.min_soc_pct), lim.max_soc_pct) / 100.0
 
-    def _slot_of(self, plan: _Plan, prices: PriceOutlook, t_s: float) -> int | None:
+    def _slot_of(self, plan: _Plan, prices: PriceOutlook, state: SiteState) -> int | None:
         """The index in ``plan`` of the current slot, if the plan still stands for ``prices``."""
         k = plan.slot_index.get(int(prices.start_s[0]))
         if k is None or k < plan.result.from_slot:
@@ -381,6 +381,7 @@ class TariffArbitrage:
             # More is known than the plan saw: a new publication, or a rolling fixed schedule.
             # Replan once the news is a quarter of what is known, or the plan runs short.
             new_s = prices.end_s - end_s
+            t_s = state.time.timestamp()
             if new_s * 4 >= prices.end_s - t_s or end_s - t_s < 6 * 3600:
                 return None
         return k
@@ -398,11 +399,10 @@ class TariffArbitrage:
             return last.answer(soc, ctx)
         if len(prices) == 0:
             return Proposal(None, "no prices known", ALWAYS)
-        t_s = state.time.timestamp()
         plan = self._plan
         k = None
         if plan is not None and (plan.ctx is ctx or plan.ctx == ctx):
-            k = self._slot_of(plan, prices, t_s)
+            k = self._slot_of(plan, prices, state)
         if plan is None or k is None:
             plan = self._plan = self._solve(state, ctx)
             k = 0
@@ -423,50 +423,47 @@ class TariffArbitrage:
             self._last = None
             return Proposal(None, "the plan could not be solved")
         act = plan.action(k)
-        # Later ticks given this outlook get this very proposal (see answer()): it holds.
-        answer = _Answer(prices, ctx, plan, k, act, self._proposal(act, state, ctx)._replace(
-            hold=ALWAYS))
+        answer = _Answer(prices, ctx, plan, k, act, self._proposal(act, state, ctx))
         self._last = answer
         return answer.answer(soc, ctx)
 
     def _proposal(self, act: SlotAction, state: SiteState, ctx: StrategyContext) -> Proposal:
+        """The slot's proposal, holding whatever the state: later ticks given the same outlook
+        get this very proposal (see :meth:`_Answer.answer`)."""
         lim = ctx.limits
         price = act.price
         if price < 0:
             charge_w = min(self.settings.charge_power_w or lim.max_charge_w, lim.max_charge_w)
             return Proposal(
                 Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=lim.max_soc_pct),
-                f"import price {price:g} is negative: charge",
-            )
+                f"import price {price:g} is negative: charge", ALWAYS)
         kind = act.kind
         end = act.soc_end_pct
+        if kind is CommandKind.SELF_CONSUMPTION:
+            # No floor at the plan's SOC: when the house needs more than forecast, the battery
+            # covers it and the SOC drifts below the plan, which replans how to share the rest.
+            return Proposal(Command(CommandKind.SELF_CONSUMPTION),
+                            f"use stored energy now ({price:g}); the plan reaches {end:.1f} %"
+                            " by the slot's end", ALWAYS)
         if kind is None:
-            return Proposal(None, "no price spread ahead beats round-trip losses and wear")
+            return Proposal(None, "no price spread ahead beats round-trip losses and wear", ALWAYS)
         if kind is CommandKind.CHARGE:
             charge_w = min(self.settings.charge_power_w or lim.max_charge_w, lim.max_charge_w)
             target = min(lim.max_soc_pct, math.ceil(end * 10.0 - 1e-6) / 10.0)
             return Proposal(
                 Command(CommandKind.CHARGE, power_w=charge_w, target_soc_pct=target),
                 f"now ({price:g}) is among the cheapest slots that pay for later use:"
-                f" charge to {target:g} %",
-            )
-        floor = _floor_pct(end, ctx)
+                f" charge to {target:g} %", ALWAYS)
         if kind is CommandKind.DISCHARGE:
+            floor = _floor_pct(end, ctx)
             power_w = min(lim.max_discharge_w,
                           self._export_w(ctx) + max(state.load_w - state.pv_w, 0.0))
             return Proposal(
                 Command(CommandKind.DISCHARGE, power_w=power_w, floor_soc_pct=floor),
                 f"export at {act.export_price:g}: it can be bought back for less later;"
-                f" keep {floor:g} % for dearer slots",
-            )
-        if kind is CommandKind.SELF_CONSUMPTION:
-            # No floor at the plan's SOC: when the house needs more than forecast, the battery
-            # covers it and the SOC drifts below the plan, which replans how to share the rest.
-            return Proposal(Command(CommandKind.SELF_CONSUMPTION),
-                            f"use stored energy now ({price:g}); the plan reaches {end:.1f} %"
-                            " by the slot's end")
+                f" keep {floor:g} % for dearer slots", ALWAYS)
         return Proposal(Command(CommandKind.HOLD),
-                        f"keep the stored energy for dearer slots ahead (now {price:g})")
+                        f"keep the stored energy for dearer slots ahead (now {price:g})", ALWAYS)
 
     def __repr__(self) -> str:
         return f"TariffArbitrage({self.name!r})"

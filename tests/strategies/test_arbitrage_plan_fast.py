@@ -98,3 +98,38 @@ def test_a_solver_run_from_another_thread_finds_the_same_plans(
     assert np.allclose(columns(plan), columns(alone), atol=1e-6)
     assert again is not None
     assert moved._threads == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.tuples(instances(8), instances(8)), st.lists(st.tuples(st.integers(0, 7),
+                                                                 st.integers(0, 95)),
+                                                       min_size=1, max_size=4),
+       st.booleans())
+def test_the_bounds_held_are_the_programmes_from_its_latest_restart(
+        data: tuple[tuple[float, np.ndarray, np.ndarray, np.ndarray, float, PlanInputs],
+                    tuple[float, np.ndarray, np.ndarray, np.ndarray, float, PlanInputs]],
+        restarts: list[tuple[int, int]], other_between: bool) -> None:
+    """Only the bounds that change are sent to HiGHS; what it holds is still every bound of
+    the plan's programme with the slots before the latest restart idle (and those of earlier
+    restarts of the same plan), and the energy bounds widened to the latest energy."""
+    first, other = data
+    solver = PlanSolver()
+    plan = solve(first, solver)
+    lp = plan.lp
+    n = lp.n
+    idle = 0
+    for i, (k, tenths) in enumerate(sorted(restarts)):
+        if other_between and i == 1:
+            solve(other, solver)
+            idle = 0
+        stored_kwh = tenths / 10
+        again = resolve_plan(solver, plan, k, stored_kwh)
+        assert again is not None
+        idle = max(idle, k)
+        lower, upper = lp.lower.copy(), lp.upper.copy()
+        upper[:idle] = upper[n:n + idle] = 0.0
+        lower[4 * n:] = min(lp.storage.floor_kwh, stored_kwh)
+        upper[4 * n:] = max(lp.storage.top_kwh, stored_kwh)
+        held = solver.highs.getLp()
+        assert np.array_equal(np.asarray(held.col_lower_), lower)
+        assert np.array_equal(np.asarray(held.col_upper_), upper)
