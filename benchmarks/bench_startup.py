@@ -1,7 +1,9 @@
 """Benchmark how fast ``gridpilot`` starts: ``python benchmarks/bench_startup.py [--runs N]``.
 
-Runs ``gridpilot --version``, ``gridpilot check examples/policies/economy7.yaml`` and ``gridpilot
-check`` of ``octopus-agile-live.yaml`` (a tariff with live prices), each in a fresh process
+Runs ``gridpilot --version``, ``gridpilot check examples/policies/economy7.yaml``, ``gridpilot
+check`` of ``octopus-agile-live.yaml`` (a tariff with live prices) and of ``agile-dynamic.yaml``
+(import and export prices from one CSV file, the simulated battery's data and scenario tests
+on the same file), each in a fresh process
 (``python -m gridpilot``) ``--runs`` times, and prints the best and the median CPU time (user +
 system, of the child) and the median wall time of each. CPU time is the figure to compare: it
 does not depend on what else the machine is doing.
@@ -38,6 +40,8 @@ COMMANDS: dict[str, list[str]] = {
     "check": ["-m", "gridpilot", "check", str(ROOT / "examples" / "policies" / "economy7.yaml")],
     "check, live prices": ["-m", "gridpilot", "check",
                            str(ROOT / "examples" / "policies" / "octopus-agile-live.yaml")],
+    "check, price files": ["-m", "gridpilot", "check",
+                           str(ROOT / "examples" / "policies" / "agile-dynamic.yaml")],
 }
 FLOORS: dict[str, list[str]] = {
     "python": ["-c", "pass"],

@@ -24,4 +24,7 @@ Price = Annotated[float, Strict(), Field(ge=-1000, le=1000)]
 class StrictModel(BaseModel):
     """Base model: unknown keys are errors, NaN and infinity are refused, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # defer_build: a model's validator is built when it first validates, not when its module is
+    # imported, so a process pays only for the sections and plugins it reads (check of a
+    # policy imports many models it never validates on their own).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)

@@ -8,11 +8,13 @@ about likely unit mistakes and refuses absurd values (see
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 from gridpilot.errors import DataError
+from gridpilot.inputs import note_input
 from gridpilot.recorded.base import LoadReport, TimeSeries, normalise_name, read_text
 from gridpilot.recorded.csvfile import ColumnSpec, CsvMapping, load_csv
 from gridpilot.recorded.plausibility import check_plausibility
@@ -109,9 +111,46 @@ def load_data(
     plausible: absurd ones are a :class:`DataError` unless ``accept_implausible``
     (``accept_hint`` names the caller's way to accept them, for the message)."""
     p = Path(path)
-    fmt = detect_format(p) if format == "auto" else format
+    key = _file_key(p, format)
+    cached = _LOADED.get(key) if key is not None else None
+    if cached is not None:
+        note_input(p)  # read before: still an input of whatever is being loaded now
+        series = _copy(cached)
+    else:
+        fmt = detect_format(p) if format == "auto" else format
+        try:
+            loader = FORMATS[fmt]
+        except KeyError:
+            raise DataError(
+                f"unknown data format {fmt!r}; use one of {', '.join(FORMATS)}"
+            ) from None
+        series = loader(p)
+        if key is not None:
+            if len(_LOADED) >= _LOADED_SIZE:
+                _LOADED.pop(next(iter(_LOADED)))
+            _LOADED[key] = _copy(series)
+    return check_plausibility(series, accept=accept_implausible, accept_hint=accept_hint)
+
+_LOADED: dict[tuple[object, ...], TimeSeries] = {}
+_LOADED_SIZE = 2
+"""Files loaded in this process, by path, modification time, size and format: ``check`` of a
+policy reads its simulated battery's data and its scenario tests' data, often the same file.
+Each caller gets its own copy (callers fill gaps and resample in place); a changed file is read
+again."""
+
+
+def _file_key(path: Path, format: str) -> tuple[object, ...] | None:
     try:
-        loader = FORMATS[fmt]
-    except KeyError:
-        raise DataError(f"unknown data format {fmt!r}; use one of {', '.join(FORMATS)}") from None
-    return check_plausibility(loader(p), accept=accept_implausible, accept_hint=accept_hint)
+        st = path.stat()
+        return (str(path.resolve()), st.st_mtime_ns, st.st_size, format)
+    except OSError:
+        return None  # the loader says why
+
+
+def _copy(series: TimeSeries) -> TimeSeries:
+    return TimeSeries(
+        series.start_s.copy(), series.interval_s,
+        {name: values.copy() for name, values in series.columns.items()},
+        copy.deepcopy(series.report),
+        None if series.rows is None else series.rows.copy(),
+    )

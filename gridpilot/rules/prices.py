@@ -201,7 +201,7 @@ def load_price_file(spec: DynamicPrices, base_dir: Path) -> PriceSeries:
     if key is not None and key in _PARSED:
         note_input(path)
         return _PARSED[key]
-    series = _parse_price_file(spec, path, shown)
+    series = _parse_price_file(spec, path, shown, None if key is None else key[:3])
     if key is not None:
         if len(_PARSED) >= _PARSED_SIZE:
             _PARSED.pop(next(iter(_PARSED)))
@@ -209,7 +209,26 @@ def load_price_file(spec: DynamicPrices, base_dir: Path) -> PriceSeries:
     return series
 
 
-def _parse_price_file(spec: DynamicPrices, path: Path, shown: str) -> PriceSeries:
+_TABLE: dict[tuple[object, ...], tuple[list[str] | None, list[list[str]]]] = {}
+"""The last CSV price file read, by path, modification time and size, as its header and rows of
+cells: a tariff's import and export sides often read two columns of one file."""
+
+
+def _parse_price_file(
+    spec: DynamicPrices, path: Path, shown: str, file_key: tuple[object, ...] | None = None
+) -> PriceSeries:
+    if spec.format == "csv":
+        table = _TABLE.get(file_key) if file_key is not None else None
+        if table is None:
+            table = _csv_table(_read_text(path, shown))
+            if file_key is not None and table is not None:
+                _TABLE.clear()
+                _TABLE[file_key] = table
+        else:
+            note_input(path)
+        clean = _clean_csv(table, spec, shown) if table is not None else None
+        if clean is not None:
+            return clean
     text = _read_text(path, shown)
     rows = _read_csv(text, spec, shown) if spec.format == "csv" else _read_octopus(text, shown)
     if not rows:
@@ -230,6 +249,61 @@ def _parse_price_file(spec: DynamicPrices, path: Path, shown: str) -> PriceSerie
         resolution = _resolution(diffs, rows, shown, explicit=False)
         ends = starts + resolution
     _check_order(starts, ends, rows)
+    for array in (starts, ends, prices):
+        array.flags.writeable = False  # shared by every policy that reads the file
+    return PriceSeries(starts, ends, prices, resolution, shown)
+
+
+def _csv_table(text: str) -> tuple[list[str] | None, list[list[str]]] | None:
+    """The header and the rows of cells of a CSV price file; ``None`` when the csv module stops
+    part way (the row loop reports any earlier row's problem first)."""
+    reader = csv.reader(text.splitlines())
+    try:
+        return next(reader, None), list(reader)
+    except csv.Error:
+        return None
+
+
+def _clean_csv(
+    table: tuple[list[str] | None, list[list[str]]], spec: DynamicPrices, shown: str
+) -> PriceSeries | None:
+    """The series of a CSV price file with nothing to report, read a column at a time: every row
+    wide enough, every price a finite number within bounds, every time with its offset, the
+    times ascending in whole slots of one length. ``None`` for any other file, which the row
+    loop reads and words the problem of; what both read is the same, value for value (numpy
+    reads a ``str`` as ``float()`` does, and the times are parsed alike)."""
+    header, body = table
+    if header is None or len(body) < 2:
+        return None
+    names = [h.strip() for h in header]
+    if spec.timestamp_column not in names or spec.column not in names:
+        return None
+    ti, pi = names.index(spec.timestamp_column), names.index(spec.column)
+    if min(map(len, body)) <= max(ti, pi):
+        return None
+    try:
+        raw = np.array([row[pi] for row in body], dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    if not (np.isfinite(raw).all() and (np.abs(raw) <= 1e6).all()):
+        return None
+    fromisoformat = datetime.fromisoformat
+    try:
+        times = [fromisoformat(row[ti].strip()) for row in body]
+    except ValueError:
+        return None
+    if any(t.utcoffset() is None for t in times):
+        return None
+    starts = np.array([int(t.timestamp()) for t in times], dtype=np.int64)
+    diffs = np.diff(starts)
+    if not (diffs > 0).all():
+        return None  # unsorted or a repeated time: the row loop sorts, or says which row
+    values, counts = np.unique(diffs, return_counts=True)
+    resolution = int(values[int(np.argmax(counts))])
+    if resolution not in RESOLUTIONS_S or (diffs % resolution != 0).any():
+        return None
+    prices = raw * (0.01 if spec.unit == "per_100_kwh" else 1.0)
+    ends = starts + resolution
     for array in (starts, ends, prices):
         array.flags.writeable = False  # shared by every policy that reads the file
     return PriceSeries(starts, ends, prices, resolution, shown)
