@@ -13,21 +13,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import numpy as np
 from pydantic import Field, SecretStr
 
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.budget import CallBudget
-from gridpilot.forecasts.http import get_json
 from gridpilot.forecasts.live import ForecastContext
 from gridpilot.forecasts.pv_forecast import PvForecast, PvForecastSettings
 from gridpilot.forecasts.pv_model import PvArray, Site
 from gridpilot.forecasts.secret import read_secret
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ForecastSolarForecast", "ForecastSolarSettings", "fetch_pv", "parse_estimate"]
 
@@ -66,6 +67,9 @@ def fetch_pv(client: httpx.Client, base_url: str, api_key: str | None, site: Sit
              arrays: tuple[PvArray, ...], *, timeout_s: float,
              now_s: float) -> tuple[IntArray, int, FloatArray]:
     """Mean AC power [W] per hour of every array together (one call per array)."""
+    # Imported here, as httpx is: check builds this provider but never fetches.
+    from gridpilot.forecasts.http import get_json
+
     total: dict[int, float] = {}
     for array in arrays:
         azimuth = ((array.azimuth_deg - 180.0 + 180.0) % 360.0) - 180.0

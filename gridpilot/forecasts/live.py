@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gridpilot.clock import Clock
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ForecastContext", "LiveForecast", "RefreshResult"]
 

@@ -13,19 +13,20 @@ tier's minutely, hourly or daily limit is spent.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-import httpx
 import numpy as np
 from pydantic import Field
 
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.budget import CallBudget
-from gridpilot.forecasts.http import get_json
 from gridpilot.forecasts.live import ForecastContext
 from gridpilot.forecasts.pv_forecast import PvForecast, PvForecastSettings
 from gridpilot.forecasts.pv_model import Site, Weather
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["VARIABLES", "OpenMeteoForecast", "OpenMeteoSettings", "fetch_weather", "parse_weather"]
 
@@ -48,6 +49,9 @@ def fetch_weather(client: httpx.Client, base_url: str, site: Site, *, resolution
         "timezone": "GMT",
         "forecast_days": str(forecast_days),
     }
+    # Imported here, as httpx is: check builds this provider but never fetches.
+    from gridpilot.forecasts.http import get_json
+
     doc = get_json(_NAME, client, f"{base_url}/v1/forecast", params=params, timeout_s=timeout_s)
     return parse_weather(doc, resolution)
 

@@ -12,20 +12,21 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-import httpx
 import numpy as np
 from pydantic import Field, SecretStr, model_validator
 
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.errors import ForecastFetchError
 from gridpilot.forecasts.budget import CallBudget
-from gridpilot.forecasts.http import get_json
 from gridpilot.forecasts.live import ForecastContext
 from gridpilot.forecasts.pv_forecast import PvForecast, PvForecastSettings
 from gridpilot.forecasts.secret import read_secret
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["QUANTILE_KEY", "SolcastForecast", "SolcastSettings", "fetch_pv", "parse_forecasts"]
 
@@ -72,6 +73,9 @@ def fetch_pv(client: httpx.Client, base_url: str, api_key: str, resource_ids: tu
     total: dict[int, float] = {}
     step = 1800
     for site in resource_ids:
+        # Imported here, as httpx is: check builds this provider but never fetches.
+        from gridpilot.forecasts.http import get_json
+
         doc = get_json(_NAME, client, f"{base_url}/rooftop_sites/{site}/forecasts",
                        timeout_s=timeout_s, params={"format": "json", "hours": "48"},
                        headers={"Authorization": f"Bearer {api_key}"}, now_s=now_s)

@@ -190,3 +190,16 @@ def test_check_of_a_simulated_battery_policy_starts_no_event_loop() -> None:
     assert "gridpilot.devices.preflight" in loaded  # the probe did check the device
     assert not {m for m in loaded if m == "asyncio" or m.startswith("asyncio.")}, sorted(
         m for m in loaded if m.startswith("asyncio"))
+
+
+def test_check_of_a_policy_with_a_live_pv_forecast_imports_no_httpx(tmp_path: Path) -> None:
+    # The provider is built to check its settings; only a fetch needs the HTTP client.
+    text = (_EXAMPLES / "economy7.yaml").read_text()
+    head, default = text.split("\ndefault:", 1)
+    policy = tmp_path / "pv.yaml"
+    policy.write_text(f"{head}\nforecast:\n  latitude_deg: 51.75\n  longitude_deg: -1.26\n"
+                      "  arrays:\n    - {kwp: 4.0, tilt_deg: 35, azimuth_deg: 180}\n"
+                      f"\ndefault:{default}")
+    loaded = set(_modules_after("check", str(policy)))
+    assert "gridpilot.forecasts.open_meteo" in loaded  # the probe did build the provider
+    assert not loaded & {"httpx", "ssl"}, sorted(loaded & {"httpx", "ssl"})
