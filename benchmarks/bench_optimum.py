@@ -3,7 +3,10 @@
 The UK 2018 year at ``--step`` (30m, 5m or 1m) with the battery of the Agile example policy:
 the optimum once without and once with a demand charge (10 per kW), then the backtests of the
 Agile example policy and the three-strategy benchmark policy with the optimum (skip them with
-``--skip-policies``; ``--demand-charge X`` runs only that case). Each case runs in a fresh
+``--skip-policies``; ``--demand-charge X`` runs only that case). ``--real-minutes`` times the
+optimum on a 1-minute year that does not repeat from minute to minute instead
+(:func:`real_minutes_site`: recorded minute load; ``--days N`` for its first days only), where
+the resampled UK year's half-hours would be solved as one step each. Each case runs in a fresh
 process, so that its peak memory is its own: the line shows its CPU time (the optimum's own, and
 the whole process's), its peak RSS (``ru_maxrss``), the bill and the proven gap.
 """
@@ -27,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 AGILE = ROOT / "examples" / "policies" / "agile-dynamic.yaml"
 BENCH = ROOT / "benchmarks" / "policies" / "bench-decide.yaml"
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"
+UCI = Path("/work/shared/data/uci-household/household_power_consumption_2006-12.txt")
+DAY_MIN = 1440
 GOAL_S = {("5m", False): 5.0, ("5m", True): 30.0, ("1m", False): 120.0, ("1m", True): 120.0}
 
 
@@ -54,6 +59,60 @@ def _optimum_case(step: str, demand: float) -> dict[str, Any]:
     res = solve_optimum(site, params, params.min_soc_pct)
     return {
         "steps": len(series), "cpu_s": time.process_time() - cpu0,
+        "wall_s": time.perf_counter() - wall0, "highs_s": res.solve_s,
+        "data_peak_mib": before_mib, "bill": res.bill, "bound": res.objective_bound,
+        "gap": res.gap, "binaries": res.binary_steps, "rounds": res.rounds,
+        "timed_out": res.timed_out,
+    }
+
+
+def real_minutes_site(days: int | None = None, demand: float = 0.0,
+                      uci: Path = UCI) -> Any:
+    """A UK 2018 year at 1 minute that does not repeat from one minute to the next: the UCI
+    home's recorded minute load (its whole days, the few missing minutes held), laid day after
+    day over the year in turn and each day scaled to the UK profile's energy that day (so the
+    seasons stay the UK's and the shape within the day is a real home's); the UK PV interpolated
+    linearly between its half-hour means (placed at each half-hour's middle); the Agile
+    example's prices per minute (half-hourly). ``days`` keeps only the first days."""
+    import numpy as np
+
+    from gridpilot.recorded import load_data
+    from gridpilot.recorded.resample import GapPolicy, resample
+    from gridpilot.rules.loader import load_policy
+    from gridpilot.simulator.accounting import BillInputs, SiteSeries
+
+    policy = load_policy(AGILE)
+    uk = load_data(DATA)
+    home = resample(load_data(uci), 60, gaps=GapPolicy(method="hold"))
+    first_day = -(-int(home.start_s[0]) // 86400) * 86400 - int(home.start_s[0])
+    home_w = home.columns["load_w"][first_day // 60:]
+    home_days = home_w[: home_w.size // DAY_MIN * DAY_MIN].reshape(-1, DAY_MIN)
+    uk_days = uk.columns["load_w"].reshape(-1, 48)
+    n_days = uk_days.shape[0] if days is None else days
+    scale = uk_days[:n_days].mean(axis=1) / home_days.mean(axis=1)[np.arange(n_days)
+                                                                     % home_days.shape[0]]
+    load = (home_days[np.arange(n_days) % home_days.shape[0]] * scale[:, None]).ravel()
+    n = n_days * DAY_MIN
+    start = int(uk.start_s[0]) + 60 * np.arange(n, dtype=np.int64)
+    mid = uk.start_s.astype(np.float64) + 900.0
+    pv = np.interp(start + 30.0, mid, uk.columns["pv_w"])
+    return SiteSeries(start_s=start, step_s=60, load_w=load, pv_w=pv,
+                      import_price=policy.tariff.import_prices(start),
+                      export_price=policy.tariff.export_prices(start), tz=policy.tz,
+                      bill=BillInputs(demand_charge_per_kw=demand))
+
+
+def _real_case(days: int | None, demand: float, uci: Path) -> dict[str, Any]:
+    from gridpilot.rules.loader import load_policy
+    from gridpilot.simulator.optimum import solve_optimum
+
+    params = load_policy(AGILE).battery
+    site = real_minutes_site(days, demand, uci)
+    before_mib = _peak_mib()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    res = solve_optimum(site, params, params.min_soc_pct, time_limit_s=600.0)
+    return {
+        "steps": int(site.load_w.size), "cpu_s": time.process_time() - cpu0,
         "wall_s": time.perf_counter() - wall0, "highs_s": res.solve_s,
         "data_peak_mib": before_mib, "bill": res.bill, "bound": res.objective_bound,
         "gap": res.gap, "binaries": res.binary_steps, "rounds": res.rounds,
@@ -90,12 +149,33 @@ def _in_fresh_process(*args: str) -> dict[str, Any]:
 
 
 def _child(args: argparse.Namespace) -> int:
-    kind, step, what = args.child
-    got = _optimum_case(step, float(what)) if kind == "optimum" else _backtest_case(step, what)
+    kind, step, what = args.child[:3]
+    if kind == "real":
+        got = _real_case(None if step == "year" else int(step), float(what), Path(args.child[3]))
+    elif kind == "optimum":
+        got = _optimum_case(step, float(what))
+    else:
+        got = _backtest_case(step, what)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     got["process_cpu_s"] = usage.ru_utime + usage.ru_stime
     got["peak_mib"] = _peak_mib()
     print(json.dumps(got))
+    return 0
+
+
+def _real_minutes(args: argparse.Namespace) -> int:
+    span = "year" if args.days is None else str(args.days)
+    for demand in args.demand_charge or [0.0, 10.0]:
+        r = _in_fresh_process("real", span, str(demand), str(args.uci))
+        print(f"optimum, recorded minutes ({span}{'' if span == 'year' else ' days'}), "
+              f"{r['steps']} steps, demand charge {demand:g}/kW: "
+              f"CPU {r['cpu_s']:.2f} s (process {r['process_cpu_s']:.2f} s, wall "
+              f"{r['wall_s']:.2f} s, HiGHS {r['highs_s']:.2f} s; goal <= 120 s"
+              f"{'; stopped at the time limit' if r['timed_out'] else ''}), "
+              f"peak RSS {r['peak_mib']:.0f} MiB ({r['data_peak_mib']:.0f} MiB before solving; "
+              f"goal <= 1536), bill {r['bill']:,.2f}, lower bound {r['bound']:,.2f} "
+              f"(gap {r['gap']:,.3f}; {r['binaries']} direction binaries, {r['rounds']} solves)",
+              flush=True)
     return 0
 
 
@@ -106,12 +186,20 @@ def main() -> int:
                     help="only this demand charge per kW (repeatable; default 0 and 10)")
     ap.add_argument("--skip-policies", action="store_true",
                     help="only time the optimum, skip the policies' backtests")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--real-minutes", action="store_true",
+                    help="the optimum on a 1-minute year of recorded minute load that does not "
+                         "repeat (real_minutes_site) instead of the resampled UK year")
+    ap.add_argument("--days", type=int, help="with --real-minutes: only the first days")
+    ap.add_argument("--uci", type=Path, default=UCI,
+                    help="with --real-minutes: the UCI household minute file (format uci)")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return _child(args)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; every case in a fresh process")
+    if args.real_minutes:
+        return _real_minutes(args)
     for demand in args.demand_charge or [0.0, 10.0]:
         r = _in_fresh_process("optimum", args.step, str(demand))
         goal = GOAL_S.get((args.step, demand > 0))
