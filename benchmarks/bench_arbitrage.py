@@ -10,20 +10,32 @@ takes per tick and per solve.
 run: with the planner's HiGHS model changed in place (what the strategy does) and with a new
 model passed for every fresh plan (what it did before), checking both decide alike on every tick;
 and splits the planner's cost into HiGHS runs (and their simplex iterations) and the rest.
+
+``--cpu --against REV`` measures this tree's planner against the ``gridpilot`` package of git
+commit ``REV``, each in its own process, taking turns: the replay, the same replay with the
+planner's recorded proposals played back instead (the planner's cost is the difference, measured
+without a timer around each call), and the planner's HiGHS runs; and checks both trees give the
+same decisions and the same proposals (command, reason and hold) on every tick.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# A child of --against imports the package of the tree it was given, not this one.
+TREE = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--tree=")), str(ROOT))
+sys.path.insert(0, TREE)
 
 import highspy  # noqa: E402
 
@@ -47,7 +59,15 @@ def main() -> int:
     ap.add_argument("--cpu", action="store_true",
                     help="the replay's CPU time, model reused against a new model per plan")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs for --cpu; the best counts")
+    ap.add_argument("--against", metavar="REV",
+                    help="with --cpu: the planner of this tree against git commit REV's")
+    ap.add_argument("--tree", help=argparse.SUPPRESS)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        return planner_share(args.policy, args.step, args.repeat)
+    if args.cpu and args.against:
+        return against(args.against, args.policy, args.step, args.repeat)
     if args.cpu:
         return replay_cpu(args.policy, args.step, args.repeat)
 
@@ -190,6 +210,113 @@ def replay_cpu(policy_path: str, step: str, repeat: int) -> int:
           f"({passed} with a new model), HiGHS runs {run_s:.3f} s ({n_runs} runs, "
           f"{iters / max(n_runs, 1):.1f} simplex iterations each); the rest of the planner "
           f"{propose_s - run_s:.3f} s")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    return 0 if same else 1
+
+
+def planner_share(policy_path: str, step: str, repeat: int) -> int:
+    """Print, as one JSON line, the replay's CPU time, the same replay with the planner's
+    proposals played back, the planner's HiGHS runs (each best of ``repeat``) and a digest of
+    every decision and proposal (the child process of :func:`against`)."""
+    policy = load_policy(policy_path)
+    series = resample(load_data(DATA), parse_step(step))
+    proposals: list[object] = []
+    propose = TariffArbitrage.propose
+
+    def recording(self: TariffArbitrage, state: object, ctx: object) -> object:
+        p = propose(self, state, ctx)  # type: ignore[arg-type]
+        proposals.append(p)
+        return p
+
+    TariffArbitrage.propose = recording  # type: ignore[assignment, method-assign]
+    try:
+        first = replay(policy, series)
+    finally:
+        TariffArbitrage.propose = propose  # type: ignore[method-assign]
+    digest = hashlib.sha256()
+    for p in proposals:
+        hold = p.hold  # type: ignore[attr-defined]
+        ranges = None if hold is None else (hold.until_s, hold.soc_min_pct, hold.soc_max_pct,
+                                            hold.net_min_w, hold.net_max_w)
+        digest.update(repr((p.command, p.reason, ranges)).encode())  # type: ignore[attr-defined]
+    for a in (first.kind_code, first.winner_code, first.battery_w, first.soc_pct):
+        digest.update(a.tobytes())
+
+    run = highspy.Highs.run
+    highs_s = [0.0]
+
+    def timed_run(self: highspy.Highs) -> object:
+        t = time.process_time()
+        out = run(self)
+        highs_s[0] += time.process_time() - t
+        return out
+
+    best = {"replay_s": math.inf, "played_back_s": math.inf, "highs_s": math.inf}
+    for _ in range(repeat):
+        t = time.process_time()
+        replay(policy, series)
+        best["replay_s"] = min(best["replay_s"], time.process_time() - t)
+        TariffArbitrage.propose = _played_back(proposals)  # type: ignore[method-assign]
+        try:
+            t = time.process_time()
+            replay(policy, series)
+            best["played_back_s"] = min(best["played_back_s"], time.process_time() - t)
+        finally:
+            TariffArbitrage.propose = propose  # type: ignore[method-assign]
+        highs_s[0] = 0.0
+        highspy.Highs.run = timed_run  # type: ignore[method-assign]
+        try:
+            replay(policy, series)
+        finally:
+            highspy.Highs.run = run  # type: ignore[method-assign]
+        best["highs_s"] = min(best["highs_s"], highs_s[0])
+    print(json.dumps({**best, "digest": digest.hexdigest(), "proposals": len(proposals)}))
+    return 0
+
+
+def _played_back(proposals: list[object]):  # type: ignore[no-untyped-def]
+    """A ``propose`` that answers the recorded proposals in turn."""
+    given = iter(proposals)
+    return lambda self, state, ctx: next(given)
+
+
+def against(rev: str, policy_path: str, step: str, repeat: int) -> int:
+    """Print the planner's CPU time in this tree and in commit ``rev``'s, measured by turns in
+    one child process each, and whether both decide and propose alike on every tick."""
+    best: dict[str, dict[str, float]] = {}
+    digests: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "gridpilot"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        trees = {"this tree": str(ROOT), rev: tmp}
+        for _ in range(2):
+            for name, tree in trees.items():
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", f"--tree={tree}", "--policy",
+                     policy_path, "--step", step, "--repeat", str(repeat)],
+                    capture_output=True, check=True, text=True).stdout
+                got = json.loads(out.strip().splitlines()[-1])
+                digests[name] = got.pop("digest")
+                mine = best.setdefault(name, {k: math.inf for k in got})
+                for k, v in got.items():
+                    mine[k] = min(mine[k], v)
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print(f"policy: {Path(policy_path).name}; data: {DATA.name} at {step}; CPU time, best of "
+          f"{2 * repeat} in two processes per tree, taking turns")
+    for name, f in best.items():
+        planner = f["replay_s"] - f["played_back_s"]
+        print(f"{name:>10}: replay {f['replay_s']:.3f} s; the planner {planner:.3f} s = HiGHS runs "
+              f"{f['highs_s']:.3f} s + the rest {planner - f['highs_s']:.3f} s "
+              f"(the replay without it {f['played_back_s']:.3f} s)")
+    now, then = best["this tree"], best[rev]
+    ratio = ((now["replay_s"] - now["played_back_s"])
+             / (then["replay_s"] - then["played_back_s"]))
+    same = digests["this tree"] == digests[rev]
+    print(f"planner: {ratio:.2f}x of {rev}'s; replay {now['replay_s'] / then['replay_s']:.2f}x")
+    print(f"same decisions and proposals on every tick ({int(now['proposals'])} proposals): "
+          f"{'yes' if same else 'NO'}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     return 0 if same else 1
 

@@ -89,6 +89,9 @@ _TIE = 1e-6
 _EMPTY_PCT = 0.05
 """Within this of the reserve there is nothing to hold [%]."""
 _NOTHING_STORED = Proposal(None, "nothing stored above the reserve and no charge worth buying")
+_SELF_CONSUMPTION = Command(CommandKind.SELF_CONSUMPTION)
+_HOLD = Command(CommandKind.HOLD)
+"""A command is immutable: these two, which carry nothing of the slot, are built once."""
 DEFAULT_MIN_SPREAD_PCT = 10.0
 """The default ``min_spread_pct``: measured on the bundled UK 2018 year (``docs/strategies.md``)."""
 
@@ -326,7 +329,7 @@ class TariffArbitrage:
         start = np.ascontiguousarray(prices.start_s, dtype=np.int64)
         starts = start.tolist()
         # The first of equal starts wins, as a search of the sorted starts would find it.
-        slot_index = {t: j for j, t in reversed(list(enumerate(starts)))}
+        slot_index = dict(zip(reversed(starts), range(len(starts) - 1, -1, -1), strict=True))
         return self._wrap(result, (start.tobytes(), imp.tobytes(), exp.tobytes()), imp, exp,
                           opportunity, ctx, slot_index)
 
@@ -442,7 +445,7 @@ class TariffArbitrage:
         if kind is CommandKind.SELF_CONSUMPTION:
             # No floor at the plan's SOC: when the house needs more than forecast, the battery
             # covers it and the SOC drifts below the plan, which replans how to share the rest.
-            return Proposal(Command(CommandKind.SELF_CONSUMPTION),
+            return Proposal(_SELF_CONSUMPTION,
                             f"use stored energy now ({price:g}); the plan reaches {end:.1f} %"
                             " by the slot's end", ALWAYS)
         if kind is None:
@@ -462,7 +465,7 @@ class TariffArbitrage:
                 Command(CommandKind.DISCHARGE, power_w=power_w, floor_soc_pct=floor),
                 f"export at {act.export_price:g}: it can be bought back for less later;"
                 f" keep {floor:g} % for dearer slots", ALWAYS)
-        return Proposal(Command(CommandKind.HOLD),
+        return Proposal(_HOLD,
                         f"keep the stored energy for dearer slots ahead (now {price:g})", ALWAYS)
 
     def __repr__(self) -> str:
