@@ -404,6 +404,7 @@ class TariffArbitrage:
             return Proposal(None, "no prices known", ALWAYS)
         plan = self._plan
         k = None
+        act: SlotAction | None = None
         if plan is not None and (plan.ctx is ctx or plan.ctx == ctx):
             k = self._slot_of(plan, prices, state)
         if plan is None or k is None:
@@ -417,6 +418,7 @@ class TariffArbitrage:
                 <= max(act.soc_start_pct, act.soc_end_pct) + tol
             ):
                 plan = self._plan = self._resolve(plan, k, state)
+                act = None
             elif last is not None and last.plan is plan and last.k == k:
                 # A new outlook object for the slot already decided (a live loop builds one
                 # per tick).
@@ -425,7 +427,8 @@ class TariffArbitrage:
         if plan is None:
             self._last = None
             return Proposal(None, "the plan could not be solved")
-        act = plan.action(k)
+        if act is None:
+            act = plan.action(k)
         answer = _Answer(prices, ctx, plan, k, act, self._proposal(act, state, ctx))
         self._last = answer
         return answer.answer(soc, ctx)

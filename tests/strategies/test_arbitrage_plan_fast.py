@@ -1,5 +1,6 @@
 """The planner's cheaper paths decide as the full ones do: a slot's kind worked out alone equals
-the whole plan's vectorised kinds, and a solver given HiGHS's thread count up front finds the
+the whole plan's vectorised kinds, the planner's matrix is the general one, HiGHS holds the bounds
+of the programme after each restart, and a solver given HiGHS's thread count up front finds the
 same plans, also when run from a thread whose scheduler has another count."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridpilot.lp.battery import Storage, _matrix, _matrix_without_demand
 from gridpilot.strategies.arbitrage_plan import (
     PlanInputs,
     PlanResult,
@@ -133,3 +135,19 @@ def test_the_bounds_held_are_the_programmes_from_its_latest_restart(
         held = solver.highs.getLp()
         assert np.array_equal(np.asarray(held.col_lower_), lower)
         assert np.array_equal(np.asarray(held.col_upper_), upper)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 60), st.data())
+def test_the_matrix_without_demand_rows_is_the_general_one(n: int, data: st.DataObject) -> None:
+    """The planner's matrix, written block by block, is the general construction's, entry for
+    entry and type for type."""
+    hours = data.draw(st.lists(st.floats(1 / 60, 2.0), min_size=n, max_size=n))
+    eta_c, eta_d = data.draw(st.tuples(st.floats(0.5, 1.0), st.floats(0.5, 1.0)))
+    storage = Storage(3300.0, 3300.0, eta_c, eta_d, 1.0, 9.5)
+    hk = np.array(hours) * 1e-3
+    general = _matrix(n, 0, hk, storage, None)
+    fast = _matrix_without_demand(n, hk, storage)
+    for a, b in zip(general, fast, strict=True):
+        assert a.dtype == b.dtype
+        assert np.array_equal(a, b)
