@@ -23,6 +23,7 @@ from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.scanner import RoundTripScanner, Scanner
 
 from gridpilot.errors import Issue, PolicyError
 from gridpilot.inputs import note_input
@@ -338,6 +339,22 @@ def load_yaml(
     return plain, smap
 
 
+_FAILED = object()
+
+
+def _parse(text: str, scanner: type[Scanner]) -> Any:
+    """The document as the round-trip loader builds it, read by ``scanner``. The plain scanner
+    builds the same document and positions as the round-trip one (which also gathers every
+    comment, a fifth of parsing a policy, and nothing here reads comments); it words some
+    errors differently, so a file it cannot read is read again by the round-trip one."""
+    yaml = YAML(typ="rt")
+    yaml.Scanner = scanner
+    yaml.Constructor = _TextTimestamps
+    yaml.Composer = _NoSelfAliases
+    yaml.allow_duplicate_keys = False
+    return yaml.load(text)
+
+
 def load_yaml_partial(
     path: Path, *, environ: Mapping[str, str] | None = None
 ) -> tuple[Any, SourceMap, list[Issue]]:
@@ -372,12 +389,15 @@ def load_yaml_partial(
     except UnicodeDecodeError as exc:
         raise fail(f"not valid UTF-8 text (byte {exc.start})") from None
 
-    yaml = YAML(typ="rt")
-    yaml.Constructor = _TextTimestamps
-    yaml.Composer = _NoSelfAliases
-    yaml.allow_duplicate_keys = False
     try:
-        doc = yaml.load(text)
+        doc = _parse(text, Scanner)
+    except Exception:  # any failure is worded below, as it always was
+        doc = _FAILED
+    try:
+        if doc is _FAILED:
+            # The round-trip scanner reads a file the plain one cannot: its messages (and
+            # positions) for a malformed file are the ones people have always been shown.
+            doc = _parse(text, RoundTripScanner)
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
