@@ -81,3 +81,41 @@ def test_a_gap_mark_that_reads_as_a_number_leaves_the_file_to_the_row_loop() -> 
     where = {"load_w": 1, "pv_w": 2}
     assert csvfile._clean_rows(text, ",", [0], where, 3, {"", "-999"}) is None
     assert csvfile._clean_rows(text, ",", [0], where, 3, {""}) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="a1,;\n \t\"\r\x00.", max_size=60), st.sampled_from([",", ";"]))
+def test_split_rows_are_the_csv_modules_rows(text: str, delimiter: str) -> None:
+    import csv
+    import io
+
+    rows = csvfile._split_rows(text, delimiter)
+    if rows is not None:
+        assert rows == list(csv.reader(io.StringIO(text), delimiter=delimiter))[1:]
+
+
+_STAMP_EDITS = st.sampled_from([
+    None, "2018-01-01T00:00:00+00:00", "2018-02-30T00:00:00Z", "NaTZ", "2018-01-01 00:00:00Z",
+    "2018-01-01T00:00:00.5Z", "2018-01-01T01:00Z", "\u0662018-01-01T00:00:00Z",
+    "2017-12-31T23:30:00Z", "9999-12-31T23:59:59Z",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 4_000_000_000), st.sampled_from([1, 300, 1800, 3600, 86_400]),
+       st.integers(2, 12), st.integers(0, 11), _STAMP_EDITS)
+def test_regular_utc_times_are_what_fromisoformat_reads(
+    start_s: int, step_s: int, n: int, where: int, edit: str | None
+) -> None:
+    from datetime import UTC, datetime
+
+    stamps = [datetime.fromtimestamp(start_s + i * step_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+              for i in range(n)]
+    if edit is not None:
+        stamps[where % n] = edit
+    computed = csvfile._regular_utc(stamps)
+    if edit is None:
+        assert computed is not None
+    if computed is not None:
+        read = [int(datetime.fromisoformat(s).astimezone(UTC).timestamp()) for s in stamps]
+        assert computed.tolist() == read
