@@ -43,6 +43,7 @@ battery power per step, and its SOC is that power replayed through the battery m
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import highspy
@@ -56,6 +57,7 @@ from gridpilot.lp.battery import (
     Costs,
     GridCaps,
     Horizon,
+    LPColumns,
     Rows,
     Storage,
     battery_columns,
@@ -104,6 +106,9 @@ _PRIMAL_TOL = 1e-9
 a full battery's stored energy pass its top by 1e-7 kWh, 2e-6 % of a 5 kWh battery, more than
 the SOC check allows."""
 """Re-solves of the repair LP, each fixing the directions of the steps that still do both."""
+
+
+_EMPTY = np.zeros(0)
 
 
 @dataclass(frozen=True)
@@ -392,6 +397,16 @@ def savings_captured(baseline_bill: float, policy_bill: float, optimal_bill: flo
     return (baseline_bill - policy_bill) / possible
 
 
+@dataclass
+class _Warm:
+    """The relaxation's HiGHS model, kept so that the same programme with directions fixed is
+    solved from its basis: its runs and the bounds it holds on their columns."""
+
+    runs: Runs
+    upper: FloatArray
+    solver: highspy.Highs
+
+
 class _Model:
     """The optimum's programme (:mod:`gridpilot.lp.battery`) and the steps that may need a
     direction binary; :meth:`solve` adds the binaries of one round."""
@@ -447,6 +462,7 @@ class _Model:
             (self.export_price > self.import_price) & (caps.import_w > 0) & (caps.export_w > 0)
         )
         self.presolve = "choose"
+        self._warm: _Warm | None = None
         # the direction cuts (:func:`direction_cuts`) go on these steps
         self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
@@ -499,7 +515,8 @@ class _Model:
         objective and the solve time."""
         upper = self.lp.upper
         free_y = np.ones(self.n, dtype=bool)
-        if fix_z is not None or fix_y is not None:
+        fixed = fix_z is not None or fix_y is not None
+        if fixed:
             upper = upper.copy()
             caps = self.lp.columns(upper)
             if fix_z is not None:
@@ -509,6 +526,14 @@ class _Model:
                 caps.export_w[fix_y == 1] = 0.0
                 caps.import_w[fix_y == 0] = 0.0
                 free_y = fix_y < 0
+        relaxed = not z_bin.any() and not y_bin.any()
+        if fixed and relaxed:
+            got = self._warm_solve(upper, time_left_s)
+            if got is not None:
+                return got
+        # a model kept for warm starts is let go before another is built: both at once would
+        # double the peak memory of a long horizon
+        self._warm = None
         has_y = (self.may_trade & free_y) | y_bin
         # import/export binaries on steps that merge into runs are counted per run instead
         count = y_bin & ~z_bin & self._countable(upper)
@@ -562,7 +587,48 @@ class _Model:
                          counted)
         value = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if integer else value
+        if relaxed and not fixed:
+            self._warm = _Warm(runs, lp.upper[:5 * runs.count].copy(), solver)
         return x, min(bound, value), float(solver.getRunTime())
+
+    def _warm_solve(self, upper: FloatArray,
+                    time_left_s: float) -> tuple[FloatArray, float, float] | None:
+        """The relaxation with the directions in ``upper`` fixed, solved by changing the column
+        bounds of the kept relaxation (:class:`_Warm`) so that HiGHS starts from its last basis;
+        ``None`` when none is kept or the fixed bounds split the steps into other runs. It is
+        the programme :meth:`solve` builds for the same directions, except that a step whose
+        import or export is fixed keeps its relaxed ``y``, which the zero cap makes redundant."""
+        warm = self._warm
+        if warm is None:
+            return None
+        n = self.n
+        none = np.zeros(n, dtype=bool)
+        runs = self._runs(upper, none, self.may_trade, none)
+        if not np.array_equal(runs.first, warm.runs.first):
+            return None
+        m = runs.count
+        cols = (np.arange(5)[:, None] * n + runs.first[None, :]).ravel()
+        idx = np.flatnonzero(upper[cols] != warm.upper)
+        solver = warm.solver
+        if idx.size:
+            solver.changeColsBounds(int(idx.size), idx.astype(np.int32),
+                                    self.lp.lower[cols[idx]], upper[cols[idx]])
+            warm.upper[idx] = upper[cols[idx]]
+        solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
+        wall0 = time.perf_counter()
+        solver.run()
+        secs = time.perf_counter() - wall0
+        status = solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            raise _TimeLimit(None, -np.inf, secs)
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise GridpilotError(
+                f"the optimum did not solve: {solver.modelStatusToString(status)}"
+            )
+        got = np.asarray(solver.getSolution().col_value, dtype=np.float64)
+        shape = LPColumns(n=m, nm=self.nm, cost=_EMPTY, lower=_EMPTY, upper=_EMPTY)
+        x = self._spread(runs, shape, got, None)
+        return x, float(solver.getInfo().objective_function_value), secs
 
     def _countable(self, upper: FloatArray) -> npt.NDArray[np.bool_]:
         """Steps whose import/export binary may be counted over a run (:mod:`gridpilot.lp.runs`):
@@ -616,7 +682,7 @@ class _Model:
         lp.upper[:5 * m] = upper[cols]
         return lp, cuts
 
-    def _spread(self, runs: Runs, lp: BatteryLP, x_runs: FloatArray,
+    def _spread(self, runs: Runs, lp: BatteryLP | LPColumns, x_runs: FloatArray,
                 counted: Counted | None) -> FloatArray:
         """A solution of the programme over runs (:meth:`_run_lp`) on every step; a counted
         run's steps each import or export (:func:`order_counted`)."""
