@@ -33,7 +33,11 @@ year (data resampled from half-hours) cost about what the half-hourly year does.
 binary stays a step of its own, except that import/export binaries over a run are counted by one
 integer per run (how many of its steps import), where there is no demand charge and the energy
 bounds leave room to order the steps; that is exact too and avoids a MILP over interchangeable
-binaries.
+binaries. The relaxation with directions fixed (the repair, the windows' last LP) is that
+relaxation's HiGHS model with some column bounds set to zero, so it is solved in place from the
+relaxation's last basis wherever the steps still fall into the same runs; that is the same
+programme, and on data that does not repeat (recorded minutes) it makes each re-solve a small
+fraction of the first.
 
 The end state is free, as it is for a replayed policy. The schedule is reported as the net
 battery power per step, and its SOC is that power replayed through the battery model's equations
