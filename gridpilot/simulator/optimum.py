@@ -311,6 +311,10 @@ def _by_windows(model: _Model, clock: _Clock) -> _Found:
     fix_y = np.full(n, -1, dtype=np.int8)
     none = np.zeros(n, dtype=bool)
     best = _Best(model)
+    # On data that mostly does not repeat, runs save little, and a run that the windows fix
+    # unevenly would make every fixed re-solve a new model instead of the relaxation's
+    # (:meth:`_Model._warm_solve`): every step is its own run there.
+    model.own_runs = model._runs(model.lp.upper, none, model.may_trade, none).count > n // 2
     try:
         x, bound, secs = model.solve(none, none, max(clock.left(), _LP_MIN_S))
     except _TimeLimit as stop:
@@ -467,6 +471,8 @@ class _Model:
         )
         self.presolve = "choose"
         self._warm: _Warm | None = None
+        self.own_runs = False
+        """Every step a run of its own (:func:`_by_windows`)."""
         # the direction cuts (:func:`direction_cuts`) go on these steps
         self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
@@ -665,6 +671,8 @@ class _Model:
         keys += [col[k * n:(k + 1) * n] for col in (lp.cost, lp.lower, upper) for k in range(5)]
         if self.month_idx is not None:
             keys.append(self.month_idx)
+        if self.own_runs:
+            keys.append(np.arange(n))
         return equal_runs(keys, n)
 
     def _run_lp(self, runs: Runs, upper: FloatArray) -> tuple[BatteryLP, Rows]:
