@@ -17,7 +17,8 @@ from gridpilot.engine.commands import Command, CommandKind
 from gridpilot.recorded import load_uk_composite
 from gridpilot.simulator import optimum as optimum_mod
 from gridpilot.simulator.accounting import SiteSeries
-from gridpilot.simulator.optimum import OptimumResult, _Clock, _Model, solve_optimum
+from gridpilot.simulator.optimum import OptimumResult, _Clock, solve_optimum
+from gridpilot.simulator.optimum_model import OptimumModel
 
 ROOT = Path(__file__).resolve().parents[2]
 P = BatteryParams(capacity_kwh=5.0, max_charge_w=2500.0, max_discharge_w=2500.0,
@@ -55,7 +56,7 @@ def _brute_force(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndar
                  soc0: float, params: BatteryParams) -> float:
     """The exact optimum by enumeration: every schedule charges or discharges and imports or
     exports in each step, so the cheapest LP over all direction patterns is the optimum."""
-    m = _Model(_site(load, pv, imp, exp), params, soc0, month_idx=None, max_export_w=None)
+    m = OptimumModel(_site(load, pv, imp, exp), params, soc0, month_idx=None, max_export_w=None)
     none = np.zeros(m.n, dtype=bool)
     best = np.inf
     for dirs in itertools.product((0, 1), repeat=2 * m.n):

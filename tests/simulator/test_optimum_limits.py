@@ -14,7 +14,8 @@ import pytest
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.simulator import optimum as optimum_mod
 from gridpilot.simulator.accounting import SiteSeries
-from gridpilot.simulator.optimum import _Model, solve_optimum
+from gridpilot.simulator.optimum import solve_optimum
+from gridpilot.simulator.optimum_model import OptimumModel
 
 E7 = BatteryParams(capacity_kwh=13.5, max_charge_w=5000.0, max_discharge_w=5000.0,
                    charge_efficiency=0.95, discharge_efficiency=0.95, min_soc_pct=15.0,
@@ -75,11 +76,11 @@ def test_the_direction_cuts_close_most_of_the_free_trade() -> None:
     # every night step; with them its bound is within a few per cent of a runnable schedule.
     site = _economy7(2)
     res = solve_optimum(site, E7, 15.0, time_limit_s=0.5)
-    m = _Model(site, E7, 15.0, month_idx=None, max_export_w=None)
+    m = OptimumModel(site, E7, 15.0, month_idx=None, max_export_w=None)
     none = np.zeros(m.n, dtype=bool)
     _, with_cuts, _ = m.solve(none, none, 10.0)
 
-    m2 = _Model(site, E7, 15.0, month_idx=None, max_export_w=None)
+    m2 = OptimumModel(site, E7, 15.0, month_idx=None, max_export_w=None)
     m2.cut_at = np.zeros(m2.n, dtype=bool)
     _, without, _ = m2.solve(none, none, 10.0)
     assert without < with_cuts <= res.objective + 1e-9

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
 from gridpilot.simulator.accounting import SiteSeries
-from gridpilot.simulator.optimum import _Model
+from gridpilot.simulator.optimum_model import OptimumModel
 
 P = BatteryParams(capacity_kwh=2.0, max_charge_w=2500.0, max_discharge_w=2500.0,
                   charge_efficiency=0.9, discharge_efficiency=0.9, min_soc_pct=20.0)
@@ -21,17 +21,17 @@ N = 8
 
 
 def _model(load: list[float], pv: list[float], imp: list[float], exp: list[float],
-           soc0: float) -> _Model:
+           soc0: float) -> OptimumModel:
     start = 1514764800 + 60 * np.arange(len(load), dtype=np.int64)
     # a load of its own on every step, so that no two steps merge into a run
     site = SiteSeries(start_s=start, step_s=60, load_w=np.array(load) + 0.5 * np.arange(len(load)),
                       pv_w=np.array(pv),
                       import_price=np.array(imp), export_price=np.array(exp),
                       tz=ZoneInfo("Europe/London"))
-    return _Model(site, P, soc0, month_idx=None, max_export_w=3680.0)
+    return OptimumModel(site, P, soc0, month_idx=None, max_export_w=3680.0)
 
 
-def _solve(m: _Model, fz: np.ndarray, fy: np.ndarray) -> float | None:
+def _solve(m: OptimumModel, fz: np.ndarray, fy: np.ndarray) -> float | None:
     none = np.zeros(m.n, dtype=bool)
     try:
         x, value, _ = m.solve(none, none, 10.0, fix_z=fz, fix_y=fy)
