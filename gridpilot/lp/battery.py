@@ -35,6 +35,8 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.arrays import BoolArray, FloatArray, IntArray
+
 __all__ = [
     "BatteryLP",
     "Columns",
@@ -49,9 +51,6 @@ __all__ = [
     "direction_cuts",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)

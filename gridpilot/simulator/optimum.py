@@ -50,8 +50,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
 from gridpilot.simulator.accounting import SiteSeries, month_index
@@ -69,8 +69,6 @@ from gridpilot.simulator.optimum_model import (
 
 __all__ = ["OptimumResult", "replay_soc_pct", "savings_captured", "solve_optimum"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 _log = logging.getLogger(__name__)

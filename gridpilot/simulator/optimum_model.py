@@ -11,6 +11,7 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
+from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
 from gridpilot.lp.battery import (
@@ -41,8 +42,6 @@ __all__ = [
     "replay_soc_pct",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 BOTH_W = 1e-3

@@ -56,7 +56,12 @@ def _brute_force(load: np.ndarray, pv: np.ndarray, imp: np.ndarray, exp: np.ndar
                  soc0: float, params: BatteryParams) -> float:
     """The exact optimum by enumeration: every schedule charges or discharges and imports or
     exports in each step, so the cheapest LP over all direction patterns is the optimum."""
-    m = OptimumModel(_site(load, pv, imp, exp), params, soc0, month_idx=None, max_export_w=None)
+    return enumerated_optimum(_site(load, pv, imp, exp), params, soc0)
+
+
+def enumerated_optimum(site: SiteSeries, params: BatteryParams, soc0: float) -> float:
+    """:func:`_brute_force` of a site's series."""
+    m = OptimumModel(site, params, soc0, month_idx=None, max_export_w=None)
     none = np.zeros(m.n, dtype=bool)
     best = np.inf
     for dirs in itertools.product((0, 1), repeat=2 * m.n):

@@ -4,7 +4,6 @@ counted run keeps the stored energy within its bounds."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,9 +25,9 @@ from gridpilot.lp.runs import Runs, equal_runs, order_counted
 from gridpilot.simulator import optimum_model as optimum_mod
 from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.optimum import _Clock, _lazy_exact, solve_optimum
-from gridpilot.simulator.optimum_model import OptimumModel
+from gridpilot.simulator.optimum_model import MIP_ABS_GAP, OptimumModel
 
-from .test_optimum_exact import _replay
+from .test_optimum_exact import _replay, enumerated_optimum
 
 STEP_S = 600
 P = BatteryParams(capacity_kwh=2.0, max_charge_w=2500.0, max_discharge_w=2500.0,
@@ -53,23 +52,6 @@ def _one_run_per_step(keys: object, n: int) -> Runs:
     return Runs(first=step, length=np.ones(n, dtype=np.int64), of_step=step)
 
 
-def _enumerated(site: SiteSeries, soc0: float) -> float:
-    """The exact optimum: the cheapest LP over every charge/discharge and import/export
-    direction of every step."""
-    m = OptimumModel(site, P, soc0, month_idx=None, max_export_w=None)
-    none = np.zeros(m.n, dtype=bool)
-    best = np.inf
-    for dirs in itertools.product((0, 1), repeat=2 * m.n):
-        fz = np.array(dirs[: m.n], dtype=np.int8)
-        fy = np.array(dirs[m.n:], dtype=np.int8)
-        try:
-            _, value, _ = m.solve(none, none, 10.0, fix_z=fz, fix_y=fy)
-        except Exception:
-            continue  # that direction pattern is infeasible
-        best = min(best, value)
-    return float(best)
-
-
 prices = st.floats(-0.2, 0.4, allow_nan=False)
 # a run of two steps and one of one: every step's direction enumerated is 2**6 LPs
 two_runs = st.lists(st.tuples(st.floats(0, 3000), st.floats(0, 4000), prices, prices),
@@ -84,7 +66,7 @@ def test_merged_and_counted_runs_reach_the_enumerated_optimum(
     cols = [_held([r[j] for r in runs], [2, 1]) for j in range(4)]
     site = _site(cols[0], cols[1], cols[2], cols[3])
     res = solve_optimum(site, P, soc0)
-    exact = _enumerated(site, soc0)
+    exact = enumerated_optimum(site, P, soc0)
     assert res.objective == pytest.approx(exact, abs=1e-6)
     assert res.objective_bound <= res.objective + 1e-9
     _replay(res, cols[0], cols[1], P, soc0, STEP_S)
@@ -100,6 +82,8 @@ def test_merged_and_counted_runs_reach_the_enumerated_optimum(
 # infeasible at the tight tolerance.
 @example(runs=[(592.0, 3086.0, -0.125, 0.25, 3), (0.0, 1.0, 0.0, -0.125, 1)], soc0=100.0,
          export_limit=1000.0, demand_charge=0.0)
+@example(runs=[(0.0, 0.0, 0.0, 0.0, 1)] * 4 + [(0.0, 2500.0, 0.0, 1.192092896e-07, 1)],
+         soc0=20.0, export_limit=None, demand_charge=0.0)
 @given(
     runs=st.lists(st.tuples(st.floats(0, 3000), st.floats(0, 4000), prices, prices,
                             st.integers(1, 5)), min_size=2, max_size=6),
@@ -122,7 +106,9 @@ def test_runs_change_no_optimum(
         patch.setattr(optimum_mod, "equal_runs", _one_run_per_step)
         alone = solve_optimum(site, P, soc0, max_export_w=export_limit)
     assert merged.objective == pytest.approx(alone.objective, abs=1e-6)
-    assert merged.objective_bound <= alone.objective + 1e-9
+    # Two solves agree to the optimum's stated accuracy (its MIP gap), not to the last bit: a
+    # case priced at 1e-7 GBP/kWh has a bound 4e-8 above the other solve's objective.
+    assert merged.objective_bound <= alone.objective + MIP_ABS_GAP
 
 
 def test_a_counted_run_alternates_where_holding_one_direction_costs_more() -> None:
