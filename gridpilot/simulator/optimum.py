@@ -55,6 +55,7 @@ from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
 from gridpilot.simulator.accounting import SiteSeries, month_index
+from gridpilot.simulator.optimum_blocks import use_blocks
 from gridpilot.simulator.optimum_model import (
     BOTH_W,
     LP_MIN_S,
@@ -239,7 +240,9 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
     # On data that mostly does not repeat, runs save little, and a run that the windows fix
     # unevenly would make every fixed re-solve a new model instead of the relaxation's
     # (:meth:`OptimumModel._warm_solve`): every step is its own run there.
-    model.own_runs = model._runs(model.lp.upper, none, model.may_trade, none).count > n // 2
+    runs = model._runs(model.lp.upper, none, model.may_trade, none).count
+    model.own_runs = runs > n // 2
+    model.by_blocks = model.nm == 0 and use_blocks(runs)
     try:
         x, bound, secs = model.solve(none, none, max(clock.left(), LP_MIN_S))
     except SolveTimeLimit as stop:
@@ -263,6 +266,8 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
             return best.found(binaries, rounds, timed_out=clock.left() <= 0)
         both_bat, both_grid = model.both(x)
         spans = _windows(np.flatnonzero(both_bat | both_grid), n, pad, _WINDOW_MAX_STEPS)
+        # x with each window's schedule in place: it obeys every direction fixed below
+        through = model.lp.columns(x).stored_kwh.copy()
         for w, (a, b) in enumerate(spans):
             if clock.left() <= 0:
                 break
@@ -278,6 +283,7 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
                 clock.solve_s += share.solve_s
             binaries += got.binaries
             sol = sub.lp.columns(got.x)
+            through[a:b] = sol.stored_kwh
             c, d, i, e = sol.charge_w, sol.discharge_w, sol.import_w, sol.export_w
             fix_z[a:b] = np.where(c > BOTH_W, 1, np.where(d > BOTH_W, 0, fix_z[a:b]))
             trade = model.may_trade[a:b]
@@ -286,7 +292,8 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
             )
         rounds += 1
         try:
-            x, _, secs = model.solve(none, none, LP_MIN_S, fix_z=fix_z, fix_y=fix_y)
+            x, _, secs = model.solve(none, none, LP_MIN_S, fix_z=fix_z, fix_y=fix_y,
+                                     through_kwh=through)
         except SolveTimeLimit as stop:
             clock.solve_s += stop.solve_s
             best.offer(model.repair(x))

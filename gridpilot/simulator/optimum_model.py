@@ -28,7 +28,8 @@ from gridpilot.lp.battery import (
 )
 from gridpilot.lp.runs import Counted, Runs, counted_rows, equal_runs, order_counted
 from gridpilot.simulator.accounting import SiteSeries
-from gridpilot.solver import new_highs
+from gridpilot.simulator.optimum_blocks import BlockPlan, resolve_through, solve_by_blocks
+from gridpilot.simulator.optimum_highs import new_lp_solver, run_lp
 
 __all__ = [
     "BOTH_W",
@@ -61,16 +62,7 @@ takes minutes on a small machine), and without it the limit could leave no bound
 schedule at all. Only the MILPs stop at the limit."""
 _REPAIR_PASSES = 4
 """Re-solves of the repair LP, each fixing the directions of the steps that still do both."""
-_PRIMAL_TOL = 1e-9
-"""How far HiGHS may leave a bound [kWh, W], in LPs and MILPs: its defaults (1e-7 and 1e-6) let
-a full battery's stored energy pass its top by 1e-7 kWh, 2e-6 % of a 5 kWh battery, more than
-the SOC check allows."""
-_LOOSER_TOLS = (1e-8, 1e-7)
-"""Tolerances a programme HiGHS calls infeasible at :data:`_PRIMAL_TOL` is solved again with:
-the battery left idle is always a schedule, so that verdict comes from the tight tolerance (a
-full battery under a PV surplus past the export limit, with negative prices, was one)."""
-_INFEASIBLE = (highspy.HighsModelStatus.kInfeasible,
-               highspy.HighsModelStatus.kUnboundedOrInfeasible)
+
 
 
 _EMPTY = np.zeros(0)
@@ -118,25 +110,6 @@ class SolveTimeLimit(Exception):
     def __init__(self, x: FloatArray | None, bound: float, solve_s: float) -> None:
         super().__init__("time limit")
         self.x, self.bound, self.solve_s = x, bound, solve_s
-
-
-def _run(solver: highspy.Highs) -> highspy.HighsModelStatus:
-    """Run ``solver``; where it finds its programme infeasible, again with looser tolerances
-    (:data:`_LOOSER_TOLS`), then back to the tight one for any later run of the same model."""
-    solver.run()
-    status = solver.getModelStatus()
-    if status not in _INFEASIBLE:
-        return status
-    for tol in _LOOSER_TOLS:
-        solver.setOptionValue("primal_feasibility_tolerance", tol)
-        solver.setOptionValue("mip_feasibility_tolerance", tol)
-        solver.run()
-        status = solver.getModelStatus()
-        if status not in _INFEASIBLE:
-            break
-    solver.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOL)
-    solver.setOptionValue("mip_feasibility_tolerance", _PRIMAL_TOL)
-    return status
 
 
 def does_both(model: OptimumModel, x: FloatArray) -> bool:
@@ -227,6 +200,9 @@ class OptimumModel:
         self._warm: _Warm | None = None
         self.own_runs = False
         """Every step a run of its own (:func:`_by_windows`)."""
+        self.by_blocks = False
+        """Relaxations solved block by block (:mod:`gridpilot.simulator.optimum_blocks`)."""
+        self._blocks: BlockPlan | None = None
         # the direction cuts (:func:`direction_cuts`) go on these steps
         self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
@@ -272,11 +248,15 @@ class OptimumModel:
         *,
         fix_z: npt.NDArray[np.int8] | None = None,
         fix_y: npt.NDArray[np.int8] | None = None,
+        through_kwh: FloatArray | None = None,
     ) -> tuple[FloatArray, float, float]:
         """Solve with binaries on ``z_bin``/``y_bin`` (``y`` relaxed wherever trading may pay)
         and the directions ``fix_z`` (1 charge only, 0 discharge only, -1 free) and ``fix_y``
         (1 import only, 0 export only): the column values, the proven lower bound on the
-        objective and the solve time."""
+        objective and the solve time. ``through_kwh``: the stored energy per step of a
+        schedule that obeys the fixed directions; a relaxation solved block by block
+        (:attr:`by_blocks`) is then re-solved block by block through it (the value returned as
+        the bound is then the schedule's own cost)."""
         upper = self.lp.upper
         free_y = np.ones(self.n, dtype=bool)
         fixed = fix_z is not None or fix_y is not None
@@ -291,6 +271,12 @@ class OptimumModel:
                 caps.import_w[fix_y == 0] = 0.0
                 free_y = fix_y < 0
         relaxed = not z_bin.any() and not y_bin.any()
+        if relaxed and self.by_blocks:
+            if fixed and self._blocks is not None and through_kwh is not None:
+                x, secs = resolve_through(self, self._blocks, upper, through_kwh)
+                return x, self.value(x), secs
+            x, bound, secs, self._blocks = solve_by_blocks(self, upper, self.may_trade & free_y)
+            return x, bound, secs
         if fixed and relaxed:
             got = self._warm_solve(upper, time_left_s)
             if got is not None:
@@ -309,12 +295,10 @@ class OptimumModel:
         y_integer = y_bin[first[ys]]
         counted_runs = np.flatnonzero(count[first]).astype(np.int64)
         integer = int(zs.size) + int(y_integer.sum()) + int(counted_runs.size)
-        solver = new_highs(presolve=self.presolve)
+        solver = new_lp_solver(self.presolve)
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", MIP_REL_GAP)
         solver.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
-        solver.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOL)
-        solver.setOptionValue("mip_feasibility_tolerance", _PRIMAL_TOL)
         solver.passModel(lp.highs_lp(z_steps=zs, y_steps=ys, y_integer=y_integer))
         solver.addRows(cuts.count, cuts.lower, cuts.upper, int(cuts.index.size), cuts.start,
                        cuts.index, cuts.value)
@@ -332,7 +316,7 @@ class OptimumModel:
                 np.full(q, int(highspy.HighsVarType.kInteger), dtype=np.uint8))
             solver.addRows(rows.count, rows.lower, rows.upper, int(rows.index.size), rows.start,
                            rows.index, rows.value)
-        status = _run(solver)
+        status = run_lp(solver)
         info = solver.getInfo()
         if status == highspy.HighsModelStatus.kTimeLimit:
             has_x = info.primal_solution_status == _FEASIBLE and integer > 0
@@ -379,7 +363,7 @@ class OptimumModel:
             warm.upper[idx] = upper[cols[idx]]
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         wall0 = time.perf_counter()
-        status = _run(solver)
+        status = run_lp(solver)
         secs = time.perf_counter() - wall0
         if status == highspy.HighsModelStatus.kTimeLimit:
             raise SolveTimeLimit(None, -np.inf, secs)
@@ -508,7 +492,9 @@ class OptimumModel:
                 sol.import_w[self.may_trade] >= sol.export_w[self.may_trade], 1, 0
             )
             try:
-                cur, _, _ = self.solve(none, none, LP_MIN_S, fix_z=fix_z, fix_y=fix_y)
+                # netting a step's flows keeps its stored energy: ``cur`` passes through
+                cur, _, _ = self.solve(none, none, LP_MIN_S, fix_z=fix_z, fix_y=fix_y,
+                                       through_kwh=sol.stored_kwh)
             except (GridpilotError, SolveTimeLimit):
                 return None
             if not does_both(self, cur):

@@ -1,0 +1,48 @@
+"""How the optimum runs HiGHS: quiet, at tight tolerances, and once more with looser ones where
+the tight tolerance alone makes a programme infeasible."""
+
+from __future__ import annotations
+
+import highspy
+
+from gridpilot.solver import new_highs
+
+__all__ = ["new_lp_solver", "run_lp"]
+
+_PRIMAL_TOL = 1e-9
+"""How far HiGHS may leave a bound [kWh, W], in LPs and MILPs: its defaults (1e-7 and 1e-6) let
+a full battery's stored energy pass its top by 1e-7 kWh, 2e-6 % of a 5 kWh battery, more than
+the SOC check allows."""
+_LOOSER_TOLS = (1e-8, 1e-7)
+"""Tolerances a programme HiGHS calls infeasible at :data:`_PRIMAL_TOL` is solved again with:
+the battery left idle is always a schedule, so that verdict comes from the tight tolerance (a
+full battery under a PV surplus past the export limit, with negative prices, was one)."""
+_INFEASIBLE = (highspy.HighsModelStatus.kInfeasible,
+               highspy.HighsModelStatus.kUnboundedOrInfeasible)
+
+
+def new_lp_solver(presolve: str) -> highspy.Highs:
+    """A quiet HiGHS instance at the optimum's tolerances."""
+    solver = new_highs(presolve=presolve)
+    solver.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOL)
+    solver.setOptionValue("mip_feasibility_tolerance", _PRIMAL_TOL)
+    return solver
+
+
+def run_lp(solver: highspy.Highs) -> highspy.HighsModelStatus:
+    """Run ``solver``; where it finds its programme infeasible, again with looser tolerances
+    (:data:`_LOOSER_TOLS`), then back to the tight one for any later run of the same model."""
+    solver.run()
+    status = solver.getModelStatus()
+    if status not in _INFEASIBLE:
+        return status
+    for tol in _LOOSER_TOLS:
+        solver.setOptionValue("primal_feasibility_tolerance", tol)
+        solver.setOptionValue("mip_feasibility_tolerance", tol)
+        solver.run()
+        status = solver.getModelStatus()
+        if status not in _INFEASIBLE:
+            break
+    solver.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOL)
+    solver.setOptionValue("mip_feasibility_tolerance", _PRIMAL_TOL)
+    return status

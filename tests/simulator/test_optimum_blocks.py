@@ -1,0 +1,136 @@
+"""The long horizon's relaxation solved block by block (``gridpilot.simulator.optimum_blocks``):
+its bound is the whole programme's optimum, its schedule runs and costs no more than that bound
+plus the tangents' tolerance per block, and the whole optimum built on it matches the one built
+on the undecomposed programme."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridpilot.engine.battery import BatteryParams
+from gridpilot.simulator import optimum_blocks
+from gridpilot.simulator.accounting import BillInputs, SiteSeries
+from gridpilot.simulator.optimum import solve_optimum
+from gridpilot.simulator.optimum_blocks import (
+    block_edges,
+    resolve_through,
+    solve_by_blocks,
+    use_blocks,
+)
+from gridpilot.simulator.optimum_model import OptimumModel
+
+from .test_optimum_exact import _replay
+
+STEP_S = 300
+P = BatteryParams(capacity_kwh=3.0, max_charge_w=2000.0, max_discharge_w=2500.0,
+                  charge_efficiency=0.93, discharge_efficiency=0.91, min_soc_pct=10.0,
+                  cycle_cost_per_kwh=0.01)
+BLOCK = 20
+"""Runs per block in these tests: every horizon below is many blocks long."""
+
+
+def _site(seed: int, n: int, export_pays: bool) -> SiteSeries:
+    """``n`` steps that do not repeat: a daily load and PV shape with noise, prices of a
+    day-ahead market (negative ones too), export paying more than import where asked."""
+    rng = np.random.default_rng(seed)
+    hour = (np.arange(n) * STEP_S / 3600.0) % 24.0
+    load = 400.0 + 900.0 * (np.abs(hour - 18.5) < 2.5) + rng.uniform(0.0, 600.0, n)
+    pv = np.maximum(0.0, 3000.0 * np.sin((hour - 6.0) / 12.0 * np.pi)) * rng.uniform(0.3, 1, n)
+    imp = 0.12 + 0.2 * (np.abs(hour - 18.0) < 3.0) + rng.normal(0.0, 0.06, n)
+    exp = imp + 0.03 if export_pays else 0.5 * imp
+    start = 1530000000 + STEP_S * np.arange(n, dtype=np.int64)
+    return SiteSeries(start_s=start, step_s=STEP_S, load_w=load, pv_w=pv, import_price=imp,
+                      export_price=exp, tz=ZoneInfo("Europe/London"),
+                      bill=BillInputs(demand_charge_per_kw=0.0))
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(optimum_blocks, "BLOCK_RUNS", BLOCK)
+
+
+def _relaxation(model: OptimumModel) -> tuple[np.ndarray, float]:
+    none = np.zeros(model.n, dtype=bool)
+    x, bound, _ = model.solve(none, none, 60.0)
+    return x, bound
+
+
+@pytest.mark.usefixtures("small_blocks")
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**31), blocks=st.integers(2, 9), export_pays=st.booleans(),
+       soc0=st.floats(0.0, 100.0))
+def test_blocks_reach_the_relaxation_optimum(seed: int, blocks: int, export_pays: bool,
+                                             soc0: float) -> None:
+    n = blocks * BLOCK + seed % BLOCK
+    site = _site(seed, n, export_pays)
+    whole = OptimumModel(site, P, soc0, month_idx=None, max_export_w=1500.0)
+    x_whole, optimum = _relaxation(whole)
+    model = OptimumModel(site, P, soc0, month_idx=None, max_export_w=1500.0)
+    x, bound, _, plan = solve_by_blocks(model, model.lp.upper, model.may_trade.copy())
+    assert len(plan.edges) - 1 == n // BLOCK + (n % BLOCK >= BLOCK // 4)
+    # the bound is a bound, and it is the optimum; the schedule is within the tolerance of it
+    per_block = optimum_blocks.TANGENT_TOL * len(plan.edges)
+    assert bound <= optimum + 1e-7
+    assert bound == pytest.approx(optimum, abs=1e-7)
+    assert model.value(x) <= bound + per_block + 1e-7
+    assert model.value(x) >= optimum - 1e-7
+    # the schedule is one the relaxation allows: within bounds, energy carried across blocks
+    sol, lo, hi = model.lp.columns(x), model.lp.lower, model.lp.upper
+    assert (x >= lo - 1e-6).all() and (x <= hi + 1e-6).all()
+    s = P
+    gain = STEP_S / 3.6e6 * (s.charge_efficiency * sol.charge_w
+                             - sol.discharge_w / s.discharge_efficiency)
+    before = np.concatenate(([model.e0_kwh], sol.stored_kwh[:-1]))
+    np.testing.assert_allclose(sol.stored_kwh, before + gain, atol=1e-7)
+    assert model.lp.columns(x_whole).stored_kwh.shape == sol.stored_kwh.shape
+
+
+@pytest.mark.usefixtures("small_blocks")
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), export_pays=st.booleans(), soc0=st.floats(10.0, 100.0))
+def test_the_optimum_by_blocks_matches_the_undecomposed_one(
+    seed: int, export_pays: bool, soc0: float
+) -> None:
+    # longer than the exact limit (lowered here), so the windows run: every step a run of
+    # its own, a dozen blocks
+    site = _site(seed, 12 * BLOCK, export_pays)
+    assert use_blocks(12 * BLOCK)
+    with (patch("gridpilot.simulator.optimum._EXACT_STEPS", 4 * BLOCK),
+          patch("gridpilot.simulator.optimum_model.solve_by_blocks",
+                wraps=solve_by_blocks) as by_blocks,
+          patch("gridpilot.simulator.optimum_model.resolve_through",
+                wraps=resolve_through) as through):
+        blocks = solve_optimum(site, P, soc0, max_export_w=1500.0, time_limit_s=60.0)
+        assert by_blocks.call_count == 1
+        # every later programme (the windows' directions fixed, the repair) went through it
+        assert through.call_count >= blocks.rounds - 1
+        with patch("gridpilot.simulator.optimum.use_blocks", lambda runs: False):
+            whole = solve_optimum(site, P, soc0, max_export_w=1500.0, time_limit_s=60.0)
+    # the same relaxation bound; both schedules run, within their gaps of it
+    assert blocks.objective_bound == pytest.approx(whole.objective_bound, abs=1e-6)
+    assert blocks.objective >= whole.objective_bound - 1e-6
+    assert blocks.objective - blocks.objective_bound == pytest.approx(blocks.gap, abs=1e-9)
+    assert not blocks.timed_out
+    _replay(blocks, site.load_w, site.pv_w, P, soc0, STEP_S)
+    assert blocks.gap <= max(2.0 * whole.gap, 1e-3)
+
+
+def test_blocks_are_cut_at_run_starts_and_a_short_tail_joins() -> None:
+    first = np.array([0, 3, 4, 9, 10, 12], dtype=np.int64)
+    assert block_edges(first, 14) == [0, 14]
+    assert use_blocks(8 * optimum_blocks.BLOCK_RUNS + 1)
+    assert not use_blocks(8 * optimum_blocks.BLOCK_RUNS)
+
+
+def test_block_edges_split_long_horizons(small_blocks: None) -> None:
+    first = np.arange(0, 3 * BLOCK + 2, dtype=np.int64) * 2
+    edges = block_edges(first, int(first[-1]) + 2)
+    assert edges == [0, 2 * BLOCK, 4 * BLOCK, int(first[-1]) + 2]
+    longer = np.arange(0, 3 * BLOCK + BLOCK // 2, dtype=np.int64)
+    assert block_edges(longer, longer.size) == [0, BLOCK, 2 * BLOCK, 3 * BLOCK, longer.size]
