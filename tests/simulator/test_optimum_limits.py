@@ -71,6 +71,28 @@ def test_the_long_horizon_path_shares_its_time_and_never_fails(
     assert res.gap < 0.1 * res.objective  # a few per cent in half a second
 
 
+def test_one_window_cannot_take_the_time_of_all_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Few windows and a long limit: each window's MILP is still stopped at _WINDOW_MAX_S (a
+    # window whose many equal schedules keep its MILP from a proof once took 215 s of 250)
+    monkeypatch.setattr(optimum_mod, "_EXACT_STEPS", 50)
+    monkeypatch.setattr(optimum_mod, "_WINDOW_MAX_STEPS", 48)
+    monkeypatch.setattr(optimum_mod, "_WINDOW_MAX_S", 0.05)
+    limits: list[float] = []
+    lazy = optimum_mod._lazy_exact
+
+    def recorded(model: OptimumModel, clock: optimum_mod._Clock, **kw: bool) -> object:
+        limits.append(clock.limit_s)
+        return lazy(model, clock, **kw)
+
+    monkeypatch.setattr(optimum_mod, "_lazy_exact", recorded)
+    res = solve_optimum(_economy7(4), E7, 15.0, time_limit_s=600.0)
+    _runnable(res)
+    assert limits and max(limits) == 0.05
+    assert res.solve_s < 30.0
+
+
 def test_the_direction_cuts_close_most_of_the_free_trade() -> None:
     # Without the cuts the relaxation imports and exports at once with the battery idle at
     # every night step; with them its bound is within a few per cent of a runnable schedule.
