@@ -50,10 +50,12 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
+from gridpilot.lp.battery import Columns
 from gridpilot.simulator.accounting import SiteSeries, month_index
 from gridpilot.simulator.optimum_blocks import use_blocks
 from gridpilot.simulator.optimum_model import (
@@ -289,12 +291,8 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
             binaries += got.binaries
             sol = sub.lp.columns(got.x)
             through[a:b] = sol.stored_kwh
-            c, d, i, e = sol.charge_w, sol.discharge_w, sol.import_w, sol.export_w
-            fix_z[a:b] = np.where(c > BOTH_W, 1, np.where(d > BOTH_W, 0, fix_z[a:b]))
-            trade = model.may_trade[a:b]
-            fix_y[a:b] = np.where(
-                trade & (i > BOTH_W), 1, np.where(trade & (e > BOTH_W), 0, fix_y[a:b])
-            )
+            _fix_directions(sol, fix_z[a:b], fix_y[a:b], model.may_trade[a:b],
+                            both_bat[a:b], both_grid[a:b])
         rounds += 1
         try:
             x, _, secs = model.solve(none, none, LP_MIN_S, fix_z=fix_z, fix_y=fix_y,
@@ -304,6 +302,21 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
             best.offer(model.repair(x))
             return best.found(binaries, rounds, timed_out=True)
         clock.solve_s += secs
+
+
+def _fix_directions(sol: Columns, fix_z: npt.NDArray[np.int8], fix_y: npt.NDArray[np.int8],
+                    trade: npt.NDArray[np.bool_], both_bat: npt.NDArray[np.bool_],
+                    both_grid: npt.NDArray[np.bool_]) -> None:
+    """Fix (in place) the directions a window's schedule ``sol`` takes: each step's battery
+    direction where it charges or discharges, its grid direction where trading may pay and it
+    imports or exports. A step that did both before and where the window idles is fixed too
+    (charge only, import only: idling obeys either), or the next LP could do both there again
+    and the same window come back round after round."""
+    c, d, i, e = sol.charge_w, sol.discharge_w, sol.import_w, sol.export_w
+    fix_z[:] = np.where(c > BOTH_W, 1, np.where(d > BOTH_W, 0, fix_z))
+    fix_y[:] = np.where(trade & (i > BOTH_W), 1, np.where(trade & (e > BOTH_W), 0, fix_y))
+    fix_z[both_bat & (c <= BOTH_W) & (d <= BOTH_W)] = 1
+    fix_y[both_grid & (i <= BOTH_W) & (e <= BOTH_W)] = 1
 
 
 def _windows(steps: IntArray, n: int, pad: int, most: int) -> list[tuple[int, int]]:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from gridpilot.engine.battery import BatteryParams
+from gridpilot.lp.battery import Columns
 from gridpilot.simulator import optimum as optimum_mod
 from gridpilot.simulator.accounting import SiteSeries
 from gridpilot.simulator.optimum import solve_optimum
@@ -107,3 +108,21 @@ def test_the_direction_cuts_close_most_of_the_free_trade() -> None:
     _, without, _ = m2.solve(none, none, 10.0)
     assert without < with_cuts <= res.objective + 1e-9
     assert res.objective - with_cuts < 0.25 * (res.objective - without)
+
+
+def test_a_window_fixes_every_step_that_did_both_even_where_it_idles() -> None:
+    # steps: charges; discharges; idles where it did both; idles where it did not; exports
+    flows = np.array([[900.0, 0.0, 0.0, 0.0], [0.0, 700.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
+                      [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 400.0]])
+    sol = Columns(*flows.T.copy(), np.zeros(5), np.zeros(0))
+    fix_z = np.full(5, -1, dtype=np.int8)
+    fix_y = np.full(5, -1, dtype=np.int8)
+    both = np.array([False, False, True, False, False])
+    trade = np.array([True, True, True, True, True])
+    optimum_mod._fix_directions(sol, fix_z, fix_y, trade, both, both)
+    assert fix_z.tolist() == [1, 0, 1, -1, -1]
+    assert fix_y.tolist() == [-1, -1, 1, -1, 0]
+    # only where trading may pay does the grid direction get fixed
+    fix_y[:] = -1
+    optimum_mod._fix_directions(sol, fix_z, fix_y, ~trade, both & False, both & False)
+    assert fix_y.tolist() == [-1, -1, -1, -1, -1]
