@@ -57,7 +57,7 @@ from gridpilot.engine.battery import BatteryParams
 from gridpilot.errors import GridpilotError
 from gridpilot.lp.battery import Columns
 from gridpilot.simulator.accounting import SiteSeries, month_index
-from gridpilot.simulator.optimum_blocks import use_blocks
+from gridpilot.simulator.optimum_blocks import BlockModel, use_blocks
 from gridpilot.simulator.optimum_model import (
     BOTH_W,
     LP_MIN_S,
@@ -116,6 +116,9 @@ def solve_optimum(
                          max_export_w=max_export_w)
     clock = _Clock(time_limit_s)
     exact = model.n <= _EXACT_STEPS
+    if not exact and model.nm == 0 and use_blocks(_relaxation_runs(model)):
+        model = BlockModel(site, params, initial_soc_pct, month_idx=month_idx,
+                           max_export_w=max_export_w)
     found = _lazy_exact(model, clock) if exact else _by_windows(model, clock)
     res = model.result(found.x, found.bound, clock.solve_s, found.binaries, found.rounds,
                        timed_out=found.timed_out)
@@ -247,9 +250,7 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
     # On data that mostly does not repeat, runs save little, and a run that the windows fix
     # unevenly would make every fixed re-solve a new model instead of the relaxation's
     # (:meth:`OptimumModel._warm_solve`): every step is its own run there.
-    runs = model._runs(model.lp.upper, none, model.may_trade, none).count
-    model.own_runs = runs > n // 2
-    model.by_blocks = model.nm == 0 and use_blocks(runs)
+    model.own_runs = _relaxation_runs(model) > n // 2
     try:
         x, bound, secs = model.solve(none, none, max(clock.left(), LP_MIN_S))
     except SolveTimeLimit as stop:
@@ -302,6 +303,12 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
             best.offer(model.repair(x))
             return best.found(binaries, rounds, timed_out=True)
         clock.solve_s += secs
+
+
+def _relaxation_runs(model: OptimumModel) -> int:
+    """How many runs of equal steps the relaxation merges ``model``'s steps into."""
+    none = np.zeros(model.n, dtype=bool)
+    return model._runs(model.lp.upper, none, model.may_trade, none).count
 
 
 def _fix_directions(sol: Columns, fix_z: npt.NDArray[np.int8], fix_y: npt.NDArray[np.int8],

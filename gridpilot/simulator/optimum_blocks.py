@@ -24,13 +24,20 @@ that itself lies below it), so block 0's value is a lower bound on every schedul
 schedule costs at most that bound plus :data:`TANGENT_TOL` per block. The bound and the
 schedule's own cost are both reported, so the gap is shown, as for the rest of the optimum.
 Memory is one block's model at a time; the warm re-solves of a block only move one row bound.
+
+The search's later programmes (the windows' directions fixed, the repair) are the same
+relaxation with some bounds at zero. They are solved block by block through a schedule that
+obeys those bounds (the windows' schedules patched into the last one): each block ends where that
+schedule has it and starts from the basis the relaxation left there, so a round costs a warm
+solve per block. That schedule is no worse than the one patched together, but optimal only
+within each block; the relaxation's bound stays the bound, and the reported gap says how close
+the final schedule is.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
@@ -39,12 +46,10 @@ import numpy.typing as npt
 from gridpilot.arrays import FloatArray
 from gridpilot.errors import GridpilotError
 from gridpilot.simulator.optimum_highs import new_lp_solver, run_lp
+from gridpilot.simulator.optimum_model import OptimumModel
 
-if TYPE_CHECKING:
-    from gridpilot.simulator.optimum_model import OptimumModel
-
-__all__ = ["BLOCK_RUNS", "TANGENT_TOL", "BlockPlan", "block_edges", "resolve_through",
-           "solve_by_blocks", "use_blocks"]
+__all__ = ["BLOCK_RUNS", "TANGENT_TOL", "BlockModel", "BlockPlan", "block_edges",
+           "resolve_through", "solve_by_blocks", "use_blocks"]
 
 BLOCK_RUNS = 2880
 """Runs of steps per block (two days of minutes that do not repeat): small enough that HiGHS's
@@ -110,7 +115,7 @@ class _Block:
                  has_y: npt.NDArray[np.bool_], after: _Tangents | None) -> None:
         n = model.n
         p = model.params
-        sub = type(model)(model.site.steps(a, b), p, p.min_soc_pct, month_idx=None,
+        sub = OptimumModel(model.site.steps(a, b), p, p.min_soc_pct, month_idx=None,
                            max_export_w=model.max_export_w)
         cols = (np.arange(5)[:, None] * n + np.arange(a, b)[None, :]).ravel()
         sub.lp.lower[:] = model.lp.lower[cols]
@@ -128,11 +133,12 @@ class _Block:
         solver.addRows(cuts.count, cuts.lower, cuts.upper, int(cuts.index.size), cuts.start,
                        cuts.index, cuts.value)
         self.start_row = lp.n  # the first energy row: e_0 - (flows) = the starting energy
+        self.end_col = 5 * lp.n - 1  # the energy stored at the end of the last run
         if after is not None:
             theta = lp.ncol + int(ys.size)
             solver.addCol(1.0, -highspy.kHighsInf, highspy.kHighsInf, 0,
                           np.zeros(0, dtype=np.int32), np.zeros(0))
-            lower, start, index, value = after.rows(theta, 4 * lp.n + lp.n - 1)
+            lower, start, index, value = after.rows(theta, self.end_col)
             solver.addRows(len(after.at), lower, np.full(len(after.at), highspy.kHighsInf),
                            int(index.size), start, index, value)
         self.solve_s = 0.0
@@ -185,12 +191,11 @@ class _Block:
 
     def hold_end(self, stored_kwh: float) -> None:
         """End the block with ``stored_kwh`` stored."""
-        end = 4 * self.lp.n + self.lp.n - 1
-        self.solver.changeColBounds(end, stored_kwh, stored_kwh)
+        self.solver.changeColBounds(self.end_col, stored_kwh, stored_kwh)
 
     def release_end(self, lo_kwh: float, hi_kwh: float) -> None:
-        end = 4 * self.lp.n + self.lp.n - 1
-        self.solver.changeColBounds(end, lo_kwh, hi_kwh)
+        """Let the block end anywhere in ``[lo_kwh, hi_kwh]`` again."""
+        self.solver.changeColBounds(self.end_col, lo_kwh, hi_kwh)
 
     def place(self, x_runs: FloatArray, stored_kwh: float, model: OptimumModel, x: FloatArray,
               a: int, b: int) -> float:
@@ -297,3 +302,33 @@ def resolve_through(model: OptimumModel, plan: BlockPlan, upper: FloatArray,
         stored = block.place(x_runs, stored, model, x, a, b)
         del block
     return x, solve_s
+
+
+class BlockModel(OptimumModel):
+    """The optimum's programme whose relaxations (with or without directions fixed) are
+    solved block by block: the first by :func:`solve_by_blocks`, exactly; each later one, with
+    directions fixed and a schedule ``through_kwh`` that obeys them, by
+    :func:`resolve_through` from the bases the first left. MILPs (the windows') are never
+    this long and go to :class:`OptimumModel`."""
+
+    _plan: BlockPlan | None = None
+
+    def solve(
+        self,
+        z_bin: npt.NDArray[np.bool_],
+        y_bin: npt.NDArray[np.bool_],
+        time_left_s: float,
+        *,
+        fix_z: npt.NDArray[np.int8] | None = None,
+        fix_y: npt.NDArray[np.int8] | None = None,
+        through_kwh: FloatArray | None = None,
+    ) -> tuple[FloatArray, float, float]:
+        if z_bin.any() or y_bin.any():
+            return super().solve(z_bin, y_bin, time_left_s, fix_z=fix_z, fix_y=fix_y)
+        upper, free_y = self.fixed_upper(fix_z, fix_y)
+        fixed = fix_z is not None or fix_y is not None
+        if fixed and self._plan is not None and through_kwh is not None:
+            x, secs = resolve_through(self, self._plan, upper, through_kwh)
+            return x, self.value(x), secs
+        x, bound, secs, self._plan = solve_by_blocks(self, upper, self.may_trade & free_y)
+        return x, bound, secs

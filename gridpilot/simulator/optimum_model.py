@@ -28,7 +28,6 @@ from gridpilot.lp.battery import (
 )
 from gridpilot.lp.runs import Counted, Runs, counted_rows, equal_runs, order_counted
 from gridpilot.simulator.accounting import SiteSeries
-from gridpilot.simulator.optimum_blocks import BlockPlan, resolve_through, solve_by_blocks
 from gridpilot.simulator.optimum_highs import new_lp_solver, run_lp
 
 __all__ = [
@@ -200,9 +199,6 @@ class OptimumModel:
         self._warm: _Warm | None = None
         self.own_runs = False
         """Every step a run of its own (:func:`_by_windows`)."""
-        self.by_blocks = False
-        """Relaxations solved block by block (:mod:`gridpilot.simulator.optimum_blocks`)."""
-        self._blocks: BlockPlan | None = None
         # the direction cuts (:func:`direction_cuts`) go on these steps
         self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
@@ -253,30 +249,12 @@ class OptimumModel:
         """Solve with binaries on ``z_bin``/``y_bin`` (``y`` relaxed wherever trading may pay)
         and the directions ``fix_z`` (1 charge only, 0 discharge only, -1 free) and ``fix_y``
         (1 import only, 0 export only): the column values, the proven lower bound on the
-        objective and the solve time. ``through_kwh``: the stored energy per step of a
-        schedule that obeys the fixed directions; a relaxation solved block by block
-        (:attr:`by_blocks`) is then re-solved block by block through it (the value returned as
-        the bound is then the schedule's own cost)."""
-        upper = self.lp.upper
-        free_y = np.ones(self.n, dtype=bool)
+        objective and the solve time. ``through_kwh``, the stored energy per step of a
+        schedule that obeys the fixed directions, is for a model that solves by parts
+        (:class:`gridpilot.simulator.optimum_blocks.BlockModel`); this one has no use for it."""
+        upper, free_y = self.fixed_upper(fix_z, fix_y)
         fixed = fix_z is not None or fix_y is not None
-        if fixed:
-            upper = upper.copy()
-            caps = self.lp.columns(upper)
-            if fix_z is not None:
-                caps.discharge_w[fix_z == 1] = 0.0
-                caps.charge_w[fix_z == 0] = 0.0
-            if fix_y is not None:
-                caps.export_w[fix_y == 1] = 0.0
-                caps.import_w[fix_y == 0] = 0.0
-                free_y = fix_y < 0
         relaxed = not z_bin.any() and not y_bin.any()
-        if relaxed and self.by_blocks:
-            if fixed and self._blocks is not None and through_kwh is not None:
-                x, secs = resolve_through(self, self._blocks, upper, through_kwh)
-                return x, self.value(x), secs
-            x, bound, secs, self._blocks = solve_by_blocks(self, upper, self.may_trade & free_y)
-            return x, bound, secs
         if fixed and relaxed:
             got = self._warm_solve(upper, time_left_s)
             if got is not None:
@@ -337,6 +315,26 @@ class OptimumModel:
         if relaxed and not fixed:
             self._warm = _Warm(runs, lp.upper[:5 * runs.count].copy(), solver)
         return x, min(bound, value), float(solver.getRunTime())
+
+    def fixed_upper(
+        self, fix_z: npt.NDArray[np.int8] | None, fix_y: npt.NDArray[np.int8] | None
+    ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """The column bounds with the directions ``fix_z``/``fix_y`` fixed (see :meth:`solve`),
+        and the steps whose grid direction is still free."""
+        upper = self.lp.upper
+        free_y = np.ones(self.n, dtype=bool)
+        if fix_z is None and fix_y is None:
+            return upper, free_y
+        upper = upper.copy()
+        caps = self.lp.columns(upper)
+        if fix_z is not None:
+            caps.discharge_w[fix_z == 1] = 0.0
+            caps.charge_w[fix_z == 0] = 0.0
+        if fix_y is not None:
+            caps.export_w[fix_y == 1] = 0.0
+            caps.import_w[fix_y == 0] = 0.0
+            free_y = fix_y < 0
+        return upper, free_y
 
     def _warm_solve(self, upper: FloatArray,
                     time_left_s: float) -> tuple[FloatArray, float, float] | None:

@@ -35,7 +35,7 @@ def _load(path: Path, *, round_trip_only: bool, monkeypatch: pytest.MonkeyPatch)
     return repr(plain), sorted(smap.positions.items(), key=repr), [i.format() for i in issues]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.sampled_from(_TEXTS), st.lists(_EDIT, max_size=3))
 def test_a_damaged_policy_loads_as_the_round_trip_scanner_loads_it(
     tmp_path_factory: pytest.TempPathFactory, named: tuple[str, str],
