@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.engine.battery import BatteryParams
@@ -92,15 +92,15 @@ def test_blocks_reach_the_relaxation_optimum(seed: int, blocks: int, export_pays
 
 
 @pytest.mark.usefixtures("small_blocks")
-@settings(max_examples=5, deadline=None)
-@given(seed=st.integers(0, 2**31), export_pays=st.booleans(), soc0=st.floats(10.0, 100.0))
-def test_the_optimum_by_blocks_matches_the_undecomposed_one(
-    seed: int, export_pays: bool, soc0: float
-) -> None:
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**31), soc0=st.floats(10.0, 100.0))
+@example(seed=0, soc0=50.0)
+def test_the_optimum_by_blocks_matches_the_undecomposed_one(seed: int, soc0: float) -> None:
     # longer than the exact limit (lowered here), so the windows run: every step a run of
-    # its own, a dozen blocks
-    site = _site(seed, 12 * BLOCK, export_pays)
-    assert use_blocks(12 * BLOCK)
+    # its own, ten blocks
+    # export paying more than import: the relaxation trades, so windows and later rounds run
+    site = _site(seed, 10 * BLOCK, export_pays=True)
+    assert use_blocks(10 * BLOCK)
     with (patch("gridpilot.simulator.optimum._EXACT_STEPS", 4 * BLOCK),
           patch("gridpilot.simulator.optimum_blocks.solve_by_blocks",
                 wraps=solve_by_blocks) as by_blocks,
@@ -110,6 +110,9 @@ def test_the_optimum_by_blocks_matches_the_undecomposed_one(
         assert by_blocks.call_count == 1
         # every later programme (the windows' directions fixed, the repair) went through it
         assert through.call_count >= blocks.rounds - 1
+        if seed == 0:
+            # an example known to trade in its relaxation: windows and a later round ran
+            assert blocks.rounds >= 2 and through.call_count >= 1
         with patch("gridpilot.simulator.optimum.use_blocks", lambda runs: False):
             whole = solve_optimum(site, P, soc0, max_export_w=1500.0, time_limit_s=60.0)
     # the same relaxation bound; both schedules run, within their gaps of it
