@@ -65,6 +65,9 @@ _MAX_POINTS = 200
 (only the gap can grow), so a pathological block costs time, never a wrong bound."""
 
 
+_OPTIMAL = highspy.HighsModelStatus.kOptimal
+
+
 def use_blocks(runs: int) -> bool:
     """Whether a programme over ``runs`` runs of steps is solved block by block: only where it
     would be several blocks long (a half-hourly year, which merges into runs, stays whole)."""
@@ -151,8 +154,13 @@ class _Block:
         solver.changeRowBounds(self.start_row, stored_kwh, stored_kwh)
         wall0 = time.perf_counter()
         status = run_lp(solver)
+        if status != _OPTIMAL:
+            # From a warm basis HiGHS can end without a verdict ("Unknown", numerical trouble
+            # after a bound move); from scratch the same programme solves.
+            solver.clearSolver()
+            status = run_lp(solver)
         self.solve_s += time.perf_counter() - wall0
-        if status != highspy.HighsModelStatus.kOptimal:
+        if status != _OPTIMAL:
             raise GridpilotError(
                 f"the optimum did not solve: {solver.modelStatusToString(status)}")
         sol = solver.getSolution()
