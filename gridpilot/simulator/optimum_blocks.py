@@ -66,6 +66,7 @@ _MAX_POINTS = 200
 
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
+_NO_VALUES = np.zeros(0)
 
 
 def use_blocks(runs: int) -> bool:
@@ -147,9 +148,11 @@ class _Block:
                            int(index.size), start, index, value)
         self.solve_s = 0.0
 
-    def solve(self, stored_kwh: float) -> tuple[float, float, FloatArray]:
+    def solve(self, stored_kwh: float, *, values: bool = True
+              ) -> tuple[float, float, FloatArray]:
         """The block's least cost (with ``theta``) from ``stored_kwh``, its slope in the
-        starting energy, and the column values."""
+        starting energy, and the column values (empty unless ``values``: a tangent needs only
+        the first two, and copying the columns out costs a sixth of a warm re-solve)."""
         solver = self.solver
         solver.changeRowBounds(self.start_row, stored_kwh, stored_kwh)
         wall0 = time.perf_counter()
@@ -165,7 +168,8 @@ class _Block:
                 f"the optimum did not solve: {solver.modelStatusToString(status)}")
         sol = solver.getSolution()
         value = float(solver.getInfo().objective_function_value)
-        return value, float(sol.row_dual[self.start_row]), np.asarray(sol.col_value)
+        x = np.asarray(sol.col_value) if values else _NO_VALUES
+        return value, float(sol.row_dual[self.start_row]), x
 
     def cost_to_go(self, lo_kwh: float, hi_kwh: float) -> _Tangents:
         """Tangents within :data:`TANGENT_TOL` of this block's cost-to-go over
@@ -173,7 +177,7 @@ class _Block:
         out = _Tangents([], [], [], [])
 
         def point(s: float) -> tuple[float, float, float]:
-            v, g, _ = self.solve(s)
+            v, g, _ = self.solve(s, values=False)
             out.at.append(s)
             out.value.append(v)
             out.slope.append(g)
