@@ -83,16 +83,12 @@ _EXACT_STEPS = 1500
 """Up to this many steps (a month at 30 minutes) the lazy MILP runs over the whole horizon."""
 _WINDOW_PAD_S = 43200
 """Time either side of a step that does both, in its window MILP [s]."""
-_WINDOW_PAD_MAX_STEPS = 240
-"""At most this many steps either side (four hours of minutes): a window's MILP grows with its
-steps, and on a year of recorded minutes windows of 12 hours either side stopped at their time
-limit more often for a worse result (gap 0.011 GBP against 0.0088 with four hours)."""
 _WINDOW_MAX_S = 2.0
 """The most time one window's MILP gets [s]; it then keeps the best schedule it found (the gap
 is reported as ever). On minutes that do not repeat, a half-hour price held over thirty
 different minutes gives many schedules of equal cost, and one such window took 215 s of a
-90-day optimum whose other windows took 0.4 s each. Over a year of recorded minutes, 5 s
-instead of 2 s took 253 s instead of 166 s for a gap of 0.0085 GBP instead of 0.0088."""
+90-day optimum whose other windows took 0.4 s each. Over a year of recorded minutes, 2 s
+instead of 5 s took 160 s instead of 263 s, for a gap of 0.0115 GBP instead of 0.0107."""
 _WINDOW_MAX_STEPS = 576
 """The longest window MILP (two days at 5 minutes): nightly trading steps 24 h apart would
 otherwise merge into one window as long as the horizon."""
@@ -267,7 +263,7 @@ def _by_windows(model: OptimumModel, clock: _Clock) -> _Found:
     best.bound = bound
     rounds = 1
     binaries = 0
-    pad = max(2, min(round(_WINDOW_PAD_S / model.step_s), _WINDOW_PAD_MAX_STEPS))
+    pad = max(2, round(_WINDOW_PAD_S / model.step_s))
     while True:
         if not does_both(model, x):
             best.offer(x)

@@ -103,7 +103,7 @@ def test_the_optimum_by_blocks_matches_the_undecomposed_one(seed: int, soc0: flo
     site = _site(seed, 10 * BLOCK, export_pays=True)
     assert use_blocks(10 * BLOCK)
     with (patch("gridpilot.simulator.optimum._EXACT_STEPS", 4 * BLOCK),
-          patch("gridpilot.simulator.optimum._WINDOW_PAD_MAX_STEPS", 12),
+          patch("gridpilot.simulator.optimum._WINDOW_PAD_S", 12 * STEP_S),
           patch("gridpilot.simulator.optimum_blocks.solve_by_blocks",
                 wraps=solve_by_blocks) as by_blocks,
           patch("gridpilot.simulator.optimum_blocks.resolve_through",

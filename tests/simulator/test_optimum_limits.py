@@ -127,21 +127,3 @@ def test_a_window_fixes_every_step_that_did_both_even_where_it_idles() -> None:
     optimum_mod._fix_directions(sol, fix_z, fix_y, ~trade, both & False, both & False)
     assert fix_y.tolist() == [-1, -1, -1, -1, -1]
 
-
-def test_a_window_reaches_at_most_its_step_cap_either_side(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # 12 hours either side is 24 half-hours; with the cap at 3 steps a window takes 3
-    monkeypatch.setattr(optimum_mod, "_EXACT_STEPS", 50)
-    monkeypatch.setattr(optimum_mod, "_WINDOW_PAD_MAX_STEPS", 3)
-    pads: list[int] = []
-    windows = optimum_mod._windows
-
-    def recorded(steps: np.ndarray, n: int, pad: int, most: int) -> list[tuple[int, int]]:
-        pads.append(pad)
-        return windows(steps, n, pad, most)
-
-    monkeypatch.setattr(optimum_mod, "_windows", recorded)
-    res = solve_optimum(_economy7(3), E7, 15.0, time_limit_s=20.0)
-    _runnable(res)
-    assert pads and set(pads) == {3}
