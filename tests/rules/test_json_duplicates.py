@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.cli import main
@@ -34,11 +34,16 @@ def test_documents_without_repeats_read_as_json_reads_them(doc: Any) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(_json, st.text(max_size=3), st.integers(), st.integers())
+@example({"@": None}, "", 0, 0)
 def test_a_repeated_key_anywhere_is_refused_at_its_object(
     doc: Any, key: str, first: int, second: int
 ) -> None:
     inner = json.dumps(key) + f": {first}, " + json.dumps(key) + f": {second}"
-    text = json.dumps({"outer": [doc, "@"]}).replace('"@"', "{" + inner + "}")
+    # the object goes in after ``doc`` by position: a marker string to replace could also be
+    # one of ``doc``'s own keys or values (it was: {"@": null})
+    outer = json.dumps({"outer": [doc]})
+    assert outer.endswith("]}")
+    text = outer[:-2] + ", {" + inner + "}]}"
     with pytest.raises(json.JSONDecodeError) as info:
         loads(text)
     assert info.value.msg == f"duplicate key {key!r} in the object that starts here"
