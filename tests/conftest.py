@@ -6,7 +6,6 @@ import fcntl
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,15 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_PLUGIN = ROOT / "examples" / "plugin"
-
-# Many tests run gridpilot as a user does, ``python -m gridpilot ...`` in a new process. Where
-# the environment turns bytecode off (PYTHONDONTWRITEBYTECODE), each of those processes compiled
-# every module it imports from source, a large part of the suite's time on a fresh checkout.
-# They (and pytest-xdist's workers, started after this) share one bytecode cache outside the
-# source tree instead; Python checks each cached file against its source before using it.
-os.environ.setdefault(
-    "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"gridpilot-pycache-{os.getuid()}"))
-os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture(scope="session")
