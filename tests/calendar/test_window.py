@@ -164,7 +164,7 @@ _instants = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(spec=_when, instants=st.lists(_instants, min_size=1, max_size=30),
        zone=st.sampled_from(["Europe/London", "America/New_York", "Australia/Lord_Howe"]))
 def test_calendar_mask_agrees_with_matches(

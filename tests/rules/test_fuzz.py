@@ -31,7 +31,7 @@ def _load(text: str) -> None:
                 assert issue.message and issue.file == str(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     edits=st.lists(
         st.tuples(st.integers(0, len(LINES) - 1), st.integers(0, 60), st.sampled_from(_TOKENS),

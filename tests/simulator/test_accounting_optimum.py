@@ -88,7 +88,7 @@ def _bill(start, load, pv, imp, exp, grid, bat, dc):  # type: ignore[no-untyped-
     return compute_totals(_site(start, load, pv, imp, exp, dc), grid, bat).bill
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     offset=st.integers(0, 360),
     seed=st.integers(0, 2**32 - 1),
