@@ -63,7 +63,6 @@ _REPAIR_PASSES = 4
 """Re-solves of the repair LP, each fixing the directions of the steps that still do both."""
 
 
-
 _EMPTY = np.zeros(0)
 
 
