@@ -157,11 +157,6 @@ class _Block:
         solver.changeRowBounds(self.start_row, stored_kwh, stored_kwh)
         wall0 = time.perf_counter()
         status = run_lp(solver)
-        if status != _OPTIMAL:
-            # From a warm basis HiGHS can end without a verdict ("Unknown", numerical trouble
-            # after a bound move); from scratch the same programme solves.
-            solver.clearSolver()
-            status = run_lp(solver)
         self.solve_s += time.perf_counter() - wall0
         if status != _OPTIMAL:
             raise GridpilotError(

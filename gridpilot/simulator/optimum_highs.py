@@ -1,5 +1,6 @@
-"""How the optimum runs HiGHS: quiet, at tight tolerances, and once more with looser ones where
-the tight tolerance alone makes a programme infeasible."""
+"""How the optimum runs HiGHS: quiet, at tight tolerances, again from scratch where a warm start
+ends without a verdict, and once more with looser tolerances where the tight one alone makes a
+programme infeasible."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def run_lp(solver: highspy.Highs) -> highspy.HighsModelStatus:
     (:data:`_LOOSER_TOLS`), then back to the tight one for any later run of the same model."""
     solver.run()
     status = solver.getModelStatus()
+    if status == highspy.HighsModelStatus.kUnknown:
+        # From a warm basis HiGHS can end without a verdict (numerical trouble after a bound
+        # move); from scratch the same programme solves.
+        solver.clearSolver()
+        solver.run()
+        status = solver.getModelStatus()
     if status not in _INFEASIBLE:
         return status
     for tol in _LOOSER_TOLS:
