@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
-from matplotlib.figure import Figure
 
 from gridpilot.cli.argtypes import date_or_time
 from gridpilot.cli.terminal import stdout
@@ -193,7 +192,10 @@ def _num(value: float) -> float | None:
 
 
 def _plot(result: Evaluation, path: Path, name: str) -> None:
-    # A bare Figure: no pyplot, no GUI backend, as the backtest's plots.
+    # A bare Figure: no pyplot, no GUI backend, as the backtest's plots. Imported here, so that
+    # the commands that draw nothing do not load matplotlib (a third of a second).
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 4))
     ax = fig.subplots()
     ax.plot(result.lead_hour, result.mae_w, marker="o", label=f"{name}: MAE")

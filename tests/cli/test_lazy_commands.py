@@ -203,3 +203,10 @@ def test_check_of_a_policy_with_a_live_pv_forecast_imports_no_httpx(tmp_path: Pa
     loaded = set(_modules_after("check", str(policy)))
     assert "gridpilot.forecasts.open_meteo" in loaded  # the probe did build the provider
     assert not loaded & {"httpx", "ssl"}, sorted(loaded & {"httpx", "ssl"})
+
+
+def test_the_forecast_command_loads_matplotlib_only_to_draw() -> None:
+    # matplotlib is a third of a second; only `forecast evaluate --plot` draws.
+    loaded = _modules_after("forecast", "--help")
+    assert "gridpilot.cli.forecast" in loaded  # the probe did load the command
+    assert "matplotlib" not in loaded

@@ -19,7 +19,9 @@ from gridpilot.forecasts.ml_load import GradientBoostedLoad, GradientBoostingSet
 from gridpilot.forecasts.registry import FORECASTS, forecast_factory
 from gridpilot.recorded import load_data
 
-pytest.importorskip("sklearn")
+# Found, not imported: importing scikit-learn costs a second, paid only by the tests that fit.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
+                                reason="scikit-learn (the 'ml' extra) is not installed")
 
 LONDON = ZoneInfo("Europe/London")
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data" / "uk-2018-halfhourly.csv"
