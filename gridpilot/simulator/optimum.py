@@ -83,12 +83,14 @@ _EXACT_STEPS = 1500
 """Up to this many steps (a month at 30 minutes) the lazy MILP runs over the whole horizon."""
 _WINDOW_PAD_S = 43200
 """Time either side of a step that does both, in its window MILP [s]."""
-_WINDOW_MAX_S = 2.0
-"""The most time one window's MILP gets [s]; it then keeps the best schedule it found (the gap
-is reported as ever). On minutes that do not repeat, a half-hour price held over thirty
-different minutes gives many schedules of equal cost, and one such window took 215 s of a
-90-day optimum whose other windows took 0.4 s each. Over a year of recorded minutes, 2 s
-instead of 5 s took 160 s instead of 263 s, for a gap of 0.0115 GBP instead of 0.0107."""
+_WINDOW_MAX_S = 1.0
+"""The most time one window's MILP gets [s] (1 s is the least any solve is given); it keeps the best
+schedule it found (the gap is reported as ever). On minutes that do not repeat, a half-hour price
+held over thirty different minutes gives many schedules of equal cost, and one such window took
+215 s of a 90-day optimum whose other windows took 0.4 s each. Over a year of recorded minutes
+(``bench_optimum.py --real-minutes``), 1 s instead of 2 s took 148 s of CPU instead of 187 s, for
+a gap of 0.0117 GBP instead of 0.0107 (5 s had taken 263 s for 0.0107); the Economy 7 example on
+the UCI home's 26 days of minutes 73 s instead of 111 s, for 0.0047 GBP instead of 0.0042."""
 _WINDOW_MAX_STEPS = 576
 """The longest window MILP (two days at 5 minutes): nightly trading steps 24 h apart would
 otherwise merge into one window as long as the horizon."""
