@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import highspy
 
-from gridpilot.solver import new_highs
+from gridpilot.solver import new_highs, run_counting_threads
 
 __all__ = ["new_lp_solver", "run_lp"]
 
@@ -33,7 +33,7 @@ def new_lp_solver(presolve: str) -> highspy.Highs:
 def run_lp(solver: highspy.Highs) -> highspy.HighsModelStatus:
     """Run ``solver``; where it finds its programme infeasible, again with looser tolerances
     (:data:`_LOOSER_TOLS`), then back to the tight one for any later run of the same model."""
-    solver.run()
+    run_counting_threads(solver)
     status = solver.getModelStatus()
     if status == highspy.HighsModelStatus.kUnknown:
         # From a warm basis HiGHS can end without a verdict (numerical trouble after a bound

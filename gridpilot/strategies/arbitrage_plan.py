@@ -25,13 +25,12 @@ instead of from scratch (a day-ahead plan then takes about a third fewer simplex
 plan of another size passes a new model. Either way HiGHS holds exactly the programme above.
 Only the column bounds that differ from the ones HiGHS holds are sent (after a run, a bound
 change costs HiGHS time for each column named), and HiGHS is told its scheduler's thread count
-(:func:`scheduler_threads`) so that a run does not count the machine's cores again.
+(:func:`gridpilot.solver.scheduler_threads`) so that a run does not count the machine's cores
+again.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 
 import highspy
@@ -40,10 +39,10 @@ import numpy.typing as npt
 
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.lp.battery import BatteryLP, Costs, GridCaps, Horizon, Storage, build_battery_lp
-from gridpilot.solver import new_highs
+from gridpilot.solver import new_highs, scheduler_threads
 
 __all__ = ["PlanInputs", "PlanResult", "PlanSolver", "new_solver", "resolve_plan",
-           "scheduler_threads", "solve_plan"]
+           "solve_plan"]
 
 
 _TIE_PER_KWH = 1e-6
@@ -93,46 +92,6 @@ class PlanResult:
     """The slot the plan starts acting in (see :func:`resolve_plan`)."""
 
 
-_local = threading.local()
-
-
-def _probe_model() -> highspy.HighsLp:
-    """A one-column programme, solved only to set up and probe HiGHS's scheduler."""
-    lp = highspy.HighsLp()
-    lp.num_col_ = 1
-    lp.col_cost_ = np.ones(1)
-    lp.col_lower_ = np.zeros(1)
-    lp.col_upper_ = np.ones(1)
-    return lp
-
-
-def scheduler_threads() -> int:
-    """The thread count of this thread's HiGHS scheduler (HiGHS keeps one per thread), set up
-    as HiGHS's default if no solver in this thread has run yet; 0 if no count is accepted.
-
-    With its ``threads`` option at 0 (the default) HiGHS 1.16 reads the CPU topology under /sys
-    twice a run, once to count the cores and once for a log line; with the count given, only the
-    second (the planner's HiGHS time on the bundled Agile year: 7 % less), but HiGHS refuses to
-    run if the count differs from its scheduler's. So the count is found once, by trying: the
-    first run leaves the scheduler exactly as a solver with the default would (another solver in
-    this thread, such as the optimum's, then runs as it did), and only the count it has is
-    accepted.
-    """
-    found: int | None = getattr(_local, "threads", None)
-    if found is None:
-        probe = new_highs(presolve="off")
-        probe.passModel(_probe_model())
-        probe.run()
-        found = 0
-        for threads in range(1, 4 * (os.cpu_count() or 1) + 1):
-            probe.setOptionValue("threads", threads)
-            if probe.run() == highspy.HighsStatus.kOk:
-                found = threads
-                break
-        _local.threads = found
-    return found
-
-
 class PlanSolver:
     """One quiet HiGHS instance and the plan model it holds, reused across plans."""
 
@@ -140,7 +99,7 @@ class PlanSolver:
 
     def __init__(self) -> None:
         self._threads = scheduler_threads()
-        self.highs: highspy.Highs = new_highs(presolve="off", threads=self._threads)
+        self.highs: highspy.Highs = new_highs(presolve="off")
         self.lp: BatteryLP | None = None
         """The programme HiGHS holds, up to the bounds :func:`resolve_plan` changed."""
         self.models_passed = 0

@@ -1,7 +1,8 @@
 """The planner's cheaper paths decide as the full ones do: a slot's kind worked out alone equals
 the whole plan's vectorised kinds, the planner's matrix is the general one, HiGHS holds the bounds
 of the programme after each restart, and a solver given HiGHS's thread count up front finds the
-same plans, also when run from a thread whose scheduler has another count."""
+same plans, also when run from a thread whose scheduler has another count (the optimum's solvers
+too); a thread's scheduler starts with one worker."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridpilot.lp.battery import Storage, _matrix, _matrix_without_demand
+from gridpilot.simulator.optimum_highs import new_lp_solver, run_lp
+from gridpilot.solver import _probe_model, new_highs, scheduler_threads
 from gridpilot.strategies.arbitrage_plan import (
     PlanInputs,
     PlanResult,
     PlanSolver,
     resolve_plan,
-    scheduler_threads,
     solve_plan,
 )
 from gridpilot.strategies.tariff_arbitrage import slot_kind, slot_kinds
@@ -72,6 +74,33 @@ def test_the_thread_count_is_the_schedulers() -> None:
         return scheduler_threads()
 
     assert _in_thread(other) == main + 1
+
+
+def test_a_thread_s_scheduler_starts_with_one_worker() -> None:
+    # HiGHS's default (half the cores) spins a second worker beside the simplex: CPU for nothing.
+    def fresh() -> tuple[int, object]:
+        solver = new_highs()
+        return scheduler_threads(), solver.getOptionValue("threads")
+
+    threads, option = cast(tuple[int, object], _in_thread(fresh))
+    assert threads == 1
+    assert option == (highspy.HighsStatus.kOk, 1)
+
+
+def test_an_optimum_solver_run_where_the_scheduler_has_another_count_still_solves() -> None:
+    solver = new_lp_solver("off")  # told this thread's count
+    solver.passModel(_probe_model())
+    other_threads = scheduler_threads() + 1
+
+    def elsewhere() -> highspy.HighsModelStatus:
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", other_threads)
+        h.passModel(highspy.HighsLp())
+        h.run()
+        return run_lp(solver)
+
+    assert _in_thread(elsewhere) == highspy.HighsModelStatus.kOptimal
 
 
 @settings(max_examples=10, deadline=None)
