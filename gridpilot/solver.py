@@ -40,15 +40,18 @@ def scheduler_threads() -> int:
     """The worker count of this thread's HiGHS scheduler (HiGHS keeps one per thread), started
     with one worker if no solver in this thread has run yet; 0 if no count is accepted.
 
-    One worker, because a second one spins beside the simplex and the MIP search: on the 2-core
-    machine of the README's table, the optimum of the bundled 5-minute year took 5.24 s of CPU
-    with HiGHS's default of two and 3.84 s with one, in the same wall time (3.90 s and 3.84 s)
-    and to the same schedule; sweeps and fleets run one process per core besides. The count is
-    given to every solver: with ``threads`` at 0 HiGHS 1.16 reads the CPU topology under /sys
-    twice a run (7 % of the arbitrage planner's HiGHS time on the bundled Agile year), but it
-    refuses to run if the count given differs from its scheduler's. So the count is found by
-    trying from one up: where this thread has no scheduler yet, the first try starts it with
-    one worker; where another solver started one, the count it has is the one accepted.
+    One worker, because a second one mostly spins beside the simplex: on the 2-core machine of
+    the README's table, the optimum of the bundled 5-minute year took 5.23 s of CPU with
+    HiGHS's default of two and 4.08 s with one, in about the same wall time (3.87 s and 4.08 s;
+    3.90 s and 3.84 s in another pair of runs) and to the same schedule, and sweeps and fleets
+    run one process per core besides. A MILP that stops at its time limit finds a little less in
+    that time with one: the README's year of recorded minutes ends 0.014 GBP from its bound
+    instead of 0.012. The count is given to every solver: with ``threads`` at 0 HiGHS 1.16
+    reads the CPU topology under /sys twice a run (7 % of the arbitrage planner's HiGHS time on
+    the bundled Agile year), but it refuses to run if the count given differs from its
+    scheduler's. So the count is found by trying from one up: where this thread has no
+    scheduler yet, the first try starts it with one worker; where another solver started one,
+    the count it has is the one accepted.
     """
     found: int | None = getattr(_local, "threads", None)
     if found is None:

@@ -90,7 +90,8 @@ held over thirty different minutes gives many schedules of equal cost, and one s
 215 s of a 90-day optimum whose other windows took 0.4 s each. Over a year of recorded minutes
 (``bench_optimum.py --real-minutes``), 1 s instead of 2 s took 143 s of CPU instead of 190 s, for
 a gap of 0.012 GBP instead of 0.011 (5 s had taken 263 s on another day); the Economy 7 example on
-the UCI home's 26 days of minutes 73 s instead of 111 s, for 0.0047 GBP instead of 0.0042."""
+the UCI home's 26 days of minutes 73 s instead of 111 s, for 0.0047 GBP instead of 0.0042 (all
+with HiGHS's two workers, before :func:`gridpilot.solver.scheduler_threads` gave it one)."""
 _WINDOW_MAX_STEPS = 576
 """The longest window MILP (two days at 5 minutes): nightly trading steps 24 h apart would
 otherwise merge into one window as long as the horizon."""
