@@ -29,9 +29,10 @@ The search's later programmes (the windows' directions fixed, the repair) are th
 relaxation with some bounds at zero. They are solved block by block through a schedule that
 obeys those bounds (the windows' schedules patched into the last one): each block ends where that
 schedule has it and starts from the basis the relaxation left there, so a round costs a warm
-solve per block. That schedule is no worse than the one patched together, but optimal only
-within each block; the relaxation's bound stays the bound, and the reported gap says how close
-the final schedule is.
+solve per block, and only for the blocks whose bounds, start or end changed since they were
+last solved (the others keep their last schedule, an optimum of the same programme). The
+schedule is no worse than the one patched together, but optimal only within each block; the
+relaxation's bound stays the bound, and the reported gap says how close the final schedule is.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ def block_edges(run_first: npt.NDArray[np.int64], n: int) -> list[int]:
     return edges
 
 
+def _block_cols(n: int, a: int, b: int) -> npt.NDArray[np.int64]:
+    """The columns of steps ``a..b-1`` in a model of ``n`` steps (its five per-step groups)."""
+    return (np.arange(5)[:, None] * n + np.arange(a, b)[None, :]).ravel()
+
+
 @dataclass
 class _Tangents:
     """Lines ``value + slope * (s - at)`` lying below a block's cost-to-go, and the optimal
@@ -121,7 +127,7 @@ class _Block:
         p = model.params
         sub = OptimumModel(model.site.steps(a, b), p, p.min_soc_pct, month_idx=None,
                            max_export_w=model.max_export_w)
-        cols = (np.arange(5)[:, None] * n + np.arange(a, b)[None, :]).ravel()
+        cols = _block_cols(n, a, b)
         sub.lp.lower[:] = model.lp.lower[cols]
         sub_upper = upper[cols]
         # inside the bounds, as every starting energy is (they widen to take in the first)
@@ -221,6 +227,29 @@ class _Block:
 
 
 @dataclass
+class _Solved:
+    """One block as last solved: what it was solved with (its column bounds, its starting
+    energy, the end it was held to, ``None`` for none) and the schedule that came back (its
+    steps' charge, discharge, import, export and stored energy, and the energy it ended with)."""
+
+    upper: FloatArray
+    start_kwh: float
+    held_kwh: float | None
+    flows: tuple[FloatArray, ...]
+    end_kwh: float
+
+    def fits(self, upper: FloatArray, start_kwh: float, held_kwh: float | None) -> bool:
+        """Whether this schedule is an optimum of the block solved with these: the same
+        programme from the same energy, held to the same end, or solved free before and
+        ending where it is now held (an optimum free to end anywhere that ends there is one
+        held there)."""
+        return (start_kwh == self.start_kwh
+                and (held_kwh == self.held_kwh
+                     or (self.held_kwh is None and held_kwh == self.end_kwh))
+                and np.array_equal(upper, self.upper))
+
+
+@dataclass
 class BlockPlan:
     """What a relaxation solved by blocks leaves for re-solving the same programme with some
     directions fixed (:func:`resolve_through`): its block edges, the tangents each block was
@@ -232,6 +261,27 @@ class BlockPlan:
     has_y: npt.NDArray[np.bool_]
     """The steps with a relaxed ``y``: a re-solve keeps them (where a direction is fixed the
     zero cap makes ``y`` redundant), so that each block is the same model and its basis fits."""
+    solved: list[_Solved]
+    """Each block as last solved: a re-solve keeps the schedule of a block whose programme,
+    starting energy and end are those it was solved with (the windows change a few blocks of a
+    year's 183 in a round; the rounds after the first change almost none)."""
+
+
+def _record(model: OptimumModel, x: FloatArray, a: int, b: int, upper: FloatArray,
+            start_kwh: float, held_kwh: float | None, end_kwh: float) -> _Solved:
+    cols = model.lp.columns(x)
+    flows = tuple(c[a:b].copy() for c in (cols.charge_w, cols.discharge_w, cols.import_w,
+                                          cols.export_w, cols.stored_kwh))
+    return _Solved(upper[_block_cols(model.n, a, b)], start_kwh, held_kwh, flows, end_kwh)
+
+
+def _replay_block(model: OptimumModel, x: FloatArray, a: int, b: int, got: _Solved) -> float:
+    """Write the schedule ``got`` of steps ``a..b-1`` into ``x``; the energy it ends with."""
+    cols = model.lp.columns(x)
+    for into, flow in zip((cols.charge_w, cols.discharge_w, cols.import_w, cols.export_w,
+                           cols.stored_kwh), got.flows, strict=True):
+        into[a:b] = flow
+    return got.end_kwh
 
 
 def solve_by_blocks(model: OptimumModel, upper: FloatArray, has_y: npt.NDArray[np.bool_]
@@ -258,6 +308,7 @@ def solve_by_blocks(model: OptimumModel, upper: FloatArray, has_y: npt.NDArray[n
     stored = model.e0_kwh
     bound = 0.0
     bases: list[highspy.HighsBasis] = []
+    solved: list[_Solved] = []
     for k in range(count):
         a, b = edges[k], edges[k + 1]
         block = _Block(model, a, b, upper, has_y, after[k + 1])
@@ -270,10 +321,12 @@ def solve_by_blocks(model: OptimumModel, upper: FloatArray, has_y: npt.NDArray[n
         solve_s += block.solve_s
         if k == 0:
             bound = value
+        start = stored
         stored = block.place(x_runs, stored, model, x, a, b)
+        solved.append(_record(model, x, a, b, upper, start, None, stored))
         bases.append(block.solver.getBasis())
         del block
-    return x, bound, solve_s, BlockPlan(edges, after, bases, has_y)
+    return x, bound, solve_s, BlockPlan(edges, after, bases, has_y, solved)
 
 
 def resolve_through(model: OptimumModel, plan: BlockPlan, upper: FloatArray,
@@ -282,7 +335,9 @@ def resolve_through(model: OptimumModel, plan: BlockPlan, upper: FloatArray,
     on its own with its stored energy at the block edges held where ``through_kwh`` (a
     schedule that obeys ``upper``) has it, from the basis the relaxation left: a schedule that
     obeys ``upper``, optimal within each block, and the solve time [s]. Not the programme's
-    optimum across blocks; the relaxation's bound stays the bound, and the gap says how close."""
+    optimum across blocks; the relaxation's bound stays the bound, and the gap says how close.
+    A block whose bounds, starting energy and end are those it was last solved with keeps
+    that schedule (``plan.solved``) instead of being solved again."""
     n = model.n
     x = np.empty(model.ncol)
     solve_s = 0.0
@@ -291,13 +346,18 @@ def resolve_through(model: OptimumModel, plan: BlockPlan, upper: FloatArray,
     stored = model.e0_kwh
     for k in range(len(edges) - 1):
         a, b = edges[k], edges[k + 1]
+        held = float(through_kwh[b - 1]) if b < n else None
+        last = plan.solved[k]
+        if last.fits(upper[_block_cols(n, a, b)], stored, held):
+            stored = _replay_block(model, x, a, b, last)
+            continue
         block = _Block(model, a, b, upper, plan.has_y, plan.after[k + 1])
         basis = plan.basis[k]
         if len(basis.col_status) == block.solver.getNumCol():
             block.solver.setBasis(basis)
         x_runs = None
-        if b < n:
-            block.hold_end(float(through_kwh[b - 1]))
+        if held is not None:
+            block.hold_end(held)
             try:
                 _, _, x_runs = block.solve(stored)
             except GridpilotError:
@@ -307,7 +367,9 @@ def resolve_through(model: OptimumModel, plan: BlockPlan, upper: FloatArray,
         if x_runs is None:
             _, _, x_runs = block.solve(stored)
         solve_s += block.solve_s
+        start = stored
         stored = block.place(x_runs, stored, model, x, a, b)
+        plan.solved[k] = _record(model, x, a, b, upper, start, held, stored)
         del block
     return x, solve_s
 

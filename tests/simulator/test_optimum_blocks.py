@@ -5,6 +5,7 @@ on the undecomposed programme."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
@@ -170,3 +171,59 @@ def test_a_re_solve_through_an_unreachable_schedule_still_runs(
     # where the schedule is reachable, the blocks end on it
     reachable = [b - 1 for b in plan.edges[2:-1]]
     assert np.abs(sol.stored_kwh[reachable] - through[reachable]).max() < 1e-6
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_re_solve_solves_only_the_blocks_that_changed(
+    seed: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The windows' rounds change a few blocks of many: the others keep the schedule they were
+    # last solved to, which is an optimum of the same programme, and a re-solve with nothing
+    # changed solves nothing. Every block solved afresh instead costs the same.
+    monkeypatch.setattr(optimum_blocks, "BLOCK_RUNS", BLOCK)
+    site = _site(seed, 12 * BLOCK, export_pays=True)
+    model = OptimumModel(site, P, P.min_soc_pct, month_idx=None, max_export_w=None)
+    model.own_runs = True  # every step its own run, as on minutes that do not repeat
+    x0, _, _, plan = solve_by_blocks(model, model.lp.upper, model.may_trade.copy())
+    edges = plan.edges
+    assert len(edges) > 6
+    # charge only in the third block, and the schedule through it as the relaxation has it
+    fix_z = np.full(model.n, -1, dtype=np.int8)
+    fix_z[edges[2]:edges[3]] = 1
+    upper, _ = model.fixed_upper(fix_z, None)
+    through = model.lp.columns(x0).stored_kwh.copy()
+    # a start that fits nothing: every block is solved again
+    fresh = replace(plan, solved=[replace(got, start_kwh=float("nan")) for got in plan.solved])
+    built: list[int] = []
+    real_init = optimum_blocks._Block.__init__
+
+    def counted(self: object, model: OptimumModel, a: int, *args: object) -> None:
+        built.append(a)
+        real_init(self, model, a, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(optimum_blocks._Block, "__init__", counted)
+    x, _ = resolve_through(model, plan, upper, through)
+    solved = sorted(edges.index(a) for a in built)
+    built.clear()
+    x_all, _ = resolve_through(model, fresh, upper, through)
+    assert len(built) == len(edges) - 1  # the fresh plan solved every block
+    # the changed block, and after it only a block whose start it moved
+    assert solved and solved[0] == 2
+    stored, stored0 = model.lp.columns(x).stored_kwh, model.lp.columns(x0).stored_kwh
+    for k in solved[1:]:
+        assert stored[edges[k] - 1] != stored0[edges[k] - 1]
+    for k in set(range(len(edges) - 1)) - set(solved):
+        a, b = edges[k], edges[k + 1]
+        np.testing.assert_array_equal(stored[a:b], stored0[a:b])
+    assert model.value(x) == pytest.approx(model.value(x_all), abs=1e-9)
+    assert (x >= model.lp.lower - 1e-6).all() and (x <= upper + 1e-6).all()
+    sol = model.lp.columns(x)
+    gain = STEP_S / 3.6e6 * (P.charge_efficiency * sol.charge_w
+                             - sol.discharge_w / P.discharge_efficiency)
+    before = np.concatenate(([model.e0_kwh], sol.stored_kwh[:-1]))
+    np.testing.assert_allclose(sol.stored_kwh, before + gain, atol=1e-7)
+    # the same round again: nothing changed, nothing is solved, the same schedule comes back
+    built.clear()
+    again, _ = resolve_through(model, plan, upper, through)
+    assert built == []
+    np.testing.assert_array_equal(again, x)
