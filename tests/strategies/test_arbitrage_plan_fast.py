@@ -77,7 +77,7 @@ def test_the_thread_count_is_the_schedulers() -> None:
 
 
 def test_a_thread_s_scheduler_starts_with_one_worker() -> None:
-    # HiGHS's default (half the cores) spins a second worker beside the simplex: CPU for nothing.
+    # HiGHS's default (two workers on a 2-core machine) spins the second beside the simplex.
     def fresh() -> tuple[int, object]:
         solver = new_highs()
         return scheduler_threads(), solver.getOptionValue("threads")
