@@ -230,13 +230,16 @@ class _Block:
 class _Solved:
     """One block as last solved: what it was solved with (its column bounds, its starting
     energy, the end it was held to, ``None`` for none) and the schedule that came back (its
-    steps' charge, discharge, import, export and stored energy, and the energy it ended with)."""
+    steps' charge, discharge, import, export and stored energy)."""
 
     upper: FloatArray
     start_kwh: float
     held_kwh: float | None
     flows: tuple[FloatArray, ...]
-    end_kwh: float
+
+    @property
+    def end_kwh(self) -> float:
+        return float(self.flows[-1][-1])
 
     def fits(self, upper: FloatArray, start_kwh: float, held_kwh: float | None) -> bool:
         """Whether this schedule is an optimum of the block solved with these: the same
@@ -268,11 +271,11 @@ class BlockPlan:
 
 
 def _record(model: OptimumModel, x: FloatArray, a: int, b: int, upper: FloatArray,
-            start_kwh: float, held_kwh: float | None, end_kwh: float) -> _Solved:
+            start_kwh: float, held_kwh: float | None) -> _Solved:
     cols = model.lp.columns(x)
     flows = tuple(c[a:b].copy() for c in (cols.charge_w, cols.discharge_w, cols.import_w,
                                           cols.export_w, cols.stored_kwh))
-    return _Solved(upper[_block_cols(model.n, a, b)], start_kwh, held_kwh, flows, end_kwh)
+    return _Solved(upper[_block_cols(model.n, a, b)], start_kwh, held_kwh, flows)
 
 
 def _replay_block(model: OptimumModel, x: FloatArray, a: int, b: int, got: _Solved) -> float:
@@ -323,7 +326,7 @@ def solve_by_blocks(model: OptimumModel, upper: FloatArray, has_y: npt.NDArray[n
             bound = value
         start = stored
         stored = block.place(x_runs, stored, model, x, a, b)
-        solved.append(_record(model, x, a, b, upper, start, None, stored))
+        solved.append(_record(model, x, a, b, upper, start, None))
         bases.append(block.solver.getBasis())
         del block
     return x, bound, solve_s, BlockPlan(edges, after, bases, has_y, solved)
@@ -369,7 +372,7 @@ def resolve_through(model: OptimumModel, plan: BlockPlan, upper: FloatArray,
         solve_s += block.solve_s
         start = stored
         stored = block.place(x_runs, stored, model, x, a, b)
-        plan.solved[k] = _record(model, x, a, b, upper, start, held, stored)
+        plan.solved[k] = _record(model, x, a, b, upper, start, held)
         del block
     return x, solve_s
 

@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.lp.battery import BatteryLP, Costs, GridCaps, Horizon, Storage, build_battery_lp
-from gridpilot.solver import new_highs, scheduler_threads
+from gridpilot.solver import new_highs, run_counting_threads
 
 __all__ = ["PlanInputs", "PlanResult", "PlanSolver", "new_solver", "resolve_plan",
            "solve_plan"]
@@ -95,10 +95,9 @@ class PlanResult:
 class PlanSolver:
     """One quiet HiGHS instance and the plan model it holds, reused across plans."""
 
-    __slots__ = ("_index", "_lower", "_threads", "_upper", "highs", "lp", "models_passed")
+    __slots__ = ("_index", "_lower", "_upper", "highs", "lp", "models_passed")
 
     def __init__(self) -> None:
-        self._threads = scheduler_threads()
         self.highs: highspy.Highs = new_highs(presolve="off")
         self.lp: BatteryLP | None = None
         """The programme HiGHS holds, up to the bounds :func:`resolve_plan` changed."""
@@ -167,18 +166,14 @@ class PlanSolver:
     def solve(self) -> FloatArray | None:
         """Run HiGHS; the column values if it found an optimum."""
         highs = self.highs
-        if highs.run() == _ERROR and self._threads:
-            # Run from a thread whose scheduler has another count: let HiGHS count instead.
-            self._threads = 0
-            highs.setOptionValue("threads", 0)
-            highs.run()
+        # possibly from a thread whose scheduler has another count than the one it was built in
+        run_counting_threads(highs)
         if highs.getModelStatus() != _OPTIMAL:
             return None
         return np.asarray(highs.getSolution().col_value, dtype=np.float64)
 
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
-_ERROR = highspy.HighsStatus.kError
 
 
 def solve_plan(

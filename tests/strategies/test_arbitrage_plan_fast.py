@@ -128,7 +128,7 @@ def test_a_solver_run_from_another_thread_finds_the_same_plans(
     plan, again = cast(tuple[PlanResult, PlanResult | None], _in_thread(elsewhere))
     assert np.allclose(columns(plan), columns(alone), atol=1e-6)
     assert again is not None
-    assert moved._threads == 0
+    assert moved.highs.getOptionValue("threads") == (highspy.HighsStatus.kOk, 0)
 
 
 @settings(max_examples=30, deadline=None)
