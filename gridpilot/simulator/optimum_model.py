@@ -138,6 +138,8 @@ class _Warm:
     runs: Runs
     upper: FloatArray
     solver: highspy.Highs
+    running: bool
+    """Its demand charge's peaks are bounded through the running peak (its columns' layout)."""
 
 
 class OptimumModel:
@@ -177,13 +179,15 @@ class OptimumModel:
         )
         self.grid = GridCaps(battery_export_w=params.max_discharge_w, max_export_w=max_export_w)
         # only the columns over every step: the programme solved is the one over runs
-        # (:meth:`_run_lp`), so the long one's matrix is never built
+        # (:meth:`_run_lp`), so the long one's matrix is never built, nor a running peak's
+        # columns (a schedule is carried over every step by name)
         self.lp = lp = battery_columns(
             Horizon(np.full(n, self.h), net, self.import_price, self.export_price),
             self.storage,
             self.e0_kwh,
             self.grid,
             self._costs(month_idx),
+            running=False,
         )
         self.nm = lp.nm
         self.ncol = lp.ncol
@@ -312,7 +316,7 @@ class OptimumModel:
         value = float(info.objective_function_value)
         bound = float(info.mip_dual_bound) if integer else value
         if relaxed and not fixed:
-            self._warm = _Warm(runs, lp.upper[:5 * runs.count].copy(), solver)
+            self._warm = _Warm(runs, lp.upper[:5 * runs.count].copy(), solver, lp.running)
         return x, min(bound, value), float(solver.getRunTime())
 
     def fixed_upper(
@@ -369,7 +373,8 @@ class OptimumModel:
                 f"the optimum did not solve: {solver.modelStatusToString(status)}"
             )
         got = np.asarray(solver.getSolution().col_value, dtype=np.float64)
-        shape = LPColumns(n=m, nm=self.nm, cost=_EMPTY, lower=_EMPTY, upper=_EMPTY)
+        shape = LPColumns(n=m, nm=self.nm, cost=_EMPTY, lower=_EMPTY, upper=_EMPTY,
+                          running=warm.running)
         x = self._spread(runs, shape, got, None)
         return x, float(solver.getInfo().objective_function_value), secs
 

@@ -114,7 +114,7 @@ def test_a_window_fixes_every_step_that_did_both_even_where_it_idles() -> None:
     # steps: charges; discharges; idles where it did both; idles where it did not; exports
     flows = np.array([[900.0, 0.0, 0.0, 0.0], [0.0, 700.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
                       [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 400.0]])
-    sol = Columns(*flows.T.copy(), np.zeros(5), np.zeros(0))
+    sol = Columns(*flows.T.copy(), np.zeros(5), np.zeros(0), np.zeros(0))
     fix_z = np.full(5, -1, dtype=np.int8)
     fix_y = np.full(5, -1, dtype=np.int8)
     both = np.array([False, False, True, False, False])

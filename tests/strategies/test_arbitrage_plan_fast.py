@@ -175,7 +175,7 @@ def test_the_matrix_without_demand_rows_is_the_general_one(n: int, data: st.Data
     eta_c, eta_d = data.draw(st.tuples(st.floats(0.5, 1.0), st.floats(0.5, 1.0)))
     storage = Storage(3300.0, 3300.0, eta_c, eta_d, 1.0, 9.5)
     hk = np.array(hours) * 1e-3
-    general = _matrix(n, 0, hk, storage, None)
+    general = _matrix(n, 0, hk, storage, None, False)
     fast = _matrix_without_demand(n, hk, storage)
     for a, b in zip(general, fast, strict=True):
         assert a.dtype == b.dtype
