@@ -134,8 +134,8 @@ peak ``r`` instead of directly (module docstring). The relaxation of the first d
 minutes with a demand charge (one month, every minute a step; ``bench_optimum.py
 --real-minutes``) took, directly and through ``r``: 0.58 and 0.49 s of CPU for 2 days (2,880
 steps), 0.79 and 0.81 s for 3, 1.69 and 1.73 s for 5, 2.71 and 2.40 s for 7 (10,080 steps), 144
-and 88 s for 30 (43,200), to the same optimum. A half-hourly year (1,460 steps a month) took 2.83 s
-directly and 3.50 s through ``r``."""
+and 88 s for 30 (43,200), to the same optimum. The whole optimum of a half-hourly year (1,460
+steps a month) took 2.83 s directly and 3.50 s through ``r``."""
 
 
 def running_peak(month_idx: IntArray | None, nm: int) -> bool:
@@ -461,17 +461,13 @@ def _matrix(n: int, nm: int, hk: FloatArray, storage: Storage, midx: IntArray | 
         e_count[-1] = 1
     if nm and midx is not None and not running:
         i_idx = np.column_stack((j, 2 * n + j)).ravel()
-        i_val = np.ones(2 * n)
-        i_count = np.full(n, 2)
         p_rows = 2 * n + np.argsort(midx, kind="stable").astype(np.int32)
         index = np.concatenate((two, two, i_idx, j, e_idx, p_rows))
-        value = np.concatenate((c_val, d_val, i_val, -np.ones(n), e_val, -np.ones(n)))
-        counts = np.concatenate((np.full(2 * n, 2), i_count, np.ones(n, dtype=np.int64), e_count,
+        value = np.concatenate((c_val, d_val, np.ones(2 * n), -np.ones(n), e_val, -np.ones(n)))
+        counts = np.concatenate((np.full(3 * n, 2), np.ones(n, dtype=np.int64), e_count,
                                  np.bincount(midx, minlength=nm)))
     elif nm and midx is not None:
         i_idx = np.column_stack((j, 2 * n + j)).ravel()
-        i_val = np.ones(2 * n)
-        i_count = np.full(n, 2)
         first = np.r_[True, midx[1:] != midx[:-1]]
         last = np.r_[midx[1:] != midx[:-1], True]
         p_rows = (3 * n + np.flatnonzero(last)).astype(np.int32)
@@ -481,9 +477,9 @@ def _matrix(n: int, nm: int, hk: FloatArray, storage: Storage, midx: IntArray | 
         r_vals = np.column_stack((-np.ones(n), -np.ones(n), np.ones(n)))
         keep = np.column_stack((np.ones(n, dtype=bool), ~first, np.ones(n, dtype=bool)))
         index = np.concatenate((two, two, i_idx, j, e_idx, p_rows, r_rows[keep]))
-        value = np.concatenate((c_val, d_val, i_val, -np.ones(n), e_val, -np.ones(p_rows.size),
-                                r_vals[keep]))
-        counts = np.concatenate((np.full(2 * n, 2), i_count, np.ones(n, dtype=np.int64), e_count,
+        value = np.concatenate((c_val, d_val, np.ones(2 * n), -np.ones(n), e_val,
+                                -np.ones(p_rows.size), r_vals[keep]))
+        counts = np.concatenate((np.full(3 * n, 2), np.ones(n, dtype=np.int64), e_count,
                                  p_count, 2 + (~first).astype(np.int64)))
     else:
         index = np.concatenate((two, two, j, j, e_idx))
