@@ -22,11 +22,21 @@ _INFEASIBLE = (highspy.HighsModelStatus.kInfeasible,
                highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
 
+_DEVEX = 1
+"""HiGHS's ``simplex_dual_edge_weight_strategy`` for the optimum: Devex pricing. Its default
+(``choose``) took 78 s of CPU for the relaxation of 30 days of recorded minutes with a demand
+charge, Devex 57 s (steepest edge: 4.6 s for 7 days, against 2.3 s and 1.8 s); the bundled years
+with a demand charge went from 2.84 to 2.39 s (30 minutes), 4.97 to 4.15 s (5) and 5.98 to 4.49 s
+(1), to the same bills and bounds. The planner keeps HiGHS's default: its plans are tiny, and
+which of several equal plans comes back decides its command."""
+
+
 def new_lp_solver(presolve: str) -> highspy.Highs:
-    """A quiet HiGHS instance at the optimum's tolerances."""
+    """A quiet HiGHS instance at the optimum's tolerances and pricing."""
     solver = new_highs(presolve=presolve)
     solver.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOL)
     solver.setOptionValue("mip_feasibility_tolerance", _PRIMAL_TOL)
+    solver.setOptionValue("simplex_dual_edge_weight_strategy", _DEVEX)
     return solver
 
 

@@ -87,6 +87,14 @@ def test_a_thread_s_scheduler_starts_with_one_worker() -> None:
     assert option == (highspy.HighsStatus.kOk, 1)
 
 
+def test_the_optimum_prices_with_devex_and_the_planner_keeps_highs_default() -> None:
+    # Devex: the optimum's long relaxations (gridpilot.simulator.optimum_highs). The planner's
+    # pick among equal plans decides its command, so its pricing stays HiGHS's default.
+    option = "simplex_dual_edge_weight_strategy"
+    assert new_lp_solver("off").getOptionValue(option) == (highspy.HighsStatus.kOk, 1)
+    assert PlanSolver().highs.getOptionValue(option) == (highspy.HighsStatus.kOk, -1)
+
+
 def test_an_optimum_solver_run_where_the_scheduler_has_another_count_still_solves() -> None:
     solver = new_lp_solver("off")  # told this thread's count
     solver.passModel(_probe_model())
