@@ -164,11 +164,49 @@ class _Walk:
     def count(self, path: NodePath) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooBig(
-                path,
-                f"too many nodes/aliases: the document expands to more than {MAX_NODES:,} "
-                "values (aliases are copied where they are used)",
-            )
+            raise _TooBig(path, _too_many_nodes())
+
+
+def _too_many_nodes() -> str:
+    return (f"too many nodes/aliases: the document expands to more than {MAX_NODES:,} values "
+            "(aliases are copied where they are used)")
+
+
+def _record_key_position(doc: CommentedMap, path: NodePath, smap: SourceMap) -> None:
+    """Note where the top-level key ``path`` is written, as :func:`_plain` would have."""
+    try:
+        line, col = doc.lc.key(path[0])
+        smap.positions.setdefault(path, (line + 1, col + 1))
+    except (KeyError, TypeError, AttributeError):
+        pass
+
+
+def _section_over_limit(doc: CommentedMap) -> NodePath | None:
+    """The top-level section in which converting ``doc`` would pass :data:`MAX_NODES` (where
+    :func:`_plain` would stop), or ``None`` if it stays within it. Each distinct node's expanded
+    size is counted once, so an alias bomb is refused in time proportional to its text, not to
+    the limit; the nodes are counted as :func:`_plain` visits them."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(node, CommentedMap):
+            total += sum(size(node[key]) for key in node if isinstance(key, str))
+        elif isinstance(node, CommentedSeq):
+            total += sum(size(item) for item in node)
+        sizes[id(node)] = total
+        return total
+
+    seen = 1
+    for key in doc:
+        if isinstance(key, str):
+            seen += size(doc[key])
+            if seen > MAX_NODES:
+                return (str(key),)
+    return None
 
 
 def _plain(node: Any, path: NodePath, walk: _Walk) -> Any:
@@ -432,6 +470,10 @@ def load_yaml_partial(
     smap.positions[()] = (1, 1)
     issues: list[Issue] = []
     try:
+        over = _section_over_limit(doc)
+        if over is not None:
+            _record_key_position(doc, over, smap)
+            raise _TooBig(over, _too_many_nodes())
         plain = _plain(doc, (), _Walk(smap, issues))
     except _TooBig as exc:
         # Deep inside an expansion the path is a long chain of indexes into the anchor's text;

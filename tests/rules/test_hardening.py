@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml.scanner import Scanner
 
 from gridpilot.cli.check import check_file
 from gridpilot.errors import Issue, PolicyError
+from gridpilot.rules import yamlsource
 from gridpilot.rules.loader import load_policy
 from gridpilot.rules.yamlsource import MAX_NODES, load_yaml, redact_issues
 
@@ -57,6 +59,46 @@ def test_aliases_below_the_limit_still_work(tmp_path: Path) -> None:
     assert len(data["l4"]) == 9
     assert sum(len(c) for b in data["l4"] for c in b) == 9**3
     assert MAX_NODES >= 200_000
+
+
+@st.composite
+def anchored_documents(draw: st.DrawFn) -> str:
+    """Top-level sections, each anchored: a scalar, or a list or a mapping of scalars and
+    aliases to the sections before it (some mapping keys not text, which are not converted)."""
+    lines = ["version: 1"]
+    for k in range(draw(st.integers(1, 6))):
+        earlier = [f"*k{j}" for j in range(k)]
+        item = st.sampled_from(["1", "x", *earlier])
+        shape = draw(st.sampled_from(["scalar", "list", "map"]))
+        if shape == "scalar":
+            value = draw(st.sampled_from(["1", "x"]))  # an alias cannot carry an anchor
+        elif shape == "list":
+            value = "[" + ", ".join(draw(st.lists(item, max_size=6))) + "]"
+        else:
+            values = draw(st.lists(item, max_size=5))
+            keys = [draw(st.sampled_from([f"m{i}", str(i)])) for i in range(len(values))]
+            value = "{" + ", ".join(f"{key}: {v}" for key, v in zip(keys, values,
+                                                                   strict=True)) + "}"
+        lines.append(f"k{k}: &k{k} {value}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=80, deadline=None)
+@given(anchored_documents(), st.integers(1, 120))
+# the value under a key that is not text is not converted, so it counts for nothing
+@example("version: 1\nk0: &k0 [1, 1, 1, 1, 1]\nk1: {0: *k0, m1: 1}\n", 12)
+def test_the_alias_count_stops_in_the_section_the_walk_stops_in(text: str, limit: int) -> None:
+    # The expansion is counted once per distinct node, so a bomb is refused at once; it must
+    # stop in the very section the node-by-node conversion would.
+    doc = yamlsource._parse(text, Scanner)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yamlsource, "MAX_NODES", limit)
+        try:
+            yamlsource._plain(doc, (), yamlsource._Walk(yamlsource.SourceMap("p.yaml"), []))
+            walked = None
+        except yamlsource._TooBig as exc:
+            walked = exc.path[:1]
+        assert yamlsource._section_over_limit(doc) == walked
 
 
 def test_alias_bomb_in_check_subprocess_finishes(tmp_path: Path) -> None:
