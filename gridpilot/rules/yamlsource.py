@@ -181,31 +181,45 @@ def _record_key_position(doc: CommentedMap, path: NodePath, smap: SourceMap) -> 
         pass
 
 
+class _Cycle(Exception):
+    """A container met again inside itself while its expansion was being counted."""
+
+
 def _section_over_limit(doc: CommentedMap) -> NodePath | None:
     """The top-level section in which converting ``doc`` would pass :data:`MAX_NODES` (where
     :func:`_plain` would stop), or ``None`` if it stays within it. Each distinct node's expanded
     size is counted once, so an alias bomb is refused in time proportional to its text, not to
-    the limit; the nodes are counted as :func:`_plain` visits them."""
+    the limit; the nodes are counted as :func:`_plain` visits them. A container inside itself
+    is left to :func:`_plain`, which names it."""
     sizes: dict[int, int] = {}
+    open_ids: set[int] = set()
 
     def size(node: Any) -> int:
         known = sizes.get(id(node))
         if known is not None:
             return known
         total = 1
-        if isinstance(node, CommentedMap):
-            total += sum(size(node[key]) for key in node if isinstance(key, str))
-        elif isinstance(node, CommentedSeq):
-            total += sum(size(item) for item in node)
+        if isinstance(node, CommentedMap | CommentedSeq):
+            if id(node) in open_ids:
+                raise _Cycle
+            open_ids.add(id(node))
+            if isinstance(node, CommentedMap):
+                total += sum(size(node[key]) for key in node if isinstance(key, str))
+            else:
+                total += sum(size(item) for item in node)
+            open_ids.discard(id(node))
         sizes[id(node)] = total
         return total
 
     seen = 1
-    for key in doc:
-        if isinstance(key, str):
-            seen += size(doc[key])
-            if seen > MAX_NODES:
-                return (str(key),)
+    try:
+        for key in doc:
+            if isinstance(key, str):
+                seen += size(doc[key])
+                if seen > MAX_NODES:
+                    return (str(key),)
+    except _Cycle:
+        pass
     return None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scanner import Scanner
 
 from gridpilot.cli.check import check_file
@@ -99,6 +100,17 @@ def test_the_alias_count_stops_in_the_section_the_walk_stops_in(text: str, limit
         except yamlsource._TooBig as exc:
             walked = exc.path[:1]
         assert yamlsource._section_over_limit(doc) == walked
+
+
+def test_a_list_inside_itself_is_left_to_the_walk_that_names_it() -> None:
+    # The composer refuses such a document as text; built by hand, the count must not recurse
+    # forever but leave the cycle to the conversion, whose message names it.
+    items = CommentedSeq([1, 2])
+    items.append(items)
+    doc = CommentedMap([("version", 1), ("a", items)])
+    assert yamlsource._section_over_limit(doc) is None
+    with pytest.raises(yamlsource._TooBig, match="contains it"):
+        yamlsource._plain(doc, (), yamlsource._Walk(yamlsource.SourceMap("p.yaml"), []))
 
 
 def test_alias_bomb_in_check_subprocess_finishes(tmp_path: Path) -> None:
