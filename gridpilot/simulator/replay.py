@@ -35,6 +35,7 @@ from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
 from gridpilot.simulator.forecast_track import (
     ForecastTrack,
+    build_track,
     provider_key,
     recall,
     remember,
@@ -163,14 +164,16 @@ def replay(
     midx, _ = month_index(t_s, policy.tz)
     # The calendar code of every tick at once: a decision's hold names the code it holds for.
     codes = engine_model(policy).calendar.codes_at(t_s) if decide_fn is None else [0] * n
-    key = None
+    started = time.perf_counter()
     track: ForecastTrack | None = None
-    recorded_fc: list[FloatArray | None] | None = None
     if use_forecast and provider is not None:
         key = track_key(provider, policy.tz.key, t_s, load, pv, slots, known_end)
         track = recall(key)
         if track is None:
-            recorded_fc = []
+            # Learnt and asked before the loop, as the loop would: half the cost of doing it
+            # between the decisions.
+            track = build_track(forecast, t_s, load, pv, slots, tick_slot, known_end)
+            remember(key, track)
     outlooks = 0
 
     # Per-tick results go into Python lists (cheaper to append than numpy item writes).
@@ -221,7 +224,6 @@ def replay(
     h_code = 0
     h_until = 0.0
     h_soc0 = h_soc1 = h_net0 = h_net1 = h_peak0 = h_peak1 = 0.0
-    started = time.perf_counter()
     for i in range(n):
         t = times[i]
         ld = loads[i]
@@ -245,11 +247,6 @@ def replay(
                                  pv[observed:i + 1])
                 observed = i + 1
                 fc = forecast_slots(forecast, int(slots[s0]), slot_s, s1 - s0)
-                if recorded_fc is not None:
-                    if fc is not None:
-                        # Strategies only read it, and a kept track must stay as it was made.
-                        fc.setflags(write=False)
-                    recorded_fc.append(fc)
                 if scorer is not None and fc is not None:
                     scorer.score(t, starts, fc, getattr(forecast, "last_pv_w", None))
         if month_list[i] != month:
@@ -321,8 +318,6 @@ def replay(
         score = track.summary
     else:
         score = scorer.result().summary() if scorer is not None and scorer.issues else None
-        if recorded_fc is not None and key is not None:
-            remember(key, ForecastTrack(tuple(recorded_fc), score))
     elapsed = time.perf_counter() - started
     if progress is not None:
         progress(n, n)

@@ -59,3 +59,45 @@ def test_other_data_or_settings_get_their_own_track(winter: TimeSeries,
     # Forecasts that may read more than the recorded data are never kept.
     assert forecast_track.provider_key({"type": "open_meteo"}) is None
     assert forecast_track.provider_key({"type": "time_of_week", "holidays_file": "x"}) is None
+
+
+class _Spy:
+    """A provider that notes, at each forecast, how many readings it has learnt and the last."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        self.asked: list[tuple[int, list[int]]] = []
+
+    def observe(self, t: datetime, load_w: float, pv_w: float) -> None:
+        self.seen.append(int(t.timestamp()))
+
+    def forecast(self, slot_start_s: np.ndarray) -> np.ndarray:
+        self.asked.append((len(self.seen), [int(s) for s in slot_start_s]))
+        return np.zeros(len(slot_start_s))
+
+
+@pytest.mark.parametrize("first_s", [0, 900, 1500])
+def test_a_track_learns_each_reading_before_it_is_forecast_and_none_after(first_s: int) -> None:
+    step_s, slot_s = 300, 1800
+    t_s = np.arange(first_s, first_s + 2 * 86_400, step_s, dtype=np.int64)
+    load = np.linspace(100.0, 900.0, t_s.shape[0])
+    pv = np.zeros_like(load)
+    slots = np.arange(0, 4 * 86_400, slot_s, dtype=np.int64)
+    tick_slot = t_s // slot_s
+    # Outlooks of different lengths, as a day-ahead publication makes them.
+    known_end = [min(s + 1 + s % 7, slots.shape[0]) for s in range(slots.shape[0])]
+    spy = _Spy()
+    track = forecast_track.build_track(spy, t_s, load, pv, slots, tick_slot, known_end)
+    firsts = [i for i in range(t_s.shape[0]) if i == 0 or tick_slot[i] != tick_slot[i - 1]]
+    assert len(track.forecasts) == len(spy.asked) == len(firsts)
+    for (learnt, asked), i in zip(spy.asked, firsts, strict=True):
+        # Every reading up to this outlook's tick, in order, and not one after it.
+        assert learnt == i + 1
+        assert spy.seen[:learnt] == t_s[:i + 1].tolist()
+        s0 = int(tick_slot[i])
+        assert asked == slots[s0:known_end[s0]].tolist()
+    assert all(fc is not None and not fc.flags.writeable for fc in track.forecasts)
+    # Scored: each forecast with a slot that starts a recorded interval.
+    recorded = set(t_s.tolist())
+    scored = sum(1 for _, asked in spy.asked if recorded.intersection(asked))
+    assert track.summary is not None and track.summary["forecasts_scored"] == scored > 0
