@@ -6,7 +6,10 @@ Agile example policy and the three-strategy benchmark policy with the optimum (s
 ``--skip-policies``; ``--demand-charge X`` runs only that case). ``--real-minutes`` times the
 optimum on a 1-minute year that does not repeat from minute to minute instead
 (:func:`real_minutes_site`: recorded minute load; ``--days N`` for its first days only), where
-the resampled UK year's half-hours would be solved as one step each. Each case runs in a fresh
+the resampled UK year's half-hours would be solved as one step each. ``--months`` times the
+optimum on single calendar months of the UK year at 30 minutes (January, April, July and
+October, with and without the demand charge): up to 1,500 steps, the whole horizon is one MILP
+(``gridpilot.simulator.optimum._EXACT_STEPS``) rather than windows. Each case runs in a fresh
 process, so that its peak memory is its own: the line shows its CPU time (the optimum's own, and
 the whole process's), its peak RSS (``ru_maxrss``), the bill and the proven gap.
 """
@@ -39,7 +42,9 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def _optimum_case(step: str, demand: float) -> dict[str, Any]:
+def _optimum_case(step: str, demand: float, month: int | None = None) -> dict[str, Any]:
+    from datetime import datetime
+
     from gridpilot.recorded import load_data
     from gridpilot.recorded.resample import parse_step, resample
     from gridpilot.rules.loader import load_policy
@@ -48,6 +53,10 @@ def _optimum_case(step: str, demand: float) -> dict[str, Any]:
 
     policy = load_policy(AGILE)
     series = resample(load_data(DATA), parse_step(step))
+    if month is not None:
+        start, end = (int(datetime(2018 + (m - 1) // 12, (m - 1) % 12 + 1, 1,
+                                   tzinfo=policy.tz).timestamp()) for m in (month, month + 1))
+        series = series.slice_time(start, end)
     params = policy.battery
     c = series.columns
     site = SiteSeries(start_s=series.start_s, step_s=series.interval_s, load_w=c["load_w"],
@@ -154,6 +163,8 @@ def _child(args: argparse.Namespace) -> int:
         got = _real_case(None if step == "year" else int(step), float(what), Path(args.child[3]))
     elif kind == "optimum":
         got = _optimum_case(step, float(what))
+    elif kind == "month":
+        got = _optimum_case("30m", float(what), int(step))
     else:
         got = _backtest_case(step, what)
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -179,6 +190,18 @@ def _real_minutes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _months(args: argparse.Namespace) -> int:
+    for month in (1, 4, 7, 10):
+        for demand in args.demand_charge or [0.0, 10.0]:
+            r = _in_fresh_process("month", str(month), str(demand))
+            print(f"optimum, month {month} of 2018, {r['steps']} steps of 30m, demand charge "
+                  f"{demand:g}/kW: CPU {r['cpu_s']:.2f} s (HiGHS {r['highs_s']:.2f} s"
+                  f"{'; stopped at the time limit' if r['timed_out'] else ''}), bill "
+                  f"{r['bill']:,.6f}, lower bound {r['bound']:,.6f} ({r['binaries']} direction "
+                  f"binaries, {r['rounds']} solves)", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--step", default="30m", help="30m, 5m or 1m (the data is half-hourly)")
@@ -192,6 +215,8 @@ def main() -> int:
     ap.add_argument("--days", type=int, help="with --real-minutes: only the first days")
     ap.add_argument("--uci", type=Path, default=UCI,
                     help="with --real-minutes: the UCI household minute file (format uci)")
+    ap.add_argument("--months", action="store_true",
+                    help="the optimum on four single months at 30 minutes (one MILP each)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -200,6 +225,8 @@ def main() -> int:
           f"Python {platform.python_version()}; every case in a fresh process")
     if args.real_minutes:
         return _real_minutes(args)
+    if args.months:
+        return _months(args)
     for demand in args.demand_charge or [0.0, 10.0]:
         r = _in_fresh_process("optimum", args.step, str(demand))
         goal = GOAL_S.get((args.step, demand > 0))
