@@ -31,7 +31,16 @@ from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.forecasts.evaluate import Scorer
 from gridpilot.forecasts.providers import ForecastProvider, forecast_slots, observe_readings
 
-__all__ = ["ForecastTrack", "build_track", "provider_key", "recall", "remember", "track_key"]
+__all__ = [
+    "ForecastTrack",
+    "TrackRecorder",
+    "build_track",
+    "outlook_ticks",
+    "provider_key",
+    "recall",
+    "remember",
+    "track_key",
+]
 
 _DATA_ONLY = frozenset({"time_of_week", "flat"})
 
@@ -67,39 +76,76 @@ def track_key(provider: str, zone: str, t_s: IntArray, load_w: FloatArray, pv_w:
     return (provider, zone, digest.hexdigest())
 
 
-def build_track(provider: ForecastProvider, t_s: IntArray, load_w: FloatArray, pv_w: FloatArray,
-                slots: IntArray, tick_slot: IntArray, known_end: Sequence[int]) -> ForecastTrack:
-    """The forecast of each outlook a replay over ``t_s`` builds, and their score.
+class TrackRecorder:
+    """Asks ``provider`` for the forecast of each outlook a replay over ``t_s`` builds, as the
+    replay builds them, and scores each against the recording.
 
-    A replay builds a new outlook at each tick whose price slot (``tick_slot``, an index into
-    ``slots``) differs from the tick before's; the outlook spans the slots from there to
-    ``known_end`` of that slot. Before each forecast ``provider`` learns every reading up to and
-    including that tick's, and none after: a forecast never sees the data it forecasts.
-    """
-    n = int(t_s.shape[0])
-    if n == 0:
-        return ForecastTrack((), None)
-    slot_s = int(slots[1] - slots[0]) if slots.shape[0] > 1 else 1
-    firsts = np.flatnonzero(np.diff(tick_slot)) + 1
-    ticks = [0, *firsts.tolist()]
-    times = t_s.tolist()
-    slot_of = tick_slot.tolist()
-    scorer = Scorer(t_s, load_w, pv_w)
-    forecasts: list[FloatArray | None] = []
-    observed = 0
-    for i in ticks:
-        observe_readings(provider, t_s[observed:i + 1], load_w[observed:i + 1],
-                         pv_w[observed:i + 1])
-        observed = i + 1
-        s0 = slot_of[i]
-        s1 = known_end[s0]
-        fc = forecast_slots(provider, int(slots[s0]), slot_s, s1 - s0)
+    Before the forecast of the outlook a tick builds, ``provider`` learns every reading up to and
+    including that tick's, and none after: a forecast never sees the data it forecasts. ``keep``
+    keeps the forecasts, read-only, for a :class:`ForecastTrack` (only for the built-in providers
+    kept across replays: another provider may reuse the arrays it returns)."""
+
+    def __init__(self, provider: ForecastProvider, t_s: IntArray, load_w: FloatArray,
+                 pv_w: FloatArray, slots: IntArray, slot_s: int, *, keep: bool) -> None:
+        self.provider = provider
+        self._t_s, self._load_w, self._pv_w = t_s, load_w, pv_w
+        self._slots, self._slot_s = slots, slot_s
+        self._scorer = Scorer(t_s, load_w, pv_w)
+        self._kept: list[FloatArray | None] | None = [] if keep else None
+        self._observed = 0
+
+    def outlook(self, i: int, s0: int, s1: int) -> FloatArray | None:
+        """The forecast for slots ``s0 .. s1 - 1`` of the outlook tick ``i`` builds."""
+        a, b = self._observed, i + 1
+        observe_readings(self.provider, self._t_s[a:b], self._load_w[a:b], self._pv_w[a:b])
+        self._observed = b
+        slots = self._slots
+        fc = forecast_slots(self.provider, int(slots[s0]), self._slot_s, s1 - s0)
         if fc is not None:
-            # Strategies only read it, and a kept track must stay as it was made.
-            fc.setflags(write=False)
-            scorer.score(times[i], slots[s0:s1], fc, getattr(provider, "last_pv_w", None))
-        forecasts.append(fc)
-    return ForecastTrack(tuple(forecasts), scorer.result().summary() if scorer.issues else None)
+            if self._kept is not None:
+                # Strategies only read it, and a kept track must stay as it was made.
+                fc.setflags(write=False)
+            self._scorer.score(int(self._t_s[i]), slots[s0:s1], fc,
+                               getattr(self.provider, "last_pv_w", None))
+        if self._kept is not None:
+            self._kept.append(fc)
+        return fc
+
+    def learn_rest(self) -> None:
+        """Let the provider learn the readings after the last outlook's tick too."""
+        a = self._observed
+        if a < self._t_s.shape[0]:
+            observe_readings(self.provider, self._t_s[a:], self._load_w[a:], self._pv_w[a:])
+            self._observed = int(self._t_s.shape[0])
+
+    def summary(self) -> dict[str, Any] | None:
+        """The forecasts' score (``None`` when none had a recorded slot to be scored on)."""
+        return self._scorer.result().summary() if self._scorer.issues else None
+
+    def track(self) -> ForecastTrack:
+        assert self._kept is not None, "a track needs keep=True"
+        return ForecastTrack(tuple(self._kept), self.summary())
+
+
+def outlook_ticks(tick_slot: IntArray) -> list[int]:
+    """The ticks at which a replay builds a new outlook: the first, and each whose price slot
+    (``tick_slot``) differs from the tick before's."""
+    if tick_slot.shape[0] == 0:
+        return []
+    return [0, *(np.flatnonzero(np.diff(tick_slot)) + 1).tolist()]
+
+
+def build_track(provider: ForecastProvider, t_s: IntArray, load_w: FloatArray, pv_w: FloatArray,
+                slots: IntArray, slot_s: int, tick_slot: IntArray,
+                known_end: Sequence[int]) -> ForecastTrack:
+    """The forecasts of every outlook of a replay (:class:`TrackRecorder`) in one pass: the
+    outlook at tick ``i`` spans the slots ``tick_slot[i]`` to ``known_end`` of that slot."""
+    recorder = TrackRecorder(provider, t_s, load_w, pv_w, slots, slot_s, keep=True)
+    slot_of = tick_slot.tolist()
+    for i in outlook_ticks(tick_slot):
+        s0 = slot_of[i]
+        recorder.outlook(i, s0, known_end[s0])
+    return recorder.track()
 
 
 def recall(key: Hashable) -> ForecastTrack | None:

@@ -29,12 +29,11 @@ from gridpilot.engine.hold import Hold
 from gridpilot.engine.model import engine_model
 from gridpilot.engine.state import PriceOutlook, ReadingAges, SiteState
 from gridpilot.errors import DataError
-from gridpilot.forecasts.evaluate import Scorer
-from gridpilot.forecasts.providers import forecast_slots, observe_readings
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import month_index
 from gridpilot.simulator.forecast_track import (
     ForecastTrack,
+    TrackRecorder,
     build_track,
     provider_key,
     recall,
@@ -166,14 +165,18 @@ def replay(
     codes = engine_model(policy).calendar.codes_at(t_s) if decide_fn is None else [0] * n
     started = time.perf_counter()
     track: ForecastTrack | None = None
+    recorder: TrackRecorder | None = None
     if use_forecast and provider is not None:
         key = track_key(provider, policy.tz.key, t_s, load, pv, slots, known_end)
         track = recall(key)
         if track is None:
             # Learnt and asked before the loop, as the loop would: half the cost of doing it
             # between the decisions.
-            track = build_track(forecast, t_s, load, pv, slots, tick_slot, known_end)
+            track = build_track(forecast, t_s, load, pv, slots, slot_s, tick_slot, known_end)
             remember(key, track)
+    elif use_forecast:
+        # Any other provider is asked in the loop, where the progress shows a slow one.
+        recorder = TrackRecorder(forecast, t_s, load, pv, slots, slot_s, keep=False)
     outlooks = 0
 
     # Per-tick results go into Python lists (cheaper to append than numpy item writes).
@@ -203,8 +206,6 @@ def replay(
     outlook = PriceOutlook.empty()
     fc: FloatArray | None = None
     prev_bat = 0.0
-    observed = 0
-    scorer = Scorer(t_s, load, pv) if use_forecast and track is None else None
     kind_codes = _KIND_CODE
     fromtimestamp = datetime.fromtimestamp
     utc = UTC
@@ -241,14 +242,8 @@ def replay(
             if track is not None:
                 fc = track.forecasts[outlooks]
                 outlooks += 1
-            elif use_forecast:
-                # The provider learns every reading up to this tick's before it forecasts.
-                observe_readings(forecast, t_s[observed:i + 1], load[observed:i + 1],
-                                 pv[observed:i + 1])
-                observed = i + 1
-                fc = forecast_slots(forecast, int(slots[s0]), slot_s, s1 - s0)
-                if scorer is not None and fc is not None:
-                    scorer.score(t, starts, fc, getattr(forecast, "last_pv_w", None))
+            elif recorder is not None:
+                fc = recorder.outlook(i, s0, s1)
         if month_list[i] != month:
             month = month_list[i]
             month_peak = 0.0
@@ -312,12 +307,13 @@ def replay(
         if i >= next_progress:
             next_progress += progress_every
             progress(i, n)  # type: ignore[misc]
-    if use_forecast and track is None and observed < n:
-        observe_readings(forecast, t_s[observed:], load[observed:], pv[observed:])
+    score = None
     if track is not None:
         score = track.summary
-    else:
-        score = scorer.result().summary() if scorer is not None and scorer.issues else None
+    elif recorder is not None:
+        # A provider object of the caller's has learnt the whole recording, as if it had run.
+        recorder.learn_rest()
+        score = recorder.summary()
     elapsed = time.perf_counter() - started
     if progress is not None:
         progress(n, n)

@@ -12,6 +12,7 @@ import pytest
 from gridpilot.forecasts.providers import TimeOfWeekAverage
 from gridpilot.recorded import load_uk_composite
 from gridpilot.recorded.base import TimeSeries
+from gridpilot.recorded.resample import parse_step, resample
 from gridpilot.rules.loader import load_policy
 from gridpilot.simulator import forecast_track
 from gridpilot.simulator.replay import ReplayResult, replay
@@ -87,7 +88,7 @@ def test_a_track_learns_each_reading_before_it_is_forecast_and_none_after(first_
     # Outlooks of different lengths, as a day-ahead publication makes them.
     known_end = [min(s + 1 + s % 7, slots.shape[0]) for s in range(slots.shape[0])]
     spy = _Spy()
-    track = forecast_track.build_track(spy, t_s, load, pv, slots, tick_slot, known_end)
+    track = forecast_track.build_track(spy, t_s, load, pv, slots, slot_s, tick_slot, known_end)
     firsts = [i for i in range(t_s.shape[0]) if i == 0 or tick_slot[i] != tick_slot[i - 1]]
     assert len(track.forecasts) == len(spy.asked) == len(firsts)
     for (learnt, asked), i in zip(spy.asked, firsts, strict=True):
@@ -101,3 +102,17 @@ def test_a_track_learns_each_reading_before_it_is_forecast_and_none_after(first_
     recorded = set(t_s.tolist())
     scored = sum(1 for _, asked in spy.asked if recorded.intersection(asked))
     assert track.summary is not None and track.summary["forecasts_scored"] == scored > 0
+
+
+def test_a_providers_own_object_learns_in_the_loop_and_the_whole_recording(
+        winter: TimeSeries) -> None:
+    spy = _Spy()
+    ticks = resample(winter, parse_step("15m"))  # two ticks per half-hour price slot
+    replay(load_policy(AGILE), ticks, forecast=spy)
+    times = ticks.start_s.tolist()
+    assert len(spy.asked) == len(times) // 2
+    for k, (learnt, asked) in enumerate(spy.asked):
+        # The outlook starts at the slot of its first tick: learnt up to that tick, not after.
+        assert learnt == 2 * k + 1 and asked[0] == times[2 * k]
+    # And the readings after the last outlook's tick once the replay is over.
+    assert spy.seen == times
