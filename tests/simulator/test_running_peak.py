@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gridpilot.lp import battery as lp_battery
@@ -21,7 +21,7 @@ from gridpilot.lp.battery import (
 )
 from gridpilot.simulator import optimum_model
 from gridpilot.simulator.optimum import solve_optimum
-from gridpilot.simulator.optimum_model import MIP_ABS_GAP, OptimumResult
+from gridpilot.simulator.optimum_model import MIP_ABS_GAP, MIP_REL_GAP, OptimumResult
 
 from .test_optimum_exact import _replay
 from .test_optimum_runs import STEP_S, P, _site
@@ -47,6 +47,7 @@ def _solve(site: Any, soc0: float, export_limit: float | None, *, running: bool
 
 
 @settings(max_examples=12, deadline=None)
+@example(seed=39739, n=17, soc0=34.0, export_limit=1000.0, demand=40.0)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(4, 40), soc0=st.floats(20, 100),
        export_limit=st.sampled_from([None, 1000.0]), demand=st.sampled_from([8.0, 40.0]))
 def test_the_running_peak_changes_no_optimum(seed: int, n: int, soc0: float,
@@ -60,10 +61,16 @@ def test_the_running_peak_changes_no_optimum(seed: int, n: int, soc0: float,
     running, built_running = _solve(site, soc0, export_limit, running=True)
     assert built_direct and not any(built_direct)
     assert built_running and all(built_running)
-    # the same programme: the same optimum and the same proven bound
-    assert running.objective == pytest.approx(direct.objective, abs=1e-6)
-    assert running.objective_bound == pytest.approx(direct.objective_bound, abs=1e-5)
-    assert running.objective_bound <= running.objective + MIP_ABS_GAP
+    # The same programme: the same optimum to the optimum's stated accuracy, its MIP gap
+    # (either MILP may stop once its schedule is that close to its bound: the direct form of
+    # the example above stopped 5e-5 above its bound, the running peak's proved its schedule),
+    # and each proven bound holds for the other's schedule.
+    tol = MIP_ABS_GAP + MIP_REL_GAP * abs(direct.objective)
+    assert running.objective == pytest.approx(direct.objective, abs=tol)
+    for res in (direct, running):
+        assert res.objective - tol <= res.objective_bound <= res.objective + MIP_ABS_GAP
+    assert running.objective_bound <= direct.objective + MIP_ABS_GAP
+    assert direct.objective_bound <= running.objective + MIP_ABS_GAP
     _replay(running, load, pv, P, soc0, STEP_S)
 
 
