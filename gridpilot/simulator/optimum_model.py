@@ -278,8 +278,8 @@ class OptimumModel:
         integer = int(zs.size) + int(y_integer.sum()) + int(counted_runs.size)
         # A MILP runs without HiGHS's presolve: with it, HiGHS 1.16 called a schedule optimal,
         # with its bound equal to its cost, while another that the battery can run cost 1.5e-4
-        # less (a 9-step case kept in the tests); HiGHS's own tracker has such MIP presolve
-        # reports (#3043, #3094). Without it the same MILP finds the cheaper schedule.
+        # less (a 9-step case kept in the tests); HiGHS's tracker has such MIP presolve
+        # reports (ERGO-Code/HiGHS #3043, #3094). Without it the same MILP finds the cheaper one.
         solver = new_lp_solver(self.presolve if not integer else "off")
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", MIP_REL_GAP)

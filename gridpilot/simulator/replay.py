@@ -311,7 +311,7 @@ def replay(
     if track is not None:
         score = track.summary
     elif recorder is not None:
-        # A provider object of the caller's has learnt the whole recording, as if it had run.
+        # The provider has learnt the whole recording (a caller may read its object after).
         recorder.learn_rest()
         score = recorder.summary()
     elapsed = time.perf_counter() - started
