@@ -10,16 +10,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from gridpilot.engine.battery import BatteryParams
-from gridpilot.engine.commands import CommandKind
 from gridpilot.recorded.base import TimeSeries
-from gridpilot.simulator.accounting import (
-    BillInputs,
-    SiteSeries,
-    Totals,
-    compute_totals,
-    no_battery_flows,
-    run_fixed_command,
-)
+from gridpilot.simulator.accounting import BillInputs, SiteSeries, Totals, compute_totals
+from gridpilot.simulator.baselines import baselines
 from gridpilot.simulator.optimum import OptimumResult, savings_captured, solve_optimum
 from gridpilot.simulator.pricesource import (
     DEFAULT_PRICE_SOURCE,
@@ -160,13 +153,11 @@ def run_backtest(
     )
     tz = policy.tz
 
-    def totals(grid: np.ndarray, battery: np.ndarray, with_battery: bool = True) -> Totals:
-        return compute_totals(site, grid, battery, params if with_battery else None)
+    def totals(grid: np.ndarray, battery: np.ndarray) -> Totals:
+        return compute_totals(site, grid, battery, params)
 
-    nb_bat, nb_grid = no_battery_flows(rep.load_w, rep.pv_w)
-    sc_bat, sc_grid, sc_soc = run_fixed_command(
-        CommandKind.SELF_CONSUMPTION, rep.load_w, rep.pv_w, rep.step_s, params, soc0
-    )
+    # The same for every variant of a sweep: kept across backtests of the same inputs.
+    base = baselines(site, params, soc0)
     out = Backtest(
         policy_name=policy.name,
         currency=tariff.currency,
@@ -174,9 +165,9 @@ def run_backtest(
         params=params,
         initial_soc_pct=soc0,
         policy=totals(rep.grid_w, rep.battery_w),
-        no_battery=totals(nb_grid, nb_bat, with_battery=False),
-        self_consumption=totals(sc_grid, sc_bat),
-        self_consumption_soc_pct=sc_soc,
+        no_battery=base.no_battery,
+        self_consumption=base.self_consumption,
+        self_consumption_soc_pct=base.self_consumption_soc_pct,
         tz=tz,
         max_import_w=policy.limits.max_import_w,
         prices=prices,
@@ -187,7 +178,7 @@ def run_backtest(
         return loss_making_discharge_kwh(site, battery, params, soc0_pct)
 
     out.loss_making_cycles_kwh["policy"] = loss_making(rep.battery_w, soc0)
-    out.loss_making_cycles_kwh["self_consumption"] = loss_making(sc_bat, soc0)
+    out.loss_making_cycles_kwh["self_consumption"] = base.self_consumption_loss_making_kwh
     if optimal:
         def optimum(floor_pct: float) -> tuple[OptimumResult, Totals]:
             opt = solve_optimum(

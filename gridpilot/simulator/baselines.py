@@ -1,0 +1,81 @@
+"""What a backtest compares its policy with: the site without a battery, and the same battery on
+plain self-consumption, over the same data, prices and bill.
+
+Neither depends on the policy. A sweep backtests many variants of one policy on one site's data,
+and its variants usually change only what the policy decides, so each would compute the very
+same baselines (the self-consumption run is a Python loop over every step, about a tenth of a
+5-minute year's backtest). They are kept for the next backtest with the same inputs: every array
+of the site, its step, timezone and bill, the battery and its starting SOC, as one digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from gridpilot.arrays import FloatArray
+from gridpilot.engine.battery import BatteryParams
+from gridpilot.engine.commands import CommandKind
+from gridpilot.simulator.accounting import (
+    SiteSeries,
+    Totals,
+    compute_totals,
+    no_battery_flows,
+    run_fixed_command,
+)
+from gridpilot.simulator.storedcost import loss_making_discharge_kwh
+
+__all__ = ["Baselines", "baselines"]
+
+_KEEP = 4
+"""Baselines kept: a few MB each for a year of 5-minute steps."""
+
+_kept: OrderedDict[Hashable, Baselines] = OrderedDict()
+
+
+@dataclass(frozen=True, slots=True)
+class Baselines:
+    no_battery: Totals
+    self_consumption: Totals
+    self_consumption_soc_pct: FloatArray
+    """SOC at the end of each step of the self-consumption run (read-only: it may be shared)."""
+    self_consumption_loss_making_kwh: float
+
+
+def baselines(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -> Baselines:
+    """The baselines of a backtest on ``site`` with ``params``, starting at ``initial_soc_pct``."""
+    key = _key(site, params, initial_soc_pct)
+    found = _kept.get(key)
+    if found is not None:
+        _kept.move_to_end(key)
+        return found
+    nb_bat, nb_grid = no_battery_flows(site.load_w, site.pv_w)
+    sc_bat, sc_grid, sc_soc = run_fixed_command(
+        CommandKind.SELF_CONSUMPTION, site.load_w, site.pv_w, site.step_s, params,
+        initial_soc_pct,
+    )
+    sc_soc.setflags(write=False)
+    out = Baselines(
+        no_battery=compute_totals(site, nb_grid, nb_bat, None),
+        self_consumption=compute_totals(site, sc_grid, sc_bat, params),
+        self_consumption_soc_pct=sc_soc,
+        self_consumption_loss_making_kwh=loss_making_discharge_kwh(
+            site, sc_bat, params, initial_soc_pct),
+    )
+    _kept[key] = out
+    while len(_kept) > _KEEP:
+        _kept.popitem(last=False)
+    return out
+
+
+def _key(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -> Hashable:
+    digest = hashlib.blake2b(digest_size=20)
+    for arr in (site.start_s, site.load_w, site.pv_w, site.import_price, site.export_price):
+        digest.update(str(arr.dtype).encode())
+        digest.update(arr.tobytes())
+    # The reprs of frozen dataclasses of floats and strings: a float's repr is exact.
+    rest = repr((int(site.start_s.shape[0]), site.step_s, site.tz.key, site.bill, params,
+                 float(initial_soc_pct)))
+    return (digest.hexdigest(), rest)

@@ -1,0 +1,116 @@
+"""The baselines a backtest keeps for the next one with the same inputs are the ones it would
+compute afresh, and a change to any input computes them again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from gridpilot.engine.battery import BatteryParams
+from gridpilot.recorded import load_uk_composite
+from gridpilot.rules.loader import load_policy
+from gridpilot.simulator import baselines as baselines_mod
+from gridpilot.simulator.accounting import BillInputs, SiteSeries
+from gridpilot.simulator.backtest import run_backtest
+from gridpilot.simulator.baselines import Baselines, baselines
+
+ROOT = Path(__file__).resolve().parents[2]
+AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
+P = BatteryParams(capacity_kwh=5.0, max_charge_w=2500.0, max_discharge_w=2500.0,
+                  min_soc_pct=10.0)
+
+
+@pytest.fixture(autouse=True)
+def _own_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(baselines_mod, "_kept", type(baselines_mod._kept)())
+
+
+def _site(n: int = 96 * 3) -> SiteSeries:
+    rng = np.random.default_rng(7)
+    start = 1_530_000_000 + 1800 * np.arange(n, dtype=np.int64)
+    return SiteSeries(start_s=start, step_s=1800, load_w=rng.uniform(100, 3000, n),
+                      pv_w=rng.uniform(0, 4000, n) * (rng.random(n) < 0.5),
+                      import_price=rng.uniform(0.05, 0.4, n),
+                      export_price=rng.uniform(0.0, 0.2, n), tz=ZoneInfo("Europe/London"),
+                      bill=BillInputs(standing_charge_per_day=0.5, demand_charge_per_kw=2.0))
+
+
+def _fresh(site: SiteSeries, params: BatteryParams, soc0: float) -> Baselines:
+    baselines_mod._kept.clear()
+    return baselines(site, params, soc0)
+
+
+def _equal(a: Baselines, b: Baselines) -> None:
+    assert a.no_battery == b.no_battery
+    assert a.self_consumption == b.self_consumption
+    assert np.array_equal(a.self_consumption_soc_pct, b.self_consumption_soc_pct)
+    assert a.self_consumption_loss_making_kwh == b.self_consumption_loss_making_kwh
+
+
+def _bumped(values: np.ndarray) -> np.ndarray:
+    return values * 1.05
+
+
+CHANGES: dict[str, Callable[[SiteSeries, BatteryParams, float],
+                            tuple[SiteSeries, BatteryParams, float]]] = {
+    "load": lambda s, p, e: (replace(s, load_w=_bumped(s.load_w)), p, e),
+    "pv": lambda s, p, e: (replace(s, pv_w=_bumped(s.pv_w)), p, e),
+    "import price": lambda s, p, e: (replace(s, import_price=_bumped(s.import_price)), p, e),
+    "export price": lambda s, p, e: (replace(s, export_price=_bumped(s.export_price)), p, e),
+    "times": lambda s, p, e: (replace(s, start_s=s.start_s + 86_400 * 120), p, e),
+    "timezone": lambda s, p, e: (replace(s, tz=ZoneInfo("America/New_York")), p, e),
+    "standing charge": lambda s, p, e: (
+        replace(s, bill=replace(s.bill, standing_charge_per_day=0.6)), p, e),
+    "demand charge": lambda s, p, e: (
+        replace(s, bill=replace(s.bill, demand_charge_per_kw=3.0)), p, e),
+    "capacity": lambda s, p, e: (s, replace(p, capacity_kwh=6.0), e),
+    "efficiency": lambda s, p, e: (s, replace(p, discharge_efficiency=0.9), e),
+    "wear": lambda s, p, e: (s, replace(p, cycle_cost_per_kwh=0.03), e),
+    "floor": lambda s, p, e: (s, replace(p, min_soc_pct=20.0), max(e, 20.0)),
+    "starting SOC": lambda s, p, e: (s, p, e + 30.0),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_another_input_gets_its_own_baselines(change: str) -> None:
+    site, soc0 = _site(), 40.0
+    first = baselines(site, P, soc0)
+    other_site, other_p, other_soc0 = CHANGES[change](site, P, soc0)
+    got = baselines(other_site, other_p, other_soc0)
+    expected = _fresh(other_site, other_p, other_soc0)
+    _equal(got, expected)
+    # the change matters to what a backtest shows, so a kept result would have been wrong
+    assert (got.no_battery != first.no_battery or got.self_consumption != first.self_consumption
+            or not np.array_equal(got.self_consumption_soc_pct, first.self_consumption_soc_pct)
+            or got.self_consumption_loss_making_kwh != first.self_consumption_loss_making_kwh)
+
+
+def test_kept_baselines_are_the_ones_computed_afresh_and_shared_read_only() -> None:
+    site = _site()
+    first = baselines(site, P, 40.0)
+    again = baselines(replace(site, load_w=site.load_w.copy()), P, 40.0)
+    assert again is first
+    _equal(again, _fresh(site, P, 40.0))
+    with pytest.raises(ValueError):
+        again.self_consumption_soc_pct[0] = 0.0
+
+
+def test_a_sweeps_later_backtest_shows_the_first_ones_baselines() -> None:
+    year = load_uk_composite(ROOT / "examples/data/uk-2018-halfhourly.csv")
+    series = year.slice_time(int(year.start_s[0]), int(year.start_s[0]) + 21 * 86_400)
+    first = run_backtest(load_policy(AGILE), series)
+    assert len(baselines_mod._kept) == 1
+    later = run_backtest(load_policy(AGILE), series)
+    baselines_mod._kept.clear()
+    fresh = run_backtest(load_policy(AGILE), series)
+    for bt in (first, later):
+        assert bt.no_battery == fresh.no_battery
+        assert bt.self_consumption == fresh.self_consumption
+        assert np.array_equal(bt.self_consumption_soc_pct, fresh.self_consumption_soc_pct)
+        assert bt.loss_making_cycles_kwh == fresh.loss_making_cycles_kwh
+        assert bt.policy == fresh.policy
