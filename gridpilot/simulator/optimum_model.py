@@ -50,6 +50,18 @@ Far above the solver's tolerances, far below anything a meter shows."""
 MIP_REL_GAP = 1e-6
 MIP_ABS_GAP = 1e-6
 """Currency units: the optimum's cost is exact to far below what a bill shows."""
+_SUB_MIP_SEARCHES = ("mip_heuristic_run_rins", "mip_heuristic_run_rens")
+"""HiGHS heuristics that solve smaller MILPs in search of a schedule, off in every MILP of the
+optimum. On the months measured HiGHS found the optimal schedule at the root by its cheaper
+heuristics and proved it there; these searches took most of its time (one MILP of July at 30
+minutes: 3.4 of its 4.1 s, in twelve sub-MILPs) and changed no bill and no bound
+(``bench_optimum.py --months``, ``--step 30m|5m|1m``, ``--real-minutes``, and the Economy 7
+example on the UCI home's minutes)."""
+_PROOF_SEARCHES = ("mip_heuristic_run_root_reduced_cost",)
+"""Off too where a MILP runs to its proof (the whole horizon), which took July at 30 minutes from
+5.9 to 3.6 s of CPU; on in a window's MILP, which stops at its time cap with the best schedule
+found: without it, the recorded-minute year's gap grew from 0.013 to 0.016 GBP and the Economy 7
+example's on the UCI minutes from 0.0048 to 0.0072."""
 _FEASIBLE = 2
 """HiGHS's ``primal_solution_status`` of a feasible point (kSolutionStatusFeasible)."""
 _SOC_TOL_PCT = 1e-6
@@ -202,6 +214,8 @@ class OptimumModel:
         self._warm: _Warm | None = None
         self.own_runs = False
         """Every step a run of its own (:func:`_by_windows`)."""
+        self.capped = False
+        """Its MILPs stop at a short time cap (a window's, :func:`_by_windows`)."""
         # the direction cuts (:func:`direction_cuts`) go on these steps
         self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
@@ -232,6 +246,7 @@ class OptimumModel:
         # a window's MILP is small: HiGHS's presolve costs more there than it saves (a
         # 5-minute year's windows: 2.9 -> 2.1 s)
         sub.presolve = "off"
+        sub.capped = True
         lower, upper = sub.lp.columns(sub.lp.lower), sub.lp.columns(sub.lp.upper)
         if b < self.n:
             lower.stored_kwh[-1] = upper.stored_kwh[-1] = float(sol.stored_kwh[b - 1])
@@ -281,6 +296,9 @@ class OptimumModel:
         # less (a 9-step case kept in the tests); HiGHS's tracker has such MIP presolve
         # reports (ERGO-Code/HiGHS #3043, #3094). Without it the same MILP finds the cheaper one.
         solver = new_lp_solver(self.presolve if not integer else "off")
+        if integer:
+            for heuristic in _SUB_MIP_SEARCHES + (() if self.capped else _PROOF_SEARCHES):
+                solver.setOptionValue(heuristic, False)
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", MIP_REL_GAP)
         solver.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
