@@ -11,7 +11,6 @@ of the site, its step, timezone and bill, the battery and its starting SOC, as o
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -25,14 +24,13 @@ from gridpilot.simulator.accounting import (
     no_battery_flows,
     run_fixed_command,
 )
+from gridpilot.simulator.kept import Kept
 from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 
 __all__ = ["Baselines", "baselines"]
 
-_KEEP = 4
-"""Baselines kept: a few MB each for a year of 5-minute steps."""
-
-_kept: OrderedDict[Hashable, Baselines] = OrderedDict()
+_kept: Kept[Baselines] = Kept(4)
+"""A few MB each for a year of 5-minute steps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +47,6 @@ def baselines(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -
     key = _key(site, params, initial_soc_pct)
     found = _kept.get(key)
     if found is not None:
-        _kept.move_to_end(key)
         return found
     nb_bat, nb_grid = no_battery_flows(site.load_w, site.pv_w)
     sc_bat, sc_grid, sc_soc = run_fixed_command(
@@ -64,9 +61,7 @@ def baselines(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -
         self_consumption_loss_making_kwh=loss_making_discharge_kwh(
             site, sc_bat, params, initial_soc_pct),
     )
-    _kept[key] = out
-    while len(_kept) > _KEEP:
-        _kept.popitem(last=False)
+    _kept.put(key, out)
     return out
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ import numpy as np
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.forecasts.evaluate import Scorer
 from gridpilot.forecasts.providers import ForecastProvider, forecast_slots, observe_readings
+from gridpilot.simulator.kept import Kept
 
 __all__ = [
     "ForecastTrack",
@@ -44,10 +44,8 @@ __all__ = [
 
 _DATA_ONLY = frozenset({"time_of_week", "flat"})
 
-_KEEP = 4
-"""Tracks kept: one per site a worker is busy with is enough (each is a few MB for a year)."""
-
-_tracks: OrderedDict[Hashable, ForecastTrack] = OrderedDict()
+_tracks: Kept[ForecastTrack] = Kept(4)
+"""One per site a worker is busy with is enough (each is a few MB for a year)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,17 +147,11 @@ def build_track(provider: ForecastProvider, t_s: IntArray, load_w: FloatArray, p
 
 
 def recall(key: Hashable) -> ForecastTrack | None:
-    track = _tracks.get(key)
-    if track is not None:
-        _tracks.move_to_end(key)
-    return track
+    return _tracks.get(key)
 
 
 def remember(key: Hashable, track: ForecastTrack) -> None:
-    _tracks[key] = track
-    _tracks.move_to_end(key)
-    while len(_tracks) > _KEEP:
-        _tracks.popitem(last=False)
+    _tracks.put(key, track)
 
 
 def _ints(values: Sequence[int]) -> Any:
