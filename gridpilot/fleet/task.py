@@ -22,6 +22,7 @@ from gridpilot.fleet.sites import FleetSite
 from gridpilot.recorded import load_data
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.recorded.resample import resample
+from gridpilot.simulator.kept import Kept
 
 __all__ = ["ROW_FIELDS", "Row", "Shipped", "SiteData", "Task", "Variant", "install_datasets",
            "load_dataset", "prepare_site_series", "run_task", "site_row"]
@@ -66,8 +67,7 @@ Shipped = TimeSeries | SiteData
 """What a worker receives instead of reading a data file: the recorded data as loaded (the
 task transforms, cuts and resamples it for its site) or a site's prepared data."""
 
-_CACHE: dict[tuple[str, str], TimeSeries] = {}
-_CACHE_SIZE = 4
+_CACHE: Kept[TimeSeries] = Kept(4)
 _SHIPPED: dict[tuple[str, str], Shipped] = {}
 
 
@@ -81,11 +81,11 @@ def install_datasets(datasets: dict[tuple[str, str], Shipped]) -> None:
 def load_dataset(path: str, fmt: str) -> TimeSeries:
     """The recorded data at ``path``, read once per worker process for its next tasks."""
     key = (path, fmt)
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = load_data(path, fmt)
-    return _CACHE[key]
+    found = _CACHE.get(key)
+    if found is None:
+        found = load_data(path, fmt)
+        _CACHE.put(key, found)
+    return found
 
 
 def prepare_site_series(loaded: TimeSeries, site: FleetSite) -> TimeSeries:

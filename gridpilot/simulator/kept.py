@@ -1,5 +1,5 @@
-"""A few results kept for the next run with the same inputs (a sweep's variants, a fleet's sites
-in one worker), the least recently used dropped first.
+"""A few values kept for the next run that needs them (a sweep's variants, a fleet's sites in one
+worker: forecast tracks, baselines, loaded data), the least recently used dropped first.
 
 The backtests of an in-process Dask cluster run in threads of one process and share what is
 kept, so every read and write holds a lock: a lookup never sees an entry another thread is
