@@ -8,7 +8,7 @@ import highspy
 
 from gridpilot.solver import new_highs, run_counting_threads
 
-__all__ = ["new_lp_solver", "run_lp"]
+__all__ = ["new_lp_solver", "new_milp_solver", "run_lp"]
 
 _PRIMAL_TOL = 1e-9
 """How far HiGHS may leave a bound [kWh, W], in LPs and MILPs: its defaults (1e-7 and 1e-6) let
@@ -37,6 +37,34 @@ def new_lp_solver(presolve: str) -> highspy.Highs:
     solver.setOptionValue("primal_feasibility_tolerance", _PRIMAL_TOL)
     solver.setOptionValue("mip_feasibility_tolerance", _PRIMAL_TOL)
     solver.setOptionValue("simplex_dual_edge_weight_strategy", _DEVEX)
+    return solver
+
+
+_SUB_MIP_SEARCHES = ("mip_heuristic_run_rins", "mip_heuristic_run_rens")
+"""HiGHS heuristics that solve smaller MILPs in search of a schedule, off in every MILP of the
+optimum. On the months measured HiGHS found the optimal schedule at the root by its cheaper
+heuristics and proved it there; these searches took most of its time (one MILP of July at 30
+minutes: 3.4 of its 4.1 s, in twelve sub-MILPs) and changed no bill and no bound
+(``bench_optimum.py --months``, ``--step 30m|5m|1m``, ``--real-minutes``, and the Economy 7
+example on the UCI home's minutes)."""
+_PROOF_SEARCHES = ("mip_heuristic_run_root_reduced_cost",)
+"""Off too where a MILP runs to its proof (the whole horizon), which took July at 30 minutes from
+5.9 to 3.6 s of CPU; on in a window's MILP, which stops at its time cap with the best schedule
+found: without it, the recorded-minute year's gap grew from 0.013 to 0.016 GBP and the Economy 7
+example's on the UCI minutes from 0.0048 to 0.0072."""
+
+
+def new_milp_solver(*, capped: bool) -> highspy.Highs:
+    """A solver for one of the optimum's MILPs; ``capped``: it stops at a short time cap with the
+    best schedule found (a window's).
+
+    No presolve: with it, HiGHS 1.16 called a schedule optimal, with its bound equal to its cost,
+    while another that the battery can run cost 1.5e-4 less (a 9-step case kept in the tests);
+    HiGHS's tracker has such MIP presolve reports (ERGO-Code/HiGHS #3043, #3094). Without it the
+    same MILP finds the cheaper one."""
+    solver = new_lp_solver("off")
+    for heuristic in _SUB_MIP_SEARCHES + (() if capped else _PROOF_SEARCHES):
+        solver.setOptionValue(heuristic, False)
     return solver
 
 

@@ -28,7 +28,7 @@ from gridpilot.lp.battery import (
 )
 from gridpilot.lp.runs import Counted, Runs, counted_rows, equal_runs, order_counted
 from gridpilot.simulator.accounting import SiteSeries
-from gridpilot.simulator.optimum_highs import new_lp_solver, run_lp
+from gridpilot.simulator.optimum_highs import new_lp_solver, new_milp_solver, run_lp
 
 __all__ = [
     "BOTH_W",
@@ -50,18 +50,6 @@ Far above the solver's tolerances, far below anything a meter shows."""
 MIP_REL_GAP = 1e-6
 MIP_ABS_GAP = 1e-6
 """Currency units: the optimum's cost is exact to far below what a bill shows."""
-_SUB_MIP_SEARCHES = ("mip_heuristic_run_rins", "mip_heuristic_run_rens")
-"""HiGHS heuristics that solve smaller MILPs in search of a schedule, off in every MILP of the
-optimum. On the months measured HiGHS found the optimal schedule at the root by its cheaper
-heuristics and proved it there; these searches took most of its time (one MILP of July at 30
-minutes: 3.4 of its 4.1 s, in twelve sub-MILPs) and changed no bill and no bound
-(``bench_optimum.py --months``, ``--step 30m|5m|1m``, ``--real-minutes``, and the Economy 7
-example on the UCI home's minutes)."""
-_PROOF_SEARCHES = ("mip_heuristic_run_root_reduced_cost",)
-"""Off too where a MILP runs to its proof (the whole horizon), which took July at 30 minutes from
-5.9 to 3.6 s of CPU; on in a window's MILP, which stops at its time cap with the best schedule
-found: without it, the recorded-minute year's gap grew from 0.013 to 0.016 GBP and the Economy 7
-example's on the UCI minutes from 0.0048 to 0.0072."""
 _FEASIBLE = 2
 """HiGHS's ``primal_solution_status`` of a feasible point (kSolutionStatusFeasible)."""
 _SOC_TOL_PCT = 1e-6
@@ -291,14 +279,8 @@ class OptimumModel:
         y_integer = y_bin[first[ys]]
         counted_runs = np.flatnonzero(count[first]).astype(np.int64)
         integer = int(zs.size) + int(y_integer.sum()) + int(counted_runs.size)
-        # A MILP runs without HiGHS's presolve: with it, HiGHS 1.16 called a schedule optimal,
-        # with its bound equal to its cost, while another that the battery can run cost 1.5e-4
-        # less (a 9-step case kept in the tests); HiGHS's tracker has such MIP presolve
-        # reports (ERGO-Code/HiGHS #3043, #3094). Without it the same MILP finds the cheaper one.
-        solver = new_lp_solver(self.presolve if not integer else "off")
-        if integer:
-            for heuristic in _SUB_MIP_SEARCHES + (() if self.capped else _PROOF_SEARCHES):
-                solver.setOptionValue(heuristic, False)
+        solver = (new_milp_solver(capped=self.capped) if integer
+                  else new_lp_solver(self.presolve))
         solver.setOptionValue("time_limit", max(float(time_left_s), 1.0))
         solver.setOptionValue("mip_rel_gap", MIP_REL_GAP)
         solver.setOptionValue("mip_abs_gap", MIP_ABS_GAP)

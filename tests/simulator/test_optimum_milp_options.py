@@ -23,17 +23,20 @@ RUNS = [(0.0, 0.0, 0.0, 0.0, 1), (0.0, 0.0, 0.0, 0.25, 2), (0.0, 0.0, 0.0, 0.0, 
 
 def _solvers(windows: bool) -> list[highspy.Highs]:
     made: list[highspy.Highs] = []
-    real = optimum_model.new_lp_solver
 
-    def recording(presolve: str) -> Any:
-        solver = real(presolve)
-        made.append(solver)
-        return solver
+    def recording(real: Any) -> Any:
+        def built(*args: Any, **kwargs: Any) -> Any:
+            solver = real(*args, **kwargs)
+            made.append(solver)
+            return solver
+        return built
 
     lengths = [r[4] for r in RUNS]
     cols = [_held([r[j] for r in RUNS], lengths) for j in range(4)]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(optimum_model, "new_lp_solver", recording)
+        patch.setattr(optimum_model, "new_lp_solver", recording(optimum_model.new_lp_solver))
+        patch.setattr(optimum_model, "new_milp_solver",
+                      recording(optimum_model.new_milp_solver))
         if windows:
             patch.setattr(optimum_mod, "_EXACT_STEPS", 0)
         solve_optimum(_site(*cols), P, 20.0)
