@@ -13,7 +13,8 @@ from gridpilot.engine.battery import BatteryParams
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import BillInputs, SiteSeries, Totals, compute_totals
 from gridpilot.simulator.baselines import baselines
-from gridpilot.simulator.optimum import OptimumResult, savings_captured, solve_optimum
+from gridpilot.simulator.baselines import optimum as kept_optimum
+from gridpilot.simulator.optimum import OptimumResult, savings_captured
 from gridpilot.simulator.pricesource import (
     DEFAULT_PRICE_SOURCE,
     PRICE_COLUMNS,
@@ -181,7 +182,8 @@ def run_backtest(
     out.loss_making_cycles_kwh["self_consumption"] = base.self_consumption_loss_making_kwh
     if optimal:
         def optimum(floor_pct: float) -> tuple[OptimumResult, Totals]:
-            opt = solve_optimum(
+            # The same for every variant of a sweep that keeps the battery and the site.
+            opt = kept_optimum(
                 site,
                 replace(params, min_soc_pct=floor_pct),
                 max(soc0, floor_pct),

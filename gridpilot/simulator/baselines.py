@@ -1,11 +1,16 @@
-"""What a backtest compares its policy with: the site without a battery, and the same battery on
-plain self-consumption, over the same data, prices and bill.
+"""What a backtest compares its policy with: the site without a battery, the same battery on
+plain self-consumption, and (``--optimal``) its perfect-foresight optimum, over the same data,
+prices and bill.
 
-Neither depends on the policy. A sweep backtests many variants of one policy on one site's data,
-and its variants usually change only what the policy decides, so each would compute the very
-same baselines (the self-consumption run is a Python loop over every step, about a tenth of a
-5-minute year's backtest). They are kept for the next backtest with the same inputs: every array
-of the site, its step, timezone and bill, the battery and its starting SOC, as one digest.
+None of them depends on what the policy decides. A sweep backtests many variants of one policy
+on one site's data, and its variants usually change only what the policy decides, so each would
+compute the very same baselines (the self-consumption run is a Python loop over every step,
+about a tenth of a 5-minute year's backtest) and the very same optimum (several times the whole
+replay). They are kept for the next backtest with the same inputs: every array of the site, its
+step, timezone and bill, the battery and its starting SOC, as one digest; for the optimum also
+its floor (in the battery) and the site's export limit. A kept optimum is also the same one for
+every variant: an optimum that stopped at a time limit is not solved again to a slightly
+different schedule, so the variants' ``savings_captured`` compare against one reference.
 """
 
 from __future__ import annotations
@@ -25,12 +30,16 @@ from gridpilot.simulator.accounting import (
     run_fixed_command,
 )
 from gridpilot.simulator.kept import Kept
+from gridpilot.simulator.optimum import OptimumResult, solve_optimum
 from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 
-__all__ = ["Baselines", "baselines"]
+__all__ = ["Baselines", "baselines", "optimum"]
 
 _kept: Kept[Baselines] = Kept(4)
 """A few MB each for a year of 5-minute steps."""
+_optima: Kept[OptimumResult] = Kept(4)
+"""About 4 MB each for a year of 5-minute steps; a backtest solves one or two (the optimum that
+keeps the always-on reserve, and the one down to the device's minimum)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +72,21 @@ def baselines(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -
     )
     _kept.put(key, out)
     return out
+
+
+def optimum(site: SiteSeries, params: BatteryParams, initial_soc_pct: float, *,
+            max_export_w: float | None = None) -> OptimumResult:
+    """:func:`~gridpilot.simulator.optimum.solve_optimum` of these inputs, solved once for all
+    the backtests that ask for it (its arrays are read-only: they may be shared)."""
+    key = (_key(site, params, initial_soc_pct), repr(max_export_w))
+    found = _optima.get(key)
+    if found is not None:
+        return found
+    found = solve_optimum(site, params, initial_soc_pct, max_export_w=max_export_w)
+    for arr in (found.battery_w, found.grid_w, found.import_w, found.export_w, found.soc_pct):
+        arr.setflags(write=False)
+    _optima.put(key, found)
+    return found
 
 
 def _key(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -> Hashable:

@@ -1,5 +1,5 @@
-"""The baselines a backtest keeps for the next one with the same inputs are the ones it would
-compute afresh, and a change to any input computes them again."""
+"""The baselines and the optimum a backtest keeps for the next one with the same inputs are the
+ones it would compute afresh, and a change to any input computes them again."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from gridpilot.rules.loader import load_policy
 from gridpilot.simulator import baselines as baselines_mod
 from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.backtest import run_backtest
-from gridpilot.simulator.baselines import Baselines, baselines
+from gridpilot.simulator.baselines import Baselines, baselines, optimum
+from gridpilot.simulator.optimum import OptimumResult, solve_optimum
 
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
@@ -28,11 +29,12 @@ P = BatteryParams(capacity_kwh=5.0, max_charge_w=2500.0, max_discharge_w=2500.0,
 @pytest.fixture(autouse=True)
 def _own_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(baselines_mod, "_kept", type(baselines_mod._kept)())
+    monkeypatch.setattr(baselines_mod, "_optima", type(baselines_mod._optima)())
 
 
-def _site(n: int = 96 * 3) -> SiteSeries:
+def _site(n: int = 96 * 3, first_s: int = 1_530_000_000) -> SiteSeries:
     rng = np.random.default_rng(7)
-    start = 1_530_000_000 + 1800 * np.arange(n, dtype=np.int64)
+    start = first_s + 1800 * np.arange(n, dtype=np.int64)
     return SiteSeries(start_s=start, step_s=1800, load_w=rng.uniform(100, 3000, n),
                       pv_w=rng.uniform(0, 4000, n) * (rng.random(n) < 0.5),
                       import_price=rng.uniform(0.05, 0.4, n),
@@ -114,3 +116,89 @@ def test_a_sweeps_later_backtest_shows_the_first_ones_baselines() -> None:
         assert np.array_equal(bt.self_consumption_soc_pct, fresh.self_consumption_soc_pct)
         assert bt.loss_making_cycles_kwh == fresh.loss_making_cycles_kwh
         assert bt.policy == fresh.policy
+
+
+_MONTH_END_S = 1_530_273_600
+"""2018-06-29 12:00 UTC: two days from it cross a month's end (a demand charge's new peak), at
+another hour in another timezone."""
+
+OPTIMUM_CHANGES: dict[str, Callable[[SiteSeries, BatteryParams, float],
+                                    tuple[SiteSeries, BatteryParams, float]]] = {
+    **CHANGES, "export limit": lambda s, p, e: (s, p, e)}
+"""The optimum's inputs: the baselines' and the site's export limit (``_export_limit``)."""
+
+
+def _export_limit(change: str) -> float | None:
+    return 0.0 if change == "export limit" else None
+
+
+def _solves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the optimum's solves behind :func:`optimum`."""
+    calls: list[int] = []
+
+    def counted(site: SiteSeries, params: BatteryParams, soc0: float, *,
+                max_export_w: float | None = None) -> OptimumResult:
+        calls.append(1)
+        return solve_optimum(site, params, soc0, max_export_w=max_export_w)
+
+    monkeypatch.setattr(baselines_mod, "solve_optimum", counted)
+    return calls
+
+
+def _same_optimum(a: OptimumResult, b: OptimumResult) -> bool:
+    return (a.objective == b.objective and a.objective_bound == b.objective_bound
+            and all(np.array_equal(x, y) for x, y in (
+                (a.battery_w, b.battery_w), (a.grid_w, b.grid_w), (a.import_w, b.import_w),
+                (a.export_w, b.export_w), (a.soc_pct, b.soc_pct))))
+
+
+@pytest.mark.parametrize("change", list(OPTIMUM_CHANGES))
+def test_another_input_gets_its_own_optimum(change: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    site, soc0 = _site(96, _MONTH_END_S), 40.0
+    first = optimum(site, P, soc0)
+    other_site, other_p, other_soc0 = OPTIMUM_CHANGES[change](site, P, soc0)
+    limit = _export_limit(change)
+    solves = _solves(monkeypatch)
+    got = optimum(other_site, other_p, other_soc0, max_export_w=limit)
+    assert solves == [1]
+    assert _same_optimum(got, solve_optimum(other_site, other_p, other_soc0, max_export_w=limit))
+    if change != "standing charge":  # the optimum's cost leaves the standing charge out
+        # the change matters to the optimum, so a kept result would have been wrong
+        assert not _same_optimum(got, first)
+
+
+def test_a_kept_optimum_is_solved_once_and_shared_read_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site(96)
+    solves = _solves(monkeypatch)
+    first = optimum(site, P, 40.0, max_export_w=800.0)
+    again = optimum(replace(site, import_price=site.import_price.copy()), P, 40.0,
+                    max_export_w=800.0)
+    assert again is first
+    assert solves == [1]
+    assert _same_optimum(again, solve_optimum(site, P, 40.0, max_export_w=800.0))
+    for arr in (again.battery_w, again.grid_w, again.import_w, again.export_w, again.soc_pct):
+        with pytest.raises(ValueError):
+            arr[0] = 0.0
+
+
+def test_a_sweeps_later_backtest_shows_the_first_ones_optimum(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    year = load_uk_composite(ROOT / "examples/data/uk-2018-halfhourly.csv")
+    series = year.slice_time(int(year.start_s[0]), int(year.start_s[0]) + 7 * 86_400)
+    solves = _solves(monkeypatch)
+    first = run_backtest(load_policy(AGILE), series, optimal=True)
+    # the optimum that keeps the example's 20 % reserve, and the one down to the minimum
+    assert len(solves) == 2
+    later = run_backtest(load_policy(AGILE), series, optimal=True)
+    assert len(solves) == 2
+    baselines_mod._optima.clear()
+    fresh = run_backtest(load_policy(AGILE), series, optimal=True)
+    assert len(solves) == 4
+    for bt in (first, later):
+        assert bt.optimum == fresh.optimum
+        assert bt.optimum_full_range == fresh.optimum_full_range
+        assert bt.optimal_cost_bound == fresh.optimal_cost_bound
+        assert bt.loss_making_cycles_kwh == fresh.loss_making_cycles_kwh
+        assert bt.savings_captured == fresh.savings_captured
