@@ -8,8 +8,9 @@ optimum on a 1-minute year that does not repeat from minute to minute instead
 (:func:`real_minutes_site`: recorded minute load; ``--days N`` for its first days only), where
 the resampled UK year's half-hours would be solved as one step each. ``--months`` times the
 optimum on single calendar months of the UK year at 30 minutes (January, April, July and
-October, with and without the demand charge): up to 1,500 steps, the whole horizon is one MILP
-(``gridpilot.simulator.optimum._EXACT_STEPS``) rather than windows. Each case runs in a fresh
+October, with and without the demand charge; ``--months all``: every month, and their total):
+up to 1,500 steps, the whole horizon is solved by MILPs over all of it
+(``gridpilot.simulator.optimum._EXACT_STEPS``) rather than by windows. Each case runs in a fresh
 process, so that its peak memory is its own: the line shows its CPU time (the optimum's own, and
 the whole process's), its peak RSS (``ru_maxrss``), the bill and the proven gap.
 """
@@ -191,14 +192,18 @@ def _real_minutes(args: argparse.Namespace) -> int:
 
 
 def _months(args: argparse.Namespace) -> int:
-    for month in (1, 4, 7, 10):
+    months = range(1, 13) if args.months == "all" else (1, 4, 7, 10)
+    total_s = 0.0
+    for month in months:
         for demand in args.demand_charge or [0.0, 10.0]:
             r = _in_fresh_process("month", str(month), str(demand))
+            total_s += r["cpu_s"]
             print(f"optimum, month {month} of 2018, {r['steps']} steps of 30m, demand charge "
                   f"{demand:g}/kW: CPU {r['cpu_s']:.2f} s (HiGHS {r['highs_s']:.2f} s"
                   f"{'; stopped at the time limit' if r['timed_out'] else ''}), bill "
                   f"{r['bill']:,.6f}, lower bound {r['bound']:,.6f} ({r['binaries']} direction "
                   f"binaries, {r['rounds']} solves)", flush=True)
+    print(f"the optimum's CPU over these months: {total_s:.2f} s")
     return 0
 
 
@@ -215,8 +220,8 @@ def main() -> int:
     ap.add_argument("--days", type=int, help="with --real-minutes: only the first days")
     ap.add_argument("--uci", type=Path, default=UCI,
                     help="with --real-minutes: the UCI household minute file (format uci)")
-    ap.add_argument("--months", action="store_true",
-                    help="the optimum on four single months at 30 minutes (one MILP each)")
+    ap.add_argument("--months", nargs="?", const="four", choices=("four", "all"),
+                    help="the optimum on single months at 30 minutes: four of them, or all")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

@@ -88,7 +88,8 @@ class OptimumResult:
     solver's dual bound); ``objective - objective_bound`` is the gap."""
     solve_s: float
     binary_steps: int = 0
-    """Steps that needed a direction binary (the rest were proven not to need one)."""
+    """Steps given a direction binary: those that did both in a round and, once one step traded,
+    every step where trading may pay (the rest were shown not to need one)."""
     rounds: int = 1
     """Solves of the lazy loop (module docstring)."""
     timed_out: bool = False
