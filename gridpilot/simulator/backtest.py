@@ -12,8 +12,7 @@ import numpy as np
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import BillInputs, SiteSeries, Totals, compute_totals
-from gridpilot.simulator.baselines import baselines
-from gridpilot.simulator.baselines import optimum as kept_optimum
+from gridpilot.simulator.baselines import baselines, optima
 from gridpilot.simulator.optimum import OptimumResult, savings_captured
 from gridpilot.simulator.pricesource import (
     DEFAULT_PRICE_SOURCE,
@@ -181,26 +180,23 @@ def run_backtest(
     out.loss_making_cycles_kwh["policy"] = loss_making(rep.battery_w, soc0)
     out.loss_making_cycles_kwh["self_consumption"] = base.self_consumption_loss_making_kwh
     if optimal:
-        def optimum(floor_pct: float) -> tuple[OptimumResult, Totals]:
-            # The same for every variant of a sweep that keeps the battery and the site.
-            opt = kept_optimum(
-                site,
-                replace(params, min_soc_pct=floor_pct),
-                max(soc0, floor_pct),
-                max_export_w=policy.limits.max_export_w,
-            )
-            return opt, totals(opt.grid_w, opt.battery_w)
-
         # The headline optimum keeps the same always-on reserve the policy must keep: that
         # energy is for outages, not for trading. The full-range one shows what it costs.
+        # Both are the same for every variant of a sweep that keeps the battery and the site.
         floor = max(always_on_reserve_pct(policy, params), params.min_soc_pct)
+        floors = [floor] + ([params.min_soc_pct] if floor > params.min_soc_pct else [])
+        solved = optima(site, [(replace(params, min_soc_pct=f), max(soc0, f)) for f in floors],
+                        max_export_w=policy.limits.max_export_w)
+        headline = solved[0]
         out.optimum_floor_soc_pct = floor
-        out.optimum_result, out.optimum = optimum(floor)
-        out.optimal_cost_bound = out.optimum_result.objective_bound + out.optimum.standing_charge
-        out.loss_making_cycles_kwh["optimum"] = loss_making(
-            out.optimum_result.battery_w, max(soc0, floor))
-        if floor > params.min_soc_pct:
-            out.optimum_full_range_result, out.optimum_full_range = optimum(params.min_soc_pct)
+        out.optimum_result, out.optimum = headline, totals(headline.grid_w, headline.battery_w)
+        out.optimal_cost_bound = headline.objective_bound + out.optimum.standing_charge
+        out.loss_making_cycles_kwh["optimum"] = loss_making(headline.battery_w,
+                                                            max(soc0, floor))
+        if len(solved) > 1:
+            full = solved[1]
+            out.optimum_full_range_result = full
+            out.optimum_full_range = totals(full.grid_w, full.battery_w)
         else:
             out.optimum_full_range_result, out.optimum_full_range = (
                 out.optimum_result, out.optimum

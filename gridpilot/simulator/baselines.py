@@ -16,7 +16,7 @@ different schedule, so the variants' ``savings_captured`` compare against one re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from gridpilot.arrays import FloatArray
@@ -30,10 +30,10 @@ from gridpilot.simulator.accounting import (
     run_fixed_command,
 )
 from gridpilot.simulator.kept import Kept
-from gridpilot.simulator.optimum import OptimumResult, solve_optimum
+from gridpilot.simulator.optimum import OptimumResult, solve_optima
 from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 
-__all__ = ["Baselines", "baselines", "optimum"]
+__all__ = ["Baselines", "baselines", "optima"]
 
 _kept: Kept[Baselines] = Kept(4)
 """A few MB each for a year of 5-minute steps."""
@@ -53,7 +53,7 @@ class Baselines:
 
 def baselines(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -> Baselines:
     """The baselines of a backtest on ``site`` with ``params``, starting at ``initial_soc_pct``."""
-    key = _key(site, params, initial_soc_pct)
+    key = _key(_digest(site), site, params, initial_soc_pct)
     found = _kept.get(key)
     if found is not None:
         return found
@@ -74,27 +74,36 @@ def baselines(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -
     return out
 
 
-def optimum(site: SiteSeries, params: BatteryParams, initial_soc_pct: float, *,
-            max_export_w: float | None = None) -> OptimumResult:
-    """:func:`~gridpilot.simulator.optimum.solve_optimum` of these inputs, solved once for all
-    the backtests that ask for it (its arrays are read-only: they may be shared)."""
-    key = (_key(site, params, initial_soc_pct), repr(max_export_w))
-    found = _optima.get(key)
-    if found is not None:
-        return found
-    found = solve_optimum(site, params, initial_soc_pct, max_export_w=max_export_w)
-    for arr in (found.battery_w, found.grid_w, found.import_w, found.export_w, found.soc_pct):
-        arr.setflags(write=False)
-    _optima.put(key, found)
-    return found
+def optima(site: SiteSeries, cases: Sequence[tuple[BatteryParams, float]], *,
+           max_export_w: float | None = None) -> list[OptimumResult]:
+    """:func:`~gridpilot.simulator.optimum.solve_optima` of these cases (a battery and its
+    starting SOC each), each solved once for all the backtests that ask for it (its arrays are
+    read-only: they may be shared)."""
+    digest = _digest(site)
+    keys = [(_key(digest, site, params, soc), repr(max_export_w)) for params, soc in cases]
+    found = [_optima.get(key) for key in keys]
+    missing = [i for i, res in enumerate(found) if res is None]
+    if missing:
+        solved = solve_optima(site, [cases[i] for i in missing], max_export_w=max_export_w)
+        for i, res in zip(missing, solved, strict=True):
+            for arr in (res.battery_w, res.grid_w, res.import_w, res.export_w, res.soc_pct):
+                arr.setflags(write=False)
+            _optima.put(keys[i], res)
+            found[i] = res
+    return [res for res in found if res is not None]
 
 
-def _key(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -> Hashable:
+def _digest(site: SiteSeries) -> str:
     digest = hashlib.blake2b(digest_size=20)
     for arr in (site.start_s, site.load_w, site.pv_w, site.import_price, site.export_price):
         digest.update(str(arr.dtype).encode())
         digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def _key(digest: str, site: SiteSeries, params: BatteryParams,
+         initial_soc_pct: float) -> Hashable:
     # The reprs of frozen dataclasses of floats and strings: a float's repr is exact.
     rest = repr((int(site.start_s.shape[0]), site.step_s, site.tz.key, site.bill, params,
                  float(initial_soc_pct)))
-    return (digest.hexdigest(), rest)
+    return (digest, rest)

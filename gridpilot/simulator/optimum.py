@@ -54,6 +54,7 @@ battery power per step, and its SOC is that power replayed through the battery m
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,12 +73,14 @@ from gridpilot.simulator.optimum_model import (
     MIP_REL_GAP,
     OptimumModel,
     OptimumResult,
+    RelaxationBasis,
     SolveTimeLimit,
     does_both,
     replay_soc_pct,
 )
 
-__all__ = ["OptimumResult", "replay_soc_pct", "savings_captured", "solve_optimum"]
+__all__ = ["OptimumResult", "replay_soc_pct", "savings_captured", "solve_optima",
+           "solve_optimum"]
 
 
 
@@ -120,6 +123,34 @@ def solve_optimum(
     solving runs out, the best schedule found so far is returned with its proven bound (a
     warning is logged and :attr:`OptimumResult.timed_out` is set): a backtest never fails on
     time."""
+    return _solve(site, params, initial_soc_pct, max_export_w, time_limit_s, None)[0]
+
+
+def solve_optima(
+    site: SiteSeries,
+    cases: Sequence[tuple[BatteryParams, float]],
+    *,
+    max_export_w: float | None = None,
+    time_limit_s: float = 60.0,
+) -> list[OptimumResult]:
+    """:func:`solve_optimum` of each case (a battery and its starting SOC) on ``site``, in turn,
+    each with its own ``time_limit_s``. Each relaxation after the first starts from the basis
+    the one before ended on (:class:`~gridpilot.simulator.optimum_model.RelaxationBasis`), so
+    cases that differ only in their floor and starting SOC, as a backtest's two optima do, pay
+    for one relaxation solved from scratch."""
+    out: list[OptimumResult] = []
+    start: RelaxationBasis | None = None
+    for params, initial_soc_pct in cases:
+        res, relaxation = _solve(site, params, initial_soc_pct, max_export_w, time_limit_s,
+                                 start)
+        start = relaxation or start
+        out.append(res)
+    return out
+
+
+def _solve(site: SiteSeries, params: BatteryParams, initial_soc_pct: float,
+           max_export_w: float | None, time_limit_s: float,
+           start: RelaxationBasis | None) -> tuple[OptimumResult, RelaxationBasis | None]:
     month_idx = None
     if site.bill.demand_charge_per_kw > 0:
         month_idx, _ = month_index(site.start_s, site.tz)
@@ -130,6 +161,7 @@ def solve_optimum(
     if not exact and model.nm == 0 and use_blocks(_relaxation_runs(model)):
         model = BlockModel(site, params, initial_soc_pct, month_idx=month_idx,
                            max_export_w=max_export_w)
+    model.start = start
     found = _lazy_exact(model, clock) if exact else _by_windows(model, clock)
     res = model.result(found.x, found.bound, clock.solve_s, found.binaries, found.rounds,
                        timed_out=found.timed_out)
@@ -139,7 +171,7 @@ def solve_optimum(
             "above the best possible (proven bound %.4f)",
             time_limit_s, res.objective, res.gap, res.objective_bound,
         )
-    return res
+    return res, model.relaxation
 
 
 @dataclass

@@ -37,6 +37,7 @@ __all__ = [
     "MIP_REL_GAP",
     "OptimumModel",
     "OptimumResult",
+    "RelaxationBasis",
     "SolveTimeLimit",
     "does_both",
     "replay_soc_pct",
@@ -131,6 +132,19 @@ def replay_soc_pct(
     return np.asarray(initial_soc_pct + np.cumsum(stored_pct), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class RelaxationBasis:
+    """The simplex basis the relaxation ended on, over its runs: where another optimum of the
+    same site falls into the same runs (a backtest's optimum down to the device's minimum after
+    the one that keeps the reserve: they differ only in energy bounds), its relaxation starts
+    there. That took the 30-minute year's relaxation from about 57,000 simplex iterations and
+    1.0 s of CPU to 1,200 and 0.1 s (2.1 s to 0.28 s with a demand charge), to the same value."""
+
+    first: IntArray
+    """The first step of each run."""
+    basis: highspy.HighsBasis
+
+
 @dataclass
 class _Warm:
     """The relaxation's HiGHS model, kept so that the same programme with directions fixed is
@@ -205,6 +219,10 @@ class OptimumModel:
         """Every step a run of its own (:func:`_by_windows`)."""
         self.capped = False
         """Its MILPs stop at a short time cap (a window's, :func:`_by_windows`)."""
+        self.start: RelaxationBasis | None = None
+        """Another optimum's relaxation basis for this one's relaxation to start from."""
+        self.relaxation: RelaxationBasis | None = None
+        """Where this one's relaxation ended (:class:`RelaxationBasis`)."""
         # the direction cuts (:func:`direction_cuts`) go on these steps
         self.cut_at = self.may_trade.copy()
         # Wasting energy through the losses pays only where some energy is worth less than
@@ -288,6 +306,11 @@ class OptimumModel:
         solver.passModel(lp.highs_lp(z_steps=zs, y_steps=ys, y_integer=y_integer))
         solver.addRows(cuts.count, cuts.lower, cuts.upper, int(cuts.index.size), cuts.start,
                        cuts.index, cuts.value)
+        start = self.start
+        if relaxed and not fixed and start is not None and np.array_equal(start.first, first):
+            # HiGHS checks the basis against the model and starts from scratch if it does not
+            # fit; one that fits leaves out its presolve too.
+            solver.setBasis(start.basis)
         counted = None
         if counted_runs.size:
             counted, col_lo, col_hi, rows = counted_rows(
@@ -322,6 +345,8 @@ class OptimumModel:
         bound = float(info.mip_dual_bound) if integer else value
         if relaxed and not fixed:
             self._warm = _Warm(runs, lp.upper[:5 * runs.count].copy(), solver, lp.running)
+            if self.relaxation is None:
+                self.relaxation = RelaxationBasis(first.copy(), solver.getBasis())
         return x, min(bound, value), float(solver.getRunTime())
 
     def fixed_upper(

@@ -17,8 +17,8 @@ from gridpilot.rules.loader import load_policy
 from gridpilot.simulator import baselines as baselines_mod
 from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.backtest import run_backtest
-from gridpilot.simulator.baselines import Baselines, baselines, optimum
-from gridpilot.simulator.optimum import OptimumResult, solve_optimum
+from gridpilot.simulator.baselines import Baselines, baselines, optima
+from gridpilot.simulator.optimum import OptimumResult, solve_optima, solve_optimum
 
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
@@ -133,16 +133,23 @@ def _export_limit(change: str) -> float | None:
 
 
 def _solves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the optimum's solves behind :func:`optimum`."""
+    """Count the optima solved behind :func:`optima`."""
     calls: list[int] = []
 
-    def counted(site: SiteSeries, params: BatteryParams, soc0: float, *,
-                max_export_w: float | None = None) -> OptimumResult:
-        calls.append(1)
-        return solve_optimum(site, params, soc0, max_export_w=max_export_w)
+    def counted(site: SiteSeries, cases: list[tuple[BatteryParams, float]], *,
+                max_export_w: float | None = None) -> list[OptimumResult]:
+        calls.extend(1 for _ in cases)
+        return solve_optima(site, cases, max_export_w=max_export_w)
 
-    monkeypatch.setattr(baselines_mod, "solve_optimum", counted)
+    monkeypatch.setattr(baselines_mod, "solve_optima", counted)
     return calls
+
+
+def optimum(site: SiteSeries, params: BatteryParams, soc0: float, *,
+            max_export_w: float | None = None) -> OptimumResult:
+    """The kept optimum of one case."""
+    (res,) = optima(site, [(params, soc0)], max_export_w=max_export_w)
+    return res
 
 
 def _same_optimum(a: OptimumResult, b: OptimumResult) -> bool:
