@@ -21,8 +21,9 @@ never costs more. The trading binaries come all at once because one round at a t
 relaxation moved its trade to another step of about the same value round after round: a month
 at 30 minutes took 3 to 8 MILPs, each about as dear as the one with every trading binary (HiGHS
 spends a month's MILP at its root node, whatever the number of binaries). Over the 24 months of
-2018 with and without a demand charge (the Agile example's battery), all at once took 11.8 s of
-CPU instead of 35.3 s, none of them more than 1.2 s, to the same bills and bounds.
+2018 with and without a demand charge (the Agile example's battery), all at once took 11.6 s of
+CPU instead of 35.9 s, none of them more than 1.1 s, to the same bills and bounds
+(``python benchmarks/bench_optimum.py --months all``).
 
 Where export pays more than import, valid cuts (:func:`gridpilot.lp.battery.direction_cuts`)
 forbid exporting more than the battery discharges past the load (importing more than it charges
