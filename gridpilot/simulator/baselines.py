@@ -37,9 +37,9 @@ __all__ = ["Baselines", "baselines", "optima"]
 
 _kept: Kept[Baselines] = Kept(4)
 """A few MB each for a year of 5-minute steps."""
-_optima: Kept[OptimumResult] = Kept(4)
-"""About 4 MB each for a year of 5-minute steps; a backtest solves one or two (the optimum that
-keeps the always-on reserve, and the one down to the device's minimum)."""
+_optima: Kept[tuple[OptimumResult, ...]] = Kept(4)
+"""A backtest's one or two optima (the one that keeps the always-on reserve, and the one down
+to the device's minimum): about 4 MB each for a year of 5-minute steps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,22 +75,23 @@ def baselines(site: SiteSeries, params: BatteryParams, initial_soc_pct: float) -
 
 
 def optima(site: SiteSeries, cases: Sequence[tuple[BatteryParams, float]], *,
-           max_export_w: float | None = None) -> list[OptimumResult]:
+           max_export_w: float | None = None) -> tuple[OptimumResult, ...]:
     """:func:`~gridpilot.simulator.optimum.solve_optima` of these cases (a battery and its
-    starting SOC each), each solved once for all the backtests that ask for it (its arrays are
-    read-only: they may be shared)."""
+    starting SOC each), solved once for all the backtests that ask for the same ones (their
+    arrays are read-only: they may be shared). The cases are kept together, as they are solved:
+    a later case starts from an earlier one's relaxation, so one kept without the other could
+    come back as another schedule of the same cost."""
     digest = _digest(site)
-    keys = [(_key(digest, site, params, soc), repr(max_export_w)) for params, soc in cases]
-    found = [_optima.get(key) for key in keys]
-    missing = [i for i, res in enumerate(found) if res is None]
-    if missing:
-        solved = solve_optima(site, [cases[i] for i in missing], max_export_w=max_export_w)
-        for i, res in zip(missing, solved, strict=True):
-            for arr in (res.battery_w, res.grid_w, res.import_w, res.export_w, res.soc_pct):
-                arr.setflags(write=False)
-            _optima.put(keys[i], res)
-            found[i] = res
-    return [res for res in found if res is not None]
+    key = (tuple(_key(digest, site, params, soc) for params, soc in cases), repr(max_export_w))
+    found = _optima.get(key)
+    if found is not None:
+        return found
+    solved = tuple(solve_optima(site, cases, max_export_w=max_export_w))
+    for res in solved:
+        for arr in (res.battery_w, res.grid_w, res.import_w, res.export_w, res.soc_pct):
+            arr.setflags(write=False)
+    _optima.put(key, solved)
+    return solved
 
 
 def _digest(site: SiteSeries) -> str:
