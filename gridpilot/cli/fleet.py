@@ -144,16 +144,12 @@ def _slug(name: str) -> str:
 def _site_reports(fleet: Any, rows: list[dict[str, Any]], out_dir: Path,
                   optimal: bool) -> dict[str, str]:
     """The own backtest report of the best and worst sites (their best variant), re-run here."""
-    import copy
     import json
 
     from gridpilot.fleet.report import summarise
-    from gridpilot.fleet.task import load_dataset, prepare_site_series
-    from gridpilot.rules.compile import compile_policy
-    from gridpilot.rules.loader import load_policy_doc, validate_policy_data
-    from gridpilot.simulator.backtest import run_backtest
+    from gridpilot.fleet.task import backtest_variant, load_dataset, prepare_site_series
+    from gridpilot.rules.loader import load_policy_doc
     from gridpilot.simulator.report import write_report
-    from gridpilot.simulator.sweep import apply_setting
 
     per_site = summarise(rows).per_site
     chosen = {r["site"]: r for r in [*per_site[:SITE_REPORTS], *per_site[-SITE_REPORTS:]]}
@@ -164,13 +160,9 @@ def _site_reports(fleet: Any, rows: list[dict[str, Any]], out_dir: Path,
         if site is None:
             continue
         _doc, smap, pdata = load_policy_doc(site.policy_path)
-        data = copy.deepcopy(pdata)
-        for key, value in (*site.overrides, *json.loads(row["settings"]).items()):
-            apply_setting(data, key, value)
-        policy = compile_policy(validate_policy_data(data, smap), smap, data,
-                                Path(site.policy_path))
         series = prepare_site_series(load_dataset(site.data_path, site.format), site)
-        bt = run_backtest(policy, series, optimal=optimal, initial_soc_pct=site.soc_pct)
+        bt = backtest_variant(site, (smap, pdata), tuple(json.loads(row["settings"]).items()),
+                              series, optimal=optimal)
         rel = f"sites/{_slug(name)}"
         write_report(bt, out_dir / rel, data=series.report, plots=False)
         links[name] = f"{rel}/report.md"

@@ -13,7 +13,7 @@ import copy
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,8 +24,12 @@ from gridpilot.recorded.base import TimeSeries
 from gridpilot.recorded.resample import resample
 from gridpilot.simulator.kept import Kept
 
-__all__ = ["ROW_FIELDS", "Row", "Shipped", "SiteData", "Task", "Variant", "install_datasets",
-           "load_dataset", "prepare_site_series", "run_task", "site_row"]
+if TYPE_CHECKING:
+    from gridpilot.rules.yamlsource import SourceMap
+    from gridpilot.simulator.backtest import Backtest
+
+__all__ = ["ROW_FIELDS", "Row", "Shipped", "SiteData", "Task", "Variant", "backtest_variant",
+           "install_datasets", "load_dataset", "prepare_site_series", "run_task", "site_row"]
 
 Variant = tuple[tuple[str, Any], ...]
 """One sweep combination: (dotted path, value) pairs; ``()`` is the site's policy as it is."""
@@ -126,10 +130,7 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
     """Backtest every variant of ``task`` on its site; never raises for bad input: a variant
     that cannot run is a ``failed`` row naming why. ``data``: the site's data shipped to
     this worker; ``None`` looks in what :func:`install_datasets` kept, then reads by path."""
-    from gridpilot.rules.compile import compile_policy
-    from gridpilot.rules.loader import load_policy_doc, validate_policy_data
-    from gridpilot.simulator.backtest import run_backtest
-    from gridpilot.simulator.sweep import apply_setting
+    from gridpilot.rules.loader import load_policy_doc
 
     site = task.site
     numbers = range(task.first_variant, task.first_variant + len(task.variants))
@@ -149,16 +150,9 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
                 for n, v in zip(numbers, task.variants, strict=True)]
     rows: list[Row] = []
     for n, variant in zip(numbers, task.variants, strict=True):
-        candidate = copy.deepcopy(pdata)
         try:
-            for key, value in (*site.overrides, *variant):
-                apply_setting(candidate, key, value)
-            policy = compile_policy(validate_policy_data(candidate, smap), smap, candidate,
-                                    Path(site.policy_path))
-            bt = run_backtest(policy, series, optimal=task.optimal,
-                              initial_soc_pct=site.soc_pct,
-                              prices="data" if site.prices == "data" else "policy",
-                              price_series=price_series)
+            bt = backtest_variant(site, (smap, pdata), variant, series, optimal=task.optimal,
+                                  price_series=price_series)
         except GridpilotError as exc:
             rows.append(site_row(site.name, site.index, n, variant, "failed", _first_line(exc)))
             continue
@@ -180,6 +174,29 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
         )
         rows.append(row)
     return rows
+
+
+def backtest_variant(site: FleetSite, policy_doc: tuple[SourceMap, Any], variant: Variant,
+                     series: TimeSeries, *, optimal: bool,
+                     price_series: TimeSeries | None = None) -> Backtest:
+    """The backtest of one variant of ``site``: its policy (``policy_doc``: the source map and
+    data :func:`~gridpilot.rules.loader.load_policy_doc` read, left as they are) with the site's
+    overrides and the variant's settings, on ``series``, with the site's prices and starting
+    SOC. The one recipe of a fleet's rows and of the sites' own reports."""
+    from gridpilot.rules.compile import compile_policy
+    from gridpilot.rules.loader import validate_policy_data
+    from gridpilot.simulator.backtest import run_backtest
+    from gridpilot.simulator.sweep import apply_setting
+
+    smap, pdata = policy_doc
+    candidate = copy.deepcopy(pdata)
+    for key, value in (*site.overrides, *variant):
+        apply_setting(candidate, key, value)
+    policy = compile_policy(validate_policy_data(candidate, smap), smap, candidate,
+                            Path(site.policy_path))
+    return run_backtest(policy, series, optimal=optimal, initial_soc_pct=site.soc_pct,
+                        prices="data" if site.prices == "data" else "policy",
+                        price_series=price_series)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,6 +3,7 @@ the report, compare, and the usage error when Dask is missing."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -75,3 +76,21 @@ def test_without_distributed_dask_is_a_usage_error(tiny_fleet: Path, tmp_path: P
     sweep = run_cli("sweep", str(POLICY), "--data", str(DATA), "--set", SWEEP,
                     "--executor", "dask")
     assert sweep.returncode == 2 and 'pip install "gridpilot[dask]"' in sweep.stderr
+
+
+def test_a_sites_own_report_is_its_row_with_the_data_prices(tmp_path: Path) -> None:
+    # A fleet that decides and bills with the data's prices: the best and worst sites' own
+    # reports, re-run after the fleet, must be those very backtests, not the policy's tariff.
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"version: 1\nname: data prices\ndefaults:\n  policy: {POLICY}\n"
+                     f"  data: {DATA}\n  step: 1h\n  from: '2018-06-01'\n  to: '2018-06-05'\n"
+                     "  prices: data\nsites:\n  - name: home\n")
+    out = tmp_path / "run"
+    r = run_cli("fleet", "simulate", str(fleet), "--out", str(out), "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    (row,) = read_results(out / "results.parquet")
+    report = json.loads((out / "sites/home/report.json").read_text())
+    assert report["prices"]["source"] == "data"
+    assert report["results"]["policy"]["bill"] == pytest.approx(row["bill"], abs=1e-9)
+    assert report["results"]["no_battery"]["bill"] == pytest.approx(row["no_battery_bill"],
+                                                                    abs=1e-9)
