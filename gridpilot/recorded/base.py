@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,13 @@ class LoadReport:
     row_label: str = "row"
     """What :attr:`TimeSeries.rows` counts: ``row`` (CSV, the header is row 1) or ``record``
     (JSON, from 0)."""
+
+    def with_repair(self, note: str) -> LoadReport:
+        """This report with one more repair note, for data derived from the series it describes
+        (filled, resampled): the series it came from keeps its own report, which other
+        derivations (a fleet's sites, a sweep's variants) read too. Its lists are its own, so
+        a warning noted on the derived data later stays there too."""
+        return replace(self, repairs=[*self.repairs, note], warnings=list(self.warnings))
 
     def cell_note(self, name: str, start_s: int) -> str | None:
         """Where the value of ``name`` at ``start_s`` was left missing in the file, if known."""

@@ -80,10 +80,10 @@ def fill_gaps(series: TimeSeries, policy: GapPolicy) -> TimeSeries:
             raise DataError(f"{series.report.source}: column {name!r} has no values at all")
         cols[name] = _fill(values, missing, policy.method)
         filled += int(missing.sum())
-    out = TimeSeries(series.start_s, series.interval_s, cols, series.report)
+    report = series.report
     if filled:
-        series.report.repairs.append(f"filled {filled} missing value(s) by {policy.method!r}")
-    return out
+        report = report.with_repair(f"filled {filled} missing value(s) by {policy.method!r}")
+    return TimeSeries(series.start_s, series.interval_s, cols, report)
 
 
 def _longest_run(mask: np.ndarray) -> int:
@@ -138,7 +138,8 @@ def resample(series: TimeSeries, step_s: int, *, gaps: GapPolicy | None = None) 
     for name, values in series.columns.items():
         fine = np.repeat(values, rep)[lo : lo + n * per]
         cols[name] = fine.reshape(n, per).mean(axis=1)
+    report = series.report
     if src != step_s:
-        series.report.repairs.append(f"resampled from {src} s to {step_s} s (energy conserved)")
+        report = report.with_repair(f"resampled from {src} s to {step_s} s (energy conserved)")
     start_s = first + np.arange(n, dtype=np.int64) * step_s
-    return TimeSeries(start_s, step_s, cols, series.report)
+    return TimeSeries(start_s, step_s, cols, report)

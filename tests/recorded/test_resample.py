@@ -44,7 +44,7 @@ def test_uci_minutes_to_five_minutes_with_a_fill() -> None:
         resample(s, 300)
     r = resample(s, 300, gaps=GapPolicy("linear", max_gap_s=600))
     assert not np.isnan(r.columns["load_w"]).any()
-    assert any("filled" in x for x in s.report.repairs)
+    assert any("filled" in x for x in r.report.repairs)
     # five-minute averages are the mean of their minutes
     i0 = int((r.start_s[0] - s.start_s[0]) // 60)
     assert r.columns["load_w"][0] == pytest.approx(np.mean(s.columns["load_w"][i0 : i0 + 5]))
@@ -86,3 +86,19 @@ def test_parse_step() -> None:
         60, 300, 900, 1800, 3600, 300]
     with pytest.raises(DataError, match="1m, 5m, 15m, 30m or 1h"):
         parse_step("7m")
+
+
+def test_a_derived_series_notes_its_repairs_and_leaves_the_source_report_alone() -> None:
+    # One loaded series is resampled again and again (a fleet's sites, a sweep's variants):
+    # each result says what was done to it, once, and the loaded one stays as it was loaded.
+    s = _series([1.0, np.nan, np.nan, 4.0, 5.0, 6.0, 7.0, 8.0], 300)
+    s.report.repairs.append("read as loaded")
+    notes = ["read as loaded", "filled 2 missing value(s) by 'hold'",
+             "resampled from 300 s to 600 s (energy conserved)"]
+    for _ in range(3):
+        out = resample(s, 600, gaps=GapPolicy("hold"))
+        assert out.report.repairs == notes
+    assert s.report.repairs == ["read as loaded"]
+    assert fill_gaps(s, GapPolicy("zero")).report.repairs == [*notes[:1], "filled 2 missing "
+                                                              "value(s) by 'zero'"]
+    assert s.report.repairs == ["read as loaded"]
