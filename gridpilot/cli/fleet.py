@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,6 @@ from gridpilot.cli.terminal import stdout
 from gridpilot.exitcodes import ExitCode
 
 __all__ = ["register"]
-
-SITE_REPORTS = 5
-"""Best and worst sites that get their own backtest report (re-run here, deterministic)."""
-
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = "Backtest one policy across many sites (see docs/fleet.md)."
@@ -103,6 +98,7 @@ def run_simulate(args: argparse.Namespace) -> ExitCode:
     from gridpilot.fleet import load_fleet
     from gridpilot.fleet.report import write_fleet_report
     from gridpilot.fleet.run import simulate_fleet
+    from gridpilot.fleet.site_reports import write_site_reports
     from gridpilot.simulator.sweep import variants
 
     spec = executor_spec(args)
@@ -124,8 +120,8 @@ def run_simulate(args: argparse.Namespace) -> ExitCode:
     else:
         result = simulate_fleet(fleet, out_dir, spec, variants=combos, optimal=args.optimal,
                                 resume=args.resume)
-    links = {} if args.no_site_reports else _site_reports(fleet, result.rows, out_dir,
-                                                          args.optimal)
+    links = {} if args.no_site_reports else write_site_reports(
+        fleet, result.rows, out_dir, optimal=args.optimal, jobs=spec.jobs)
     summary = write_fleet_report(result.rows, out_dir, title=fleet.name, site_reports=links)
     out = stdout()
     print(f"{fleet.name}: {summary.ok} of {summary.sites} sites ran"
@@ -135,38 +131,6 @@ def run_simulate(args: argparse.Namespace) -> ExitCode:
         print(f"{len(summary.failed)} site-variants failed or were lost (see fleet.md)", file=out)
     print(f"Results: {result.results_path}; report: {out_dir / 'fleet.md'}", file=out)
     return ExitCode.INVALID if summary.ok == 0 else ExitCode.OK
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "site"
-
-
-def _site_reports(fleet: Any, rows: list[dict[str, Any]], out_dir: Path,
-                  optimal: bool) -> dict[str, str]:
-    """The own backtest report of the best and worst sites (their best variant), re-run here."""
-    import json
-
-    from gridpilot.fleet.report import summarise
-    from gridpilot.fleet.task import backtest_variant, load_dataset, prepare_site_series
-    from gridpilot.rules.loader import load_policy_doc
-    from gridpilot.simulator.report import write_report
-
-    per_site = summarise(rows).per_site
-    chosen = {r["site"]: r for r in [*per_site[:SITE_REPORTS], *per_site[-SITE_REPORTS:]]}
-    sites = {s.name: s for s in fleet.sites}
-    links: dict[str, str] = {}
-    for name, row in chosen.items():
-        site = sites.get(name)
-        if site is None:
-            continue
-        _doc, smap, pdata = load_policy_doc(site.policy_path)
-        series = prepare_site_series(load_dataset(site.data_path, site.format), site)
-        bt = backtest_variant(site, (smap, pdata), tuple(json.loads(row["settings"]).items()),
-                              series, optimal=optimal)
-        rel = f"sites/{_slug(name)}"
-        write_report(bt, out_dir / rel, data=series.report, plots=False)
-        links[name] = f"{rel}/report.md"
-    return links
 
 
 def run_compare(args: argparse.Namespace) -> ExitCode:
