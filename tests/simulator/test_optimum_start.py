@@ -5,35 +5,16 @@ same optimum."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from gridpilot.recorded import load_data
-from gridpilot.rules.loader import load_policy
 from gridpilot.simulator import optimum as optimum_mod
 from gridpilot.simulator import optimum_model
-from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.optimum import solve_optima, solve_optimum
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _week(demand_charge_per_kw: float) -> tuple[SiteSeries, Any]:
-    """A summer week of the bundled year at 30 minutes on the Agile example's tariff."""
-    policy = load_policy(ROOT / "examples/policies/agile-dynamic.yaml")
-    year = load_data(ROOT / "examples/data/uk-2018-halfhourly.csv")
-    first = int(year.start_s[0]) + 150 * 86_400
-    weeks = year.slice_time(first, first + 7 * 86_400)
-    tariff = policy.tariff
-    site = SiteSeries(start_s=weeks.start_s, step_s=weeks.interval_s,
-                      load_w=weeks.columns["load_w"], pv_w=weeks.columns["pv_w"],
-                      import_price=tariff.import_prices(weeks.start_s),
-                      export_price=tariff.export_prices(weeks.start_s), tz=policy.tz,
-                      bill=BillInputs(demand_charge_per_kw=demand_charge_per_kw))
-    return site, policy.battery
+from .agile_site import agile_days
 
 
 def _relaxations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int]]:
@@ -59,7 +40,7 @@ def _relaxations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int]]:
 @pytest.mark.parametrize("demand_charge", [0.0, 10.0])
 def test_the_second_optimum_starts_from_the_first_relaxation(
         windows: bool, demand_charge: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    site, params = _week(demand_charge)
+    site, params = agile_days(150, 7, demand_charge_per_kw=demand_charge)  # a summer week
     cases = [(replace(params, min_soc_pct=20.0), 20.0), (params, params.min_soc_pct)]
     if windows:
         monkeypatch.setattr(optimum_mod, "_EXACT_STEPS", 0)

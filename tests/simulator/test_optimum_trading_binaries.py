@@ -4,41 +4,22 @@ its trade to another step of about the same value round after round (3 to 8 MILP
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from gridpilot.recorded import load_data
-from gridpilot.recorded.resample import parse_step, resample
-from gridpilot.rules.loader import load_policy
 from gridpilot.simulator import optimum_model
-from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.optimum import solve_optimum
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _summer_days() -> tuple[SiteSeries, Any]:
-    """Five June days of the bundled year at 5 minutes on the Agile example's tariff (1,440
-    steps: one horizon, no windows), where its export pays more than its import at times."""
-    policy = load_policy(ROOT / "examples/policies/agile-dynamic.yaml")
-    year = resample(load_data(ROOT / "examples/data/uk-2018-halfhourly.csv"), parse_step("5m"))
-    first = int(year.start_s[0]) + 160 * 86_400
-    days = year.slice_time(first, first + 1440 * 300)
-    tariff = policy.tariff
-    site = SiteSeries(start_s=days.start_s, step_s=days.interval_s,
-                      load_w=days.columns["load_w"], pv_w=days.columns["pv_w"],
-                      import_price=tariff.import_prices(days.start_s),
-                      export_price=tariff.export_prices(days.start_s), tz=policy.tz,
-                      bill=BillInputs())
-    return site, policy.battery
+from .agile_site import agile_days
 
 
 def test_a_trading_step_gives_every_trading_step_its_binary(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    site, params = _summer_days()
+    # five June days at 5 minutes (1,440 steps: one horizon, no windows), where the Agile
+    # example's export pays more than its import at times
+    site, params = agile_days(160, 5, step="5m")
     rounds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     real = optimum_model.OptimumModel.solve
 
