@@ -13,6 +13,7 @@ from gridpilot.fleet import load_fleet
 from gridpilot.fleet.executors import parse_executor
 from gridpilot.fleet.results import JOURNAL, read_results
 from gridpilot.fleet.run import simulate_fleet
+from gridpilot.fleet.site_reports import write_site_reports
 from tests.cli.runner import run_cli
 from tests.fleet.conftest import DATA, POLICY, SWEEP, VARIANTS, row_tuples
 
@@ -81,15 +82,15 @@ def test_without_distributed_dask_is_a_usage_error(tiny_fleet: Path, tmp_path: P
 def test_a_sites_own_report_is_its_row_with_the_data_prices(tmp_path: Path) -> None:
     # A fleet that decides and bills with the data's prices: the best and worst sites' own
     # reports, re-run after the fleet, must be those very backtests, not the policy's tariff.
-    fleet = tmp_path / "fleet.yaml"
-    fleet.write_text(f"version: 1\nname: data prices\ndefaults:\n  policy: {POLICY}\n"
-                     f"  data: {DATA}\n  step: 1h\n  from: '2018-06-01'\n  to: '2018-06-05'\n"
-                     "  prices: data\nsites:\n  - name: home\n")
-    out = tmp_path / "run"
-    r = run_cli("fleet", "simulate", str(fleet), "--out", str(out), "--jobs", "1")
-    assert r.returncode == 0, r.stderr
-    (row,) = read_results(out / "results.parquet")
-    report = json.loads((out / "sites/home/report.json").read_text())
+    path = tmp_path / "fleet.yaml"
+    path.write_text(f"version: 1\nname: data prices\ndefaults:\n  policy: {POLICY}\n"
+                    f"  data: {DATA}\n  step: 1h\n  from: '2018-06-01'\n  to: '2018-06-05'\n"
+                    "  prices: data\nsites:\n  - name: home\n")
+    fleet = load_fleet(path)
+    run = simulate_fleet(fleet, tmp_path, parse_executor("local", jobs=1))
+    links = write_site_reports(fleet, run.rows, tmp_path, optimal=False, jobs=1)
+    (row,) = run.rows
+    report = json.loads((tmp_path / links["home"].replace(".md", ".json")).read_text())
     assert report["prices"]["source"] == "data"
     assert report["results"]["policy"]["bill"] == pytest.approx(row["bill"], abs=1e-9)
     assert report["results"]["no_battery"]["bill"] == pytest.approx(row["no_battery_bill"],
