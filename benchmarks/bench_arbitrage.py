@@ -38,6 +38,7 @@ TREE = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--tree=")), s
 sys.path.insert(0, TREE)
 
 import highspy  # noqa: E402
+from gitexport import export_package  # noqa: E402
 
 from gridpilot.lp.battery import BatteryLP  # noqa: E402
 from gridpilot.recorded import load_data  # noqa: E402
@@ -286,9 +287,7 @@ def against(rev: str, policy_path: str, step: str, repeat: int) -> int:
     best: dict[str, dict[str, float]] = {}
     digests: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "gridpilot"],
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        export_package(rev, Path(tmp))
         trees = {"this tree": str(ROOT), rev: tmp}
         for _ in range(2):
             for name, tree in trees.items():

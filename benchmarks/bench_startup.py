@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from gitexport import export_package
+
 ROOT = Path(__file__).resolve().parents[1]
 
 COMMANDS: dict[str, list[str]] = {
@@ -138,15 +140,6 @@ def _report(label: str, figures: tuple[float, float, float], budget_s: float | N
     print(f"{label:<40} CPU best {best:6.3f} s  median {cpu:6.3f} s  wall {wall:6.3f} s{verdict}")
 
 
-def _export(rev: str, into: Path) -> Path:
-    """The ``gridpilot`` package as commit ``rev`` had it, unpacked under ``into``."""
-    into.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "gridpilot"],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="repetitions per command (9)")
@@ -160,7 +153,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gridpilot-bench-startup-") as tmp:
         envs = {"": _child_env(ROOT, bytecode, Path(tmp) / "pycache-here")}
         if args.against:
-            old = _export(args.against, Path(tmp) / "against")
+            old = export_package(args.against, Path(tmp) / "against")
             envs[f" @{args.against}"] = _child_env(old, bytecode, Path(tmp) / "pycache-against")
         print(f"python {platform.python_version()} on {platform.machine()}, "
               f"{os.cpu_count()} CPU(s); best and median of {args.runs} runs, after one warm-up; "
