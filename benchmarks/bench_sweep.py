@@ -1,5 +1,5 @@
 """Benchmark a sweep: ``python benchmarks/bench_sweep.py [--step 5m] [--variants 5] [--repeat 2]
-[--optimal]``.
+[--optimal [--sites N] [--jobs N] [--against REV]]``.
 
 Runs ``gridpilot sweep`` of the Agile example (``tariff_arbitrage``) over the UK 2018 year at
 ``--step``, varying ``min_spread_per_kwh`` over ``--variants`` values, on one local process
@@ -10,9 +10,12 @@ one (the forecast track, the baselines) shows as the gap between the first varia
 (``--variants 1``) and a later one's.
 
 ``--optimal`` runs the same variants with each one's perfect-foresight optimum (its savings
-captured), which ``sweep`` does not report: as ``gridpilot fleet simulate`` of a one-site fleet
-with ``--set`` and ``--optimal`` (``--jobs 1``, no per-site reports). Every variant keeps the
-same battery and data, so they share one optimum.
+captured), which ``sweep`` does not report: as ``gridpilot fleet simulate`` with ``--set`` and
+``--optimal`` (no per-site reports) of a one-site fleet, or with ``--sites N`` of the first N
+homes of ``examples/fleet/fleet.yaml``, on ``--jobs`` processes (default 1), and prints the wall
+time beside the CPU. Every variant keeps its site's battery and data, so a site's variants share
+one optimum. ``--against REV`` also runs the ``gridpilot`` package of git commit REV, the two
+trees taking turns, and checks that both wrote the same rows.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+from gitexport import export_package
 
 ROOT = Path(__file__).resolve().parents[1]
 AGILE = ROOT / "examples" / "policies" / "agile-dynamic.yaml"
 DATA = ROOT / "examples" / "data" / "uk-2018-halfhourly.csv"
+FLEET = ROOT / "examples" / "fleet" / "fleet.yaml"
 
 
 def _children_cpu_s() -> float:
@@ -52,23 +59,42 @@ def _sweep_cpu_s(step: str, variants: int, csv: Path) -> float:
     return _children_cpu_s() - before
 
 
-def _fleet_cpu_s(step: str, variants: int, tmp: Path) -> tuple[float, int]:
-    """CPU of ``fleet simulate --optimal`` of the variants on a one-site fleet, and its rows."""
+def _fleet_yaml(step: str, sites: int, into: Path) -> Path:
+    """The one-site Agile fleet, or the first ``sites`` homes of the example fleet."""
+    path = into / "fleet.yaml"
+    if sites <= 1:
+        path.write_text(f"version: 1\nname: bench\ndefaults:\n  policy: {AGILE}\n"
+                        f"  data: {DATA}\n  step: {step}\nsites:\n  - name: home\n")
+        return path
+    lines: list[str] = []
+    seen = 0
+    for line in FLEET.read_text().splitlines():
+        seen += line.startswith("  - name:")
+        if seen > sites:
+            break
+        lines.append(line.replace("  step: 30m", f"  step: {step}"))
+    path.write_text("\n".join(lines).replace("../", f"{FLEET.parent.parent}/") + "\n")
+    return path
+
+
+def _fleet_run(tree: Path, fleet: Path, variants: int, jobs: int,
+               tmp: Path) -> tuple[float, float, list[str]]:
+    """CPU and wall time of ``fleet simulate --optimal`` of the variants with ``tree``'s
+    gridpilot, and its rows (sorted, as JSON lines)."""
     top = 0.01 * (variants - 1)
     values = f"0.0:{top:g}:0.01" if variants > 1 else "0.0"
-    fleet = tmp / "fleet.yaml"
-    fleet.write_text(f"version: 1\nname: bench\ndefaults:\n  policy: {AGILE}\n"
-                     f"  data: {DATA}\n  step: {step}\nsites:\n  - name: home\n")
     out = Path(tempfile.mkdtemp(prefix="fleet-out-", dir=tmp))
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(tree), OPENBLAS_NUM_THREADS="1")
     before = _children_cpu_s()
+    t0 = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "gridpilot", "fleet", "simulate", str(fleet),
          "--set", f"strategies.arbitrage.min_spread_per_kwh={values}", "--optimal",
-         "--jobs", "1", "--no-site-reports", "--out", str(out)],
-        check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--jobs", str(jobs), "--no-site-reports", "--out", str(out)],
+        check=True, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
     cpu = _children_cpu_s() - before
-    return cpu, len((out / "results.jsonl").read_text().splitlines())
+    return cpu, wall, sorted((out / "results.jsonl").read_text().splitlines())
 
 
 def main() -> int:
@@ -77,10 +103,15 @@ def main() -> int:
     ap.add_argument("--variants", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--optimal", action="store_true",
-                    help="with each variant's optimum (fleet simulate of one site)")
+                    help="with each variant's optimum (fleet simulate)")
+    ap.add_argument("--sites", type=int, default=1,
+                    help="with --optimal: the first N homes of the example fleet")
+    ap.add_argument("--jobs", type=int, default=1, help="with --optimal: worker processes")
+    ap.add_argument("--against", metavar="REV",
+                    help="with --optimal: also run git commit REV's gridpilot, taking turns")
     args = ap.parse_args()
     if args.optimal:
-        return _optimal(args.step, args.variants, args.repeat)
+        return _optimal(args)
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "sweep.csv"
         runs = [_sweep_cpu_s(args.step, args.variants, csv) for _ in range(max(1, args.repeat))]
@@ -93,17 +124,39 @@ def main() -> int:
     return 0
 
 
-def _optimal(step: str, variants: int, repeat: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        results = [_fleet_cpu_s(step, variants, Path(tmp)) for _ in range(max(1, repeat))]
-    runs = [cpu for cpu, _rows in results]
-    rows = results[0][1]
+def _optimal(args: argparse.Namespace) -> int:
+    trees = {"this tree": ROOT}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if args.against:
+            trees[args.against] = export_package(args.against, tmp / "against")
+        fleet = _fleet_yaml(args.step, args.sites, tmp)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+        rows: dict[str, list[str]] = {}
+        for _ in range(max(1, args.repeat)):
+            for name, tree in trees.items():  # taking turns: both see the same machine
+                cpu, wall, rows[name] = _fleet_run(tree, fleet, args.variants, args.jobs, tmp)
+                runs[name].append((cpu, wall))
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    print(f"gridpilot fleet simulate --optimal of {AGILE.name} on one site, UK 2018 year at "
-          f"{step}, {rows} variants, --jobs 1: CPU best {min(runs):.2f} s, median "
-          f"{statistics.median(runs):.2f} s ({min(runs) / rows:.2f} s a variant, start-up "
-          "included)")
+    n_rows = len(rows["this tree"])
+    where = "one site" if args.sites <= 1 else f"the first {args.sites} homes of {FLEET.name}"
+    print(f"gridpilot fleet simulate --optimal of {AGILE.name} on {where}, UK 2018 year at "
+          f"{args.step}, {n_rows} rows ({args.variants} variants a site), --jobs {args.jobs}:")
+    for name, figures in runs.items():
+        cpus = [cpu for cpu, _ in figures]
+        walls = [wall for _, wall in figures]
+        print(f"  {name:<12} CPU best {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s "
+              f"({min(cpus) / n_rows:.2f} s a row, start-up included); wall best "
+              f"{min(walls):.2f} s")
+    if args.against:
+        same = rows["this tree"] == rows[args.against]
+        cpu_now = min(c for c, _ in runs["this tree"])
+        cpu_then = min(c for c, _ in runs[args.against])
+        print(f"  CPU {cpu_now / cpu_then:.2f}x of {args.against}'s; "
+              f"rows {'the same' if same else 'DIFFERENT'}")
+        if not same:
+            return 1
     return 0
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "parse_executor",
     "require_dask",
     "run_tasks",
+    "worker_count",
 ]
 
 DASK_EXTRA = 'pip install "gridpilot[dask]"'
@@ -89,6 +90,16 @@ def parse_executor(text: str, jobs: int | None = None, ship: str | None = None) 
     raise UsageError(f"--executor {text!r}: use local, dask or dask://HOST:PORT")
 
 
+def worker_count(spec: ExecutorSpec) -> int | None:
+    """How many tasks ``spec`` runs at once: ``--jobs`` or every core for a pool or cluster of
+    its own; for an existing scheduler ``--jobs`` if given, else ``None`` (not known here)."""
+    return spec.jobs if spec.address is not None else _own_workers(spec)
+
+
+def _own_workers(spec: ExecutorSpec) -> int:
+    return max(1, spec.jobs or os.cpu_count() or 1)
+
+
 def run_tasks(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
               datasets: dict[tuple[str, str], Shipped] | None = None) -> None:
     """Run ``tasks`` on ``spec``, calling ``on_rows`` (in this process) as each finishes.
@@ -113,7 +124,7 @@ def _run_with_data(task: Task, data: Any) -> list[Row]:
 
 def _run_local(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
                datasets: dict[tuple[str, str], Shipped]) -> None:
-    jobs = max(1, min(spec.jobs or os.cpu_count() or 1, len(tasks)))
+    jobs = min(_own_workers(spec), len(tasks))
     if jobs == 1:
         for task in tasks:
             on_rows(task, run_task(task, datasets.get(task.site.dataset)))
@@ -166,7 +177,7 @@ def _run_dask(spec: ExecutorSpec, tasks: Sequence[Task], on_rows: OnRows,
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,
                           "distributed.admin.tick.limit": "1h"}):
         if spec.address is None:
-            workers = max(1, spec.jobs or os.cpu_count() or 1)
+            workers = _own_workers(spec)
             if spec.processes:
                 cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gridpilot.fleet.executors import ExecutorSpec, run_tasks
+from gridpilot.fleet.executors import ExecutorSpec, run_tasks, worker_count
 from gridpilot.fleet.results import JOURNAL, Journal, read_journal, write_results
 from gridpilot.fleet.sites import Fleet, FleetSite
 from gridpilot.fleet.task import ROW_FIELDS, Row, Task, Variant, site_row
@@ -38,13 +38,22 @@ def _ticks(site: FleetSite) -> int:
 
 
 def plan_tasks(fleet: Fleet, variants: Sequence[Variant], *, optimal: bool = False,
-               have: frozenset[tuple[int, int]] = frozenset()) -> list[Task]:
+               have: frozenset[tuple[int, int]] = frozenset(),
+               workers: int | None = None) -> list[Task]:
     """One task per site × batch of consecutive variants, batched to about
-    :data:`TARGET_TICKS_PER_TASK` ticks; variants already in ``have`` are left out."""
+    :data:`TARGET_TICKS_PER_TASK` ticks; variants already in ``have`` are left out.
+
+    With ``optimal``, a site's variants are split into as few tasks as keep ``workers`` busy
+    (one task per site once the fleet has as many sites as workers; ``None``: an unknown
+    number, taken as no more workers than sites): a worker solves the optimum its variants
+    share once, so a site split across k workers solves it k times."""
     tasks: list[Task] = []
+    per_site = 1 if workers is None else max(1, math.ceil(workers / max(1, len(fleet.sites))))
     for site in fleet.sites:
         per_task = max(1, math.ceil(TARGET_TICKS_PER_TASK / _ticks(site)))
         run: list[int] = [i for i in range(len(variants)) if (site.index, i) not in have]
+        if optimal:
+            per_task = max(per_task, math.ceil(len(run) / per_site))
         # Consecutive runs only, so a task's variant numbers are first_variant + i.
         groups: list[list[int]] = []
         for i in run:
@@ -84,7 +93,8 @@ def simulate_fleet(
     invalid = [site_row(p.name, p.index, i, v, "failed", p.error)
                for p in fleet.problems for i, v in enumerate(variants)
                if (p.index, i) not in have]
-    tasks = plan_tasks(fleet, variants, optimal=optimal, have=have)
+    tasks = plan_tasks(fleet, variants, optimal=optimal, have=have,
+                       workers=worker_count(spec))
     total = fleet.size * len(variants)
     journal = Journal(journal_path)
     try:
