@@ -48,7 +48,9 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the backtests run: a local process pool (default), a Dask "
                         "LocalCluster, or an existing Dask scheduler (needs gridpilot[dask])")
     parser.add_argument("--jobs", type=positive_int,
-                        help="worker processes for local and dask (default: every core)")
+                        help="worker processes for local and dask (default: every core); with "
+                        "dask://, how many workers the cluster has (fleet simulate --optimal "
+                        "plans its tasks by it)")
     parser.add_argument("--ship", choices=("path", "scatter"), default=None,
                         help="how data reaches Dask workers: read by path (shared filesystem; "
                         "default except dask://) or scattered once per dataset")
