@@ -44,14 +44,17 @@ def plan_tasks(fleet: Fleet, variants: Sequence[Variant], *, optimal: bool = Fal
     :data:`TARGET_TICKS_PER_TASK` ticks; variants already in ``have`` are left out.
 
     With ``optimal``, a site's variants are split into as few tasks as keep ``workers`` busy
-    (one task per site once the fleet has as many sites as workers; ``None``: an unknown
-    number, taken as no more workers than sites): a worker solves the optimum its variants
-    share once, so a site split across k workers solves it k times."""
+    (one task per site once as many sites as workers have variants to run; ``None``: an
+    unknown number, taken as no more workers than sites): a worker solves the optimum its
+    variants share once, so a site split across k workers solves it k times."""
     tasks: list[Task] = []
-    per_site = 1 if workers is None else max(1, math.ceil(workers / max(1, len(fleet.sites))))
+    runs = {site.index: [i for i in range(len(variants)) if (site.index, i) not in have]
+            for site in fleet.sites}
+    busy = sum(1 for run in runs.values() if run)  # a resumed run's sites with work left
+    per_site = 1 if workers is None else max(1, math.ceil(workers / max(1, busy)))
     for site in fleet.sites:
         per_task = max(1, math.ceil(TARGET_TICKS_PER_TASK / _ticks(site)))
-        run: list[int] = [i for i in range(len(variants)) if (site.index, i) not in have]
+        run = runs[site.index]
         if optimal:
             per_task = max(per_task, math.ceil(len(run) / per_site))
         # Consecutive runs only, so a task's variant numbers are first_variant + i.

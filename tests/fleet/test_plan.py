@@ -62,18 +62,23 @@ def test_every_variant_not_yet_run_is_in_one_task(
 
 @settings(max_examples=60)
 @given(n_sites=st.integers(1, 6), n_variants=st.integers(1, 9),
-       workers=st.one_of(st.none(), st.integers(1, 12)))
+       workers=st.one_of(st.none(), st.integers(1, 12)), data=st.data())
 def test_with_the_optimum_a_site_is_split_only_to_keep_the_workers_busy(
-        tiny_fleet: Path, n_sites: int, n_variants: int, workers: int | None) -> None:
+        tiny_fleet: Path, n_sites: int, n_variants: int, workers: int | None,
+        data: st.DataObject) -> None:
     # Site-years at 30 minutes: without the optimum, each variant is a task of its own.
     fleet = _fleet(tiny_fleet, n_sites, 365)
     variants = [((("site.battery.max_soc_pct", 90 + v),)) for v in range(n_variants)]
-    assert len(plan_tasks(fleet, variants, workers=workers)) == n_sites * n_variants
-    tasks = plan_tasks(fleet, variants, optimal=True, workers=workers)
+    # A resumed run: the first sites are done, the rest have every variant to run.
+    done = data.draw(st.integers(0, n_sites - 1), label="sites done")
+    have = frozenset((s, v) for s in range(done) for v in range(n_variants))
+    left = n_sites - done
+    assert len(plan_tasks(fleet, variants, have=have, workers=workers)) == left * n_variants
+    tasks = plan_tasks(fleet, variants, optimal=True, have=have, workers=workers)
     # The most tasks (workers solving a site's optimum) that still keep every worker busy.
-    split = 1 if workers is None else min(n_variants, math.ceil(workers / n_sites))
+    split = 1 if workers is None else min(n_variants, math.ceil(workers / left))
     largest = math.ceil(n_variants / split)
-    for site in range(n_sites):
+    for site in range(done, n_sites):
         sizes = [len(t.variants) for t in tasks if t.site.index == site]
         assert len(sizes) == math.ceil(n_variants / largest) <= split
         assert max(sizes) == largest  # no worker waits on a longer task than it must
@@ -103,7 +108,7 @@ def test_a_pool_solves_each_sites_optimum_once(
     def counted(site: object, *args: object, **kwargs: object) -> object:
         with log.open("a") as fh:  # one short append a line: the workers' lines stay whole
             fh.write(f"{os.getpid()}\n")
-        return real(site, *args, **kwargs)  # type: ignore[arg-type]
+        return real(site, *args, **kwargs)
 
     monkeypatch.setattr(baselines, "solve_optima", counted)
     fleet = _loaded(tiny_fleet)
