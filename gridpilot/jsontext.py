@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import json.decoder
 import json.scanner
+import math
 from typing import Any
 
-__all__ = ["loads"]
+__all__ = ["finite", "loads"]
 
 # The pure-Python object parser (undocumented, and so not in the type stubs).
 _OBJECT: Any = getattr(json.decoder, "JSONObject")  # noqa: B009
@@ -56,3 +57,11 @@ def loads(text: str) -> Any:
     decoder.parse_object = parse_object  # type: ignore[attr-defined]
     decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     return decoder.decode(text)
+
+
+def finite(value: Any, name: str) -> float:
+    """``value`` read from JSON as a finite number (not a bool, text or null); ``ValueError``
+    naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name}: {value!r} is not a finite number")
+    return float(value)

@@ -123,7 +123,7 @@ def run_simulate(args: argparse.Namespace) -> ExitCode:
         result = simulate_fleet(fleet, out_dir, spec, variants=combos, optimal=args.optimal,
                                 resume=args.resume)
     links = {} if args.no_site_reports else write_site_reports(
-        fleet, result.rows, out_dir, optimal=args.optimal, jobs=spec.jobs)
+        fleet, result.rows, out_dir, optimal=args.optimal, jobs=spec.jobs, optima=result.optima)
     summary = write_fleet_report(result.rows, out_dir, title=fleet.name, site_reports=links)
     out = stdout()
     print(f"{fleet.name}: {summary.ok} of {summary.sites} sites ran"

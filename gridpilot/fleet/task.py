@@ -27,9 +27,11 @@ from gridpilot.simulator.kept import Kept
 if TYPE_CHECKING:
     from gridpilot.rules.yamlsource import SourceMap
     from gridpilot.simulator.backtest import Backtest
+    from gridpilot.simulator.optimum_figures import OptimumFigures
 
-__all__ = ["ROW_FIELDS", "Row", "Shipped", "SiteData", "Task", "Variant", "backtest_variant",
-           "install_datasets", "load_dataset", "prepare_site_series", "run_task", "site_row"]
+__all__ = ["OPTIMUM", "ROW_FIELDS", "Row", "Shipped", "SiteData", "Task", "Variant",
+           "backtest_variant", "install_datasets", "load_dataset", "prepare_site_series",
+           "run_task", "site_row"]
 
 Variant = tuple[tuple[str, Any], ...]
 """One sweep combination: (dotted path, value) pairs; ``()`` is the site's policy as it is."""
@@ -44,6 +46,11 @@ ROW_FIELDS: tuple[str, ...] = (
 """The columns of ``results.parquet``, in order. ``status``: ``ok``, ``failed`` (the site or
 variant is invalid, or its data is: deterministic, kept on ``--resume``) or ``lost`` (its worker
 died twice, or the run stopped: run again on ``--resume``). Money in the policy's currency."""
+
+OPTIMUM = "optimum"
+"""With ``--optimal``, a row also carries its optimum's figures under this key
+(:meth:`~gridpilot.simulator.optimum_figures.OptimumFigures.as_dict`): kept in the journal, not
+in the results file, for the sites' own reports (:mod:`gridpilot.fleet.site_reports`)."""
 
 
 @dataclass(frozen=True)
@@ -172,17 +179,22 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
             peak_import_w=bt.policy.peak_import_w,
             equivalent_full_cycles=bt.policy.equivalent_full_cycles,
         )
+        figures = bt.optimum_figures()
+        if figures is not None:
+            row[OPTIMUM] = figures.as_dict()
         rows.append(row)
     return rows
 
 
 def backtest_variant(site: FleetSite, policy_doc: tuple[SourceMap, Any], variant: Variant,
                      series: TimeSeries, *, optimal: bool,
-                     price_series: TimeSeries | None = None) -> Backtest:
+                     price_series: TimeSeries | None = None,
+                     known_optimum: OptimumFigures | None = None) -> Backtest:
     """The backtest of one variant of ``site``: its policy (``policy_doc``: the source map and
     data :func:`~gridpilot.rules.loader.load_policy_doc` read, left as they are) with the site's
     overrides and the variant's settings, on ``series``, with the site's prices and starting
-    SOC. The one recipe of a fleet's rows and of the sites' own reports."""
+    SOC. The one recipe of a fleet's rows and of the sites' own reports (``known_optimum``:
+    the optimum's figures from the row, see :func:`~gridpilot.simulator.backtest.run_backtest`)."""
     from gridpilot.rules.compile import compile_policy
     from gridpilot.rules.loader import validate_policy_data
     from gridpilot.simulator.backtest import run_backtest
@@ -196,7 +208,7 @@ def backtest_variant(site: FleetSite, policy_doc: tuple[SourceMap, Any], variant
                             Path(site.policy_path))
     return run_backtest(policy, series, optimal=optimal, initial_soc_pct=site.soc_pct,
                         prices="data" if site.prices == "data" else "policy",
-                        price_series=price_series)
+                        price_series=price_series, known_optimum=known_optimum)
 
 
 def _first_line(exc: BaseException) -> str:

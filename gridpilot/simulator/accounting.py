@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -34,6 +35,7 @@ import numpy as np
 from gridpilot.arrays import FloatArray, IntArray
 from gridpilot.engine.battery import BatteryParams, step
 from gridpilot.engine.commands import Command, CommandKind
+from gridpilot.jsontext import finite
 from gridpilot.simulator.selfsupply import self_supply
 
 __all__ = [
@@ -109,6 +111,23 @@ class Totals:
         d = asdict(self)
         d["months"] = [asdict(m) for m in self.months]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Totals:
+        """The inverse of :meth:`as_dict` (a JSON round trip keeps every float exactly); raises
+        ``TypeError``, ``KeyError`` or ``ValueError`` for anything else."""
+        months = d["months"]
+        if not isinstance(months, list) or not months:
+            raise TypeError("months: not a list of months")
+        return cls(**{k: finite(v, k) for k, v in d.items() if k != "months"},
+                   months=tuple(_month_totals(m) for m in months))
+
+
+def _month_totals(d: dict[str, Any]) -> MonthTotals:
+    month = d["month"]
+    if not isinstance(month, str):
+        raise TypeError(f"month: {month!r} is not YYYY-MM")
+    return MonthTotals(month, **{k: finite(v, k) for k, v in d.items() if k != "month"})
 
 
 def month_index(start_s: IntArray, tz: ZoneInfo) -> tuple[IntArray, list[str]]:

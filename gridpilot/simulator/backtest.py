@@ -12,8 +12,9 @@ import numpy as np
 from gridpilot.engine.battery import BatteryParams
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.simulator.accounting import BillInputs, SiteSeries, Totals, compute_totals
-from gridpilot.simulator.baselines import baselines, optima
+from gridpilot.simulator.baselines import baselines, optima, optima_key
 from gridpilot.simulator.optimum import OptimumResult, savings_captured
+from gridpilot.simulator.optimum_figures import OptimumFigures
 from gridpilot.simulator.pricesource import (
     DEFAULT_PRICE_SOURCE,
     PRICE_COLUMNS,
@@ -58,6 +59,10 @@ class Backtest:
     optimum_full_range: Totals | None = None
     """The same battery's optimum down to the device's minimum SOC (the reserve traded too)."""
     optimum_full_range_result: OptimumResult | None = None
+    optimum_gap: float | None = None
+    """How much cheaper than the reported optimum any schedule could still be [currency]."""
+    optimum_key: str | None = None
+    """:func:`~gridpilot.simulator.baselines.optima_key` of the optimum's inputs."""
     prices: PriceSource = DEFAULT_PRICE_SOURCE
     """Which prices decided and billed: ``policy`` (the tariff) or ``data`` (the file's)."""
     prices_note: str = ""
@@ -90,12 +95,21 @@ class Backtest:
             return None
         return savings_captured(cost(self.no_battery), cost(self.policy), self.optimal_cost_bound)
 
-    @property
-    def optimum_gap(self) -> float | None:
-        """How much cheaper than the reported optimum any schedule could still be [currency]."""
-        if self.optimum_result is None:
+    def optimum_figures(self) -> OptimumFigures | None:
+        """The optimum's figures without its schedules (``None`` without the optimum)."""
+        if (self.optimum is None or self.optimum_full_range is None or self.optimum_key is None
+                or self.optimum_floor_soc_pct is None or self.optimal_cost_bound is None
+                or self.optimum_gap is None):
             return None
-        return self.optimum_result.gap
+        return OptimumFigures(
+            key=self.optimum_key,
+            floor_soc_pct=self.optimum_floor_soc_pct,
+            optimum=self.optimum,
+            full_range=self.optimum_full_range,
+            cost_bound=self.optimal_cost_bound,
+            gap=self.optimum_gap,
+            loss_making_kwh=self.loss_making_cycles_kwh["optimum"],
+        )
 
 
 def cost(totals: Totals) -> float:
@@ -123,12 +137,15 @@ def run_backtest(
     progress: Callable[[int, int], None] | None = None,
     prices: PriceSource = DEFAULT_PRICE_SOURCE,
     price_series: TimeSeries | None = None,
+    known_optimum: OptimumFigures | None = None,
 ) -> Backtest:
     """Replay ``policy`` on ``series`` and bill it; with ``optimal`` also solve the
     perfect-foresight optimum on the same data. ``prices`` says whose prices decide and bill:
     the policy's tariff, or the data's price columns (:mod:`gridpilot.simulator.pricesource`),
     taken from ``price_series`` where given (it must cover ``series``, and may run past its end
-    so that the last steps see the prices published by then)."""
+    so that the last steps see the prices published by then). ``known_optimum``: the figures
+    of this backtest's optimum from an earlier run of it, used instead of solving when their
+    key is this backtest's (the result then has no optimum schedules, ``optimum_result``)."""
     note = describe_prices(prices, series.report.source,
                            all(c in series.columns for c in PRICE_COLUMNS))
     if prices == "data":
@@ -185,20 +202,25 @@ def run_backtest(
         # Both are the same for every variant of a sweep that keeps the battery and the site.
         floor = max(always_on_reserve_pct(policy, params), params.min_soc_pct)
         floors = [floor] + ([params.min_soc_pct] if floor > params.min_soc_pct else [])
-        solved = optima(site, [(replace(params, min_soc_pct=f), max(soc0, f)) for f in floors],
-                        max_export_w=policy.limits.max_export_w)
-        headline = solved[0]
+        cases = [(replace(params, min_soc_pct=f), max(soc0, f)) for f in floors]
+        max_export_w = policy.limits.max_export_w
         out.optimum_floor_soc_pct = floor
+        out.optimum_key = optima_key(site, cases, max_export_w=max_export_w)
+        if known_optimum is not None and known_optimum.key == out.optimum_key:
+            # The same inputs as the run that solved it: the same optimum, not solved again.
+            out.optimum, out.optimum_full_range = known_optimum.optimum, known_optimum.full_range
+            out.optimal_cost_bound = known_optimum.cost_bound
+            out.optimum_gap = known_optimum.gap
+            out.loss_making_cycles_kwh["optimum"] = known_optimum.loss_making_kwh
+            return out
+        solved = optima(site, cases, max_export_w=max_export_w)
+        headline, full = solved[0], solved[-1]
         out.optimum_result, out.optimum = headline, totals(headline.grid_w, headline.battery_w)
+        out.optimum_gap = headline.gap
         out.optimal_cost_bound = headline.objective_bound + out.optimum.standing_charge
         out.loss_making_cycles_kwh["optimum"] = loss_making(headline.battery_w,
                                                             max(soc0, floor))
-        if len(solved) > 1:
-            full = solved[1]
-            out.optimum_full_range_result = full
-            out.optimum_full_range = totals(full.grid_w, full.battery_w)
-        else:
-            out.optimum_full_range_result, out.optimum_full_range = (
-                out.optimum_result, out.optimum
-            )
+        out.optimum_full_range_result = full
+        out.optimum_full_range = out.optimum if full is headline else totals(full.grid_w,
+                                                                              full.battery_w)
     return out

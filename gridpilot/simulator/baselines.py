@@ -33,7 +33,7 @@ from gridpilot.simulator.kept import Kept
 from gridpilot.simulator.optimum import OptimumResult, solve_optima
 from gridpilot.simulator.storedcost import loss_making_discharge_kwh
 
-__all__ = ["Baselines", "baselines", "optima"]
+__all__ = ["Baselines", "baselines", "optima", "optima_key"]
 
 _kept: Kept[Baselines] = Kept(4)
 """A few MB each for a year of 5-minute steps."""
@@ -81,8 +81,7 @@ def optima(site: SiteSeries, cases: Sequence[tuple[BatteryParams, float]], *,
     arrays are read-only: they may be shared). The cases are kept together, as they are solved:
     a later case starts from an earlier one's relaxation, so one kept without the other could
     come back as another schedule of the same cost."""
-    digest = _digest(site)
-    key = (tuple(_key(digest, site, params, soc) for params, soc in cases), repr(max_export_w))
+    key = _optima_key(site, cases, max_export_w)
     found = _optima.get(key)
     if found is not None:
         return found
@@ -92,6 +91,20 @@ def optima(site: SiteSeries, cases: Sequence[tuple[BatteryParams, float]], *,
             arr.setflags(write=False)
     _optima.put(key, solved)
     return solved
+
+
+def optima_key(site: SiteSeries, cases: Sequence[tuple[BatteryParams, float]], *,
+               max_export_w: float | None = None) -> str:
+    """Every input of :func:`optima` of these cases, as one digest: two backtests with the same
+    one have the same optima (what a fleet's row keeps of its optimum is checked against it)."""
+    return hashlib.blake2b(repr(_optima_key(site, cases, max_export_w)).encode(),
+                           digest_size=20).hexdigest()
+
+
+def _optima_key(site: SiteSeries, cases: Sequence[tuple[BatteryParams, float]],
+                max_export_w: float | None) -> Hashable:
+    digest = _digest(site)
+    return (tuple(_key(digest, site, params, soc) for params, soc in cases), repr(max_export_w))
 
 
 def _digest(site: SiteSeries) -> str:

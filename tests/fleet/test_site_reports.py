@@ -1,5 +1,6 @@
 """The best and worst sites' own reports: the same backtests whether they are written one
-after another or by a pool of processes, and each the backtest of the site's best row."""
+after another or by a pool of processes, each the backtest of the site's best row, and with
+``--optimal`` the optimum its row solved, not solved again."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gridpilot.fleet import load_fleet
+from gridpilot.fleet.executors import parse_executor
 from gridpilot.fleet.report import summarise
 from gridpilot.fleet.results import read_results
+from gridpilot.fleet.run import simulate_fleet
 from gridpilot.fleet.site_reports import write_site_reports
+from gridpilot.simulator import baselines as baselines_mod
+from gridpilot.simulator.optimum import OptimumResult, solve_optima
+from tests.fleet.conftest import VARIANTS
 
 
 def _figures(path: Path) -> dict[str, Any]:
@@ -35,3 +43,35 @@ def test_reports_from_a_pool_are_the_serial_ones_and_the_rows(
         # the report is the backtest of the site's row (its best variant)
         assert one["results"]["policy"]["bill"] == best[site]["bill"]
         assert one["results"]["optimum"] is not None
+
+
+def test_reports_show_the_optimum_their_rows_solved_without_solving_it(
+        tiny_fleet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet = load_fleet(tiny_fleet)
+    run = simulate_fleet(fleet, tmp_path / "run", parse_executor("local", jobs=1),
+                         variants=VARIANTS, optimal=True)
+    assert set(run.optima) == {(r["site_index"], r["variant"]) for r in run.rows
+                               if r["status"] == "ok"}
+    # nothing kept in this process from the fleet's own solves
+    monkeypatch.setattr(baselines_mod, "_optima", type(baselines_mod._optima)())
+    solves: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> list[OptimumResult]:
+        solves.append(1)
+        return solve_optima(*args, **kwargs)
+
+    monkeypatch.setattr(baselines_mod, "solve_optima", counted)
+    kept = write_site_reports(fleet, run.rows, tmp_path / "kept", optimal=True, jobs=1,
+                              optima=run.optima)
+    assert solves == []
+    solved = write_site_reports(fleet, run.rows, tmp_path / "solved", optimal=True, jobs=1)
+    assert len(solves) == len(solved) == len(kept) == 3
+    for rel in kept.values():
+        report = _figures(tmp_path / "kept" / rel.replace(".md", ".json"))
+        assert report["results"]["optimum"] is not None
+        assert report == _figures(tmp_path / "solved" / rel.replace(".md", ".json"))
+    # a resumed run reads them back from its journal
+    again = simulate_fleet(fleet, tmp_path / "run", parse_executor("local", jobs=1),
+                           variants=VARIANTS, optimal=True, resume=True)
+    assert again.tasks_run == 0
+    assert again.optima == run.optima

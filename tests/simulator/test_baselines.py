@@ -17,7 +17,7 @@ from gridpilot.rules.loader import load_policy
 from gridpilot.simulator import baselines as baselines_mod
 from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.backtest import run_backtest
-from gridpilot.simulator.baselines import Baselines, baselines, optima
+from gridpilot.simulator.baselines import Baselines, baselines, optima, optima_key
 from gridpilot.simulator.optimum import OptimumResult, solve_optima, solve_optimum
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,6 +173,21 @@ def test_another_input_gets_its_own_optimum(change: str,
     if change != "standing charge":  # the optimum's cost leaves the standing charge out
         # the change matters to the optimum, so a kept result would have been wrong
         assert not _same_optimum(got, first)
+
+
+@pytest.mark.parametrize("change", list(OPTIMUM_CHANGES))
+def test_every_input_of_the_optimum_is_in_its_key(change: str) -> None:
+    """The key a fleet's row keeps with its optimum's figures, which a site's report checks
+    before it shows them instead of solving."""
+    site, soc0 = _site(96, _MONTH_END_S), 40.0
+    key = optima_key(site, [(P, soc0)])
+    copied = replace(site, load_w=site.load_w.copy(), pv_w=site.pv_w.copy())
+    assert optima_key(copied, [(P, soc0)]) == key
+    other_site, other_p, other_soc0 = OPTIMUM_CHANGES[change](site, P, soc0)
+    assert optima_key(other_site, [(other_p, other_soc0)],
+                      max_export_w=_export_limit(change)) != key
+    # the second case of a backtest (down to the minimum) is part of it too
+    assert optima_key(site, [(P, soc0), (other_p, other_soc0)]) != key
 
 
 def test_a_kept_optimum_is_solved_once_and_shared_read_only(
