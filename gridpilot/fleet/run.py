@@ -12,7 +12,7 @@ from typing import Any
 from gridpilot.fleet.executors import ExecutorSpec, run_tasks, worker_count
 from gridpilot.fleet.results import JOURNAL, Journal, read_journal, write_results
 from gridpilot.fleet.sites import Fleet, FleetSite
-from gridpilot.fleet.task import OPTIMUM, ROW_FIELDS, Row, Task, Variant, site_row
+from gridpilot.fleet.task import ROW_FIELDS, Row, Task, Variant, row_optima, site_row
 
 __all__ = ["TARGET_TICKS_PER_TASK", "FleetRun", "plan_tasks", "simulate_fleet"]
 
@@ -29,9 +29,9 @@ class FleetRun:
     results_path: Path
     tasks_run: int
     rows_reused: int
-    optima: dict[tuple[int, int], Any]
-    """(site index, variant) -> the row's optimum figures as its journal has them
-    (:data:`~gridpilot.fleet.task.OPTIMUM`), for the rows that solved one."""
+    optima: dict[tuple[int, int], dict[str, Any]]
+    """(site index, variant) -> the figures of the optimum the row solved, as the journal has
+    them (:func:`~gridpilot.fleet.task.row_optima`)."""
 
 
 def _ticks(site: FleetSite) -> int:
@@ -122,7 +122,5 @@ def simulate_fleet(
               for r in rows}
     final = list(latest.values())
     path = write_results(out_dir, final)
-    optima = {(int(r["site_index"]), int(r["variant"])): r[OPTIMUM] for r in rows
-              if r.get(OPTIMUM) is not None}
     return FleetRun(sorted(final, key=lambda r: (r["site_index"], r["variant"])), path,
-                    len(tasks), len(kept), optima)
+                    len(tasks), len(kept), row_optima(rows))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OPTIMUM", "ROW_FIELDS", "Row", "Shipped", "SiteData", "Task", "Variant",
            "backtest_variant", "install_datasets", "load_dataset", "prepare_site_series",
-           "run_task", "site_row"]
+           "row_optima", "run_task", "site_row"]
 
 Variant = tuple[tuple[str, Any], ...]
 """One sweep combination: (dotted path, value) pairs; ``()`` is the site's policy as it is."""
@@ -49,8 +50,10 @@ died twice, or the run stopped: run again on ``--resume``). Money in the policy'
 
 OPTIMUM = "optimum"
 """With ``--optimal``, a row also carries its optimum's figures under this key
-(:meth:`~gridpilot.simulator.optimum_figures.OptimumFigures.as_dict`): kept in the journal, not
-in the results file, for the sites' own reports (:mod:`gridpilot.fleet.site_reports`)."""
+(:meth:`~gridpilot.simulator.optimum_figures.OptimumFigures.as_dict`, about 8 kB for a year):
+kept in the journal, not in the results file, for the sites' own reports
+(:mod:`gridpilot.fleet.site_reports`). A task's later rows with the same optimum (variants that
+leave the battery as it is) carry only its ``key``; :func:`row_optima` reads them back."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,7 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
         return [site_row(site.name, site.index, n, v, "failed", _first_line(exc))
                 for n, v in zip(numbers, task.variants, strict=True)]
     rows: list[Row] = []
+    written: set[str] = set()  # the optima whose figures a row of this task carries
     for n, variant in zip(numbers, task.variants, strict=True):
         try:
             bt = backtest_variant(site, (smap, pdata), variant, series, optimal=task.optimal,
@@ -181,9 +185,20 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
         )
         figures = bt.optimum_figures()
         if figures is not None:
-            row[OPTIMUM] = figures.as_dict()
+            row[OPTIMUM] = {"key": figures.key} if figures.key in written else figures.as_dict()
+            written.add(figures.key)
         rows.append(row)
     return rows
+
+
+def row_optima(rows: Iterable[Row]) -> dict[tuple[int, int], dict[str, Any]]:
+    """(site index, variant) -> the figures of the optimum each row solved
+    (:data:`OPTIMUM`), a row that names another's by its key given that row's figures; rows
+    without an optimum, or naming one no row carries, are left out."""
+    carried = [(int(r["site_index"]), int(r["variant"]), r[OPTIMUM]) for r in rows
+               if isinstance(r.get(OPTIMUM), dict)]
+    by_key = {f.get("key"): f for _s, _v, f in carried if len(f) > 1}
+    return {(s, v): by_key[f.get("key")] for s, v, f in carried if f.get("key") in by_key}
 
 
 def backtest_variant(site: FleetSite, policy_doc: tuple[SourceMap, Any], variant: Variant,

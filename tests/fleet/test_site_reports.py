@@ -13,11 +13,14 @@ import pytest
 from gridpilot.fleet import load_fleet
 from gridpilot.fleet.executors import parse_executor
 from gridpilot.fleet.report import summarise
-from gridpilot.fleet.results import read_results
+from gridpilot.fleet.results import JOURNAL, read_journal, read_results
 from gridpilot.fleet.run import simulate_fleet
 from gridpilot.fleet.site_reports import write_site_reports
+from gridpilot.fleet.task import OPTIMUM, row_optima
 from gridpilot.simulator import baselines as baselines_mod
 from gridpilot.simulator.optimum import OptimumResult, solve_optima
+from gridpilot.simulator.optimum_figures import OptimumFigures
+from gridpilot.simulator.sweep import parse_setting, variants
 from tests.fleet.conftest import VARIANTS
 
 
@@ -75,3 +78,21 @@ def test_reports_show_the_optimum_their_rows_solved_without_solving_it(
                            variants=VARIANTS, optimal=True, resume=True)
     assert again.tasks_run == 0
     assert again.optima == run.optima
+
+
+def test_variants_sharing_an_optimum_keep_its_figures_once(
+        tiny_fleet: Path, tmp_path: Path) -> None:
+    fleet = load_fleet(tiny_fleet)
+    spreads = variants([parse_setting("strategies.arbitrage.min_spread_per_kwh=0.01,0.03")])
+    run = simulate_fleet(fleet, tmp_path, parse_executor("local", jobs=1), variants=spreads,
+                         optimal=True)
+    journal = read_journal(tmp_path / JOURNAL)
+    carried = {(r["site_index"], r["variant"]): r[OPTIMUM] for r in journal if OPTIMUM in r}
+    for site in (0, 1, 2):
+        first, second = carried[(site, 0)], carried[(site, 1)]
+        assert set(second) == {"key"} and second["key"] == first["key"]  # the same battery
+        assert run.optima[(site, 0)] is run.optima[(site, 1)]
+        assert OptimumFigures.from_dict(run.optima[(site, 1)]) is not None
+    assert row_optima(journal) == run.optima
+    # a row that names an optimum no row carries is left to solve it
+    assert row_optima([r for r in journal if r["variant"] == 1]) == {}
