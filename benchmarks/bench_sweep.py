@@ -1,5 +1,5 @@
 """Benchmark a sweep: ``python benchmarks/bench_sweep.py [--step 5m] [--variants 5] [--repeat 2]
-[--optimal [--sites N] [--jobs N] [--against REV]]``.
+[--optimal [--sites N] [--jobs N] [--site-reports] [--against REV]]``.
 
 Runs ``gridpilot sweep`` of the Agile example (``tariff_arbitrage``) over the UK 2018 year at
 ``--step``, varying ``min_spread_per_kwh`` over ``--variants`` values, on one local process
@@ -14,13 +14,16 @@ captured), which ``sweep`` does not report: as ``gridpilot fleet simulate`` with
 ``--optimal`` (no per-site reports) of a one-site fleet, or with ``--sites N`` of the first N
 homes of ``examples/fleet/fleet.yaml``, on ``--jobs`` processes (default 1), and prints the wall
 time beside the CPU. Every variant keeps its site's battery and data, so a site's variants share
-one optimum. ``--against REV`` also runs the ``gridpilot`` package of git commit REV, the two
-trees taking turns, and checks that both wrote the same rows.
+one optimum. ``--site-reports`` also writes the best and worst sites' own reports, as
+``fleet simulate`` does by default. ``--against REV`` also runs the ``gridpilot`` package of git
+commit REV, the two trees taking turns, and checks that both wrote the same rows and the same
+site reports (but for the replay's timing).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -77,10 +80,14 @@ def _fleet_yaml(step: str, sites: int, into: Path) -> Path:
     return path
 
 
-def _fleet_run(tree: Path, fleet: Path, variants: int, jobs: int,
-               tmp: Path) -> tuple[float, float, list[str]]:
+Outcome = tuple[list[dict[str, object]], dict[str, object]]
+"""A run's rows, sorted, and its site reports by site (each without the replay's timing)."""
+
+
+def _fleet_run(tree: Path, fleet: Path, variants: int, jobs: int, site_reports: bool,
+               tmp: Path) -> tuple[float, float, Outcome]:
     """CPU and wall time of ``fleet simulate --optimal`` of the variants with ``tree``'s
-    gridpilot, and its rows (sorted, as JSON lines)."""
+    gridpilot, and what it wrote."""
     top = 0.01 * (variants - 1)
     values = f"0.0:{top:g}:0.01" if variants > 1 else "0.0"
     out = Path(tempfile.mkdtemp(prefix="fleet-out-", dir=tmp))
@@ -90,11 +97,23 @@ def _fleet_run(tree: Path, fleet: Path, variants: int, jobs: int,
     subprocess.run(
         [sys.executable, "-m", "gridpilot", "fleet", "simulate", str(fleet),
          "--set", f"strategies.arbitrage.min_spread_per_kwh={values}", "--optimal",
-         "--jobs", str(jobs), "--no-site-reports", "--out", str(out)],
+         "--jobs", str(jobs), "--out", str(out),
+         *(() if site_reports else ("--no-site-reports",))],
         check=True, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     cpu = _children_cpu_s() - before
-    return cpu, wall, sorted((out / "results.jsonl").read_text().splitlines())
+    # The journal's columns (a newer row also keeps its optimum's figures for the reports).
+    fields = ("site", "variant", "settings", "status", "error", "bill", "optimal_bill",
+              "savings_captured", "import_kwh", "export_kwh", "equivalent_full_cycles")
+    rows = sorted(({k: row.get(k) for k in fields} for row in map(
+        json.loads, (out / "results.jsonl").read_text().splitlines())),
+        key=lambda r: (str(r["site"]), str(r["variant"])))
+    reports: dict[str, object] = {}
+    for path in sorted(out.glob("sites/*/report.json")):
+        report = json.loads(path.read_text())
+        report.pop("replay")
+        reports[path.parent.name] = report
+    return cpu, wall, (rows, reports)
 
 
 def main() -> int:
@@ -107,6 +126,8 @@ def main() -> int:
     ap.add_argument("--sites", type=int, default=1,
                     help="with --optimal: the first N homes of the example fleet")
     ap.add_argument("--jobs", type=int, default=1, help="with --optimal: worker processes")
+    ap.add_argument("--site-reports", action="store_true",
+                    help="with --optimal: also write the best and worst sites' reports")
     ap.add_argument("--against", metavar="REV",
                     help="with --optimal: also run git commit REV's gridpilot, taking turns")
     args = ap.parse_args()
@@ -132,17 +153,20 @@ def _optimal(args: argparse.Namespace) -> int:
             trees[args.against] = export_package(args.against, tmp / "against")
         fleet = _fleet_yaml(args.step, args.sites, tmp)
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
-        rows: dict[str, list[str]] = {}
+        wrote: dict[str, Outcome] = {}
         for _ in range(max(1, args.repeat)):
             for name, tree in trees.items():  # taking turns: both see the same machine
-                cpu, wall, rows[name] = _fleet_run(tree, fleet, args.variants, args.jobs, tmp)
+                cpu, wall, wrote[name] = _fleet_run(tree, fleet, args.variants, args.jobs,
+                                                    args.site_reports, tmp)
                 runs[name].append((cpu, wall))
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    n_rows = len(rows["this tree"])
+    n_rows = len(wrote["this tree"][0])
+    n_reports = len(wrote["this tree"][1])
     where = "one site" if args.sites <= 1 else f"the first {args.sites} homes of {FLEET.name}"
     print(f"gridpilot fleet simulate --optimal of {AGILE.name} on {where}, UK 2018 year at "
-          f"{args.step}, {n_rows} rows ({args.variants} variants a site), --jobs {args.jobs}:")
+          f"{args.step}, {n_rows} rows ({args.variants} variants a site), {n_reports} site "
+          f"reports, --jobs {args.jobs}:")
     for name, figures in runs.items():
         cpus = [cpu for cpu, _ in figures]
         walls = [wall for _, wall in figures]
@@ -150,11 +174,16 @@ def _optimal(args: argparse.Namespace) -> int:
               f"({min(cpus) / n_rows:.2f} s a row, start-up included); wall best "
               f"{min(walls):.2f} s")
     if args.against:
-        same = rows["this tree"] == rows[args.against]
+        same_rows = wrote["this tree"][0] == wrote[args.against][0]
+        same_reports = wrote["this tree"][1] == wrote[args.against][1]
+        same = same_rows and same_reports
         cpu_now = min(c for c, _ in runs["this tree"])
         cpu_then = min(c for c, _ in runs[args.against])
-        print(f"  CPU {cpu_now / cpu_then:.2f}x of {args.against}'s; "
-              f"rows {'the same' if same else 'DIFFERENT'}")
+        wall_now = min(w for _, w in runs["this tree"])
+        wall_then = min(w for _, w in runs[args.against])
+        print(f"  CPU {cpu_now / cpu_then:.2f}x, wall {wall_now / wall_then:.2f}x of "
+              f"{args.against}'s; rows {'the same' if same_rows else 'DIFFERENT'}, site "
+              f"reports {'the same' if same_reports else 'DIFFERENT'}")
         if not same:
             return 1
     return 0
