@@ -41,13 +41,14 @@ class _Job:
     """The variant's settings as the row has them (JSON)."""
     out_dir: Path
     optimal: bool
-    optimum: Any = None
+    optimum: dict[str, Any] | None = None
     """The row's optimum figures as the journal has them (``None``: solve it)."""
 
 
 def write_site_reports(fleet: Fleet, rows: list[Row], out_dir: Path, *, optimal: bool,
                        jobs: int | None = None,
-                       optima: Mapping[tuple[int, int], Any] | None = None) -> dict[str, str]:
+                       optima: Mapping[tuple[int, int], dict[str, Any]] | None = None,
+                       ) -> dict[str, str]:
     """Write the reports of the best and worst :data:`SITE_REPORTS` sites under
     ``out_dir/sites/``; site name -> the report's path relative to ``out_dir``. ``optima``:
     the rows' optimum figures by (site index, variant), as :class:`~gridpilot.fleet.run.FleetRun`

@@ -197,7 +197,7 @@ def row_optima(rows: Iterable[Row]) -> dict[tuple[int, int], dict[str, Any]]:
     without an optimum, or naming one no row carries, are left out."""
     carried = [(int(r["site_index"]), int(r["variant"]), r[OPTIMUM]) for r in rows
                if isinstance(r.get(OPTIMUM), dict)]
-    by_key = {f.get("key"): f for _s, _v, f in carried if len(f) > 1}
+    by_key = {f.get("key"): f for _s, _v, f in carried if set(f) != {"key"}}
     return {(s, v): by_key[f.get("key")] for s, v, f in carried if f.get("key") in by_key}
 
 
