@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gridpilot.cli import main
 from gridpilot.fleet import load_fleet
 from gridpilot.fleet.executors import parse_executor
 from gridpilot.fleet.report import summarise
@@ -96,3 +97,27 @@ def test_variants_sharing_an_optimum_keep_its_figures_once(
     assert row_optima(journal) == run.optima
     # a row that names an optimum no row carries is left to solve it
     assert row_optima([r for r in journal if r["variant"] == 1]) == {}
+
+
+def test_a_resumed_cli_run_reports_the_optimum_its_journal_kept(
+        tiny_fleet: Path, tmp_path: Path) -> None:
+    """Through the command, as a user resumes a run: the reports show the journal's figures
+    (altered here, so a report that solved the optimum again would show the real ones)."""
+    simulate_fleet(load_fleet(tiny_fleet), tmp_path, parse_executor("local", jobs=1),
+                   optimal=True)
+    journal = tmp_path / JOURNAL
+    rows = [json.loads(line) for line in journal.read_text().splitlines()]
+    real = {}
+    for row in rows:
+        if OPTIMUM in row:
+            real[row["site"]] = row[OPTIMUM]["optimum"]["bill"]
+            row[OPTIMUM]["optimum"]["bill"] += 1000.0
+    journal.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code = main(["fleet", "simulate", str(tiny_fleet), "--out", str(tmp_path), "--optimal",
+                 "--resume", "--jobs", "1"])
+    assert code == 0
+    reports = {p.parent.name: json.loads(p.read_text())
+               for p in (tmp_path / "sites").glob("*/report.json")}
+    assert sorted(reports) == sorted(real) == ["large", "middle", "small"]
+    for site, report in reports.items():
+        assert report["results"]["optimum"]["bill"] == real[site] + 1000.0
