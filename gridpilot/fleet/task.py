@@ -141,6 +141,7 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
     that cannot run is a ``failed`` row naming why. ``data``: the site's data shipped to
     this worker; ``None`` looks in what :func:`install_datasets` kept, then reads by path."""
     from gridpilot.rules.loader import load_policy_doc
+    from gridpilot.simulator.optimum_figures import OptimumFigures
 
     site = task.site
     numbers = range(task.first_variant, task.first_variant + len(task.variants))
@@ -184,9 +185,15 @@ def run_task(task: Task, data: Shipped | None = None) -> list[Row]:
             equivalent_full_cycles=bt.policy.equivalent_full_cycles,
         )
         figures = bt.optimum_figures()
-        if figures is not None:
-            row[OPTIMUM] = {"key": figures.key} if figures.key in written else figures.as_dict()
-            written.add(figures.key)
+        if figures is not None and figures.key in written:
+            row[OPTIMUM] = {"key": figures.key}
+        elif figures is not None:
+            carried = figures.as_dict()
+            # Only figures that read back (every one finite): the journal refuses NaN, and a
+            # row is never lost for what only speeds up a report.
+            if OptimumFigures.from_dict(carried) is not None:
+                row[OPTIMUM] = carried
+                written.add(figures.key)
         rows.append(row)
     return rows
 

@@ -5,6 +5,8 @@ after another or by a pool of processes, each the backtest of the site's best ro
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from gridpilot.fleet.run import simulate_fleet
 from gridpilot.fleet.site_reports import write_site_reports
 from gridpilot.fleet.task import OPTIMUM, row_optima
 from gridpilot.simulator import baselines as baselines_mod
+from gridpilot.simulator.backtest import Backtest
 from gridpilot.simulator.optimum import OptimumResult, solve_optima
 from gridpilot.simulator.optimum_figures import OptimumFigures
 from gridpilot.simulator.sweep import parse_setting, variants
@@ -121,3 +124,19 @@ def test_a_resumed_cli_run_reports_the_optimum_its_journal_kept(
     assert sorted(reports) == sorted(real) == ["large", "middle", "small"]
     for site, report in reports.items():
         assert report["results"]["optimum"]["bill"] == real[site] + 1000.0
+
+
+def test_figures_the_journal_cannot_hold_leave_the_row_and_the_run_whole(
+        tiny_fleet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Backtest.optimum_figures
+
+    def not_finite(bt: Backtest) -> OptimumFigures | None:
+        figures = real(bt)
+        return None if figures is None else replace(figures, gap=math.nan)
+
+    monkeypatch.setattr(Backtest, "optimum_figures", not_finite)
+    run = simulate_fleet(load_fleet(tiny_fleet), tmp_path, parse_executor("local", jobs=1),
+                         optimal=True)
+    assert [r["status"] for r in run.rows] == ["ok", "ok", "ok", "failed"]
+    assert all(r["savings_captured"] is not None for r in run.rows[:3])
+    assert run.optima == {}  # the reports solve their optima instead
