@@ -20,12 +20,11 @@ from gridpilot.fleet.results import JOURNAL, read_journal, read_results
 from gridpilot.fleet.run import simulate_fleet
 from gridpilot.fleet.site_reports import write_site_reports
 from gridpilot.fleet.task import OPTIMUM, row_optima
-from gridpilot.simulator import baselines as baselines_mod
 from gridpilot.simulator.backtest import Backtest
-from gridpilot.simulator.optimum import OptimumResult, solve_optima
 from gridpilot.simulator.optimum_figures import OptimumFigures
 from gridpilot.simulator.sweep import parse_setting, variants
 from tests.fleet.conftest import VARIANTS
+from tests.simulator.solves import count_solves, forget_optima
 
 
 def _figures(path: Path) -> dict[str, Any]:
@@ -59,20 +58,14 @@ def test_reports_show_the_optimum_their_rows_solved_without_solving_it(
                          variants=VARIANTS, optimal=True)
     assert set(run.optima) == {(r["site_index"], r["variant"]) for r in run.rows
                                if r["status"] == "ok"}
-    # nothing kept in this process from the fleet's own solves
-    monkeypatch.setattr(baselines_mod, "_optima", type(baselines_mod._optima)())
-    solves: list[int] = []
-
-    def counted(*args: Any, **kwargs: Any) -> list[OptimumResult]:
-        solves.append(1)
-        return solve_optima(*args, **kwargs)
-
-    monkeypatch.setattr(baselines_mod, "solve_optima", counted)
+    forget_optima(monkeypatch)  # nothing kept in this process from the fleet's own solves
+    solves = count_solves(monkeypatch)
     kept = write_site_reports(fleet, run.rows, tmp_path / "kept", optimal=True, jobs=1,
                               optima=run.optima)
     assert solves == []
     solved = write_site_reports(fleet, run.rows, tmp_path / "solved", optimal=True, jobs=1)
-    assert len(solves) == len(solved) == len(kept) == 3
+    assert len(solved) == len(kept) == 3
+    assert len(solves) == 2 * 3  # each site's optimum with and without its reserve
     for rel in kept.values():
         report = _figures(tmp_path / "kept" / rel.replace(".md", ".json"))
         assert report["results"]["optimum"] is not None

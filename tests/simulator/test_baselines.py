@@ -18,7 +18,8 @@ from gridpilot.simulator import baselines as baselines_mod
 from gridpilot.simulator.accounting import BillInputs, SiteSeries
 from gridpilot.simulator.backtest import run_backtest
 from gridpilot.simulator.baselines import Baselines, baselines, optima, optima_key
-from gridpilot.simulator.optimum import OptimumResult, solve_optima, solve_optimum
+from gridpilot.simulator.optimum import OptimumResult, solve_optimum
+from tests.simulator.solves import count_solves
 
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
@@ -132,19 +133,6 @@ def _export_limit(change: str) -> float | None:
     return 0.0 if change == "export limit" else None
 
 
-def _solves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the optima solved behind :func:`optima`."""
-    calls: list[int] = []
-
-    def counted(site: SiteSeries, cases: list[tuple[BatteryParams, float]], *,
-                max_export_w: float | None = None) -> list[OptimumResult]:
-        calls.extend(1 for _ in cases)
-        return solve_optima(site, cases, max_export_w=max_export_w)
-
-    monkeypatch.setattr(baselines_mod, "solve_optima", counted)
-    return calls
-
-
 def optimum(site: SiteSeries, params: BatteryParams, soc0: float, *,
             max_export_w: float | None = None) -> OptimumResult:
     """The kept optimum of one case."""
@@ -166,7 +154,7 @@ def test_another_input_gets_its_own_optimum(change: str,
     first = optimum(site, P, soc0)
     other_site, other_p, other_soc0 = OPTIMUM_CHANGES[change](site, P, soc0)
     limit = _export_limit(change)
-    solves = _solves(monkeypatch)
+    solves = count_solves(monkeypatch)
     got = optimum(other_site, other_p, other_soc0, max_export_w=limit)
     assert solves == [1]
     assert _same_optimum(got, solve_optimum(other_site, other_p, other_soc0, max_export_w=limit))
@@ -193,7 +181,7 @@ def test_every_input_of_the_optimum_is_in_its_key(change: str) -> None:
 def test_a_kept_optimum_is_solved_once_and_shared_read_only(
         monkeypatch: pytest.MonkeyPatch) -> None:
     site = _site(96)
-    solves = _solves(monkeypatch)
+    solves = count_solves(monkeypatch)
     first = optimum(site, P, 40.0, max_export_w=800.0)
     again = optimum(replace(site, import_price=site.import_price.copy()), P, 40.0,
                     max_export_w=800.0)
@@ -209,7 +197,7 @@ def test_a_sweeps_later_backtest_shows_the_first_ones_optimum(
         monkeypatch: pytest.MonkeyPatch) -> None:
     year = load_uk_composite(ROOT / "examples/data/uk-2018-halfhourly.csv")
     series = year.slice_time(int(year.start_s[0]), int(year.start_s[0]) + 7 * 86_400)
-    solves = _solves(monkeypatch)
+    solves = count_solves(monkeypatch)
     first = run_backtest(load_policy(AGILE), series, optimal=True)
     # the optimum that keeps the example's 20 % reserve, and the one down to the minimum
     assert len(solves) == 2

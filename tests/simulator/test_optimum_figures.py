@@ -18,12 +18,11 @@ from hypothesis import strategies as st
 from gridpilot.recorded import load_uk_composite
 from gridpilot.recorded.base import TimeSeries
 from gridpilot.rules.loader import load_policy
-from gridpilot.simulator import baselines as baselines_mod
 from gridpilot.simulator.accounting import Totals
 from gridpilot.simulator.backtest import Backtest, run_backtest
-from gridpilot.simulator.optimum import OptimumResult, solve_optima
 from gridpilot.simulator.optimum_figures import OptimumFigures
 from gridpilot.simulator.report import report_dict
+from tests.simulator.solves import count_solves, forget_optima
 
 ROOT = Path(__file__).resolve().parents[2]
 AGILE = ROOT / "examples/policies/agile-dynamic.yaml"
@@ -42,16 +41,9 @@ def solved(week: TimeSeries) -> Backtest:
 
 @pytest.fixture
 def solves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The optima solved from here on (none kept from before)."""
-    monkeypatch.setattr(baselines_mod, "_optima", type(baselines_mod._optima)())
-    calls: list[int] = []
-
-    def counted(*args: Any, **kwargs: Any) -> list[OptimumResult]:
-        calls.append(1)
-        return solve_optima(*args, **kwargs)
-
-    monkeypatch.setattr(baselines_mod, "solve_optima", counted)
-    return calls
+    """The optima solved from here on, an item a case (none kept from before)."""
+    forget_optima(monkeypatch)
+    return count_solves(monkeypatch)
 
 
 def _through_json(figures: OptimumFigures) -> OptimumFigures:
@@ -93,13 +85,13 @@ def test_figures_of_other_inputs_are_not_used(solved: Backtest, week: TimeSeries
     other = load_policy(AGILE)
     other = replace(other, battery=replace(other.battery, capacity_kwh=7.0))
     got = run_backtest(other, week, optimal=True, known_optimum=figures)
-    assert solves == [1]  # solved: the figures are another battery's
+    assert len(solves) == 2  # solved, with and without the reserve: another battery's
     assert got.optimum_key != figures.key
     assert got.optimum is not None and got.optimum.bill != figures.optimum.bill
     # and a shorter period, the same battery
     shorter = week.slice_time(None, int(week.start_s[0]) + 3 * 86_400)
     fresh = run_backtest(load_policy(AGILE), shorter, optimal=True, known_optimum=figures)
-    assert solves == [1, 1]
+    assert len(solves) == 4
     assert fresh.optimum_result is not None
 
 
@@ -149,7 +141,8 @@ def test_damaged_figures_are_refused_never_raised(solved: Backtest, data: st.Dat
         # Only text where text belongs reads: a month's label (shown as it is) or the key
         # (which then matches no backtest's inputs). Every figure must be a finite number.
         assert value == "x" and path[-1] in ("month", "key"), (path, value)
-    for whole in (None, [], "figures", {"key": 3}, {"key": figures.key}):
+    wholes: tuple[object, ...] = (None, [], "figures", {"key": 3}, {"key": figures.key})
+    for whole in wholes:
         assert OptimumFigures.from_dict(whole) is None
 
 
